@@ -1,0 +1,72 @@
+//! enroll-svc configuration (`MDM_ENROLL_*`).
+
+use serde::Deserialize;
+use service_kit::cli::ServiceSettings;
+use service_kit::config::{redact_url, ConfigError, ServiceConfig};
+use service_kit::db::DatabaseConfig;
+use service_kit::secrets::SecretBox;
+use service_kit::telemetry::LogConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Settings of enroll-svc.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address. Only the edge should be able to reach it.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file when `database.url` is unset.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The enrollment database.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Base64 of 32 random bytes sealing UnlockTokens and BootstrapTokens at rest
+    /// (`openssl rand -base64 32`). Required: losing it loses those secrets.
+    pub secret_key: String,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+impl Config {
+    /// The database URL in effect: the configured one, or `enroll.db` under the data directory.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("enroll.db").display())
+        })
+    }
+}
+
+impl ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = "MDM_ENROLL_";
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        SecretBox::from_base64(&self.secret_key).map_err(|e| ConfigError::Setting {
+            key: "secret_key".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+impl ServiceSettings for Config {
+    fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+    fn log(&self) -> &LogConfig {
+        &self.log
+    }
+    fn summary(&self) -> String {
+        format!("enroll-svc on {}, database {}", self.listen, redact_url(&self.database_url()))
+    }
+}

@@ -1,0 +1,76 @@
+//! The one error type of enroll-svc, mapped once to the shared [`ErrorCode`].
+
+use mdm_proto::ErrorCode;
+
+/// Why a check-in or a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not a valid check-in message.
+    #[error("malformed check-in message: {0}")]
+    InvalidMessage(#[from] mdm_core::ParseError),
+    /// The identity the edge sent does not fit the message (or is incomplete).
+    #[error("identity does not match the message: {0}")]
+    IdentityMismatch(String),
+    /// The presented certificate is already bound to another enrollment.
+    #[error("the certificate is bound to another enrollment")]
+    CertificateInUse,
+    /// The presented certificate is not the one bound to this enrollment.
+    #[error("the certificate is not the one bound to enrollment {0}")]
+    CertificateMismatch(String),
+    /// The enrollment does not exist or is checked out.
+    #[error("enrollment {0} is not managed by this server")]
+    NotManaged(String),
+    /// UserAuthenticate: this server does not accept user channels by digest challenge.
+    #[error("user authentication is declined")]
+    Declined,
+    /// No such enrollment (queries).
+    #[error("no enrollment {0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A sealed secret could not be opened (wrong key configured?).
+    #[error(transparent)]
+    Secret(#[from] service_kit::secrets::SecretError),
+    /// Start-up: migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Start-up: the listener's address cannot be read.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+    /// Start-up or serving: the gRPC transport failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+impl Error {
+    /// The shared code this error is reported as.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidMessage(_) => ErrorCode::InvalidMessage,
+            Error::IdentityMismatch(_) | Error::CertificateInUse | Error::CertificateMismatch(_) => {
+                ErrorCode::AuthenticationFailed
+            }
+            Error::NotManaged(_) => ErrorCode::NotManaged,
+            Error::Declined => ErrorCode::Declined,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Database(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    ErrorCode::Unavailable
+                }
+                _ => ErrorCode::Internal,
+            },
+            Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        let code = error.code();
+        if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
+            tracing::error!(%error, "check-in failed inside the server");
+        }
+        mdm_proto::status(code, error.to_string())
+    }
+}

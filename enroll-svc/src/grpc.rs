@@ -1,0 +1,90 @@
+//! The gRPC adapter: `mdm.v1.Enrollment` onto [`CheckinService`] and the store.
+
+use crate::checkin::CheckinService;
+use crate::error::Error;
+use crate::identity::VerifiedIdentity;
+use crate::store::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
+use mdm_proto::v1::enrollment_server::Enrollment;
+use mdm_proto::v1::{
+    CheckinRequest, CheckinResponse, EnrollmentInfo, GetEnrollmentRequest,
+    EnrollmentStatus as ProtoStatus,
+};
+use tonic::{Request, Response, Status};
+
+/// Implements the Enrollment service.
+#[derive(Debug, Clone)]
+pub struct EnrollmentApi {
+    checkins: CheckinService,
+    store: EnrollmentStore,
+}
+
+impl EnrollmentApi {
+    /// An API over a check-in handler and its store.
+    pub fn new(checkins: CheckinService, store: EnrollmentStore) -> EnrollmentApi {
+        EnrollmentApi { checkins, store }
+    }
+}
+
+#[tonic::async_trait]
+impl Enrollment for EnrollmentApi {
+    async fn checkin(
+        &self,
+        request: Request<CheckinRequest>,
+    ) -> Result<Response<CheckinResponse>, Status> {
+        let request = request.into_inner();
+        let identity = VerifiedIdentity::try_from(request.identity)?;
+        let body = self.checkins.handle(&identity, &request.body).await?;
+        Ok(Response::new(CheckinResponse { body }))
+    }
+
+    async fn get_enrollment(
+        &self,
+        request: Request<GetEnrollmentRequest>,
+    ) -> Result<Response<EnrollmentInfo>, Status> {
+        let id = request.into_inner().enrollment_id;
+        let record = self
+            .store
+            .get(&id)
+            .await?
+            .ok_or(Error::NotFound(id))?;
+        Ok(Response::new(info(record)))
+    }
+}
+
+fn info(r: EnrollmentRecord) -> EnrollmentInfo {
+    let status = match r.status {
+        EnrollmentStatus::Authenticated => ProtoStatus::Authenticated,
+        EnrollmentStatus::Enrolled => ProtoStatus::Enrolled,
+        EnrollmentStatus::CheckedOut => ProtoStatus::CheckedOut,
+    };
+    let f = r.facts;
+    EnrollmentInfo {
+        enrollment_id: r.id,
+        device_id: r.device_id,
+        user_id: r.user_id.unwrap_or_default(),
+        status: status.into(),
+        cert_sha256: r.cert_sha256.map(hex::encode).unwrap_or_default(),
+        topic: r.topic.unwrap_or_default(),
+        serial_number: f.serial_number.unwrap_or_default(),
+        product_name: f.product_name.unwrap_or_default(),
+        os_version: f.os_version.unwrap_or_default(),
+        build_version: f.build_version.unwrap_or_default(),
+        device_name: f.device_name.unwrap_or_default(),
+        model: f.model.unwrap_or_default(),
+        model_name: f.model_name.unwrap_or_default(),
+        imei: f.imei.unwrap_or_default(),
+        meid: f.meid.unwrap_or_default(),
+        user_short_name: r.user_short_name.unwrap_or_default(),
+        user_long_name: r.user_long_name.unwrap_or_default(),
+        push_token: r.push_token.map(hex::encode).unwrap_or_default(),
+        has_push_magic: r.push_magic.is_some(),
+        has_unlock_token: r.unlock_token.is_some(),
+        has_bootstrap_token: r.bootstrap_token.is_some(),
+        awaiting_configuration: r.awaiting_configuration,
+        created_at_ms: r.created_at,
+        authenticated_at_ms: r.authenticated_at.unwrap_or(0),
+        token_updated_at_ms: r.token_updated_at.unwrap_or(0),
+        checked_out_at_ms: r.checked_out_at.unwrap_or(0),
+        last_seen_at_ms: r.last_seen_at,
+    }
+}

@@ -1,0 +1,66 @@
+//! enroll-svc owns enrollments: it handles the check-in messages a device sends (Authenticate,
+//! TokenUpdate, CheckOut, UserAuthenticate, Set/GetBootstrapToken), binds each device's identity
+//! certificate to its enrollment, stores device facts, and keeps UnlockTokens and BootstrapTokens
+//! sealed at rest. It is reached only over gRPC from the edge, which has already verified who is
+//! calling; it owns its database and no other service reads it.
+//!
+//! # Layout
+//! - [`config`]: settings (`MDM_ENROLL_*`).
+//! - [`identity`]: the verified identity from the edge and the checks repeated here.
+//! - [`checkin`]: what each check-in message does.
+//! - [`store`]: the enrollment table on SQLite or PostgreSQL.
+//! - [`grpc`]: the `mdm.v1.Enrollment` adapter.
+//! - [`error`]: the crate's error, mapped once to the shared error codes.
+//!
+//! Binaries and tests both start the service with [`run`].
+
+pub mod checkin;
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod identity;
+pub mod store;
+
+pub use config::Config;
+pub use error::Error;
+
+use mdm_proto::v1::enrollment_server::EnrollmentServer;
+use service_kit::db::Db;
+use service_kit::secrets::SecretBox;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Largest gRPC message accepted: check-ins are small, but the edge's body limit decides.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long in-flight calls may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Opens the database, runs migrations, and serves gRPC on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let secrets = SecretBox::from_base64(&config.secret_key)?;
+    let db = Db::connect(&config.database, &config.database_url()).await?;
+    let store = store::EnrollmentStore::open(db).await?;
+    let api = grpc::EnrollmentApi::new(checkin::CheckinService::new(store.clone(), secrets), store.clone());
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<EnrollmentServer<grpc::EnrollmentApi>>().await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(
+            EnrollmentServer::new(api)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, engine = store.db().engine(), "enroll-svc listening");
+    service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE).await?;
+    store.db().close().await;
+    tracing::info!("enroll-svc stopped");
+    Ok(())
+}

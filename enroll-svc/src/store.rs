@@ -1,0 +1,381 @@
+//! Enrollment storage on SQLite or PostgreSQL (one implementation, see `service_kit::with_db!`).
+//!
+//! Every state change is one conditional statement, or a short transaction, whose `WHERE` clause
+//! carries the authorization (status and bound certificate): a check and the write it guards
+//! cannot be separated by another request. When nothing matched, [`EnrollmentStore::diagnose`]
+//! finds out why, off the hot path.
+
+mod record;
+
+pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus};
+
+use crate::error::Error;
+use service_kit::db::{is_unique_violation, Db};
+use service_kit::{now_ms, with_db};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// What a device presents at Authenticate.
+#[derive(Debug, Clone)]
+pub struct Authentication<'a> {
+    /// Device-channel enrollment ID (UDID or EnrollmentID).
+    pub id: &'a str,
+    /// Device or User Enrollment device channel.
+    pub channel: ChannelKind,
+    /// SHA-256 of the identity certificate to bind.
+    pub cert_sha256: &'a [u8],
+    /// Push topic the device reports.
+    pub topic: Option<&'a str>,
+    /// Hardware and OS facts.
+    pub facts: &'a DeviceFacts,
+}
+
+/// What a TokenUpdate carries, the UnlockToken already sealed.
+#[derive(Debug, Clone)]
+pub struct TokenUpdateRecord<'a> {
+    /// The enrollment (device or user channel).
+    pub id: &'a str,
+    /// Its device channel.
+    pub device_id: &'a str,
+    /// The channel kind of `id`.
+    pub channel: ChannelKind,
+    /// UserID / EnrollmentUserID and names, for user channels.
+    pub user_id: Option<&'a str>,
+    /// UserShortName.
+    pub user_short_name: Option<&'a str>,
+    /// UserLongName.
+    pub user_long_name: Option<&'a str>,
+    /// Certificate presented, checked against the device channel's binding.
+    pub cert_sha256: &'a [u8],
+    /// APNs token.
+    pub push_token: &'a [u8],
+    /// PushMagic.
+    pub push_magic: &'a str,
+    /// Topic, if the device sent one.
+    pub topic: Option<&'a str>,
+    /// Sealed UnlockToken; `None` keeps the stored one.
+    pub sealed_unlock_token: Option<Vec<u8>>,
+    /// AwaitingConfiguration (device channel).
+    pub awaiting_configuration: bool,
+}
+
+/// Whether an Authenticate created an enrollment or restarted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthenticateOutcome {
+    /// No active enrollment existed for this ID.
+    New,
+    /// An active enrollment existed: it was started afresh (re-enrollment).
+    Restarted,
+}
+
+/// What a check-out transaction found.
+enum CheckOutResult {
+    Done,
+    DeviceNotActive,
+    UserNotActive,
+}
+
+/// The enrollment store of enroll-svc.
+#[derive(Debug, Clone)]
+pub struct EnrollmentStore {
+    db: Db,
+}
+
+impl EnrollmentStore {
+    /// Wraps a pool and runs the migrations for its engine.
+    pub async fn open(db: Db) -> Result<EnrollmentStore, Error> {
+        db.migrate(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await?;
+        Ok(EnrollmentStore { db })
+    }
+
+    /// The pool, for readiness checks.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Binds the certificate to the device channel and (re)starts its enrollment: push details,
+    /// secrets and user channels of an earlier enrollment are cleared.
+    pub async fn authenticate(&self, a: &Authentication<'_>) -> Result<AuthenticateOutcome, Error> {
+        let now = now_ms();
+        let f = a.facts;
+        let result: Result<AuthenticateOutcome, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let previous: Option<String> = sqlx::query_scalar("SELECT status FROM enrollments WHERE id = $1")
+                .bind(a.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO enrollments (id, device_id, channel, status, cert_sha256, topic, serial_number,
+                    product_name, model, model_name, device_name, os_version, build_version, imei, meid,
+                    created_at, authenticated_at, last_seen_at)
+                 VALUES ($1, $1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
+                 ON CONFLICT (id) DO UPDATE SET
+                    channel = excluded.channel, status = 'authenticated', cert_sha256 = excluded.cert_sha256,
+                    topic = excluded.topic, serial_number = excluded.serial_number,
+                    product_name = excluded.product_name, model = excluded.model,
+                    model_name = excluded.model_name, device_name = excluded.device_name,
+                    os_version = excluded.os_version, build_version = excluded.build_version,
+                    imei = excluded.imei, meid = excluded.meid,
+                    push_token = NULL, push_magic = NULL, unlock_token = NULL, bootstrap_token = NULL,
+                    awaiting_configuration = FALSE, authenticated_at = excluded.authenticated_at,
+                    token_updated_at = NULL, checked_out_at = NULL, last_seen_at = excluded.last_seen_at",
+            )
+            .bind(a.id)
+            .bind(a.channel.as_str())
+            .bind(a.cert_sha256)
+            .bind(a.topic)
+            .bind(f.serial_number.as_deref())
+            .bind(f.product_name.as_deref())
+            .bind(f.model.as_deref())
+            .bind(f.model_name.as_deref())
+            .bind(f.device_name.as_deref())
+            .bind(f.os_version.as_deref())
+            .bind(f.build_version.as_deref())
+            .bind(f.imei.as_deref())
+            .bind(f.meid.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            // User channels have no Authenticate of their own: they return with their TokenUpdate.
+            sqlx::query(
+                "UPDATE enrollments SET status = 'checked_out', checked_out_at = $2
+                 WHERE device_id = $1 AND id <> $1 AND status <> 'checked_out'",
+            )
+            .bind(a.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(match previous.as_deref() {
+                Some("authenticated") | Some("enrolled") => AuthenticateOutcome::Restarted,
+                _ => AuthenticateOutcome::New,
+            })
+        }.await);
+        result.map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::CertificateInUse
+            } else {
+                Error::Database(e)
+            }
+        })
+    }
+
+    /// Records a TokenUpdate. The device channel moves to `enrolled`; a user channel is created
+    /// or revived under its active device channel.
+    pub async fn token_update(&self, t: &TokenUpdateRecord<'_>) -> Result<(), Error> {
+        let now = now_ms();
+        if !t.channel.is_user() {
+            let updated = with_db!(&self.db, pool => sqlx::query(
+                "UPDATE enrollments SET push_token = $2, push_magic = $3,
+                    unlock_token = COALESCE($4, unlock_token), awaiting_configuration = $5,
+                    topic = COALESCE($6, topic), status = 'enrolled', token_updated_at = $7, last_seen_at = $7
+                 WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $8",
+            )
+            .bind(t.id)
+            .bind(t.push_token)
+            .bind(t.push_magic)
+            .bind(t.sealed_unlock_token.as_deref())
+            .bind(t.awaiting_configuration)
+            .bind(t.topic)
+            .bind(now)
+            .bind(t.cert_sha256)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+            if updated == 0 {
+                return Err(self.diagnose(t.id, t.cert_sha256).await);
+            }
+            return Ok(());
+        }
+        let result: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let touched = sqlx::query(
+                "UPDATE enrollments SET last_seen_at = $3
+                 WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
+            )
+            .bind(t.device_id)
+            .bind(t.cert_sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if touched.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO enrollments (id, device_id, channel, user_id, user_short_name, user_long_name,
+                    status, topic, push_token, push_magic, created_at, token_updated_at, last_seen_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'enrolled', $7, $8, $9, $10, $10, $10)
+                 ON CONFLICT (id) DO UPDATE SET
+                    user_short_name = excluded.user_short_name, user_long_name = excluded.user_long_name,
+                    status = 'enrolled', topic = COALESCE(excluded.topic, enrollments.topic),
+                    push_token = excluded.push_token, push_magic = excluded.push_magic,
+                    token_updated_at = excluded.token_updated_at, checked_out_at = NULL,
+                    last_seen_at = excluded.last_seen_at",
+            )
+            .bind(t.id)
+            .bind(t.device_id)
+            .bind(t.channel.as_str())
+            .bind(t.user_id)
+            .bind(t.user_short_name)
+            .bind(t.user_long_name)
+            .bind(t.topic)
+            .bind(t.push_token)
+            .bind(t.push_magic)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        // The transaction is over before diagnosing, so a one-connection pool cannot deadlock.
+        match result {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.diagnose(t.device_id, t.cert_sha256).await),
+            Err(e) => Err(Error::Database(e)),
+        }
+    }
+
+    /// Marks an enrollment checked out; a device channel takes its user channels with it.
+    pub async fn check_out(&self, id: &str, device_id: &str, cert_sha256: &[u8]) -> Result<(), Error> {
+        let now = now_ms();
+        let user_channel = id != device_id;
+        let result: Result<CheckOutResult, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let device = sqlx::query(
+                "UPDATE enrollments SET last_seen_at = $3,
+                    status = CASE WHEN $4 THEN status ELSE 'checked_out' END,
+                    checked_out_at = CASE WHEN $4 THEN checked_out_at ELSE $3 END
+                 WHERE id = $1 AND status <> 'checked_out' AND cert_sha256 = $2",
+            )
+            .bind(device_id)
+            .bind(cert_sha256)
+            .bind(now)
+            .bind(user_channel)
+            .execute(&mut *tx)
+            .await?;
+            if device.rows_affected() == 0 {
+                return Ok(CheckOutResult::DeviceNotActive);
+            }
+            let scope = if user_channel { "id = $1" } else { "device_id = $1 AND id <> device_id" };
+            let users = sqlx::query(&format!(
+                "UPDATE enrollments SET status = 'checked_out', checked_out_at = $2
+                 WHERE {scope} AND status <> 'checked_out'"
+            ))
+            .bind(if user_channel { id } else { device_id })
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if user_channel && users.rows_affected() == 0 {
+                // The user channel was never enrolled or already left: nothing to commit.
+                return Ok(CheckOutResult::UserNotActive);
+            }
+            tx.commit().await?;
+            Ok(CheckOutResult::Done)
+        }.await);
+        match result? {
+            CheckOutResult::Done => Ok(()),
+            CheckOutResult::DeviceNotActive => Err(self.diagnose(device_id, cert_sha256).await),
+            CheckOutResult::UserNotActive => Err(Error::NotManaged(id.to_string())),
+        }
+    }
+
+    /// Stores (or, with `None`, removes) the sealed BootstrapToken of an active device channel.
+    pub async fn set_bootstrap_token(
+        &self,
+        device_id: &str,
+        cert_sha256: &[u8],
+        sealed: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let updated = with_db!(&self.db, pool => sqlx::query(
+            "UPDATE enrollments SET bootstrap_token = $3, last_seen_at = $4
+             WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
+        )
+        .bind(device_id)
+        .bind(cert_sha256)
+        .bind(sealed)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if updated == 0 {
+            return Err(self.diagnose(device_id, cert_sha256).await);
+        }
+        Ok(())
+    }
+
+    /// The sealed BootstrapToken of an active device channel presenting its bound certificate.
+    pub async fn bootstrap_token(
+        &self,
+        device_id: &str,
+        cert_sha256: &[u8],
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let row: Option<(Option<Vec<u8>>,)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT bootstrap_token FROM enrollments
+             WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
+        )
+        .bind(device_id)
+        .bind(cert_sha256)
+        .fetch_optional(pool)
+        .await)?;
+        match row {
+            Some((token,)) => Ok(token),
+            None => Err(self.diagnose(device_id, cert_sha256).await),
+        }
+    }
+
+    /// Checks that a device channel is active and presents its bound certificate.
+    pub async fn authorize_device(&self, device_id: &str, cert_sha256: &[u8]) -> Result<(), Error> {
+        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, String>(
+            "SELECT id FROM enrollments
+             WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
+        )
+        .bind(device_id)
+        .bind(cert_sha256)
+        .fetch_optional(pool)
+        .await)?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(self.diagnose(device_id, cert_sha256).await),
+        }
+    }
+
+    /// One enrollment, or `None`.
+    pub async fn get(&self, id: &str) -> Result<Option<EnrollmentRecord>, Error> {
+        let record = with_db!(&self.db, pool => async {
+            let row = sqlx::query("SELECT * FROM enrollments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(<EnrollmentRecord as sqlx::FromRow<_>>::from_row).transpose()
+        }.await);
+        Ok(record?)
+    }
+
+    /// Why a guarded statement matched no row: unknown or checked out (not managed, 401), or
+    /// another certificate (403). A database failure here is reported as such, never as 401.
+    async fn diagnose(&self, device_id: &str, cert_sha256: &[u8]) -> Error {
+        let row: Result<Option<(String, Option<Vec<u8>>)>, sqlx::Error> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT status, cert_sha256 FROM enrollments WHERE id = $1",
+        )
+        .bind(device_id)
+        .fetch_optional(pool)
+        .await);
+        let (status, bound) = match row {
+            Ok(Some(row)) => row,
+            Ok(None) => return Error::NotManaged(device_id.to_string()),
+            Err(e) => return Error::Database(e),
+        };
+        if status == EnrollmentStatus::CheckedOut.as_str() {
+            Error::NotManaged(device_id.to_string())
+        } else if bound.as_deref() != Some(cert_sha256) {
+            Error::CertificateMismatch(device_id.to_string())
+        } else {
+            // Active and bound to this certificate, yet the guarded write matched nothing: the
+            // state changed in between. Report a fault (retryable), not an identity decision.
+            Error::Database(sqlx::Error::Protocol(
+                "enrollment changed during the request".into(),
+            ))
+        }
+    }
+}

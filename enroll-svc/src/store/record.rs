@@ -1,0 +1,162 @@
+//! The enrollment row and its enumerations.
+
+/// Lifecycle of an enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentStatus {
+    /// Authenticate received, TokenUpdate not yet.
+    Authenticated,
+    /// TokenUpdate received: managed.
+    Enrolled,
+    /// CheckOut received: not managed.
+    CheckedOut,
+}
+
+impl EnrollmentStatus {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentStatus::Authenticated => "authenticated",
+            EnrollmentStatus::Enrolled => "enrolled",
+            EnrollmentStatus::CheckedOut => "checked_out",
+        }
+    }
+}
+
+impl TryFrom<String> for EnrollmentStatus {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "authenticated" => Ok(EnrollmentStatus::Authenticated),
+            "enrolled" => Ok(EnrollmentStatus::Enrolled),
+            "checked_out" => Ok(EnrollmentStatus::CheckedOut),
+            other => Err(format!("unknown enrollment status {other:?}")),
+        }
+    }
+}
+
+/// Which channel an enrollment row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// A device's channel, by UDID.
+    Device,
+    /// The device channel of a User Enrollment, by EnrollmentID.
+    UserEnrollmentDevice,
+    /// A macOS user channel under a device.
+    User,
+    /// The user channel of a User Enrollment.
+    UserEnrollmentUser,
+}
+
+impl ChannelKind {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Device => "device",
+            ChannelKind::UserEnrollmentDevice => "user_enrollment_device",
+            ChannelKind::User => "user",
+            ChannelKind::UserEnrollmentUser => "user_enrollment_user",
+        }
+    }
+
+    /// True for user channels, which are authorized through their device channel.
+    pub fn is_user(self) -> bool {
+        matches!(self, ChannelKind::User | ChannelKind::UserEnrollmentUser)
+    }
+}
+
+impl From<mdm_core::ChannelKind> for ChannelKind {
+    fn from(kind: mdm_core::ChannelKind) -> Self {
+        match kind {
+            mdm_core::ChannelKind::Device => ChannelKind::Device,
+            mdm_core::ChannelKind::UserEnrollmentDevice => ChannelKind::UserEnrollmentDevice,
+            mdm_core::ChannelKind::User => ChannelKind::User,
+            mdm_core::ChannelKind::UserEnrollmentUser => ChannelKind::UserEnrollmentUser,
+        }
+    }
+}
+
+impl TryFrom<String> for ChannelKind {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        [
+            ChannelKind::Device,
+            ChannelKind::UserEnrollmentDevice,
+            ChannelKind::User,
+            ChannelKind::UserEnrollmentUser,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+        .ok_or_else(|| format!("unknown channel {value:?}"))
+    }
+}
+
+/// Hardware and OS facts reported at Authenticate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeviceFacts {
+    /// SerialNumber.
+    pub serial_number: Option<String>,
+    /// ProductName, e.g. `iPad2,5`.
+    pub product_name: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// ModelName, e.g. `iPhone`.
+    pub model_name: Option<String>,
+    /// DeviceName.
+    pub device_name: Option<String>,
+    /// OSVersion.
+    pub os_version: Option<String>,
+    /// BuildVersion.
+    pub build_version: Option<String>,
+    /// IMEI.
+    pub imei: Option<String>,
+    /// MEID.
+    pub meid: Option<String>,
+}
+
+/// One enrollment row. Sealed secrets stay sealed here.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnrollmentRecord {
+    /// Enrollment ID.
+    pub id: String,
+    /// Its device channel.
+    pub device_id: String,
+    /// Channel kind.
+    #[sqlx(try_from = "String")]
+    pub channel: ChannelKind,
+    /// UserID / EnrollmentUserID.
+    pub user_id: Option<String>,
+    /// UserShortName.
+    pub user_short_name: Option<String>,
+    /// UserLongName.
+    pub user_long_name: Option<String>,
+    /// Lifecycle state.
+    #[sqlx(try_from = "String")]
+    pub status: EnrollmentStatus,
+    /// Bound certificate (device channel).
+    pub cert_sha256: Option<Vec<u8>>,
+    /// Push topic.
+    pub topic: Option<String>,
+    /// Device facts.
+    #[sqlx(flatten)]
+    pub facts: DeviceFacts,
+    /// APNs token.
+    pub push_token: Option<Vec<u8>>,
+    /// PushMagic.
+    pub push_magic: Option<String>,
+    /// Sealed UnlockToken.
+    pub unlock_token: Option<Vec<u8>>,
+    /// Sealed BootstrapToken.
+    pub bootstrap_token: Option<Vec<u8>>,
+    /// AwaitingConfiguration from the last TokenUpdate.
+    pub awaiting_configuration: bool,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last Authenticate.
+    pub authenticated_at: Option<i64>,
+    /// Unix ms of the last TokenUpdate.
+    pub token_updated_at: Option<i64>,
+    /// Unix ms of the CheckOut.
+    pub checked_out_at: Option<i64>,
+    /// Unix ms of the last message.
+    pub last_seen_at: i64,
+}

@@ -1,0 +1,41 @@
+//! Base64 for `<data>` elements, lenient about padding and about nothing else.
+
+use base64::alphabet;
+use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+
+/// The fallback decoder: expects no padding (the caller strips it) but still requires the unused
+/// low bits of the last symbol to be zero, as canonical base64 does.
+const UNPADDED: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+/// Decodes the text of a `<data>` element.
+///
+/// Whitespace is ignored: writers wrap and indent long data. Canonical base64 is tried first.
+/// If that fails, trailing `=` are stripped and the rest is decoded without padding, because real
+/// devices send non-canonical padding (a macOS 10.11 TokenUpdate carries the Token `AAAA=`, one
+/// `=` too many, which Python's plistlib also accepts). The leniency stops at
+/// padding: a wrong alphabet, a misplaced `=`, an impossible length or non-zero trailing bits are
+/// still errors, so `Base64=` (an anonymisation placeholder in some captures, whose last symbol
+/// leaves bits over) is refused rather than turned into bytes nobody sent.
+///
+/// On failure returns the reason given by the lenient attempt, which is the one that matters.
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    let compact: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if let Ok(bytes) = STANDARD.decode(&compact) {
+        return Ok(bytes);
+    }
+    let unpadded_len = compact
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |last| last + 1);
+    UNPADDED
+        .decode(&compact[..unpadded_len])
+        .map_err(|err| err.to_string())
+}

@@ -1,0 +1,34 @@
+//! The Apple MDM wire model, with no I/O: turns the plist bodies devices send into typed
+//! check-in messages and command reports, and resolves who sent them into an enrollment ID.
+//! Every service that reads a device's request goes through this crate, so it is the one place
+//! that decides what a valid message is. Input is untrusted: nothing here panics on it, recursion
+//! is bounded, and work is linear in the body size.
+//!
+//! # Modules
+//! - [`decode`]: bytes to a [`plist::Value`] (XML or binary), with depth and expansion limits and
+//!   tolerance for the `<data>` padding real devices send.
+//! - [`message`]: [`parse_message`], which tells check-ins from command reports.
+//! - [`checkin`]: [`CheckinMessage`] and its six kinds, [`parse_checkin`], and
+//!   [`bootstrap_token_response`].
+//! - [`report`]: [`CommandReport`], [`CommandStatus`], [`ErrorChainItem`], [`parse_report`].
+//! - [`ids`]: [`ChannelIds`] as sent and the [`EnrollmentRef`] derived from them.
+//! - [`error`]: the one error type, [`ParseError`].
+//! - `fields` (private): the typed-field policy shared by all messages.
+
+pub mod checkin;
+pub mod decode;
+pub mod error;
+mod fields;
+pub mod ids;
+pub mod message;
+pub mod report;
+
+pub use checkin::{
+    bootstrap_token_response, parse_checkin, Authenticate, CheckOut, CheckinMessage,
+    GetBootstrapToken, SetBootstrapToken, TokenUpdate, UserAuthenticate,
+};
+pub use decode::{parse_plist_value, MAX_DEPTH};
+pub use error::ParseError;
+pub use ids::{ChannelIds, ChannelKind, EnrollmentRef, MAX_ID_LEN};
+pub use message::{parse_message, Message};
+pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};

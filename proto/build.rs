@@ -1,0 +1,11 @@
+//! Compiles the gRPC contract with `protox` (pure Rust; no `protoc` on the build machines).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["proto/mdm/v1/common.proto", "proto/mdm/v1/enroll.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = protox::compile(protos, ["proto"])?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Proxy configuration (`MDM_PROXY_*`).
+
+use serde::Deserialize;
+use service_kit::config::{ConfigError, ServiceConfig};
+use service_kit::telemetry::LogConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Settings of the edge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The device listener: where enrolled devices connect (the ServerURL and CheckInURL host).
+    pub device: DeviceListener,
+    /// Plain-HTTP listener for `/healthz`, for load balancers and orchestrators.
+    #[serde(default = "default_health_listen")]
+    pub health_listen: SocketAddr,
+    /// The gRPC services behind the edge.
+    #[serde(default)]
+    pub services: Services,
+    /// Worker threads of the edge's runtime.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Seconds a stopping proxy keeps serving before it closes listeners (SIGTERM). Load
+    /// balancers need a moment to notice; tests want it short.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// The device-facing HTTPS listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceListener {
+    /// Listen address.
+    #[serde(default = "default_device_listen")]
+    pub listen: SocketAddr,
+    /// PEM server certificate chain presented to devices.
+    pub cert_file: PathBuf,
+    /// PEM private key of the server certificate.
+    pub key_file: PathBuf,
+    /// PEM files of the CAs that issue device identity certificates. A client certificate must
+    /// chain to one of them.
+    pub client_ca_files: Vec<PathBuf>,
+    /// Seconds of clock skew tolerated on a client certificate's validity period: a freshly
+    /// issued identity may be used before the server's clock reaches its notBefore.
+    #[serde(default = "default_skew")]
+    pub clock_skew_secs: u64,
+    /// How a message's UDID is tied to the certificate.
+    #[serde(default)]
+    pub identity_policy: IdentityPolicy,
+    /// Path of the CheckInURL.
+    #[serde(default = "default_checkin_path")]
+    pub checkin_path: String,
+    /// Path of the ServerURL. Check-in messages arriving here are handled too (a profile may
+    /// omit CheckInURL).
+    #[serde(default = "default_server_path")]
+    pub server_path: String,
+    /// Largest request body accepted. The default leaves room for a Mac's multi-megabyte
+    /// InstalledApplicationList.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+/// The identity policy (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityPolicy {
+    /// The certificate's subject CN must equal the message's UDID or EnrollmentID.
+    #[default]
+    CnEqualsUdid,
+    /// Only the certificate binding made at Authenticate is checked (certificates that do not
+    /// carry the UDID, e.g. devices migrated from another server).
+    BoundCertificate,
+}
+
+/// Where the services are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Services {
+    /// enroll-svc gRPC URL.
+    #[serde(default = "default_enroll_url")]
+    pub enroll_url: String,
+    /// Deadline of one gRPC call, in milliseconds. A call past it answers the device 503.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            enroll_url: default_enroll_url(),
+            timeout_ms: default_timeout_ms(),
+        }
+    }
+}
+
+fn default_health_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8081))
+}
+fn default_device_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8443))
+}
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+fn default_grace() -> u64 {
+    5
+}
+fn default_skew() -> u64 {
+    300
+}
+fn default_checkin_path() -> String {
+    "/checkin".into()
+}
+fn default_server_path() -> String {
+    "/mdm".into()
+}
+fn default_max_body() -> usize {
+    32 * 1024 * 1024
+}
+fn default_enroll_url() -> String {
+    "http://127.0.0.1:50051".into()
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+impl ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = "MDM_PROXY_";
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.device;
+        let setting = |key: &str, reason: String| ConfigError::Setting {
+            key: key.into(),
+            reason,
+        };
+        for (key, path) in [("device.cert_file", &d.cert_file), ("device.key_file", &d.key_file)] {
+            if !path.is_file() {
+                return Err(setting(key, format!("{} is not a readable file", path.display())));
+            }
+        }
+        if d.client_ca_files.is_empty() {
+            return Err(setting(
+                "device.client_ca_files",
+                "name at least one CA that issues device identities".into(),
+            ));
+        }
+        for path in &d.client_ca_files {
+            if !path.is_file() {
+                return Err(setting(
+                    "device.client_ca_files",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+        }
+        for (key, path) in [("device.checkin_path", &d.checkin_path), ("device.server_path", &d.server_path)] {
+            if !path.starts_with('/') {
+                return Err(setting(key, format!("{path:?} must start with '/'")));
+            }
+        }
+        if d.max_body_bytes < 1024 {
+            return Err(setting("device.max_body_bytes", "must be at least 1024".into()));
+        }
+        if self.threads == 0 {
+            return Err(setting("threads", "must be at least 1".into()));
+        }
+        if !(self.services.enroll_url.starts_with("http://")
+            || self.services.enroll_url.starts_with("https://"))
+        {
+            return Err(setting("services.enroll_url", "must be an http:// or https:// URL".into()));
+        }
+        Ok(())
+    }
+}

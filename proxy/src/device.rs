@@ -1,0 +1,114 @@
+//! The device listener's application: routes the CheckInURL and ServerURL, reads the body under
+//! the limit, parses the envelope, applies the identity policy and forwards to the owning
+//! service. Every failure is answered through [`ProxyError::status`], the one mapping.
+
+use crate::backends::Backends;
+use crate::body::{error_response, read_limited, respond};
+use crate::config::DeviceListener;
+use crate::error::ProxyError;
+use crate::identity;
+use crate::tls::ClientCertificate;
+use async_trait::async_trait;
+use http::{Method, Response, StatusCode};
+use mdm_core::Message;
+use mdm_proto::v1::AuthMethod;
+use mdm_proto::ErrorCode;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a device may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which configured path a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    CheckIn,
+    Server,
+}
+
+/// Serves devices.
+pub struct DeviceApp {
+    config: DeviceListener,
+    backends: Arc<Backends>,
+}
+
+impl DeviceApp {
+    /// The app for one device listener.
+    pub fn new(config: DeviceListener, backends: Arc<Backends>) -> DeviceApp {
+        DeviceApp { config, backends }
+    }
+
+    async fn handle(&self, session: &mut ServerSession) -> Result<Vec<u8>, ProxyError> {
+        let header = session.req_header();
+        let path = header.uri.path();
+        let endpoint = if path == self.config.checkin_path {
+            Endpoint::CheckIn
+        } else if path == self.config.server_path {
+            Endpoint::Server
+        } else {
+            return Err(ProxyError::NotFound);
+        };
+        // Devices use PUT; POST is accepted for tools that send it.
+        if header.method != Method::PUT && header.method != Method::POST {
+            return Err(ProxyError::MethodNotAllowed);
+        }
+        let cert = client_certificate(session)?;
+        session.set_read_timeout(Some(READ_TIMEOUT));
+        let body = read_limited(session, self.config.max_body_bytes).await?;
+        match mdm_core::parse_message(&body)? {
+            Message::Checkin(message) => {
+                let enrollment = message.ids().enrollment()?;
+                let identity = identity::verify(self.config.identity_policy, AuthMethod::Mtls, &cert, &enrollment)?;
+                self.backends.checkin(identity, body).await
+            }
+            Message::Report(_) if endpoint == Endpoint::CheckIn => Err(ProxyError::WrongEndpoint(
+                "command reports belong on the ServerURL, not the CheckInURL",
+            )),
+            Message::Report(report) => {
+                let enrollment = report.ids.enrollment()?;
+                identity::verify(self.config.identity_policy, AuthMethod::Mtls, &cert, &enrollment)?;
+                // The command queue (command-svc) is not wired yet: ask the device to come back
+                // rather than answer something it would act on.
+                Err(ProxyError::Backend {
+                    service: "command-svc",
+                    code: ErrorCode::Unavailable,
+                    message: "the command queue is not available".into(),
+                })
+            }
+        }
+    }
+}
+
+/// The client certificate verified in this connection's handshake.
+fn client_certificate(session: &ServerSession) -> Result<ClientCertificate, ProxyError> {
+    session
+        .digest()
+        .and_then(|digest| digest.ssl_digest.as_ref())
+        .and_then(|ssl| ssl.extension.get::<ClientCertificate>())
+        .cloned()
+        .ok_or(ProxyError::NoClientCertificate)
+}
+
+#[async_trait]
+impl ServeHttp for DeviceApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        match self.handle(session).await {
+            Ok(body) => respond(StatusCode::OK, "application/xml", body),
+            Err(error) => {
+                let status = error.status();
+                if status.is_server_error() {
+                    tracing::error!(%error, %status, "device request failed");
+                } else {
+                    tracing::warn!(%error, %status, "device request refused");
+                }
+                if matches!(error, ProxyError::TooLarge { .. } | ProxyError::Read(_)) {
+                    // The rest of the body was not read: this connection cannot carry another request.
+                    session.set_keepalive(None);
+                }
+                error_response(status)
+            }
+        }
+    }
+}

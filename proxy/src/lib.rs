@@ -1,0 +1,86 @@
+//! The edge of the MDM server, on pingora. It terminates TLS, establishes *who* is calling
+//! (today: the client certificate verified in the handshake), parses the plist envelope, applies
+//! the identity policy and forwards the verified identity and the message to the owning service
+//! over gRPC. It owns no database. Its HTTP status codes are part of the MDM protocol
+//! (DESIGN.md §4): a device unenrolls on 401, so only a service's explicit "not managed" becomes
+//! a 401 and every fault inside is a 5xx.
+//!
+//! # Layout
+//! - [`config`]: settings (`MDM_PROXY_*`).
+//! - [`tls`]: the device listener's TLS: server certificate, required client certificate.
+//! - [`identity`]: the identity policy (CN equals UDID, or certificate binding only).
+//! - [`device`]: the device app: routing, body limit, envelope, forwarding.
+//! - [`backends`]: gRPC clients of the services.
+//! - [`body`]: bounded body reading and responses.
+//! - [`error`]: why a request failed, mapped once to an HTTP status.
+//! - [`health`]: `/healthz`.
+//!
+//! The binary calls [`build_server`] and runs it; tests start the binary as a process.
+
+pub mod backends;
+pub mod body;
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod health;
+pub mod identity;
+pub mod tls;
+
+pub use config::Config;
+
+use pingora::server::configuration::ServerConf;
+use pingora::server::Server;
+use pingora::services::listening::Service;
+use std::sync::Arc;
+
+/// Why the edge could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// TLS material is unusable.
+    #[error("device listener TLS: {0}")]
+    Tls(#[from] tls::TlsSetupError),
+    /// A service URL is unusable.
+    #[error("service endpoint: {0}")]
+    Endpoint(#[from] tonic::transport::Error),
+}
+
+/// Builds the pingora server with the device and health listeners.
+pub fn build_server(config: &Config) -> Result<Server, SetupError> {
+    let run_dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let conf = ServerConf {
+        threads: config.threads,
+        // pingora's defaults (300 s grace, shared paths in /tmp) suit neither tests nor several
+        // proxies on one host.
+        grace_period_seconds: Some(config.shutdown_grace_secs),
+        graceful_shutdown_timeout_seconds: Some(3),
+        pid_file: run_dir.join(format!("mdm-proxy-{pid}.pid")).display().to_string(),
+        upgrade_sock: run_dir.join(format!("mdm-proxy-{pid}.sock")).display().to_string(),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let backends = Arc::new(backends::Backends::new(&config.services)?);
+    let mut device = Service::new(
+        "device listener".to_string(),
+        device::DeviceApp::new(config.device.clone(), backends),
+    );
+    device.add_tls_with_settings(
+        &config.device.listen.to_string(),
+        None,
+        tls::device_tls(&config.device)?,
+    );
+    let mut health = Service::new("health listener".to_string(), health::HealthApp);
+    health.add_tcp(&config.health_listen.to_string());
+
+    server.add_service(device);
+    server.add_service(health);
+    tracing::info!(
+        device = %config.device.listen,
+        health = %config.health_listen,
+        policy = ?config.device.identity_policy,
+        "proxy listening"
+    );
+    Ok(server)
+}

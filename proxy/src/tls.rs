@@ -1,0 +1,141 @@
+//! TLS of the device listener: the server certificate, a required client certificate chained
+//! to the configured device CAs (with clock skew tolerated on its validity period), and the
+//! facts about that certificate the request handlers need.
+
+use crate::config::DeviceListener;
+use async_trait::async_trait;
+use openssl::asn1::Asn1Time;
+use openssl::nid::Nid;
+use openssl::ssl::{SslFiletype, SslRef, SslVerifyMode};
+use openssl::x509::{X509StoreContextRef, X509};
+use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::TlsAccept;
+use sha2::{Digest, Sha256};
+use std::any::Any;
+use std::sync::Arc;
+
+/// The verified client certificate of a connection, attached by the handshake callback.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    /// SHA-256 of the leaf's DER.
+    pub sha256: [u8; 32],
+    /// Subject CN (empty when the subject has none: Apple signers sometimes have an empty subject).
+    pub common_name: String,
+}
+
+impl ClientCertificate {
+    /// Facts of a certificate.
+    pub fn from_x509(cert: &X509) -> Option<ClientCertificate> {
+        let der = cert.to_der().ok()?;
+        let common_name = cert
+            .subject_name()
+            .entries_by_nid(Nid::COMMONNAME)
+            .next()
+            .and_then(|entry| entry.data().to_string().ok())
+            .unwrap_or_default();
+        Some(ClientCertificate {
+            sha256: Sha256::digest(&der).into(),
+            common_name,
+        })
+    }
+}
+
+struct CaptureClientCertificate;
+
+#[async_trait]
+impl TlsAccept for CaptureClientCertificate {
+    async fn handshake_complete_callback(&self, ssl: &SslRef) -> Option<Arc<dyn Any + Send + Sync>> {
+        let cert = ssl.peer_certificate()?;
+        let facts = ClientCertificate::from_x509(&cert)?;
+        Some(Arc::new(facts))
+    }
+}
+
+/// Why the device listener's TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// An OpenSSL call failed (bad PEM, key not matching the certificate).
+    #[error("{what}: {source}")]
+    OpenSsl {
+        /// What was being loaded.
+        what: String,
+        /// The OpenSSL error stack.
+        source: openssl::error::ErrorStack,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// pingora refused the settings.
+    #[error("TLS settings: {0}")]
+    Pingora(String),
+}
+
+/// Builds the device listener's TLS settings.
+pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError> {
+    let ossl = |what: String| move |source| TlsSetupError::OpenSsl { what, source };
+    let mut tls = TlsSettings::with_callbacks(Box::new(CaptureClientCertificate))
+        .map_err(|e| TlsSetupError::Pingora(e.to_string()))?;
+    let cert_file = config.cert_file.display().to_string();
+    let key_file = config.key_file.display().to_string();
+    tls.set_certificate_chain_file(&cert_file)
+        .map_err(ossl(format!("server certificate {cert_file}")))?;
+    tls.set_private_key_file(&key_file, SslFiletype::PEM)
+        .map_err(ossl(format!("server key {key_file}")))?;
+    tls.check_private_key()
+        .map_err(ossl("server key does not match the certificate".into()))?;
+    for path in &config.client_ca_files {
+        let name = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        for ca in X509::stack_from_pem(&pem).map_err(ossl(format!("device CA {name}")))? {
+            tls.cert_store_mut()
+                .add_cert(ca.clone())
+                .map_err(ossl(format!("device CA {name}")))?;
+            tls.add_client_ca(&ca).map_err(ossl(format!("device CA {name}")))?;
+        }
+    }
+    let skew = i64::try_from(config.clock_skew_secs).unwrap_or(i64::MAX);
+    tls.set_verify_callback(
+        SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        move |preverified, ctx| preverified || within_skew(ctx, skew),
+    );
+    tls.enable_h2();
+    Ok(tls)
+}
+
+/// Accepts a validity-period failure when the certificate is valid within `skew` seconds;
+/// every other verification failure stands.
+fn within_skew(ctx: &mut X509StoreContextRef, skew: i64) -> bool {
+    let error = ctx.error().as_raw();
+    let not_yet_valid = error == openssl_sys_codes::NOT_YET_VALID;
+    let expired = error == openssl_sys_codes::EXPIRED;
+    if !(not_yet_valid || expired) {
+        return false;
+    }
+    let Some(cert) = ctx.current_cert() else {
+        return false;
+    };
+    let now = service_kit::now_ms() / 1000;
+    let shifted = if not_yet_valid { now + skew } else { now - skew };
+    let Ok(at) = Asn1Time::from_unix(shifted) else {
+        return false;
+    };
+    if not_yet_valid {
+        cert.not_before() <= at
+    } else {
+        cert.not_after() >= at
+    }
+}
+
+/// X509_V_ERR codes (stable across OpenSSL versions).
+mod openssl_sys_codes {
+    pub const NOT_YET_VALID: i32 = 9;
+    pub const EXPIRED: i32 = 10;
+}

@@ -1,0 +1,18 @@
+//! push-svc binary: see [`push_svc::run`].
+
+use clap::Parser;
+use service_kit::cli::{service_main, CommonArgs};
+
+/// The push service of the MDM server.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    service_main(Args::parse().common, push_svc::run).await?;
+    Ok(())
+}

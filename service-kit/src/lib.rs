@@ -1,0 +1,30 @@
+//! What every binary of the workspace shares, and nothing else: a service crate should read as its
+//! own job, not as plumbing. Its scope is deliberately closed: configuration loading, logging,
+//! shutdown, the SQL pool and sealing secrets at rest. MDM protocol code belongs in `mdm-core`.
+//!
+//! # Layout
+//! - [`config`]: defaults < TOML file < `MDM_<SERVICE>_*` environment, unknown keys rejected.
+//! - [`cli`]: the flags every service binary takes (`--config`, `--check-config`).
+//! - [`db`]: [`db::Db`], one pool over SQLite or PostgreSQL, and [`with_db!`] to write a query
+//!   body once for both.
+//! - [`secrets`]: [`secrets::SecretBox`], AES-256-GCM sealing for secrets stored in databases.
+//! - [`telemetry`]: `tracing` set-up (text or JSON).
+//! - [`grpc`]: serving a tonic router on a bound listener with a bounded graceful shutdown.
+//! - [`shutdown`]: a future that resolves on SIGTERM or SIGINT.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod secrets;
+pub mod grpc;
+pub mod shutdown;
+pub mod telemetry;
+
+/// Milliseconds since the Unix epoch: the one timestamp representation stored by every service,
+/// identical on SQLite and PostgreSQL.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

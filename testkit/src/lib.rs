@@ -1,0 +1,25 @@
+//! Test-only helpers for the integration tests of the MDM server's crates: they make real
+//! certificates, run the real binaries on loopback ports, give each test its own PostgreSQL
+//! database, and talk HTTPS the way a device or an admin would. Nothing here is used in
+//! production code.
+//!
+//! Modules:
+//! - [`pki`]: a throwaway CA ([`TestCa`]) issuing server and client certificates ([`Issued`]),
+//!   and PEM files on disk ([`PkiFiles`], [`write_pem`]).
+//! - [`process`]: workspace binaries as child processes ([`workspace_bin`], [`ChildProcess`]),
+//!   free loopback ports ([`free_port`]), and polling waits ([`wait_for_tcp`], [`eventually`]).
+//! - [`postgres`]: a fresh database per test ([`TempDatabase`], [`postgres_admin_url`]);
+//!   `MDM_TEST_POSTGRES=off` skips, an unreachable server fails.
+//! - [`http`]: a reqwest client that trusts only the test CA ([`https_client`]).
+//!
+//! The main items are re-exported at the crate root.
+
+pub mod http;
+pub mod pki;
+pub mod postgres;
+pub mod process;
+
+pub use http::{https_client, https_client_builder};
+pub use pki::{write_pem, ClientCertOptions, Issued, PkiFiles, TestCa};
+pub use postgres::{postgres_admin_url, TempDatabase};
+pub use process::{eventually, free_port, wait_for_tcp, workspace_bin, ChildProcess};
