@@ -11,15 +11,20 @@
 //! - [`postgres`]: a fresh database per test ([`TempDatabase`], [`postgres_admin_url`]);
 //!   `MDM_TEST_POSTGRES=off` skips, an unreachable server fails.
 //! - [`http`]: a reqwest client that trusts only the test CA ([`https_client`]).
+//! - [`messages`]: device check-in and report plists shaped like real captures.
+//! - [`stack`]: enroll-svc and the proxy started as processes for one test ([`Stack`]).
 //!
 //! The main items are re-exported at the crate root.
 
 pub mod http;
+pub mod messages;
 pub mod pki;
 pub mod postgres;
 pub mod process;
+pub mod stack;
 
 pub use http::{https_client, https_client_builder};
 pub use pki::{write_pem, ClientCertOptions, Issued, PkiFiles, TestCa};
 pub use postgres::{postgres_admin_url, TempDatabase};
 pub use process::{eventually, free_port, wait_for_tcp, workspace_bin, ChildProcess};
+pub use stack::{Engine, Stack, StackOptions};

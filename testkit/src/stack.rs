@@ -1,0 +1,204 @@
+//! The server's processes started for a test: enroll-svc and the proxy as real binaries on
+//! loopback ports, with a device CA and a server certificate made for the test, on SQLite or on
+//! a fresh PostgreSQL database.
+
+use crate::pki::{Issued, PkiFiles, TestCa};
+use crate::postgres::TempDatabase;
+use crate::process::{free_port, wait_for_tcp, workspace_bin, ChildProcess};
+use anyhow::{anyhow, Context};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a process may take to come up.
+pub const STARTUP: Duration = Duration::from_secs(30);
+
+/// Which database the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file in the stack's temporary directory.
+    Sqlite,
+    /// A fresh PostgreSQL database, dropped afterwards.
+    Postgres,
+}
+
+/// How to start the stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Database engine of the services.
+    pub engine: Engine,
+    /// `cn-equals-udid` or `bound-certificate`.
+    pub identity_policy: &'static str,
+    /// The proxy's body limit, if not the default.
+    pub max_body_bytes: Option<usize>,
+}
+
+impl StackOptions {
+    /// Defaults on `engine`.
+    pub fn new(engine: Engine) -> StackOptions {
+        StackOptions {
+            engine,
+            identity_policy: "cn-equals-udid",
+            max_body_bytes: None,
+        }
+    }
+}
+
+/// A running stack. Dropping it kills the processes and removes its files and database.
+pub struct Stack {
+    /// The CA that issues device identities (and the server certificate).
+    pub device_ca: TestCa,
+    /// PEM files the processes read.
+    pub pki: PkiFiles,
+    /// enroll-svc.
+    pub enroll: ChildProcess,
+    /// enroll-svc's gRPC address.
+    pub enroll_addr: SocketAddr,
+    /// The proxy.
+    pub proxy: ChildProcess,
+    /// `https://127.0.0.1:<port>` of the device listener.
+    pub device_url: String,
+    /// The proxy's health listener.
+    pub health_addr: SocketAddr,
+    enroll_env: Vec<(String, String)>,
+    _database: Option<TempDatabase>,
+}
+
+/// Reads `addr=<socket address>` from a service's "listening" log line.
+pub fn listening_addr(line: &str) -> anyhow::Result<SocketAddr> {
+    let start = line
+        .find("addr=")
+        .ok_or_else(|| anyhow!("no addr= in {line:?}"))?;
+    let rest = &line[start + 5..];
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    rest[..end]
+        .trim_matches('"')
+        .parse()
+        .with_context(|| format!("bad address in {line:?}"))
+}
+
+fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+impl Stack {
+    /// Starts enroll-svc and the proxy. `Ok(None)` when the options ask for PostgreSQL and the
+    /// PostgreSQL run is switched off (`MDM_TEST_POSTGRES=off`).
+    pub async fn start(options: StackOptions) -> anyhow::Result<Option<Stack>> {
+        let database = match options.engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => match TempDatabase::create().await? {
+                Some(db) => Some(db),
+                None => return Ok(None),
+            },
+        };
+        let pki = PkiFiles::new();
+        let device_ca = TestCa::new("MDM Test Device CA");
+        let ca_file = pki.write("device-ca.pem", &device_ca.cert_pem());
+        let server = device_ca.issue_server(&["localhost", "127.0.0.1"]);
+        let (cert_file, key_file) = pki.write_issued("server", &server);
+
+        let database_url = match &database {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", pki.path().join("enroll.db").display()),
+        };
+        let enroll_env = env(&[
+            ("MDM_ENROLL_LISTEN", "127.0.0.1:0".into()),
+            ("MDM_ENROLL_DATABASE__URL", database_url),
+            (
+                "MDM_ENROLL_SECRET_KEY",
+                "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
+            ),
+        ]);
+        let (enroll, enroll_addr) = start_enroll(&enroll_env).await?;
+
+        let device_port = free_port();
+        let health_port = free_port();
+        let mut proxy_env = env(&[
+            ("MDM_PROXY_DEVICE__LISTEN", format!("127.0.0.1:{device_port}")),
+            ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file)),
+            ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file)),
+            ("MDM_PROXY_DEVICE__CLIENT_CA_FILES", format!("[{:?}]", path(ca_file))),
+            ("MDM_PROXY_DEVICE__IDENTITY_POLICY", options.identity_policy.into()),
+            ("MDM_PROXY_HEALTH_LISTEN", format!("127.0.0.1:{health_port}")),
+            ("MDM_PROXY_SERVICES__ENROLL_URL", format!("http://{enroll_addr}")),
+            ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
+            ("MDM_PROXY_THREADS", "2".into()),
+            ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
+        ]);
+        if let Some(limit) = options.max_body_bytes {
+            proxy_env.push(("MDM_PROXY_DEVICE__MAX_BODY_BYTES".into(), limit.to_string()));
+        }
+        let proxy = ChildProcess::spawn("proxy", &workspace_bin("proxy"), &[], &proxy_env).await?;
+        let device_addr = SocketAddr::from(([127, 0, 0, 1], device_port));
+        let health_addr = SocketAddr::from(([127, 0, 0, 1], health_port));
+        for addr in [device_addr, health_addr] {
+            wait_for_tcp(addr, STARTUP)
+                .await
+                .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
+        }
+        Ok(Some(Stack {
+            device_ca,
+            pki,
+            enroll,
+            enroll_addr,
+            proxy,
+            device_url: format!("https://127.0.0.1:{device_port}"),
+            health_addr,
+            enroll_env,
+            _database: database,
+        }))
+    }
+
+    /// A device client presenting `identity` (or no certificate) and trusting the test CA.
+    pub fn device_client(&self, identity: Option<&Issued>) -> reqwest::Client {
+        let pem = identity.map(Issued::identity_pem);
+        crate::http::https_client(&self.device_ca.cert_pem(), pem.as_deref())
+    }
+
+    /// Stops enroll-svc (SIGKILL: as abrupt as a crash).
+    pub fn stop_enroll(&mut self) {
+        self.enroll.kill();
+    }
+
+    /// The enroll-svc configuration, for restarting it on the same database.
+    pub fn enroll_env(&self) -> &[(String, String)] {
+        &self.enroll_env
+    }
+
+    /// Logs of every process, for failure messages.
+    pub fn logs(&self) -> String {
+        format!(
+            "--- enroll-svc ---\n{}\n--- proxy ---\n{}",
+            self.enroll.logs(),
+            self.proxy.logs()
+        )
+    }
+}
+
+/// Starts enroll-svc with `env` and returns it with its bound address.
+pub async fn start_enroll(env: &[(String, String)]) -> anyhow::Result<(ChildProcess, SocketAddr)> {
+    let enroll = ChildProcess::spawn("enroll-svc", &workspace_bin("enroll-svc"), &[], env).await?;
+    let line = enroll
+        .wait_for_line("enroll-svc listening", STARTUP)
+        .await?;
+    let addr = listening_addr(&line)?;
+    Ok((enroll, addr))
+}
+
+fn path(p: PathBuf) -> String {
+    p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_address_of_a_listening_line() {
+        let line = "2026-11-21T20:00:00Z  INFO enroll_svc: enroll-svc listening addr=127.0.0.1:40123 engine=\"sqlite\"";
+        assert_eq!(
+            super::listening_addr(line).expect("parses").to_string(),
+            "127.0.0.1:40123"
+        );
+        assert!(super::listening_addr("no address").is_err());
+    }
+}
