@@ -150,7 +150,8 @@ impl CheckinMessage {
 
     /// Reads a check-in from a message dictionary that has already been parsed.
     pub(crate) fn from_dict(dict: Dictionary) -> Result<Self, ParseError> {
-        let message_type = opt_string(&dict, "MessageType")?.ok_or(ParseError::MissingMessageType)?;
+        let message_type =
+            opt_string(&dict, "MessageType")?.ok_or(ParseError::MissingMessageType)?;
         let ids = ChannelIds::from_dict(&dict)?;
         // Fail here rather than in every caller: a check-in that names no valid enrollment
         // cannot be acted on.
@@ -196,7 +197,11 @@ impl CheckinMessage {
                 awaiting_configuration: opt_bool(&dict, "AwaitingConfiguration")?,
                 ids,
             }),
-            _ => return Err(ParseError::UnknownMessageType(crate::error::excerpt(&message_type))),
+            _ => {
+                return Err(ParseError::UnknownMessageType(crate::error::excerpt(
+                    &message_type,
+                )))
+            }
         };
         Ok(message)
     }
@@ -232,7 +237,11 @@ impl fmt::Debug for UserAuthenticate {
             .field("ids", &self.ids)
             .field(
                 "digest_response",
-                &self.digest_response.as_deref().map(str::as_bytes).map(Redacted),
+                &self
+                    .digest_response
+                    .as_deref()
+                    .map(str::as_bytes)
+                    .map(Redacted),
             )
             .finish()
     }
@@ -242,7 +251,10 @@ impl fmt::Debug for SetBootstrapToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SetBootstrapToken")
             .field("ids", &self.ids)
-            .field("bootstrap_token", &self.bootstrap_token.as_deref().map(Redacted))
+            .field(
+                "bootstrap_token",
+                &self.bootstrap_token.as_deref().map(Redacted),
+            )
             .field("awaiting_configuration", &self.awaiting_configuration)
             .finish()
     }

@@ -13,8 +13,8 @@
 //! - `<!DOCTYPE>` is refused, text after `</plist>` is refused, a missing `</plist>` is accepted:
 //!   the opposite of what the micromdm/plist conformance cases require.
 //!
-//! So XML is read by [`xml`] (over `quick-xml`, the tokenizer the plist crate itself uses), and
-//! binary plists are checked by [`binary`] for depth and expansion before the plist crate parses
+//! So XML is read by the `xml` submodule (over `quick-xml`, the tokenizer the plist crate itself uses), and
+//! binary plists are checked by the `binary` submodule for depth and expansion before the plist crate parses
 //! them. Either way the result is an ordinary `plist::Value` no deeper than [`MAX_DEPTH`].
 
 mod binary;

@@ -3,7 +3,7 @@
 /// Why a body could not be parsed into a plist or into an MDM message.
 ///
 /// Each variant names one cause, so the edge can log it precisely and tests can match on it. The
-/// messages never echo more than a short prefix of device-supplied text (see [`excerpt`]), since
+/// messages never echo more than a short prefix (64 characters) of device-supplied text, since
 /// they end up in logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -160,7 +160,9 @@ pub enum ParseError {
 
     /// A device-channel identifier containing `:`, the separator of user-channel enrollment IDs:
     /// allowing it would let `A:B` (a device) collide with user `B` on device `A`.
-    #[error("the identifier {field} contains ':', which separates device and user in enrollment IDs")]
+    #[error(
+        "the identifier {field} contains ':', which separates device and user in enrollment IDs"
+    )]
     IdSeparator {
         /// The key that holds the identifier.
         field: &'static str,

@@ -31,7 +31,10 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
 }
 
 /// A strict optional string.
-pub(crate) fn opt_string(dict: &Dictionary, key: &'static str) -> Result<Option<String>, ParseError> {
+pub(crate) fn opt_string(
+    dict: &Dictionary,
+    key: &'static str,
+) -> Result<Option<String>, ParseError> {
     match dict.get(key) {
         None => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -72,7 +75,10 @@ pub(crate) fn opt_bool(dict: &Dictionary, key: &'static str) -> Result<Option<bo
 /// (the form a push token takes everywhere outside a plist, e.g. in the APNs request path), any
 /// other string must be base64. Taking the string's raw UTF-8 bytes instead would turn a hex token
 /// into 64 bytes of ASCII and push to a device that does not exist.
-pub(crate) fn opt_bytes(dict: &Dictionary, key: &'static str) -> Result<Option<Vec<u8>>, ParseError> {
+pub(crate) fn opt_bytes(
+    dict: &Dictionary,
+    key: &'static str,
+) -> Result<Option<Vec<u8>>, ParseError> {
     let bytes = match dict.get(key) {
         None => return Ok(None),
         Some(Value::Data(bytes)) => bytes.clone(),

@@ -127,7 +127,10 @@ impl ChannelIds {
                 }
             }
         }
-        for (field, value) in [("UserID", user_id), ("EnrollmentUserID", enrollment_user_id)] {
+        for (field, value) in [
+            ("UserID", user_id),
+            ("EnrollmentUserID", enrollment_user_id),
+        ] {
             if let Some(value) = value {
                 check_id(field, value)?;
             }

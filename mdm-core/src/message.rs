@@ -32,7 +32,10 @@ impl Message {
 /// the URL, decide. Having both keys, or neither, is an error.
 pub fn parse_message(body: &[u8]) -> Result<Message, ParseError> {
     let dict = parse_dictionary(body)?;
-    match (dict.contains_key("MessageType"), dict.contains_key("Status")) {
+    match (
+        dict.contains_key("MessageType"),
+        dict.contains_key("Status"),
+    ) {
         (true, false) => CheckinMessage::from_dict(dict).map(Message::Checkin),
         (false, true) => CommandReport::from_dict(dict).map(Message::Report),
         (true, true) => Err(ParseError::AmbiguousMessageKind),

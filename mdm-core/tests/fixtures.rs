@@ -86,25 +86,53 @@ fn commandment_cases() -> Vec<(&'static str, Expect)> {
         ("Authenticate/10.12.2.xml", checkin("Authenticate", IMAC)),
         ("Authenticate/IOS-11.3.1.xml", checkin("Authenticate", IPAD)),
         ("Authenticate/IOS-9.x.xml", checkin("Authenticate", ONES)),
-        ("Authenticate/iOS-11.3.1-cell.xml", checkin("Authenticate", ONES)),
+        (
+            "Authenticate/iOS-11.3.1-cell.xml",
+            checkin("Authenticate", ONES),
+        ),
         ("AvailableOSUpdates/10.12.5.xml", ack(ZEROS, ZEROS)),
-        ("AvailableOSUpdates/iOS-11.3.1.xml", ack("8fb53ef6-5fcd-46c2-bf05-ee502406f240", IPAD)),
-        ("AvailableOSUpdates/macOS-10.13.1.xml", ack("a6121a90-4100-4928-93d8-6645722bfda7", ZEROS)),
+        (
+            "AvailableOSUpdates/iOS-11.3.1.xml",
+            ack("8fb53ef6-5fcd-46c2-bf05-ee502406f240", IPAD),
+        ),
+        (
+            "AvailableOSUpdates/macOS-10.13.1.xml",
+            ack("a6121a90-4100-4928-93d8-6645722bfda7", ZEROS),
+        ),
         ("CertificateList/10.11.x.xml", ack(ZEROS, ZEROS)),
         ("CertificateList/iOS-11.3.1.xml", InvalidBase64),
         ("CheckOut/10.11.x.xml", checkin("CheckOut", ZEROS)),
         ("CheckOut/iOS-11.3.1.xml", checkin("CheckOut", IPAD)),
         ("DeviceInformation/10.11.x.xml", ack(ZEROS, ZEROS)),
-        ("DeviceInformation/iOS-11.3.1.xml", ack("3ab89975-490b-4f33-80c7-0982069272ba", IPAD)),
-        ("DeviceInformation/macOS-10.13.1.xml", ack("be926f7e-9cd2-465a-ba2b-b573dc4eaa7a", ZEROS)),
-        ("DeviceLock/iOS-11.3.1.xml", ack("b6c8627f-bf4a-4ef4-8f40-d8673cd568c9", IPAD)),
-        ("Errors/10.12.5-invalid-command.xml", error("93a81e2a-8fbe-4e4b-b6e5-ee9148893f33", ZEROS, &[97])),
+        (
+            "DeviceInformation/iOS-11.3.1.xml",
+            ack("3ab89975-490b-4f33-80c7-0982069272ba", IPAD),
+        ),
+        (
+            "DeviceInformation/macOS-10.13.1.xml",
+            ack("be926f7e-9cd2-465a-ba2b-b573dc4eaa7a", ZEROS),
+        ),
+        (
+            "DeviceLock/iOS-11.3.1.xml",
+            ack("b6c8627f-bf4a-4ef4-8f40-d8673cd568c9", IPAD),
+        ),
+        (
+            "Errors/10.12.5-invalid-command.xml",
+            error("93a81e2a-8fbe-4e4b-b6e5-ee9148893f33", ZEROS, &[97]),
+        ),
         (
             "Errors/10.13.6-invalid-command.xml",
-            error("bac6348e-3291-4523-a354-037ec379b738", "2F6DE437-7C14-5735-85B4-DC6B365BCAF1", &[12021]),
+            error(
+                "bac6348e-3291-4523-a354-037ec379b738",
+                "2F6DE437-7C14-5735-85B4-DC6B365BCAF1",
+                &[12021],
+            ),
         ),
         // Despite its name, a plain Error report about an unknown request type.
-        ("Errors/error_invalid_request_type.plist", error(ZEROS, ZEROS, &[12021])),
+        (
+            "Errors/error_invalid_request_type.plist",
+            error(ZEROS, ZEROS, &[12021]),
+        ),
         (
             "Errors/iOS-11.3.1-AvailableOSUpdatesFailure.xml",
             error("93289d88-c8da-4732-9a7e-33dd51851b6e", IPAD, &[2213, 3]),
@@ -126,20 +154,56 @@ fn commandment_cases() -> Vec<(&'static str, Expect)> {
             "InstallApplication/iOS-11.3.1-alreadyprompting.xml",
             error("94ee37e2-3e03-4bdf-ad9c-a81ccc9d78e9", IPAD, &[1407]),
         ),
-        ("InstallApplication/iOS-12.1-prompting.xml", ack("7a9df3db-d661-4c1c-aa0e-56d69c8718a5", IPAD)),
+        (
+            "InstallApplication/iOS-12.1-prompting.xml",
+            ack("7a9df3db-d661-4c1c-aa0e-56d69c8718a5", IPAD),
+        ),
         // Munki-style app manifests served to InstallApplication, not device messages.
-        ("InstallApplication/manifests/Microsoft_AutoUpdate-3.11.17101000.plist", NotAMessage),
-        ("InstallApplication/manifests/OneDrive-17.3.7078.1101.plist", NotAMessage),
-        ("InstallApplication/manifests/SkypeForBusinessInstaller-16.12.0.77.plist", NotAMessage),
-        ("InstallApplication/manifests/dotnet-sdk-2.0.2-osx-x64.plist", NotAMessage),
-        ("InstallApplication/manifests/munkitools-3.1.0.3430.plist", NotAMessage),
+        (
+            "InstallApplication/manifests/Microsoft_AutoUpdate-3.11.17101000.plist",
+            NotAMessage,
+        ),
+        (
+            "InstallApplication/manifests/OneDrive-17.3.7078.1101.plist",
+            NotAMessage,
+        ),
+        (
+            "InstallApplication/manifests/SkypeForBusinessInstaller-16.12.0.77.plist",
+            NotAMessage,
+        ),
+        (
+            "InstallApplication/manifests/dotnet-sdk-2.0.2-osx-x64.plist",
+            NotAMessage,
+        ),
+        (
+            "InstallApplication/manifests/munkitools-3.1.0.3430.plist",
+            NotAMessage,
+        ),
         ("InstalledApplicationList/10.11.x.xml", ack(ZEROS, ZEROS)),
-        ("InstalledApplicationList/iOS-11.3.1.xml", ack("368b6b82-f89c-4af7-8a02-ed72af86116c", IPAD)),
-        ("InstalledApplicationList/iOS-12.1.xml", ack("ca851cf1-e85b-4fed-bf0a-dd7a4e4859b2", IPAD)),
-        ("ManagedApplicationList/iOS-11.3.1-Failed.xml", ack("b3f87776-66a4-40f4-a194-8b451a2eacb1", IPAD)),
-        ("ManagedApplicationList/iOS-12.1-Failed.xml", ack("7fc66d05-4bdb-41e4-9814-5a4c21e74e16", IPAD)),
-        ("ManagedApplicationList/iOS-12.1-Installing.xml", ack("cfaa6f63-6ea9-493c-ab2e-a534937c5eda", IPAD)),
-        ("ManagedApplicationList/iOS-12.1-Managed.xml", ack("0a40830d-1cf9-4a00-a153-d8294e576c3f", IPAD)),
+        (
+            "InstalledApplicationList/iOS-11.3.1.xml",
+            ack("368b6b82-f89c-4af7-8a02-ed72af86116c", IPAD),
+        ),
+        (
+            "InstalledApplicationList/iOS-12.1.xml",
+            ack("ca851cf1-e85b-4fed-bf0a-dd7a4e4859b2", IPAD),
+        ),
+        (
+            "ManagedApplicationList/iOS-11.3.1-Failed.xml",
+            ack("b3f87776-66a4-40f4-a194-8b451a2eacb1", IPAD),
+        ),
+        (
+            "ManagedApplicationList/iOS-12.1-Failed.xml",
+            ack("7fc66d05-4bdb-41e4-9814-5a4c21e74e16", IPAD),
+        ),
+        (
+            "ManagedApplicationList/iOS-12.1-Installing.xml",
+            ack("cfaa6f63-6ea9-493c-ab2e-a534937c5eda", IPAD),
+        ),
+        (
+            "ManagedApplicationList/iOS-12.1-Managed.xml",
+            ack("0a40830d-1cf9-4a00-a153-d8294e576c3f", IPAD),
+        ),
         (
             "ManagedApplicationList/iOS-12.1-RejectedPrompting.xml",
             ack("2dce0324-3a9c-493d-bd7a-2d2a2985a67e", IPAD),
@@ -154,12 +218,21 @@ fn commandment_cases() -> Vec<(&'static str, Expect)> {
             },
         ),
         ("ProfileList/10.11.x.xml", ack(ZEROS, ZEROS)),
-        ("ProfileList/iOS-11.3.1.xml", ack("2d1d3845-3e06-4687-a357-b343ebb17888", IPAD)),
+        (
+            "ProfileList/iOS-11.3.1.xml",
+            ack("2d1d3845-3e06-4687-a357-b343ebb17888", IPAD),
+        ),
         ("README.rst", NotAPlist),
         ("SecurityInfo/10.11.x.xml", ack(ZEROS, ZEROS)),
         ("SecurityInfo/IOS-9.x.xml", ack(ZEROS, ONES)),
-        ("SecurityInfo/iOS-11.3.1.xml", ack("f1048316-6628-4b32-b2f2-708d7f4d7105", IPAD)),
-        ("SecurityInfo/macOS-10.13.1.xml", ack("bf88d054-bd86-480d-b406-a1bc74a403c0", ZEROS)),
+        (
+            "SecurityInfo/iOS-11.3.1.xml",
+            ack("f1048316-6628-4b32-b2f2-708d7f4d7105", IPAD),
+        ),
+        (
+            "SecurityInfo/macOS-10.13.1.xml",
+            ack("bf88d054-bd86-480d-b406-a1bc74a403c0", ZEROS),
+        ),
         (
             "TokenUpdate/10.11.x-user.plist",
             checkin(
@@ -186,7 +259,10 @@ fn nanomdm_cases() -> Vec<(&'static str, Expect)> {
     vec![
         ("Authenticate.1.plist", checkin("Authenticate", NANO_IPAD)),
         ("Authenticate.2.plist", checkin("Authenticate", NANO_IMAC)),
-        ("DeviceInformation.1.plist", ack("76eda240-5488-4989-8339-f2ae160113c4", NANO_IMAC)),
+        (
+            "DeviceInformation.1.plist",
+            ack("76eda240-5488-4989-8339-f2ae160113c4", NANO_IMAC),
+        ),
         ("DeviceInformation.1.txt", ExpectedValues),
         ("TokenUpdate.1.plist", checkin("TokenUpdate", NANO_IPAD)),
         ("TokenUpdate.1.txt", ExpectedValues),
@@ -223,12 +299,22 @@ fn walk(dir: &str) -> BTreeSet<String> {
 
 fn check_directory(dir: &str, cases: &[(&'static str, Expect)]) {
     let listed: BTreeSet<String> = cases.iter().map(|(path, _)| (*path).to_owned()).collect();
-    assert_eq!(listed.len(), cases.len(), "{dir}: a fixture is listed twice");
+    assert_eq!(
+        listed.len(),
+        cases.len(),
+        "{dir}: a fixture is listed twice"
+    );
     let on_disk = walk(dir);
     let unlisted: Vec<_> = on_disk.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&on_disk).collect();
-    assert!(unlisted.is_empty(), "{dir}: fixtures with no expectation: {unlisted:?}");
-    assert!(missing.is_empty(), "{dir}: expected fixtures not found: {missing:?}");
+    assert!(
+        unlisted.is_empty(),
+        "{dir}: fixtures with no expectation: {unlisted:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "{dir}: expected fixtures not found: {missing:?}"
+    );
 
     for (path, expect) in cases {
         let relative = format!("{dir}/{path}");
@@ -262,7 +348,11 @@ fn check_fixture(path: &str, body: &[u8], expect: &Expect) {
                 panic!("{path}: expected a report, got {parsed:?}");
             };
             assert_eq!(report.status, *status, "{path}");
-            assert_eq!(report.command_uuid.as_deref(), Some(*command_uuid), "{path}");
+            assert_eq!(
+                report.command_uuid.as_deref(),
+                Some(*command_uuid),
+                "{path}"
+            );
             assert_eq!(report.ids.udid.as_deref(), Some(*udid), "{path}");
             let enrollment = report.ids.enrollment().expect("enrollment");
             assert_eq!(enrollment.id, *udid, "{path}");
@@ -277,9 +367,15 @@ fn check_fixture(path: &str, body: &[u8], expect: &Expect) {
         }
         InvalidBase64 => {
             let err = parsed.expect_err(path);
-            assert!(matches!(err, ParseError::InvalidData { .. }), "{path}: {err:?}");
+            assert!(
+                matches!(err, ParseError::InvalidData { .. }),
+                "{path}: {err:?}"
+            );
             let message = err.to_string();
-            assert!(message.contains("invalid base64 in <data>"), "{path}: {message}");
+            assert!(
+                message.contains("invalid base64 in <data>"),
+                "{path}: {message}"
+            );
         }
         NotAMessage => {
             let value = parse_plist_value(body).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -287,7 +383,11 @@ fn check_fixture(path: &str, body: &[u8], expect: &Expect) {
             assert_eq!(parsed, Err(ParseError::UnknownMessageKind), "{path}");
         }
         NotAPlist => {
-            assert_eq!(parse_plist_value(body), Err(ParseError::NotAPlist), "{path}");
+            assert_eq!(
+                parse_plist_value(body),
+                Err(ParseError::NotAPlist),
+                "{path}"
+            );
         }
         ExpectedValues => {
             // Checked by `nanomdm_expected_values`.
@@ -336,31 +436,101 @@ fn authenticate_device_facts() {
     let cases = [
         (
             "commandment/testdata/Authenticate/10.11.x.xml",
-            ["10.11.6", "15G1004", "iMac15,1", "C00000000004", "", "", "micromdm-test", "iMac15,1", "iMac"],
+            [
+                "10.11.6",
+                "15G1004",
+                "iMac15,1",
+                "C00000000004",
+                "",
+                "",
+                "micromdm-test",
+                "iMac15,1",
+                "iMac",
+            ],
         ),
         (
             "commandment/testdata/Authenticate/10.12.2.xml",
-            ["10.12.2", "16C67", "iMac17,1", "000000000000", "", "", "commandment", "iMac17,1", "iMac"],
+            [
+                "10.12.2",
+                "16C67",
+                "iMac17,1",
+                "000000000000",
+                "",
+                "",
+                "commandment",
+                "iMac17,1",
+                "iMac",
+            ],
         ),
         (
             "commandment/testdata/Authenticate/IOS-11.3.1.xml",
-            ["11.3.1", "15E302", "iPad4,1", "XXXXXXXXXXXX", "", "", "", "", ""],
+            [
+                "11.3.1",
+                "15E302",
+                "iPad4,1",
+                "XXXXXXXXXXXX",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
         ),
         (
             "commandment/testdata/Authenticate/IOS-9.x.xml",
-            ["9.3.2", "13F69", "iPad4,1", "XXXXXXXXXXXX", "", "", "", "", ""],
+            [
+                "9.3.2",
+                "13F69",
+                "iPad4,1",
+                "XXXXXXXXXXXX",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
         ),
         (
             "commandment/testdata/Authenticate/iOS-11.3.1-cell.xml",
-            ["11.3.1", "15E302", "iPhone7,2", "XXXXXXXXXXXX", "11 111111 111111 1", "1111111111111", "", "", ""],
+            [
+                "11.3.1",
+                "15E302",
+                "iPhone7,2",
+                "XXXXXXXXXXXX",
+                "11 111111 111111 1",
+                "1111111111111",
+                "",
+                "",
+                "",
+            ],
         ),
         (
             "nanomdm/mdm/testdata/Authenticate.1.plist",
-            ["9.3.5", "13G36", "iPad2,5", "F5JM992LF193", "", "", "", "", ""],
+            [
+                "9.3.5",
+                "13G36",
+                "iPad2,5",
+                "F5JM992LF193",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
         ),
         (
             "nanomdm/mdm/testdata/Authenticate.2.plist",
-            ["10.12.6", "16G2136", "iMac14,2", "C02MT66KFLHH", "", "", "Fruit", "iMac14,2", "iMac"],
+            [
+                "10.12.6",
+                "16G2136",
+                "iMac14,2",
+                "C02MT66KFLHH",
+                "",
+                "",
+                "Fruit",
+                "iMac14,2",
+                "iMac",
+            ],
         ),
     ];
     for (path, expected) in cases {
@@ -370,19 +540,29 @@ fn authenticate_device_facts() {
 
 #[test]
 fn authenticate_topics_and_raw() {
-    let CheckinMessage::Authenticate(a) = checkin_at("commandment/testdata/Authenticate/10.11.x.xml")
+    let CheckinMessage::Authenticate(a) =
+        checkin_at("commandment/testdata/Authenticate/10.11.x.xml")
     else {
         panic!("not Authenticate");
     };
-    assert_eq!(a.topic, "com.apple.mgmt.test.00000000-1111-2222-3333-444455556666");
+    assert_eq!(
+        a.topic,
+        "com.apple.mgmt.test.00000000-1111-2222-3333-444455556666"
+    );
     // The Challenge is not modelled but kept.
-    assert_eq!(a.raw.get("Challenge").and_then(Value::as_data), Some(b"apple".as_slice()));
+    assert_eq!(
+        a.raw.get("Challenge").and_then(Value::as_data),
+        Some(b"apple".as_slice())
+    );
 
     let CheckinMessage::Authenticate(a) = checkin_at("nanomdm/mdm/testdata/Authenticate.1.plist")
     else {
         panic!("not Authenticate");
     };
-    assert_eq!(a.topic, "com.apple.mgmt.External.e0bd1eac-1f17-4c8e-8a63-dd17d3dd35d9");
+    assert_eq!(
+        a.topic,
+        "com.apple.mgmt.External.e0bd1eac-1f17-4c8e-8a63-dd17d3dd35d9"
+    );
 }
 
 fn token_update(path: &str) -> mdm_core::TokenUpdate {
@@ -398,7 +578,10 @@ fn token_update_with_non_canonical_padding() {
     let t = token_update("commandment/testdata/TokenUpdate/10.11.x-user.plist");
     assert_eq!(t.token, [0, 0, 0]);
     assert_eq!(t.push_magic, ZEROS);
-    assert_eq!(t.topic, "com.apple.mgmt.test.00000000-1111-2222-3333-444455556666");
+    assert_eq!(
+        t.topic,
+        "com.apple.mgmt.test.00000000-1111-2222-3333-444455556666"
+    );
     assert_eq!(t.not_on_console, Some(false));
     assert_eq!(t.awaiting_configuration, None);
     assert_eq!(t.ids.udid.as_deref(), Some(ZEROS));
@@ -421,7 +604,10 @@ fn token_update_user_channel() {
     let enrollment = t.ids.enrollment().expect("enrollment");
     assert!(enrollment.is_user_channel());
     assert_eq!(enrollment.device_id, IMAC);
-    assert_eq!(enrollment.user_id.as_deref(), Some("A522C2FB-D0BA-487E-BBC6-BE0DB2DC7883"));
+    assert_eq!(
+        enrollment.user_id.as_deref(),
+        Some("A522C2FB-D0BA-487E-BBC6-BE0DB2DC7883")
+    );
 }
 
 #[test]
@@ -492,7 +678,11 @@ fn nanomdm_expected_values() {
             };
             assert_eq!(actual, Some(value), "{name}: {key}");
             // The raw dictionary agrees with the typed field.
-            assert_eq!(auth.raw.get(key).and_then(Value::as_string), Some(value), "{name}: {key}");
+            assert_eq!(
+                auth.raw.get(key).and_then(Value::as_string),
+                Some(value),
+                "{name}: {key}"
+            );
             checked += 1;
         }
     }
@@ -529,16 +719,24 @@ fn error_chain_details() {
     ))
     .expect("parse");
     assert_eq!(report.error_chain.len(), 2);
-    assert_eq!(report.error_chain[0].error_domain.as_deref(), Some("DeviceManagement.error"));
-    assert_eq!(report.error_chain[0].localized_description.as_deref(), Some("No update available."));
+    assert_eq!(
+        report.error_chain[0].error_domain.as_deref(),
+        Some("DeviceManagement.error")
+    );
+    assert_eq!(
+        report.error_chain[0].localized_description.as_deref(),
+        Some("No update available.")
+    );
     assert_eq!(
         report.error_chain[1].error_domain.as_deref(),
         Some("com.apple.softwareupdateservices.errors")
     );
     assert_eq!(report.error_chain[1].us_english_description, None);
 
-    let report = parse_report(&read("commandment/testdata/Errors/error_invalid_request_type.plist"))
-        .expect("parse");
+    let report = parse_report(&read(
+        "commandment/testdata/Errors/error_invalid_request_type.plist",
+    ))
+    .expect("parse");
     let item = &report.error_chain[0];
     assert_eq!(item.error_domain.as_deref(), Some("MCMDMErrorDomain"));
     assert_eq!(
@@ -555,7 +753,10 @@ fn invalid_base64_names_the_problem() {
         "commandment/testdata/CertificateList/iOS-11.3.1.xml",
     ] {
         let body = read(path);
-        for result in [parse_plist_value(&body).map(|_| ()), parse_message(&body).map(|_| ())] {
+        for result in [
+            parse_plist_value(&body).map(|_| ()),
+            parse_message(&body).map(|_| ()),
+        ] {
             match result {
                 Err(ParseError::InvalidData { offset, .. }) => {
                     // The offset points just past the offending element.
@@ -583,8 +784,14 @@ fn plist_xml_conformance() {
             assert!(result.is_err(), "{name} must be rejected, got {result:?}");
         } else {
             let value = result.unwrap_or_else(|e| panic!("{name} must be accepted: {e}"));
-            let dict = value.as_dictionary().unwrap_or_else(|| panic!("{name}: not a dict"));
-            assert_eq!(dict.get("key").and_then(Value::as_string), Some("val"), "{name}");
+            let dict = value
+                .as_dictionary()
+                .unwrap_or_else(|| panic!("{name}: not a dict"));
+            assert_eq!(
+                dict.get("key").and_then(Value::as_string),
+                Some("val"),
+                "{name}"
+            );
         }
     }
 }
@@ -593,7 +800,10 @@ fn plist_xml_conformance() {
 fn plist_binary_fixtures() {
     let sample = parse_plist_value(&read("plist/testdata/sample2.binary.plist")).expect("sample2");
     let dict = sample.as_dictionary().expect("dict");
-    let strings = dict.get("strings").and_then(Value::as_array).expect("strings");
+    let strings = dict
+        .get("strings")
+        .and_then(Value::as_array)
+        .expect("strings");
     assert_eq!(strings[1].as_string(), Some("こんにちは世界"));
     let ints = dict.get("ints").and_then(Value::as_array).expect("ints");
     assert_eq!(ints[2].as_signed_integer(), Some(-42));
@@ -601,7 +811,10 @@ fn plist_binary_fixtures() {
 
     let uid = parse_plist_value(&read("plist/testdata/uid.binary.plist")).expect("uid");
     let dict = uid.as_dictionary().expect("dict");
-    assert_eq!(dict.get("$archiver").and_then(Value::as_string), Some("NSKeyedArchiver"));
+    assert_eq!(
+        dict.get("$archiver").and_then(Value::as_string),
+        Some("NSKeyedArchiver")
+    );
     let root = dict
         .get("$top")
         .and_then(Value::as_dictionary)

@@ -34,7 +34,9 @@ fn authenticate() {
     .expect("parse");
     assert_eq!(msg.message_type(), "Authenticate");
     assert_eq!(msg.ids().udid.as_deref(), Some("UDID-1"));
-    let CheckinMessage::Authenticate(a) = msg else { panic!("not Authenticate") };
+    let CheckinMessage::Authenticate(a) = msg else {
+        panic!("not Authenticate")
+    };
     assert_eq!(a.topic, "com.apple.mgmt.test");
     assert_eq!(a.os_version.as_deref(), Some("17.1"));
     assert_eq!(a.build_version.as_deref(), Some("21B74"));
@@ -56,11 +58,16 @@ fn authenticate_facts_are_lenient_but_topic_is_required() {
         kv("MessageType", "Authenticate")
     )))
     .expect("parse");
-    let CheckinMessage::Authenticate(a) = msg else { panic!("not Authenticate") };
+    let CheckinMessage::Authenticate(a) = msg else {
+        panic!("not Authenticate")
+    };
     assert_eq!(a.os_version, None);
 
-    let err = parse_checkin(&body(&format!("{}{UDID}", kv("MessageType", "Authenticate"))))
-        .expect_err("no topic");
+    let err = parse_checkin(&body(&format!(
+        "{}{UDID}",
+        kv("MessageType", "Authenticate")
+    )))
+    .expect_err("no topic");
     assert_eq!(err, ParseError::MissingField("Topic"));
 }
 
@@ -78,7 +85,9 @@ fn token_update_user_channel() {
     )))
     .expect("parse");
     let ids = msg.ids().clone();
-    let CheckinMessage::TokenUpdate(t) = msg else { panic!("not TokenUpdate") };
+    let CheckinMessage::TokenUpdate(t) = msg else {
+        panic!("not TokenUpdate")
+    };
     assert_eq!(t.token, [0, 1, 2, 3]);
     assert_eq!(t.push_magic, "MAGIC");
     assert_eq!(t.unlock_token, Some(vec![5, 6]));
@@ -99,7 +108,9 @@ fn token_update_accepts_string_token_and_data_push_magic() {
         kv("Token", "00010203"),
     )))
     .expect("parse");
-    let CheckinMessage::TokenUpdate(t) = msg else { panic!("not TokenUpdate") };
+    let CheckinMessage::TokenUpdate(t) = msg else {
+        panic!("not TokenUpdate")
+    };
     assert_eq!(t.token, [0, 1, 2, 3]);
     assert_eq!(t.push_magic, "MAGIC");
     assert_eq!(t.unlock_token, None);
@@ -109,24 +120,42 @@ fn token_update_accepts_string_token_and_data_push_magic() {
 fn token_update_requires_token_and_push_magic() {
     let base = format!("{}{UDID}{TOPIC}", kv("MessageType", "TokenUpdate"));
     let no_token = format!("{base}{}", kv("PushMagic", "M"));
-    assert_eq!(parse_checkin(&body(&no_token)), Err(ParseError::MissingField("Token")));
+    assert_eq!(
+        parse_checkin(&body(&no_token)),
+        Err(ParseError::MissingField("Token"))
+    );
     let empty_token = format!("{no_token}<key>Token</key><data></data>");
-    assert_eq!(parse_checkin(&body(&empty_token)), Err(ParseError::MissingField("Token")));
+    assert_eq!(
+        parse_checkin(&body(&empty_token)),
+        Err(ParseError::MissingField("Token"))
+    );
     let no_magic = format!("{base}<key>Token</key><data>AAECAw==</data>");
-    assert_eq!(parse_checkin(&body(&no_magic)), Err(ParseError::MissingField("PushMagic")));
+    assert_eq!(
+        parse_checkin(&body(&no_magic)),
+        Err(ParseError::MissingField("PushMagic"))
+    );
     let int_token = format!("{no_token}<key>Token</key><integer>1</integer>");
     assert_eq!(
         parse_checkin(&body(&int_token)),
-        Err(ParseError::WrongType { field: "Token", expected: "data", found: "an integer" })
+        Err(ParseError::WrongType {
+            field: "Token",
+            expected: "data",
+            found: "an integer"
+        })
     );
 }
 
 #[test]
 fn check_out() {
-    let msg = parse_checkin(&body(&format!("{}{UDID}{TOPIC}", kv("MessageType", "CheckOut"))))
-        .expect("parse");
+    let msg = parse_checkin(&body(&format!(
+        "{}{UDID}{TOPIC}",
+        kv("MessageType", "CheckOut")
+    )))
+    .expect("parse");
     assert_eq!(msg.message_type(), "CheckOut");
-    let CheckinMessage::CheckOut(c) = msg else { panic!("not CheckOut") };
+    let CheckinMessage::CheckOut(c) = msg else {
+        panic!("not CheckOut")
+    };
     assert_eq!(c.topic, "com.apple.mgmt.test");
     assert_eq!(c.ids.udid.as_deref(), Some("UDID-1"));
 }
@@ -139,7 +168,9 @@ fn user_authenticate() {
         kv("UserID", "USER-1")
     )))
     .expect("parse");
-    let CheckinMessage::UserAuthenticate(u) = first else { panic!("not UserAuthenticate") };
+    let CheckinMessage::UserAuthenticate(u) = first else {
+        panic!("not UserAuthenticate")
+    };
     assert_eq!(u.digest_response, None);
 
     let second = parse_checkin(&body(&format!(
@@ -149,7 +180,9 @@ fn user_authenticate() {
         kv("DigestResponse", "secret-digest"),
     )))
     .expect("parse");
-    let CheckinMessage::UserAuthenticate(u) = second else { panic!("not UserAuthenticate") };
+    let CheckinMessage::UserAuthenticate(u) = second else {
+        panic!("not UserAuthenticate")
+    };
     assert_eq!(u.digest_response.as_deref(), Some("secret-digest"));
     assert!(!format!("{u:?}").contains("secret-digest"));
 }
@@ -162,16 +195,26 @@ fn set_bootstrap_token() {
         kv("MessageType", "SetBootstrapToken")
     )))
     .expect("parse");
-    let CheckinMessage::SetBootstrapToken(s) = set else { panic!("not SetBootstrapToken") };
-    assert_eq!(s.bootstrap_token.as_deref(), Some(b"secret-token".as_slice()));
+    let CheckinMessage::SetBootstrapToken(s) = set else {
+        panic!("not SetBootstrapToken")
+    };
+    assert_eq!(
+        s.bootstrap_token.as_deref(),
+        Some(b"secret-token".as_slice())
+    );
     assert_eq!(s.awaiting_configuration, Some(true));
     let debug = format!("{s:?}");
     assert!(debug.contains("redacted, 12 bytes"), "{debug}");
     assert!(!debug.contains("115, 101"), "{debug}");
 
-    let remove = parse_checkin(&body(&format!("{}{UDID}", kv("MessageType", "SetBootstrapToken"))))
-        .expect("parse");
-    let CheckinMessage::SetBootstrapToken(r) = remove else { panic!("not SetBootstrapToken") };
+    let remove = parse_checkin(&body(&format!(
+        "{}{UDID}",
+        kv("MessageType", "SetBootstrapToken")
+    )))
+    .expect("parse");
+    let CheckinMessage::SetBootstrapToken(r) = remove else {
+        panic!("not SetBootstrapToken")
+    };
     assert_eq!(r.bootstrap_token, None);
     assert_eq!(r.awaiting_configuration, None);
 }
@@ -188,30 +231,52 @@ fn get_bootstrap_token() {
         msg.ids().enrollment().map(|e| e.kind),
         Ok(ChannelKind::UserEnrollmentDevice)
     );
-    let CheckinMessage::GetBootstrapToken(g) = msg else { panic!("not GetBootstrapToken") };
+    let CheckinMessage::GetBootstrapToken(g) = msg else {
+        panic!("not GetBootstrapToken")
+    };
     assert_eq!(g.awaiting_configuration, Some(false));
 }
 
 #[test]
 fn unknown_message_type() {
-    let err = parse_checkin(&body(&format!("{}{UDID}", kv("MessageType", "DeclarativeManagement"))))
-        .expect_err("unknown");
-    assert_eq!(err, ParseError::UnknownMessageType("DeclarativeManagement".into()));
+    let err = parse_checkin(&body(&format!(
+        "{}{UDID}",
+        kv("MessageType", "DeclarativeManagement")
+    )))
+    .expect_err("unknown");
+    assert_eq!(
+        err,
+        ParseError::UnknownMessageType("DeclarativeManagement".into())
+    );
     assert!(err.to_string().contains("DeclarativeManagement"));
 }
 
 #[test]
 fn missing_message_type() {
-    assert_eq!(parse_checkin(&body(UDID)), Err(ParseError::MissingMessageType));
+    assert_eq!(
+        parse_checkin(&body(UDID)),
+        Err(ParseError::MissingMessageType)
+    );
     let empty = format!("{}{UDID}", kv("MessageType", ""));
-    assert_eq!(parse_checkin(&body(&empty)), Err(ParseError::MissingMessageType));
+    assert_eq!(
+        parse_checkin(&body(&empty)),
+        Err(ParseError::MissingMessageType)
+    );
 }
 
 #[test]
 fn message_type_must_be_a_string() {
-    let err = parse_checkin(&body(&format!("<key>MessageType</key><integer>1</integer>{UDID}")))
-        .expect_err("wrong type");
-    assert!(matches!(err, ParseError::WrongType { field: "MessageType", .. }));
+    let err = parse_checkin(&body(&format!(
+        "<key>MessageType</key><integer>1</integer>{UDID}"
+    )))
+    .expect_err("wrong type");
+    assert!(matches!(
+        err,
+        ParseError::WrongType {
+            field: "MessageType",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -248,7 +313,10 @@ fn bootstrap_token_response_round_trips() {
     let value = crate::parse_plist_value(&response).expect("parse");
     let dict = value.as_dictionary().expect("dict");
     assert_eq!(dict.len(), 1);
-    assert_eq!(dict.get("BootstrapToken").and_then(plist::Value::as_data), Some(token.as_slice()));
+    assert_eq!(
+        dict.get("BootstrapToken").and_then(plist::Value::as_data),
+        Some(token.as_slice())
+    );
     let text = String::from_utf8(response).expect("utf-8");
     assert!(text.contains("<data>"), "{text}");
 

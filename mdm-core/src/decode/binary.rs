@@ -139,7 +139,9 @@ impl<'a> Layout<'a> {
             )));
         }
         if body.len() < MAGIC.len() + TRAILER_LEN + 1 {
-            return Err(malformed("too short for a header, an object and a trailer".into()));
+            return Err(malformed(
+                "too short for a header, an object and a trailer".into(),
+            ));
         }
         let trailer_at = body.len() - TRAILER_LEN;
         let trailer = &body[trailer_at..];
@@ -147,7 +149,9 @@ impl<'a> Layout<'a> {
         let ref_size = usize::from(trailer[7]);
         for (what, size) in [("offset", offset_size), ("reference", ref_size)] {
             if !matches!(size, 1 | 2 | 3 | 4 | 8) {
-                return Err(malformed(format!("invalid {what} size {size} in the trailer")));
+                return Err(malformed(format!(
+                    "invalid {what} size {size} in the trailer"
+                )));
             }
         }
         let field = |at: usize| {
@@ -164,7 +168,9 @@ impl<'a> Layout<'a> {
             || table_at < MAGIC.len() as u64
             || table_end.is_none_or(|end| end > trailer_at as u64)
         {
-            return Err(malformed("the trailer describes an impossible object table".into()));
+            return Err(malformed(
+                "the trailer describes an impossible object table".into(),
+            ));
         }
         // Both fit in usize: the table lies inside the body.
         let (Ok(num_objects), Ok(root), Ok(table_at)) = (
@@ -206,7 +212,11 @@ impl<'a> Layout<'a> {
             // Array, dictionary: the dictionary's keys and values are two runs of references.
             0xa | 0xd => {
                 let (count, refs_at) = self.count(at, low)?;
-                let refs = if kind == 0xd { count.saturating_mul(2) } else { count };
+                let refs = if kind == 0xd {
+                    count.saturating_mul(2)
+                } else {
+                    count
+                };
                 let end = refs
                     .checked_mul(self.ref_size as u64)
                     .and_then(|len| len.checked_add(refs_at as u64));

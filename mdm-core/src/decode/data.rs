@@ -3,7 +3,7 @@
 use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine;
+use base64::{DecodeError, Engine};
 
 /// The fallback decoder: expects no padding (the caller strips it) but still requires the unused
 /// low bits of the last symbol to be zero, as canonical base64 does.
@@ -24,10 +24,7 @@ const UNPADDED: GeneralPurpose = GeneralPurpose::new(
 ///
 /// On failure returns the reason given by the lenient attempt, which is the one that matters.
 pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if let Ok(bytes) = STANDARD.decode(&compact) {
         return Ok(bytes);
     }
@@ -37,5 +34,27 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
         .map_or(0, |last| last + 1);
     UNPADDED
         .decode(&compact[..unpadded_len])
-        .map_err(|err| err.to_string())
+        .map_err(|err| describe(&err))
+}
+
+/// Says what is wrong in terms of the text a reader sees (positions count base64 characters,
+/// whitespace and padding excluded).
+fn describe(err: &DecodeError) -> String {
+    match err {
+        DecodeError::InvalidByte(at, byte) => {
+            format!(
+                "character {:?} at position {at} is not base64",
+                char::from(*byte)
+            )
+        }
+        DecodeError::InvalidLength(len) => {
+            format!("{len} base64 characters cannot encode whole bytes")
+        }
+        DecodeError::InvalidLastSymbol(at, byte) => format!(
+            "the last character {:?} (position {at}) carries bits beyond the data, so the text \
+             is not base64 of any byte string",
+            char::from(*byte)
+        ),
+        DecodeError::InvalidPadding => "invalid padding".to_owned(),
+    }
 }

@@ -35,7 +35,10 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 #[test]
 fn data_canonical_base64() {
-    assert_eq!(data("YXBwbGU=").expect("parse"), Value::Data(b"apple".to_vec()));
+    assert_eq!(
+        data("YXBwbGU=").expect("parse"),
+        Value::Data(b"apple".to_vec())
+    );
 }
 
 #[test]
@@ -48,12 +51,18 @@ fn data_ignores_whitespace_and_line_wrapping() {
 fn data_accepts_excess_padding() {
     // The real macOS 10.11 user-channel capture: one '=' after a complete quantum.
     assert_eq!(data("AAAA=").expect("parse"), Value::Data(vec![0, 0, 0]));
-    assert_eq!(data("YXBwbGU==").expect("parse"), Value::Data(b"apple".to_vec()));
+    assert_eq!(
+        data("YXBwbGU==").expect("parse"),
+        Value::Data(b"apple".to_vec())
+    );
 }
 
 #[test]
 fn data_accepts_missing_padding() {
-    assert_eq!(data("YXBwbGU").expect("parse"), Value::Data(b"apple".to_vec()));
+    assert_eq!(
+        data("YXBwbGU").expect("parse"),
+        Value::Data(b"apple".to_vec())
+    );
     assert_eq!(data("YQ").expect("parse"), Value::Data(b"a".to_vec()));
 }
 
@@ -65,7 +74,9 @@ fn data_empty_is_empty() {
 
 #[test]
 fn data_rejects_what_is_not_a_padding_problem() {
-    for bad in ["Base64=", "base64==", "YR==", "AA=A", "A", "YXBw*GU=", "=AAAA"] {
+    for bad in [
+        "Base64=", "base64==", "YR==", "AA=A", "A", "YXBw*GU=", "=AAAA",
+    ] {
         let err = data(bad).expect_err(bad);
         assert!(
             matches!(err, ParseError::InvalidData { .. }),
@@ -147,7 +158,10 @@ fn a_dictionary_parses_in_order() {
     assert_eq!(dict.get("a"), Some(&Value::from(1i64)));
     assert_eq!(
         dict.get("c"),
-        Some(&Value::Array(vec![Value::Boolean(true), Value::Boolean(false)]))
+        Some(&Value::Array(vec![
+            Value::Boolean(true),
+            Value::Boolean(false)
+        ]))
     );
     assert_eq!(dict.get("d"), Some(&Value::Dictionary(Dictionary::new())));
 }
@@ -159,8 +173,14 @@ fn scalars() {
         ("<integer> -42 </integer>", Value::from(-42i64)),
         ("<integer>+7</integer>", Value::from(7i64)),
         ("<integer>0x1F</integer>", Value::from(31i64)),
-        ("<integer>18446744073709551615</integer>", Value::from(u64::MAX)),
-        ("<integer>-9223372036854775808</integer>", Value::from(i64::MIN)),
+        (
+            "<integer>18446744073709551615</integer>",
+            Value::from(u64::MAX),
+        ),
+        (
+            "<integer>-9223372036854775808</integer>",
+            Value::from(i64::MIN),
+        ),
         ("<real>1.5</real>", Value::Real(1.5)),
         ("<real>-2</real>", Value::Real(-2.0)),
         ("<string/>", Value::String(String::new())),
@@ -209,19 +229,19 @@ fn invalid_scalars_are_rejected() {
 #[test]
 fn structural_errors_are_rejected() {
     for xml in [
-        "",                                               // <plist> holds no value
-        "<string>a</string><string>b</string>",           // two values
-        "<key>a</key>",                                   // key outside a dict
-        "<dict><string>a</string></dict>",                // value without key
-        "<dict><key>a</key></dict>",                      // key without value
-        "<dict><key>a</key><key>b</key></dict>",          // two keys in a row
-        "<array><key>a</key></array>",                    // key in an array
-        "<dict><key>a</key><dict></array></dict>",        // mismatched end
-        "<array>text</array>",                            // text between elements
-        "<foo/>",                                         // unknown element
-        "<string><b>x</b></string>",                      // element inside a scalar
-        "<string>&nbsp;</string>",                        // undefined entity
-        "<array><plist><true/></plist></array>",          // nested plist
+        "",                                        // <plist> holds no value
+        "<string>a</string><string>b</string>",    // two values
+        "<key>a</key>",                            // key outside a dict
+        "<dict><string>a</string></dict>",         // value without key
+        "<dict><key>a</key></dict>",               // key without value
+        "<dict><key>a</key><key>b</key></dict>",   // two keys in a row
+        "<array><key>a</key></array>",             // key in an array
+        "<dict><key>a</key><dict></array></dict>", // mismatched end
+        "<array>text</array>",                     // text between elements
+        "<foo/>",                                  // unknown element
+        "<string><b>x</b></string>",               // element inside a scalar
+        "<string>&nbsp;</string>",                 // undefined entity
+        "<array><plist><true/></plist></array>",   // nested plist
     ] {
         let err = parse(xml).expect_err(xml);
         assert!(
@@ -233,8 +253,9 @@ fn structural_errors_are_rejected() {
 
 #[test]
 fn duplicate_keys_are_rejected() {
-    let err = parse("<dict><key>UDID</key><string>a</string><key>UDID</key><string>b</string></dict>")
-        .expect_err("duplicate");
+    let err =
+        parse("<dict><key>UDID</key><string>a</string><key>UDID</key><string>b</string></dict>")
+            .expect_err("duplicate");
     assert_eq!(err, ParseError::DuplicateKey { key: "UDID".into() });
 }
 
@@ -242,12 +263,12 @@ fn duplicate_keys_are_rejected() {
 fn document_lenience() {
     let dict = "<dict><key>k</key><string>v</string></dict>";
     for body in [
-        format!("\u{feff}{}", doc(dict)),                          // byte-order mark
-        format!("<?xml?><!DOCTYPE><plist>{dict}</plist>"),         // empty declarations
+        format!("\u{feff}{}", doc(dict)),                  // byte-order mark
+        format!("<?xml?><!DOCTYPE><plist>{dict}</plist>"), // empty declarations
         format!("<!DOCTYPE plist><?xml version=\"1.0\"?><plist>{dict}</plist>"), // swapped
         format!("<!-- c --><plist><!-- c -->{dict}<!-- c --></plist>"),
-        format!("<plist>{dict}</plist>trailing garbage <oops"),    // after the root
-        dict.to_owned(),                                           // bare root value
+        format!("<plist>{dict}</plist>trailing garbage <oops"), // after the root
+        dict.to_owned(),                                        // bare root value
         format!("<!DOCTYPE plist [<!ENTITY x \">\">]><plist>{dict}</plist>"),
     ] {
         let value = parse_plist_value(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
@@ -268,9 +289,18 @@ fn document_errors() {
         ("hello".to_owned(), "not a plist"),
         (format!("<plist>{dict}"), "missing </plist>"),
         (format!("<plist>{dict}</dict></plist>"), "unmatched end"),
-        (format!("<?xml version=\"1.0\"\n<plist>{dict}</plist>"), "unterminated decl"),
-        (format!("<plist version=\"1.0\"\n{dict}</plist>"), "broken tag"),
-        (format!("<?xml version=\"1.0\"?>junk<plist>{dict}</plist>"), "text in prolog"),
+        (
+            format!("<?xml version=\"1.0\"\n<plist>{dict}</plist>"),
+            "unterminated decl",
+        ),
+        (
+            format!("<plist version=\"1.0\"\n{dict}</plist>"),
+            "broken tag",
+        ),
+        (
+            format!("<?xml version=\"1.0\"?>junk<plist>{dict}</plist>"),
+            "text in prolog",
+        ),
         ("<!-- never closed".to_owned(), "unterminated comment"),
     ];
     for (body, why) in cases {
@@ -317,7 +347,9 @@ fn large_bodies_parse() {
              <integer>{i}</integer><key>Icon</key><data>YXBwbGU=</data></dict>"
         ));
     }
-    let body = doc(&format!("<dict><key>List</key><array>{items}</array></dict>"));
+    let body = doc(&format!(
+        "<dict><key>List</key><array>{items}</array></dict>"
+    ));
     assert!(body.len() > 5_000_000);
     let value = parse_plist_value(body.as_bytes()).expect("parse");
     let list = value
@@ -447,7 +479,13 @@ fn binary_string_amplification_is_rejected() {
     let body = bplist(&[barray(&refs), string]);
     let err = parse_plist_value(&body).expect_err("expansion");
     assert!(
-        matches!(err, ParseError::ExpansionTooLarge { unit: "bytes of strings and data", .. }),
+        matches!(
+            err,
+            ParseError::ExpansionTooLarge {
+                unit: "bytes of strings and data",
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -456,7 +494,9 @@ fn binary_string_amplification_is_rejected() {
 fn binary_cycles_are_rejected() {
     let body = bplist(&[barray(&[1]), barray(&[0])]);
     match parse_plist_value(&body) {
-        Err(ParseError::MalformedBinary { reason }) => assert!(reason.contains("itself"), "{reason}"),
+        Err(ParseError::MalformedBinary { reason }) => {
+            assert!(reason.contains("itself"), "{reason}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -466,7 +506,10 @@ fn binary_structural_errors() {
     let good = bplist(&[barray(&[1]), bstring("a")]);
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("short", b"bplist00".to_vec()),
-        ("other version", [b"bplist15".as_slice(), &good[8..]].concat()),
+        (
+            "other version",
+            [b"bplist15".as_slice(), &good[8..]].concat(),
+        ),
         ("truncated", good[..good.len() - 1].to_vec()),
         ("dangling reference", bplist(&[barray(&[7])])),
     ];
@@ -484,5 +527,58 @@ fn binary_structural_errors() {
             Err(ParseError::MalformedBinary { .. }) => {}
             other => panic!("{why}: {other:?}"),
         }
+    }
+}
+
+// ---- robustness: corrupted input never panics ----
+
+fn sample_value() -> Value {
+    let mut inner = Dictionary::new();
+    inner.insert("Name".into(), Value::String("App ü".into()));
+    inner.insert("Size".into(), Value::from(123_456_789i64));
+    inner.insert("Icon".into(), Value::Data((0..40).collect()));
+    let mut dict = Dictionary::new();
+    dict.insert("UDID".into(), Value::String("UDID-1".into()));
+    dict.insert("Status".into(), Value::String("Acknowledged".into()));
+    dict.insert(
+        "List".into(),
+        Value::Array(vec![
+            Value::Dictionary(inner),
+            Value::Real(1.25),
+            Value::Boolean(true),
+            Value::String("x".repeat(20)),
+        ]),
+    );
+    Value::Dictionary(dict)
+}
+
+#[test]
+fn mutated_binary_plists_never_panic() {
+    let mut body = Vec::new();
+    sample_value().to_writer_binary(&mut body).expect("write");
+    assert!(parse_plist_value(&body).is_ok());
+    for at in 0..body.len() {
+        for byte in [0x00, 0x01, 0x0f, 0x7f, 0xaf, 0xdf, 0xff] {
+            let mut mutated = body.clone();
+            mutated[at] = byte;
+            let _ = parse_plist_value(&mutated);
+        }
+        let _ = parse_plist_value(&body[..at]);
+    }
+}
+
+#[test]
+fn mutated_xml_plists_never_panic() {
+    let mut body = Vec::new();
+    sample_value().to_writer_xml(&mut body).expect("write");
+    assert!(parse_plist_value(&body).is_ok());
+    for at in 0..body.len() {
+        for byte in [b'<', b'>', b'/', b'&', b'=', b' ', 0xff] {
+            let mut mutated = body.clone();
+            mutated[at] = byte;
+            let _ = parse_plist_value(&mutated);
+        }
+        let truncated = parse_plist_value(&body[..at]);
+        assert!(truncated.is_err(), "truncated at {at} must not parse");
     }
 }

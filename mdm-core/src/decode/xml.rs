@@ -145,8 +145,7 @@ impl<'a> XmlPlistReader<'a> {
             "string" => Value::String(self.read_text("string")?),
             "integer" => {
                 let text = self.read_text("integer")?;
-                parse_integer(text.trim())
-                    .ok_or_else(|| self.invalid_scalar("integer", &text))?
+                parse_integer(text.trim()).ok_or_else(|| self.invalid_scalar("integer", &text))?
             }
             "real" => {
                 let text = self.read_text("real")?;
@@ -171,7 +170,11 @@ impl<'a> XmlPlistReader<'a> {
                 Value::Data(bytes)
             }
             "true" | "false" => {
-                let element = if name.as_ref() == "true" { "true" } else { "false" };
+                let element = if name.as_ref() == "true" {
+                    "true"
+                } else {
+                    "false"
+                };
                 let text = self.read_text(element)?;
                 if !text.bytes().all(is_xml_whitespace) {
                     return Err(self.invalid_scalar(element, &text));
@@ -215,10 +218,9 @@ impl<'a> XmlPlistReader<'a> {
         match self.stack.pop() {
             Some(Frame::Array(items)) => Ok(Value::Array(items)),
             Some(Frame::Dict(dict, None)) => Ok(Value::Dictionary(dict)),
-            Some(Frame::Dict(_, Some(key))) => Err(self.malformed(format!(
-                "the key {:?} has no value",
-                excerpt(&key)
-            ))),
+            Some(Frame::Dict(_, Some(key))) => {
+                Err(self.malformed(format!("the key {:?} has no value", excerpt(&key))))
+            }
             // quick-xml matched the closing tag to an opening one, and every opening
             // `<array>`/`<dict>` pushed a frame; this arm is for robustness only.
             None => Err(self.malformed("closing tag without a container".into())),
@@ -275,9 +277,7 @@ impl<'a> XmlPlistReader<'a> {
             Ok(Some(ch)) => Ok(ch),
             Ok(None) => resolve_xml_entity(reference)
                 .and_then(|s| s.chars().next())
-                .ok_or_else(|| {
-                    self.malformed(format!("unknown entity &{};", excerpt(reference)))
-                }),
+                .ok_or_else(|| self.malformed(format!("unknown entity &{};", excerpt(reference)))),
             Err(err) => Err(self.malformed(err.to_string())),
         }
     }

@@ -12,7 +12,10 @@ fn dict(entries: &[(&str, Value)]) -> Dictionary {
 
 #[test]
 fn strings_empty_counts_as_missing() {
-    let d = dict(&[("A", Value::String(String::new())), ("B", Value::String("b".into()))]);
+    let d = dict(&[
+        ("A", Value::String(String::new())),
+        ("B", Value::String("b".into())),
+    ]);
     assert_eq!(opt_string(&d, "A"), Ok(None));
     assert_eq!(opt_string(&d, "B"), Ok(Some("b".into())));
     assert_eq!(opt_string(&d, "C"), Ok(None));
@@ -24,7 +27,11 @@ fn strict_strings_reject_other_types() {
     let d = dict(&[("A", Value::from(1i64))]);
     assert_eq!(
         opt_string(&d, "A"),
-        Err(ParseError::WrongType { field: "A", expected: "a string", found: "an integer" })
+        Err(ParseError::WrongType {
+            field: "A",
+            expected: "a string",
+            found: "an integer"
+        })
     );
     assert_eq!(lenient_string(&d, "A"), None);
 }
@@ -42,8 +49,14 @@ fn booleans_accept_zero_and_one() {
     assert_eq!(opt_bool(&d, "One"), Ok(Some(true)));
     assert_eq!(opt_bool(&d, "Zero"), Ok(Some(false)));
     assert_eq!(opt_bool(&d, "Missing"), Ok(None));
-    assert!(matches!(opt_bool(&d, "Two"), Err(ParseError::WrongType { .. })));
-    assert!(matches!(opt_bool(&d, "S"), Err(ParseError::WrongType { .. })));
+    assert!(matches!(
+        opt_bool(&d, "Two"),
+        Err(ParseError::WrongType { .. })
+    ));
+    assert!(matches!(
+        opt_bool(&d, "S"),
+        Err(ParseError::WrongType { .. })
+    ));
 }
 
 #[test]
@@ -64,11 +77,20 @@ fn bytes_from_data_hex_or_base64_strings() {
     }
     assert!(matches!(
         opt_bytes(&d, "Neither"),
-        Err(ParseError::InvalidField { field: "Neither", .. })
+        Err(ParseError::InvalidField {
+            field: "Neither",
+            ..
+        })
     ));
     assert_eq!(opt_bytes(&d, "Empty"), Ok(None));
-    assert_eq!(req_bytes(&d, "Empty"), Err(ParseError::MissingField("Empty")));
-    assert!(matches!(opt_bytes(&d, "Int"), Err(ParseError::WrongType { .. })));
+    assert_eq!(
+        req_bytes(&d, "Empty"),
+        Err(ParseError::MissingField("Empty"))
+    );
+    assert!(matches!(
+        opt_bytes(&d, "Int"),
+        Err(ParseError::WrongType { .. })
+    ));
 }
 
 #[test]
@@ -81,7 +103,16 @@ fn text_may_arrive_as_data() {
     ]);
     assert_eq!(req_text_or_data(&d, "S"), Ok("magic".into()));
     assert_eq!(req_text_or_data(&d, "D"), Ok("magic".into()));
-    assert!(matches!(req_text_or_data(&d, "Bad"), Err(ParseError::InvalidField { .. })));
-    assert_eq!(req_text_or_data(&d, "Empty"), Err(ParseError::MissingField("Empty")));
-    assert_eq!(req_text_or_data(&d, "None"), Err(ParseError::MissingField("None")));
+    assert!(matches!(
+        req_text_or_data(&d, "Bad"),
+        Err(ParseError::InvalidField { .. })
+    ));
+    assert_eq!(
+        req_text_or_data(&d, "Empty"),
+        Err(ParseError::MissingField("Empty"))
+    );
+    assert_eq!(
+        req_text_or_data(&d, "None"),
+        Err(ParseError::MissingField("None"))
+    );
 }

@@ -56,9 +56,14 @@ fn idle_without_command_uuid_is_fine() {
 fn acknowledged_without_command_uuid_is_an_error() {
     assert_eq!(
         parse_report(&body(&status("Acknowledged"))),
-        Err(ParseError::MissingCommandUuid { status: "Acknowledged" })
+        Err(ParseError::MissingCommandUuid {
+            status: "Acknowledged"
+        })
     );
-    let empty = format!("{}<key>CommandUUID</key><string></string>", status("NotNow"));
+    let empty = format!(
+        "{}<key>CommandUUID</key><string></string>",
+        status("NotNow")
+    );
     assert_eq!(
         parse_report(&body(&empty)),
         Err(ParseError::MissingCommandUuid { status: "NotNow" })
@@ -67,16 +72,24 @@ fn acknowledged_without_command_uuid_is_an_error() {
 
 #[test]
 fn command_uuid_is_checked_like_an_identifier() {
-    let bad = format!("{}<key>CommandUUID</key><string>a&#9;b</string>", status("Acknowledged"));
+    let bad = format!(
+        "{}<key>CommandUUID</key><string>a&#9;b</string>",
+        status("Acknowledged")
+    );
     assert_eq!(
         parse_report(&body(&bad)),
-        Err(ParseError::IdControlCharacter { field: "CommandUUID" })
+        Err(ParseError::IdControlCharacter {
+            field: "CommandUUID"
+        })
     );
 }
 
 #[test]
 fn missing_status() {
-    assert_eq!(parse_report(&body(UUID)), Err(ParseError::MissingField("Status")));
+    assert_eq!(
+        parse_report(&body(UUID)),
+        Err(ParseError::MissingField("Status"))
+    );
 }
 
 #[test]
@@ -86,7 +99,10 @@ fn acknowledged_keeps_the_result() {
         status("Acknowledged")
     )))
     .expect("parse");
-    assert_eq!(report.command_uuid.as_deref(), Some("0a40830d-1cf9-4a00-a153-d8294e576c3f"));
+    assert_eq!(
+        report.command_uuid.as_deref(),
+        Some("0a40830d-1cf9-4a00-a153-d8294e576c3f")
+    );
     let os = report
         .raw
         .get("QueryResponses")
@@ -96,7 +112,10 @@ fn acknowledged_keeps_the_result() {
     assert_eq!(os, Some("17.1"));
     // Debug lists keys, not the result.
     let debug = format!("{report:?}");
-    assert!(debug.contains("QueryResponses") && !debug.contains("17.1"), "{debug}");
+    assert!(
+        debug.contains("QueryResponses") && !debug.contains("17.1"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -123,7 +142,10 @@ fn error_chain_is_read_leniently() {
                 localized_description: Some("Nope".into()),
                 us_english_description: Some("Nope (en)".into()),
             },
-            ErrorChainItem { error_code: Some(-7), ..ErrorChainItem::default() },
+            ErrorChainItem {
+                error_code: Some(-7),
+                ..ErrorChainItem::default()
+            },
             ErrorChainItem::default(),
         ]
     );
@@ -143,5 +165,8 @@ fn error_chain_of_the_wrong_type_is_empty() {
 #[test]
 fn reports_must_name_an_enrollment() {
     let body = format!("<plist><dict>{}</dict></plist>", status("Idle"));
-    assert_eq!(parse_report(body.as_bytes()), Err(ParseError::MissingIdentifier));
+    assert_eq!(
+        parse_report(body.as_bytes()),
+        Err(ParseError::MissingIdentifier)
+    );
 }

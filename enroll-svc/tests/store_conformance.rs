@@ -1,0 +1,180 @@
+//! One behavioural suite for the enrollment store, run against SQLite and PostgreSQL
+//! (each test gets a fresh database).
+
+use enroll_svc::store::{
+    AuthenticateOutcome, Authentication, ChannelKind, DeviceFacts, EnrollmentStatus, EnrollmentStore,
+    TokenUpdateRecord,
+};
+use enroll_svc::Error;
+use service_kit::db::{DatabaseConfig, Db};
+
+/// A store on a fresh database, with what keeps the database alive.
+pub struct Fixture {
+    pub store: EnrollmentStore,
+    _keep: Box<dyn std::any::Any>,
+}
+
+pub async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("enroll.db").display());
+    let db = Db::connect(&DatabaseConfig::default(), &url).await.expect("sqlite");
+    let store = EnrollmentStore::open(db).await.expect("migrations");
+    Some(Fixture { store, _keep: Box::new(dir) })
+}
+
+pub async fn postgres() -> Option<Fixture> {
+    let Some(database) = testkit::TempDatabase::create().await.expect("PostgreSQL reachable") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return None;
+    };
+    let db = Db::connect(&DatabaseConfig::default(), &database.url).await.expect("postgres");
+    let store = EnrollmentStore::open(db).await.expect("migrations");
+    Some(Fixture { store, _keep: Box::new(database) })
+}
+
+const CERT_A: [u8; 32] = [0xA; 32];
+const CERT_B: [u8; 32] = [0xB; 32];
+
+fn facts() -> DeviceFacts {
+    DeviceFacts {
+        serial_number: Some("SERIAL".into()),
+        os_version: Some("17.1".into()),
+        ..Default::default()
+    }
+}
+
+async fn authenticate(store: &EnrollmentStore, id: &str, cert: &[u8]) -> Result<AuthenticateOutcome, Error> {
+    store
+        .authenticate(&Authentication {
+            id,
+            channel: ChannelKind::Device,
+            cert_sha256: cert,
+            topic: Some("com.apple.mgmt.test"),
+            facts: &facts(),
+        })
+        .await
+}
+
+fn token_update<'a>(id: &'a str, device_id: &'a str, channel: ChannelKind, cert: &'a [u8]) -> TokenUpdateRecord<'a> {
+    TokenUpdateRecord {
+        id,
+        device_id,
+        channel,
+        user_id: channel.is_user().then_some("USER"),
+        user_short_name: None,
+        user_long_name: None,
+        cert_sha256: cert,
+        push_token: &[1, 2, 3],
+        push_magic: "magic",
+        topic: None,
+        sealed_unlock_token: Some(vec![9, 9]),
+        awaiting_configuration: true,
+    }
+}
+
+macro_rules! store_suite {
+    ($engine:ident) => {
+        mod $engine {
+            use super::*;
+
+            async fn store() -> Option<Fixture> {
+                super::$engine().await
+            }
+
+            #[tokio::test]
+            async fn authenticate_creates_then_restarts() {
+                let Some(f) = store().await else { return };
+                assert_eq!(authenticate(&f.store, "D1", &CERT_A).await.expect("new"), AuthenticateOutcome::New);
+                let record = f.store.get("D1").await.expect("get").expect("exists");
+                assert_eq!(record.status, EnrollmentStatus::Authenticated);
+                assert_eq!(record.cert_sha256.as_deref(), Some(&CERT_A[..]));
+                assert_eq!(record.facts, facts());
+                f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A)).await.expect("token");
+                let record = f.store.get("D1").await.expect("get").expect("exists");
+                assert_eq!(record.status, EnrollmentStatus::Enrolled);
+                assert!(record.awaiting_configuration);
+                assert_eq!(record.unlock_token.as_deref(), Some(&[9, 9][..]));
+                // Re-enrollment with a new certificate: afresh, rebound.
+                assert_eq!(authenticate(&f.store, "D1", &CERT_B).await.expect("again"), AuthenticateOutcome::Restarted);
+                let record = f.store.get("D1").await.expect("get").expect("exists");
+                assert_eq!(record.status, EnrollmentStatus::Authenticated);
+                assert_eq!(record.cert_sha256.as_deref(), Some(&CERT_B[..]));
+                assert!(record.push_token.is_none() && record.unlock_token.is_none());
+                assert!(!record.awaiting_configuration);
+            }
+
+            #[tokio::test]
+            async fn a_certificate_serves_one_enrollment() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D1", &CERT_A).await.expect("first");
+                let err = authenticate(&f.store, "D2", &CERT_A).await.expect_err("bound elsewhere");
+                assert!(matches!(err, Error::CertificateInUse), "{err:?}");
+                assert!(f.store.get("D2").await.expect("get").is_none(), "nothing half-written");
+            }
+
+            #[tokio::test]
+            async fn token_update_needs_an_active_enrollment_and_its_certificate() {
+                let Some(f) = store().await else { return };
+                let err = f.store.token_update(&token_update("NEW", "NEW", ChannelKind::Device, &CERT_A)).await.expect_err("unknown");
+                assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                let err = f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_B)).await.expect_err("other cert");
+                assert!(matches!(err, Error::CertificateMismatch(_)), "{err:?}");
+                f.store.check_out("D1", "D1", &CERT_A).await.expect("checkout");
+                let err = f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A)).await.expect_err("checked out");
+                assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
+            }
+
+            #[tokio::test]
+            async fn user_channels_live_under_their_device() {
+                let Some(f) = store().await else { return };
+                let err = f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect_err("no device");
+                assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user");
+                let user = f.store.get("D1:USER").await.expect("get").expect("exists");
+                assert_eq!((user.status, user.channel, user.device_id.as_str()), (EnrollmentStatus::Enrolled, ChannelKind::User, "D1"));
+                assert!(user.cert_sha256.is_none(), "user channels are authorized through the device");
+                // Checking out the user channel leaves the device enrolled.
+                f.store.check_out("D1:USER", "D1", &CERT_A).await.expect("user checkout");
+                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
+                assert_eq!(f.store.get("D1").await.expect("get").expect("exists").status, EnrollmentStatus::Authenticated);
+                let err = f.store.check_out("D1:USER", "D1", &CERT_A).await.expect_err("twice");
+                assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
+                // A device CheckOut takes its user channels; a re-Authenticate resets them.
+                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user again");
+                f.store.check_out("D1", "D1", &CERT_A).await.expect("device checkout");
+                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
+                authenticate(&f.store, "D1", &CERT_A).await.expect("re-enroll");
+                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user back");
+                authenticate(&f.store, "D1", &CERT_A).await.expect("re-enroll again");
+                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
+            }
+
+            #[tokio::test]
+            async fn bootstrap_tokens_are_kept_per_device() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("none yet"), None);
+                f.store.set_bootstrap_token("D1", &CERT_A, Some(&[7, 7])).await.expect("set");
+                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("get"), Some(vec![7, 7]));
+                let err = f.store.bootstrap_token("D1", &CERT_B).await.expect_err("other cert");
+                assert!(matches!(err, Error::CertificateMismatch(_)), "{err:?}");
+                f.store.set_bootstrap_token("D1", &CERT_A, None).await.expect("remove");
+                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("get"), None);
+            }
+
+            #[tokio::test]
+            async fn authorize_device_reports_why() {
+                let Some(f) = store().await else { return };
+                assert!(matches!(f.store.authorize_device("D1", &CERT_A).await, Err(Error::NotManaged(_))));
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                f.store.authorize_device("D1", &CERT_A).await.expect("active");
+                assert!(matches!(f.store.authorize_device("D1", &CERT_B).await, Err(Error::CertificateMismatch(_))));
+            }
+        }
+    };
+}
+
+store_suite!(sqlite);
+store_suite!(postgres);
