@@ -1,7 +1,11 @@
 //! Compiles the gRPC contract with `protox` (pure Rust; no `protoc` on the build machines).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/mdm/v1/common.proto", "proto/mdm/v1/enroll.proto"];
+    let protos = [
+        "proto/mdm/v1/common.proto",
+        "proto/mdm/v1/enroll.proto",
+        "proto/mdm/v1/command.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

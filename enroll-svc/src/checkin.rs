@@ -10,7 +10,9 @@
 
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
-use crate::store::{Authentication, AuthenticateOutcome, DeviceFacts, EnrollmentStore, TokenUpdateRecord};
+use crate::store::{
+    AuthenticateOutcome, Authentication, DeviceFacts, EnrollmentStore, TokenUpdateRecord,
+};
 use mdm_core::CheckinMessage;
 use service_kit::secrets::SecretBox;
 
@@ -90,7 +92,9 @@ impl CheckinService {
                 Vec::new()
             }
             CheckinMessage::CheckOut(_) => {
-                self.store.check_out(&enrollment.id, device_id, cert).await?;
+                self.store
+                    .check_out(&enrollment.id, device_id, cert)
+                    .await?;
                 tracing::info!(enrollment = %enrollment.id, "CheckOut");
                 Vec::new()
             }
@@ -100,10 +104,10 @@ impl CheckinService {
                 return Err(Error::Declined);
             }
             CheckinMessage::SetBootstrapToken(m) => {
-                let sealed = m
-                    .bootstrap_token
-                    .as_deref()
-                    .map(|token| self.secrets.seal(token, &bootstrap_token_context(device_id)));
+                let sealed = m.bootstrap_token.as_deref().map(|token| {
+                    self.secrets
+                        .seal(token, &bootstrap_token_context(device_id))
+                });
                 self.store
                     .set_bootstrap_token(device_id, cert, sealed.as_deref())
                     .await?;

@@ -41,9 +41,10 @@ fn default_data_dir() -> PathBuf {
 impl Config {
     /// The database URL in effect: the configured one, or `enroll.db` under the data directory.
     pub fn database_url(&self) -> String {
-        self.database.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("enroll.db").display())
-        })
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("enroll.db").display()))
     }
 }
 
@@ -67,6 +68,10 @@ impl ServiceSettings for Config {
         &self.log
     }
     fn summary(&self) -> String {
-        format!("enroll-svc on {}, database {}", self.listen, redact_url(&self.database_url()))
+        format!(
+            "enroll-svc on {}, database {}",
+            self.listen,
+            redact_url(&self.database_url())
+        )
     }
 }

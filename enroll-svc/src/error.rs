@@ -48,9 +48,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidMessage(_) => ErrorCode::InvalidMessage,
-            Error::IdentityMismatch(_) | Error::CertificateInUse | Error::CertificateMismatch(_) => {
-                ErrorCode::AuthenticationFailed
-            }
+            Error::IdentityMismatch(_)
+            | Error::CertificateInUse
+            | Error::CertificateMismatch(_) => ErrorCode::AuthenticationFailed,
             Error::NotManaged(_) => ErrorCode::NotManaged,
             Error::Declined => ErrorCode::Declined,
             Error::NotFound(_) => ErrorCode::NotFound,
@@ -60,7 +60,9 @@ impl Error {
                 }
                 _ => ErrorCode::Internal,
             },
-            Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => ErrorCode::Internal,
+            Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 }

@@ -6,8 +6,8 @@ use crate::identity::VerifiedIdentity;
 use crate::store::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
-    CheckinRequest, CheckinResponse, EnrollmentInfo, GetEnrollmentRequest,
-    EnrollmentStatus as ProtoStatus,
+    CheckinRequest, CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
+    GetEnrollmentRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -42,11 +42,7 @@ impl Enrollment for EnrollmentApi {
         request: Request<GetEnrollmentRequest>,
     ) -> Result<Response<EnrollmentInfo>, Status> {
         let id = request.into_inner().enrollment_id;
-        let record = self
-            .store
-            .get(&id)
-            .await?
-            .ok_or(Error::NotFound(id))?;
+        let record = self.store.get(&id).await?.ok_or(Error::NotFound(id))?;
         Ok(Response::new(info(record)))
     }
 }

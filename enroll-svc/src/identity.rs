@@ -35,7 +35,9 @@ impl TryFrom<Option<DeviceIdentity>> for VerifiedIdentity {
         }
         let policy = identity.policy();
         if policy == IdentityPolicy::Unspecified {
-            return Err(Error::IdentityMismatch("no identity policy was applied".into()));
+            return Err(Error::IdentityMismatch(
+                "no identity policy was applied".into(),
+            ));
         }
         Ok(VerifiedIdentity {
             enrollment_id: identity.enrollment_id,
@@ -56,7 +58,8 @@ impl VerifiedIdentity {
                 self.enrollment_id, enrollment.id
             )));
         }
-        if self.policy == IdentityPolicy::CnEqualsUdid && self.cert_common_name != enrollment.device_id
+        if self.policy == IdentityPolicy::CnEqualsUdid
+            && self.cert_common_name != enrollment.device_id
         {
             return Err(Error::IdentityMismatch(format!(
                 "certificate CN {:?} is not {:?}",

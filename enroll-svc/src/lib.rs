@@ -46,10 +46,15 @@ pub async fn run(
     let secrets = SecretBox::from_base64(&config.secret_key)?;
     let db = Db::connect(&config.database, &config.database_url()).await?;
     let store = store::EnrollmentStore::open(db).await?;
-    let api = grpc::EnrollmentApi::new(checkin::CheckinService::new(store.clone(), secrets), store.clone());
+    let api = grpc::EnrollmentApi::new(
+        checkin::CheckinService::new(store.clone(), secrets),
+        store.clone(),
+    );
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<EnrollmentServer<grpc::EnrollmentApi>>().await;
+    health
+        .set_serving::<EnrollmentServer<grpc::EnrollmentApi>>()
+        .await;
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(

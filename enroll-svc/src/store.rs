@@ -69,6 +69,9 @@ pub enum AuthenticateOutcome {
     Restarted,
 }
 
+/// An enrollment's status and bound certificate, as [`EnrollmentStore::diagnose`] reads them.
+type StatusAndBinding = (String, Option<Vec<u8>>);
+
 /// What a check-out transaction found.
 enum CheckOutResult {
     Done,
@@ -237,7 +240,12 @@ impl EnrollmentStore {
     }
 
     /// Marks an enrollment checked out; a device channel takes its user channels with it.
-    pub async fn check_out(&self, id: &str, device_id: &str, cert_sha256: &[u8]) -> Result<(), Error> {
+    pub async fn check_out(
+        &self,
+        id: &str,
+        device_id: &str,
+        cert_sha256: &[u8],
+    ) -> Result<(), Error> {
         let now = now_ms();
         let user_channel = id != device_id;
         let result: Result<CheckOutResult, sqlx::Error> = with_db!(&self.db, pool => async {
@@ -355,7 +363,7 @@ impl EnrollmentStore {
     /// Why a guarded statement matched no row: unknown or checked out (not managed, 401), or
     /// another certificate (403). A database failure here is reported as such, never as 401.
     async fn diagnose(&self, device_id: &str, cert_sha256: &[u8]) -> Error {
-        let row: Result<Option<(String, Option<Vec<u8>>)>, sqlx::Error> = with_db!(&self.db, pool => sqlx::query_as(
+        let row: Result<Option<StatusAndBinding>, sqlx::Error> = with_db!(&self.db, pool => sqlx::query_as(
             "SELECT status, cert_sha256 FROM enrollments WHERE id = $1",
         )
         .bind(device_id)

@@ -2,8 +2,8 @@
 //! (each test gets a fresh database).
 
 use enroll_svc::store::{
-    AuthenticateOutcome, Authentication, ChannelKind, DeviceFacts, EnrollmentStatus, EnrollmentStore,
-    TokenUpdateRecord,
+    AuthenticateOutcome, Authentication, ChannelKind, DeviceFacts, EnrollmentStatus,
+    EnrollmentStore, TokenUpdateRecord,
 };
 use enroll_svc::Error;
 use service_kit::db::{DatabaseConfig, Db};
@@ -17,19 +17,32 @@ pub struct Fixture {
 pub async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("enroll.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url).await.expect("sqlite");
+    let db = Db::connect(&DatabaseConfig::default(), &url)
+        .await
+        .expect("sqlite");
     let store = EnrollmentStore::open(db).await.expect("migrations");
-    Some(Fixture { store, _keep: Box::new(dir) })
+    Some(Fixture {
+        store,
+        _keep: Box::new(dir),
+    })
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create().await.expect("PostgreSQL reachable") else {
+    let Some(database) = testkit::TempDatabase::create()
+        .await
+        .expect("PostgreSQL reachable")
+    else {
         eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
         return None;
     };
-    let db = Db::connect(&DatabaseConfig::default(), &database.url).await.expect("postgres");
+    let db = Db::connect(&DatabaseConfig::default(), &database.url)
+        .await
+        .expect("postgres");
     let store = EnrollmentStore::open(db).await.expect("migrations");
-    Some(Fixture { store, _keep: Box::new(database) })
+    Some(Fixture {
+        store,
+        _keep: Box::new(database),
+    })
 }
 
 const CERT_A: [u8; 32] = [0xA; 32];
@@ -43,7 +56,11 @@ fn facts() -> DeviceFacts {
     }
 }
 
-async fn authenticate(store: &EnrollmentStore, id: &str, cert: &[u8]) -> Result<AuthenticateOutcome, Error> {
+async fn authenticate(
+    store: &EnrollmentStore,
+    id: &str,
+    cert: &[u8],
+) -> Result<AuthenticateOutcome, Error> {
     store
         .authenticate(&Authentication {
             id,
@@ -55,7 +72,12 @@ async fn authenticate(store: &EnrollmentStore, id: &str, cert: &[u8]) -> Result<
         .await
 }
 
-fn token_update<'a>(id: &'a str, device_id: &'a str, channel: ChannelKind, cert: &'a [u8]) -> TokenUpdateRecord<'a> {
+fn token_update<'a>(
+    id: &'a str,
+    device_id: &'a str,
+    channel: ChannelKind,
+    cert: &'a [u8],
+) -> TokenUpdateRecord<'a> {
     TokenUpdateRecord {
         id,
         device_id,
@@ -84,18 +106,27 @@ macro_rules! store_suite {
             #[tokio::test]
             async fn authenticate_creates_then_restarts() {
                 let Some(f) = store().await else { return };
-                assert_eq!(authenticate(&f.store, "D1", &CERT_A).await.expect("new"), AuthenticateOutcome::New);
+                assert_eq!(
+                    authenticate(&f.store, "D1", &CERT_A).await.expect("new"),
+                    AuthenticateOutcome::New
+                );
                 let record = f.store.get("D1").await.expect("get").expect("exists");
                 assert_eq!(record.status, EnrollmentStatus::Authenticated);
                 assert_eq!(record.cert_sha256.as_deref(), Some(&CERT_A[..]));
                 assert_eq!(record.facts, facts());
-                f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A)).await.expect("token");
+                f.store
+                    .token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A))
+                    .await
+                    .expect("token");
                 let record = f.store.get("D1").await.expect("get").expect("exists");
                 assert_eq!(record.status, EnrollmentStatus::Enrolled);
                 assert!(record.awaiting_configuration);
                 assert_eq!(record.unlock_token.as_deref(), Some(&[9, 9][..]));
                 // Re-enrollment with a new certificate: afresh, rebound.
-                assert_eq!(authenticate(&f.store, "D1", &CERT_B).await.expect("again"), AuthenticateOutcome::Restarted);
+                assert_eq!(
+                    authenticate(&f.store, "D1", &CERT_B).await.expect("again"),
+                    AuthenticateOutcome::Restarted
+                );
                 let record = f.store.get("D1").await.expect("get").expect("exists");
                 assert_eq!(record.status, EnrollmentStatus::Authenticated);
                 assert_eq!(record.cert_sha256.as_deref(), Some(&CERT_B[..]));
@@ -107,70 +138,186 @@ macro_rules! store_suite {
             async fn a_certificate_serves_one_enrollment() {
                 let Some(f) = store().await else { return };
                 authenticate(&f.store, "D1", &CERT_A).await.expect("first");
-                let err = authenticate(&f.store, "D2", &CERT_A).await.expect_err("bound elsewhere");
+                let err = authenticate(&f.store, "D2", &CERT_A)
+                    .await
+                    .expect_err("bound elsewhere");
                 assert!(matches!(err, Error::CertificateInUse), "{err:?}");
-                assert!(f.store.get("D2").await.expect("get").is_none(), "nothing half-written");
+                assert!(
+                    f.store.get("D2").await.expect("get").is_none(),
+                    "nothing half-written"
+                );
             }
 
             #[tokio::test]
             async fn token_update_needs_an_active_enrollment_and_its_certificate() {
                 let Some(f) = store().await else { return };
-                let err = f.store.token_update(&token_update("NEW", "NEW", ChannelKind::Device, &CERT_A)).await.expect_err("unknown");
+                let err = f
+                    .store
+                    .token_update(&token_update("NEW", "NEW", ChannelKind::Device, &CERT_A))
+                    .await
+                    .expect_err("unknown");
                 assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                let err = f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_B)).await.expect_err("other cert");
+                let err = f
+                    .store
+                    .token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_B))
+                    .await
+                    .expect_err("other cert");
                 assert!(matches!(err, Error::CertificateMismatch(_)), "{err:?}");
-                f.store.check_out("D1", "D1", &CERT_A).await.expect("checkout");
-                let err = f.store.token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A)).await.expect_err("checked out");
+                f.store
+                    .check_out("D1", "D1", &CERT_A)
+                    .await
+                    .expect("checkout");
+                let err = f
+                    .store
+                    .token_update(&token_update("D1", "D1", ChannelKind::Device, &CERT_A))
+                    .await
+                    .expect_err("checked out");
                 assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
             }
 
             #[tokio::test]
             async fn user_channels_live_under_their_device() {
                 let Some(f) = store().await else { return };
-                let err = f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect_err("no device");
+                let err = f
+                    .store
+                    .token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A))
+                    .await
+                    .expect_err("no device");
                 assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user");
+                f.store
+                    .token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A))
+                    .await
+                    .expect("user");
                 let user = f.store.get("D1:USER").await.expect("get").expect("exists");
-                assert_eq!((user.status, user.channel, user.device_id.as_str()), (EnrollmentStatus::Enrolled, ChannelKind::User, "D1"));
-                assert!(user.cert_sha256.is_none(), "user channels are authorized through the device");
+                assert_eq!(
+                    (user.status, user.channel, user.device_id.as_str()),
+                    (EnrollmentStatus::Enrolled, ChannelKind::User, "D1")
+                );
+                assert!(
+                    user.cert_sha256.is_none(),
+                    "user channels are authorized through the device"
+                );
                 // Checking out the user channel leaves the device enrolled.
-                f.store.check_out("D1:USER", "D1", &CERT_A).await.expect("user checkout");
-                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
-                assert_eq!(f.store.get("D1").await.expect("get").expect("exists").status, EnrollmentStatus::Authenticated);
-                let err = f.store.check_out("D1:USER", "D1", &CERT_A).await.expect_err("twice");
+                f.store
+                    .check_out("D1:USER", "D1", &CERT_A)
+                    .await
+                    .expect("user checkout");
+                assert_eq!(
+                    f.store
+                        .get("D1:USER")
+                        .await
+                        .expect("get")
+                        .expect("exists")
+                        .status,
+                    EnrollmentStatus::CheckedOut
+                );
+                assert_eq!(
+                    f.store
+                        .get("D1")
+                        .await
+                        .expect("get")
+                        .expect("exists")
+                        .status,
+                    EnrollmentStatus::Authenticated
+                );
+                let err = f
+                    .store
+                    .check_out("D1:USER", "D1", &CERT_A)
+                    .await
+                    .expect_err("twice");
                 assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
                 // A device CheckOut takes its user channels; a re-Authenticate resets them.
-                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user again");
-                f.store.check_out("D1", "D1", &CERT_A).await.expect("device checkout");
-                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
-                authenticate(&f.store, "D1", &CERT_A).await.expect("re-enroll");
-                f.store.token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A)).await.expect("user back");
-                authenticate(&f.store, "D1", &CERT_A).await.expect("re-enroll again");
-                assert_eq!(f.store.get("D1:USER").await.expect("get").expect("exists").status, EnrollmentStatus::CheckedOut);
+                f.store
+                    .token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A))
+                    .await
+                    .expect("user again");
+                f.store
+                    .check_out("D1", "D1", &CERT_A)
+                    .await
+                    .expect("device checkout");
+                assert_eq!(
+                    f.store
+                        .get("D1:USER")
+                        .await
+                        .expect("get")
+                        .expect("exists")
+                        .status,
+                    EnrollmentStatus::CheckedOut
+                );
+                authenticate(&f.store, "D1", &CERT_A)
+                    .await
+                    .expect("re-enroll");
+                f.store
+                    .token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A))
+                    .await
+                    .expect("user back");
+                authenticate(&f.store, "D1", &CERT_A)
+                    .await
+                    .expect("re-enroll again");
+                assert_eq!(
+                    f.store
+                        .get("D1:USER")
+                        .await
+                        .expect("get")
+                        .expect("exists")
+                        .status,
+                    EnrollmentStatus::CheckedOut
+                );
             }
 
             #[tokio::test]
             async fn bootstrap_tokens_are_kept_per_device() {
                 let Some(f) = store().await else { return };
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("none yet"), None);
-                f.store.set_bootstrap_token("D1", &CERT_A, Some(&[7, 7])).await.expect("set");
-                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("get"), Some(vec![7, 7]));
-                let err = f.store.bootstrap_token("D1", &CERT_B).await.expect_err("other cert");
+                assert_eq!(
+                    f.store
+                        .bootstrap_token("D1", &CERT_A)
+                        .await
+                        .expect("none yet"),
+                    None
+                );
+                f.store
+                    .set_bootstrap_token("D1", &CERT_A, Some(&[7, 7]))
+                    .await
+                    .expect("set");
+                assert_eq!(
+                    f.store.bootstrap_token("D1", &CERT_A).await.expect("get"),
+                    Some(vec![7, 7])
+                );
+                let err = f
+                    .store
+                    .bootstrap_token("D1", &CERT_B)
+                    .await
+                    .expect_err("other cert");
                 assert!(matches!(err, Error::CertificateMismatch(_)), "{err:?}");
-                f.store.set_bootstrap_token("D1", &CERT_A, None).await.expect("remove");
-                assert_eq!(f.store.bootstrap_token("D1", &CERT_A).await.expect("get"), None);
+                f.store
+                    .set_bootstrap_token("D1", &CERT_A, None)
+                    .await
+                    .expect("remove");
+                assert_eq!(
+                    f.store.bootstrap_token("D1", &CERT_A).await.expect("get"),
+                    None
+                );
             }
 
             #[tokio::test]
             async fn authorize_device_reports_why() {
                 let Some(f) = store().await else { return };
-                assert!(matches!(f.store.authorize_device("D1", &CERT_A).await, Err(Error::NotManaged(_))));
+                assert!(matches!(
+                    f.store.authorize_device("D1", &CERT_A).await,
+                    Err(Error::NotManaged(_))
+                ));
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                f.store.authorize_device("D1", &CERT_A).await.expect("active");
-                assert!(matches!(f.store.authorize_device("D1", &CERT_B).await, Err(Error::CertificateMismatch(_))));
+                f.store
+                    .authorize_device("D1", &CERT_A)
+                    .await
+                    .expect("active");
+                assert!(matches!(
+                    f.store.authorize_device("D1", &CERT_B).await,
+                    Err(Error::CertificateMismatch(_))
+                ));
             }
         }
     };

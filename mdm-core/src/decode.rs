@@ -9,13 +9,14 @@
 //! - A binary plist may reference one object many times; nothing bounds the expansion, so a few
 //!   hundred bytes can describe 2^60 values.
 //! - Input that fails as XML before the first element is retried as an OpenStep (ASCII) plist,
-//!   which devices never send and which accepts garbage such as `<plist><data>…`.
+//!   which devices never send; it accepted `<plist><data>=AAAA</data></plist>`, for one.
 //! - `<!DOCTYPE>` is refused, text after `</plist>` is refused, a missing `</plist>` is accepted:
 //!   the opposite of what the micromdm/plist conformance cases require.
 //!
-//! So XML is read by the `xml` submodule (over `quick-xml`, the tokenizer the plist crate itself uses), and
-//! binary plists are checked by the `binary` submodule for depth and expansion before the plist crate parses
-//! them. Either way the result is an ordinary `plist::Value` no deeper than [`MAX_DEPTH`].
+//! So XML is read by the `xml` submodule (over `quick-xml`, the tokenizer the plist crate itself
+//! uses), and binary plists are checked by the `binary` submodule for depth and expansion before
+//! the plist crate parses them. Either way the result is an ordinary `plist::Value` no deeper
+//! than [`MAX_DEPTH`].
 
 mod binary;
 mod data;

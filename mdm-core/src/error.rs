@@ -179,10 +179,22 @@ pub enum ParseError {
 
 /// How many characters of device-supplied text an error message may quote.
 const EXCERPT_CHARS: usize = 64;
+/// How long a reason taken from a library's error message may be: those quote tag names and
+/// other input, whose length the sender controls.
+const REASON_CHARS: usize = 256;
 
 /// A prefix of `text` short enough to quote in an error (and so in a log line).
 pub(crate) fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(EXCERPT_CHARS) {
+    truncate(text, EXCERPT_CHARS)
+}
+
+/// A library's error message, capped for the same reason.
+pub(crate) fn reason(message: &str) -> String {
+    truncate(message, REASON_CHARS)
+}
+
+fn truncate(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }

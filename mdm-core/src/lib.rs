@@ -15,6 +15,8 @@
 //! - [`error`]: the one error type, [`ParseError`].
 //! - `fields` (private): the typed-field policy shared by all messages.
 
+#![warn(missing_docs)]
+
 pub mod checkin;
 pub mod decode;
 pub mod error;

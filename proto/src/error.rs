@@ -69,7 +69,9 @@ impl ErrorCode {
 
     /// Parses a name produced by [`ErrorCode::as_str`].
     pub fn from_name(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|code| code.as_str() == name)
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
     }
 
     /// The coarse gRPC code sent beside the metadata entry.

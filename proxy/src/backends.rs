@@ -2,10 +2,11 @@
 //!
 //! Channels are created lazily on first use, inside pingora's runtime (a tonic channel made
 //! before the runtime exists has nowhere to run its connection task), then shared by every
-//! request: one long-lived HTTP/2 connection per service, not one per request.
+//! request: long-lived HTTP/2 connections per service, not one per request.
 
 use crate::config::Services;
 use crate::error::ProxyError;
+use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{CheckinRequest, DeviceIdentity};
 use std::sync::OnceLock;
@@ -14,46 +15,76 @@ use tonic::transport::{Channel, Endpoint};
 
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// One service's lazily connected channel.
+#[derive(Debug)]
+struct LazyChannel {
+    endpoint: Endpoint,
+    channel: OnceLock<Channel>,
+}
+
+impl LazyChannel {
+    fn new(url: &str, timeout: Duration) -> Result<LazyChannel, tonic::transport::Error> {
+        let endpoint = Endpoint::from_shared(url.to_string())?
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_while_idle(true);
+        Ok(LazyChannel {
+            endpoint,
+            channel: OnceLock::new(),
+        })
+    }
+
+    fn get(&self) -> Channel {
+        self.channel
+            .get_or_init(|| self.endpoint.connect_lazy())
+            .clone()
+    }
+}
+
 /// The services' clients.
 #[derive(Debug)]
 pub struct Backends {
-    enroll_endpoint: Endpoint,
-    enroll: OnceLock<EnrollmentClient<Channel>>,
+    enroll: LazyChannel,
+    command: LazyChannel,
 }
 
 impl Backends {
     /// Clients for the configured services (nothing is connected yet).
     pub fn new(config: &Services) -> Result<Backends, tonic::transport::Error> {
         let timeout = Duration::from_millis(config.timeout_ms);
-        let enroll_endpoint = Endpoint::from_shared(config.enroll_url.clone())?
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
         Ok(Backends {
-            enroll_endpoint,
-            enroll: OnceLock::new(),
+            enroll: LazyChannel::new(&config.enroll_url, timeout)?,
+            command: LazyChannel::new(&config.command_url, timeout)?,
         })
     }
 
-    fn enroll(&self) -> EnrollmentClient<Channel> {
-        self.enroll
-            .get_or_init(|| {
-                EnrollmentClient::new(self.enroll_endpoint.connect_lazy())
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES)
-            })
-            .clone()
+    /// A client of enroll-svc (cheap: clones share one connection).
+    pub fn enroll_client(&self) -> EnrollmentClient<Channel> {
+        EnrollmentClient::new(self.enroll.get())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A client of command-svc (cheap: clones share one connection).
+    pub fn command_client(&self) -> CommandsClient<Channel> {
+        CommandsClient::new(self.command.get())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// Forwards a check-in message; answers the body for the device.
-    pub async fn checkin(&self, identity: DeviceIdentity, body: Vec<u8>) -> Result<Vec<u8>, ProxyError> {
+    pub async fn checkin(
+        &self,
+        identity: DeviceIdentity,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, ProxyError> {
         let request = CheckinRequest {
             identity: Some(identity),
             body,
         };
-        self.enroll()
+        self.enroll_client()
             .checkin(request)
             .await
             .map(|response| response.into_inner().body)

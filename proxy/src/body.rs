@@ -6,7 +6,10 @@ use pingora::protocols::http::ServerSession;
 
 /// Reads the whole body, refusing it as soon as it is known to exceed `limit`: from the
 /// Content-Length before reading, or while reading a chunked or HTTP/2 body.
-pub async fn read_limited(session: &mut ServerSession, limit: usize) -> Result<Vec<u8>, ProxyError> {
+pub async fn read_limited(
+    session: &mut ServerSession,
+    limit: usize,
+) -> Result<Vec<u8>, ProxyError> {
     let header = session.req_header();
     let declared = header
         .headers

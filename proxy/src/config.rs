@@ -83,6 +83,9 @@ pub struct Services {
     /// enroll-svc gRPC URL.
     #[serde(default = "default_enroll_url")]
     pub enroll_url: String,
+    /// command-svc gRPC URL.
+    #[serde(default = "default_command_url")]
+    pub command_url: String,
     /// Deadline of one gRPC call, in milliseconds. A call past it answers the device 503.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
@@ -92,6 +95,7 @@ impl Default for Services {
     fn default() -> Self {
         Services {
             enroll_url: default_enroll_url(),
+            command_url: default_command_url(),
             timeout_ms: default_timeout_ms(),
         }
     }
@@ -124,6 +128,9 @@ fn default_max_body() -> usize {
 fn default_enroll_url() -> String {
     "http://127.0.0.1:50051".into()
 }
+fn default_command_url() -> String {
+    "http://127.0.0.1:50052".into()
+}
 fn default_timeout_ms() -> u64 {
     10_000
 }
@@ -137,9 +144,15 @@ impl ServiceConfig for Config {
             key: key.into(),
             reason,
         };
-        for (key, path) in [("device.cert_file", &d.cert_file), ("device.key_file", &d.key_file)] {
+        for (key, path) in [
+            ("device.cert_file", &d.cert_file),
+            ("device.key_file", &d.key_file),
+        ] {
             if !path.is_file() {
-                return Err(setting(key, format!("{} is not a readable file", path.display())));
+                return Err(setting(
+                    key,
+                    format!("{} is not a readable file", path.display()),
+                ));
             }
         }
         if d.client_ca_files.is_empty() {
@@ -156,13 +169,19 @@ impl ServiceConfig for Config {
                 ));
             }
         }
-        for (key, path) in [("device.checkin_path", &d.checkin_path), ("device.server_path", &d.server_path)] {
+        for (key, path) in [
+            ("device.checkin_path", &d.checkin_path),
+            ("device.server_path", &d.server_path),
+        ] {
             if !path.starts_with('/') {
                 return Err(setting(key, format!("{path:?} must start with '/'")));
             }
         }
         if d.max_body_bytes < 1024 {
-            return Err(setting("device.max_body_bytes", "must be at least 1024".into()));
+            return Err(setting(
+                "device.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
         }
         if self.threads == 0 {
             return Err(setting("threads", "must be at least 1".into()));
@@ -170,7 +189,10 @@ impl ServiceConfig for Config {
         if !(self.services.enroll_url.starts_with("http://")
             || self.services.enroll_url.starts_with("https://"))
         {
-            return Err(setting("services.enroll_url", "must be an http:// or https:// URL".into()));
+            return Err(setting(
+                "services.enroll_url",
+                "must be an http:// or https:// URL".into(),
+            ));
         }
         Ok(())
     }

@@ -60,7 +60,12 @@ impl DeviceApp {
         match mdm_core::parse_message(&body)? {
             Message::Checkin(message) => {
                 let enrollment = message.ids().enrollment()?;
-                let identity = identity::verify(self.config.identity_policy, AuthMethod::Mtls, &cert, &enrollment)?;
+                let identity = identity::verify(
+                    self.config.identity_policy,
+                    AuthMethod::Mtls,
+                    &cert,
+                    &enrollment,
+                )?;
                 self.backends.checkin(identity, body).await
             }
             Message::Report(_) if endpoint == Endpoint::CheckIn => Err(ProxyError::WrongEndpoint(
@@ -68,7 +73,12 @@ impl DeviceApp {
             )),
             Message::Report(report) => {
                 let enrollment = report.ids.enrollment()?;
-                identity::verify(self.config.identity_policy, AuthMethod::Mtls, &cert, &enrollment)?;
+                identity::verify(
+                    self.config.identity_policy,
+                    AuthMethod::Mtls,
+                    &cert,
+                    &enrollment,
+                )?;
                 // The command queue (command-svc) is not wired yet: ask the device to come back
                 // rather than answer something it would act on.
                 Err(ProxyError::Backend {

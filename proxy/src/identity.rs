@@ -63,19 +63,34 @@ mod tests {
 
     #[test]
     fn cn_must_equal_the_udid() {
-        let ok = verify(IdentityPolicy::CnEqualsUdid, AuthMethod::Mtls, &cert("UDID-1"), &enrollment("UDID-1", None))
-            .expect("matches");
+        let ok = verify(
+            IdentityPolicy::CnEqualsUdid,
+            AuthMethod::Mtls,
+            &cert("UDID-1"),
+            &enrollment("UDID-1", None),
+        )
+        .expect("matches");
         assert_eq!(ok.enrollment_id, "UDID-1");
         assert_eq!(ok.cert_sha256, vec![7; 32]);
-        let err = verify(IdentityPolicy::CnEqualsUdid, AuthMethod::Mtls, &cert("UDID-2"), &enrollment("UDID-1", None))
-            .expect_err("mismatch");
+        let err = verify(
+            IdentityPolicy::CnEqualsUdid,
+            AuthMethod::Mtls,
+            &cert("UDID-2"),
+            &enrollment("UDID-1", None),
+        )
+        .expect_err("mismatch");
         assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
     }
 
     #[test]
     fn user_channels_are_authorized_by_the_device_certificate() {
-        let id = verify(IdentityPolicy::CnEqualsUdid, AuthMethod::Mtls, &cert("UDID-1"), &enrollment("UDID-1", Some("USER")))
-            .expect("device cert covers its users");
+        let id = verify(
+            IdentityPolicy::CnEqualsUdid,
+            AuthMethod::Mtls,
+            &cert("UDID-1"),
+            &enrollment("UDID-1", Some("USER")),
+        )
+        .expect("device cert covers its users");
         assert_eq!(id.enrollment_id, "UDID-1:USER");
         assert_eq!(id.device_id, "UDID-1");
         assert_eq!(id.user_id, "USER");
@@ -83,8 +98,13 @@ mod tests {
 
     #[test]
     fn bound_certificate_policy_leaves_the_cn_alone() {
-        let id = verify(IdentityPolicy::BoundCertificate, AuthMethod::Mtls, &cert(""), &enrollment("UDID-1", None))
-            .expect("binding is checked by enroll-svc");
+        let id = verify(
+            IdentityPolicy::BoundCertificate,
+            AuthMethod::Mtls,
+            &cert(""),
+            &enrollment("UDID-1", None),
+        )
+        .expect("binding is checked by enroll-svc");
         assert_eq!(id.policy(), v1::IdentityPolicy::BoundCertificate);
     }
 }

@@ -13,7 +13,7 @@
 //! - [`backends`]: gRPC clients of the services.
 //! - [`body`]: bounded body reading and responses.
 //! - [`error`]: why a request failed, mapped once to an HTTP status.
-//! - [`health`]: `/healthz`.
+//! - [`health`]: the `/healthz` endpoint.
 //!
 //! The binary calls [`build_server`] and runs it; tests start the binary as a process.
 
@@ -54,8 +54,14 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
         // proxies on one host.
         grace_period_seconds: Some(config.shutdown_grace_secs),
         graceful_shutdown_timeout_seconds: Some(3),
-        pid_file: run_dir.join(format!("mdm-proxy-{pid}.pid")).display().to_string(),
-        upgrade_sock: run_dir.join(format!("mdm-proxy-{pid}.sock")).display().to_string(),
+        pid_file: run_dir
+            .join(format!("mdm-proxy-{pid}.pid"))
+            .display()
+            .to_string(),
+        upgrade_sock: run_dir
+            .join(format!("mdm-proxy-{pid}.sock"))
+            .display()
+            .to_string(),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);

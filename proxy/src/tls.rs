@@ -44,7 +44,10 @@ struct CaptureClientCertificate;
 
 #[async_trait]
 impl TlsAccept for CaptureClientCertificate {
-    async fn handshake_complete_callback(&self, ssl: &SslRef) -> Option<Arc<dyn Any + Send + Sync>> {
+    async fn handshake_complete_callback(
+        &self,
+        ssl: &SslRef,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
         let cert = ssl.peer_certificate()?;
         let facts = ClientCertificate::from_x509(&cert)?;
         Some(Arc::new(facts))
@@ -98,7 +101,8 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
             tls.cert_store_mut()
                 .add_cert(ca.clone())
                 .map_err(ossl(format!("device CA {name}")))?;
-            tls.add_client_ca(&ca).map_err(ossl(format!("device CA {name}")))?;
+            tls.add_client_ca(&ca)
+                .map_err(ossl(format!("device CA {name}")))?;
         }
     }
     let skew = i64::try_from(config.clock_skew_secs).unwrap_or(i64::MAX);
@@ -123,7 +127,11 @@ fn within_skew(ctx: &mut X509StoreContextRef, skew: i64) -> bool {
         return false;
     };
     let now = service_kit::now_ms() / 1000;
-    let shifted = if not_yet_valid { now + skew } else { now - skew };
+    let shifted = if not_yet_valid {
+        now + skew
+    } else {
+        now - skew
+    };
     let Ok(at) = Asn1Time::from_unix(shifted) else {
         return false;
     };

@@ -35,16 +35,32 @@ fn check_config_accepts_valid_and_explains_invalid_settings() {
     assert!(ok && text.contains("configuration is valid"), "{text}");
 
     let (ok, text) = check_config("enroll-svc", &[]);
-    assert!(!ok && text.contains("secret_key"), "a missing secret key is named: {text}");
+    assert!(
+        !ok && text.contains("secret_key"),
+        "a missing secret key is named: {text}"
+    );
     let (ok, text) = check_config("enroll-svc", &[("MDM_ENROLL_SECRET_KEY", "\"short\"")]);
     assert!(!ok && text.contains("32 bytes"), "{text}");
-    let (ok, text) = check_config("enroll-svc", &[("MDM_ENROLL_SECRET_KEY", KEY), ("MDM_ENROLL_DATABSE__URL", "x")]);
-    assert!(!ok && text.contains("databse"), "a misspelt key is named: {text}");
+    let (ok, text) = check_config(
+        "enroll-svc",
+        &[
+            ("MDM_ENROLL_SECRET_KEY", KEY),
+            ("MDM_ENROLL_DATABSE__URL", "x"),
+        ],
+    );
+    assert!(
+        !ok && text.contains("databse"),
+        "a misspelt key is named: {text}"
+    );
 
     for bin in ["command-svc", "push-svc"] {
         let (ok, text) = check_config(bin, &[]);
         assert!(ok, "{bin}: {text}");
-        let prefix = if bin == "command-svc" { "MDM_COMMAND_LISTEN" } else { "MDM_PUSH_LISTEN" };
+        let prefix = if bin == "command-svc" {
+            "MDM_COMMAND_LISTEN"
+        } else {
+            "MDM_PUSH_LISTEN"
+        };
         let (ok, text) = check_config(bin, &[(prefix, "not-an-address")]);
         assert!(!ok && text.contains("invalid"), "{bin}: {text}");
     }
@@ -54,7 +70,10 @@ fn check_config_accepts_valid_and_explains_invalid_settings() {
         &[
             ("MDM_PROXY_DEVICE__CERT_FILE", "/nonexistent/server.pem"),
             ("MDM_PROXY_DEVICE__KEY_FILE", "/nonexistent/server.key"),
-            ("MDM_PROXY_DEVICE__CLIENT_CA_FILES", "[\"/nonexistent/ca.pem\"]"),
+            (
+                "MDM_PROXY_DEVICE__CLIENT_CA_FILES",
+                "[\"/nonexistent/ca.pem\"]",
+            ),
         ],
     );
     assert!(!ok && text.contains("device.cert_file"), "{text}");
@@ -68,7 +87,10 @@ fn check_config_accepts_valid_and_explains_invalid_settings() {
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success() && text.contains("enroll.toml"), "{text}");
+    assert!(
+        !output.status.success() && text.contains("enroll.toml"),
+        "{text}"
+    );
 }
 
 async fn assert_serving(addr: std::net::SocketAddr) {
@@ -79,7 +101,9 @@ async fn assert_serving(addr: std::net::SocketAddr) {
         .expect("connects");
     let mut health = HealthClient::new(channel);
     let response = health
-        .check(HealthCheckRequest { service: String::new() })
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .expect("health answers");
     assert_eq!(response.into_inner().status(), ServingStatus::Serving);
@@ -87,8 +111,16 @@ async fn assert_serving(addr: std::net::SocketAddr) {
 
 async fn assert_stops_quickly(process: &mut ChildProcess) {
     let started = Instant::now();
-    let status = process.terminate(STOP_WITHIN).await.expect("stops after SIGTERM");
-    assert!(status.success(), "{}: {status}\n{}", process.name(), process.logs());
+    let status = process
+        .terminate(STOP_WITHIN)
+        .await
+        .expect("stops after SIGTERM");
+    assert!(
+        status.success(),
+        "{}: {status}\n{}",
+        process.name(),
+        process.logs()
+    );
     assert!(started.elapsed() < STOP_WITHIN);
 }
 
@@ -96,8 +128,13 @@ async fn assert_stops_quickly(process: &mut ChildProcess) {
 async fn services_report_health_and_stop_on_sigterm() {
     for (bin, prefix) in [("command-svc", "MDM_COMMAND_"), ("push-svc", "MDM_PUSH_")] {
         let env = vec![(format!("{prefix}LISTEN"), "127.0.0.1:0".to_string())];
-        let mut process = ChildProcess::spawn(bin, &workspace_bin(bin), &[], &env).await.expect("spawns");
-        let line = process.wait_for_line(&format!("{bin} listening"), STARTUP).await.expect("listens");
+        let mut process = ChildProcess::spawn(bin, &workspace_bin(bin), &[], &env)
+            .await
+            .expect("spawns");
+        let line = process
+            .wait_for_line(&format!("{bin} listening"), STARTUP)
+            .await
+            .expect("listens");
         assert_serving(listening_addr(&line).expect("address")).await;
         assert_stops_quickly(&mut process).await;
     }
@@ -105,9 +142,14 @@ async fn services_report_health_and_stop_on_sigterm() {
 
 #[tokio::test]
 async fn the_stack_serves_health_and_stops_on_sigterm() {
-    let mut stack = Stack::start(StackOptions::new(Engine::Sqlite)).await.expect("starts").expect("sqlite");
+    let mut stack = Stack::start(StackOptions::new(Engine::Sqlite))
+        .await
+        .expect("starts")
+        .expect("sqlite");
     assert_serving(stack.enroll_addr).await;
-    let healthz = reqwest::get(format!("http://{}/healthz", stack.health_addr)).await.expect("healthz");
+    let healthz = reqwest::get(format!("http://{}/healthz", stack.health_addr))
+        .await
+        .expect("healthz");
     assert_eq!(healthz.status(), reqwest::StatusCode::OK);
 
     // Hold a connection from the proxy to enroll-svc open: shutdown must not wait for it.

@@ -225,15 +225,13 @@ mod tests {
         let err = load_from::<Example>(None, &env(&[("MDM_EX_NAME", "forbidden")]))
             .expect_err("validated");
         assert!(err.to_string().contains("not allowed"), "{err}");
-        let err = load_from::<Example>(None, &env(&[("MDM_EX_PORT", "high")]))
-            .expect_err("type");
+        let err = load_from::<Example>(None, &env(&[("MDM_EX_PORT", "high")])).expect_err("type");
         assert!(err.to_string().contains("invalid"), "{err}");
     }
 
     #[test]
     fn quoted_environment_values_stay_strings() {
-        let loaded: Example =
-            load_from(None, &env(&[("MDM_EX_NAME", "\"123\"")])).expect("quoted");
+        let loaded: Example = load_from(None, &env(&[("MDM_EX_NAME", "\"123\"")])).expect("quoted");
         assert_eq!(loaded.name, "123");
     }
 }
@@ -268,6 +266,9 @@ mod redact_tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            super::redact_url("sqlite://data/x.db"),
+            "sqlite://data/x.db"
+        );
     }
 }

@@ -8,7 +8,9 @@
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -165,6 +167,9 @@ mod tests {
         let err = Db::connect(&DatabaseConfig::default(), "mysql://x")
             .await
             .expect_err("refused");
-        assert!(err.to_string().contains("unsupported database URL"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported database URL"),
+            "{err}"
+        );
     }
 }

@@ -15,8 +15,8 @@
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod secrets;
 pub mod grpc;
+pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 

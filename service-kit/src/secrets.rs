@@ -100,7 +100,10 @@ mod tests {
         let secrets = SecretBox::from_base64(&SecretBox::generate_key()).expect("key");
         let sealed = secrets.seal(b"unlock me", "unlock-token:A");
         assert!(!sealed.windows(9).any(|w| w == b"unlock me"));
-        assert_eq!(secrets.open(&sealed, "unlock-token:A").expect("opens"), b"unlock me");
+        assert_eq!(
+            secrets.open(&sealed, "unlock-token:A").expect("opens"),
+            b"unlock me"
+        );
     }
 
     #[test]

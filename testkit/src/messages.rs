@@ -3,7 +3,9 @@
 
 /// Escapes text for a plist `<string>`.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn plist(entries: &str) -> Vec<u8> {
@@ -30,89 +32,103 @@ pub const TOPIC: &str = "com.apple.mgmt.External.00000000-1111-2222-3333-4444444
 
 /// An iPhone's Authenticate.
 pub fn authenticate(udid: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "Authenticate"),
-        string("UDID", udid),
-        string("Topic", TOPIC),
-        string("BuildVersion", "15E216"),
-        string("OSVersion", "11.3.1"),
-        string("ProductName", "iPhone10,4"),
-        string("SerialNumber", "C39TEST0001"),
-        string("IMEI", "35 000000 000000 0"),
-        string("DeviceName", "Test iPhone"),
-        string("Model", "MQ6M2"),
-        string("ModelName", "iPhone"),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "Authenticate"),
+            string("UDID", udid),
+            string("Topic", TOPIC),
+            string("BuildVersion", "15E216"),
+            string("OSVersion", "11.3.1"),
+            string("ProductName", "iPhone10,4"),
+            string("SerialNumber", "C39TEST0001"),
+            string("IMEI", "35 000000 000000 0"),
+            string("DeviceName", "Test iPhone"),
+            string("Model", "MQ6M2"),
+            string("ModelName", "iPhone"),
+        ]
+        .concat(),
+    )
 }
 
 /// A device-channel TokenUpdate with an UnlockToken.
 pub fn token_update(udid: &str, token: &[u8], push_magic: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "TokenUpdate"),
-        string("UDID", udid),
-        string("Topic", TOPIC),
-        data("Token", token),
-        string("PushMagic", push_magic),
-        data("UnlockToken", b"unlock-token-blob"),
-        "\t<key>AwaitingConfiguration</key>\n\t<false/>\n".to_string(),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "TokenUpdate"),
+            string("UDID", udid),
+            string("Topic", TOPIC),
+            data("Token", token),
+            string("PushMagic", push_magic),
+            data("UnlockToken", b"unlock-token-blob"),
+            "\t<key>AwaitingConfiguration</key>\n\t<false/>\n".to_string(),
+        ]
+        .concat(),
+    )
 }
 
 /// A macOS user-channel TokenUpdate.
 pub fn user_token_update(udid: &str, user_id: &str, token: &[u8], push_magic: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "TokenUpdate"),
-        string("UDID", udid),
-        string("UserID", user_id),
-        string("UserShortName", "cjoe"),
-        string("UserLongName", "Commando Joe"),
-        string("Topic", TOPIC),
-        data("Token", token),
-        string("PushMagic", push_magic),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "TokenUpdate"),
+            string("UDID", udid),
+            string("UserID", user_id),
+            string("UserShortName", "cjoe"),
+            string("UserLongName", "Commando Joe"),
+            string("Topic", TOPIC),
+            data("Token", token),
+            string("PushMagic", push_magic),
+        ]
+        .concat(),
+    )
 }
 
 /// CheckOut.
 pub fn check_out(udid: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "CheckOut"),
-        string("UDID", udid),
-        string("Topic", TOPIC),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "CheckOut"),
+            string("UDID", udid),
+            string("Topic", TOPIC),
+        ]
+        .concat(),
+    )
 }
 
 /// UserAuthenticate (first phase, no digest).
 pub fn user_authenticate(udid: &str, user_id: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "UserAuthenticate"),
-        string("UDID", udid),
-        string("UserID", user_id),
-        string("UserShortName", "cjoe"),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "UserAuthenticate"),
+            string("UDID", udid),
+            string("UserID", user_id),
+            string("UserShortName", "cjoe"),
+        ]
+        .concat(),
+    )
 }
 
 /// SetBootstrapToken.
 pub fn set_bootstrap_token(udid: &str, token: &[u8]) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "SetBootstrapToken"),
-        string("UDID", udid),
-        data("BootstrapToken", token),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "SetBootstrapToken"),
+            string("UDID", udid),
+            data("BootstrapToken", token),
+        ]
+        .concat(),
+    )
 }
 
 /// GetBootstrapToken.
 pub fn get_bootstrap_token(udid: &str) -> Vec<u8> {
-    plist(&[
-        string("MessageType", "GetBootstrapToken"),
-        string("UDID", udid),
-    ]
-    .concat())
+    plist(
+        &[
+            string("MessageType", "GetBootstrapToken"),
+            string("UDID", udid),
+        ]
+        .concat(),
+    )
 }
 
 /// A check-in with a MessageType this server does not know.

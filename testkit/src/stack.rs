@@ -78,7 +78,10 @@ pub fn listening_addr(line: &str) -> anyhow::Result<SocketAddr> {
 }
 
 fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 impl Stack {
@@ -115,13 +118,28 @@ impl Stack {
         let device_port = free_port();
         let health_port = free_port();
         let mut proxy_env = env(&[
-            ("MDM_PROXY_DEVICE__LISTEN", format!("127.0.0.1:{device_port}")),
+            (
+                "MDM_PROXY_DEVICE__LISTEN",
+                format!("127.0.0.1:{device_port}"),
+            ),
             ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file)),
             ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file)),
-            ("MDM_PROXY_DEVICE__CLIENT_CA_FILES", format!("[{:?}]", path(ca_file))),
-            ("MDM_PROXY_DEVICE__IDENTITY_POLICY", options.identity_policy.into()),
-            ("MDM_PROXY_HEALTH_LISTEN", format!("127.0.0.1:{health_port}")),
-            ("MDM_PROXY_SERVICES__ENROLL_URL", format!("http://{enroll_addr}")),
+            (
+                "MDM_PROXY_DEVICE__CLIENT_CA_FILES",
+                format!("[{:?}]", path(ca_file)),
+            ),
+            (
+                "MDM_PROXY_DEVICE__IDENTITY_POLICY",
+                options.identity_policy.into(),
+            ),
+            (
+                "MDM_PROXY_HEALTH_LISTEN",
+                format!("127.0.0.1:{health_port}"),
+            ),
+            (
+                "MDM_PROXY_SERVICES__ENROLL_URL",
+                format!("http://{enroll_addr}"),
+            ),
             ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
             ("MDM_PROXY_THREADS", "2".into()),
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),

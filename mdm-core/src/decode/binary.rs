@@ -12,6 +12,7 @@ use std::io::Cursor;
 use plist::Value;
 
 use super::MAX_DEPTH;
+use crate::error::reason;
 use crate::ParseError;
 
 /// Every binary plist this module accepts starts with these bytes.
@@ -22,7 +23,7 @@ const TRAILER_LEN: usize = 32;
 /// Parses a binary plist body (it starts with `bplist`).
 pub(super) fn parse(body: &[u8]) -> Result<Value, ParseError> {
     check_structure(body)?;
-    Value::from_reader(Cursor::new(body)).map_err(|err| malformed(err.to_string()))
+    Value::from_reader(Cursor::new(body)).map_err(|err| malformed(reason(&err.to_string())))
 }
 
 /// How many values a body of `len` bytes may expand to. Without shared containers every value
@@ -226,12 +227,18 @@ impl<'a> Layout<'a> {
                 Object::Container { refs_at, refs }
             }
             // Data, ASCII string, UTF-8 string: one byte per unit; UTF-16 string: two.
-            0x4 | 0x5 | 0x7 => Object::Leaf {
-                payload: self.count(at, low)?.0,
-            },
-            0x6 => Object::Leaf {
-                payload: self.count(at, low)?.0.saturating_mul(2),
-            },
+            0x4..=0x7 => {
+                let (count, content_at) = self.count(at, low)?;
+                let payload = if kind == 0x6 {
+                    count.saturating_mul(2)
+                } else {
+                    count
+                };
+                if payload.saturating_add(content_at as u64) > self.trailer_at as u64 {
+                    return Err(malformed(format!("object {index} runs past the body")));
+                }
+                Object::Leaf { payload }
+            }
             // Fixed-size scalars; the reader validates them.
             _ => Object::Leaf { payload: 0 },
         };

@@ -512,6 +512,11 @@ fn binary_structural_errors() {
         ),
         ("truncated", good[..good.len() - 1].to_vec()),
         ("dangling reference", bplist(&[barray(&[7])])),
+        (
+            "string past the end",
+            bplist(&[vec![0x5f, 0x10, 0xff, b'a', b'b']]),
+        ),
+        ("bad length marker", bplist(&[vec![0xaf, 0x42, 0x00]])),
     ];
     let mut bad_sizes = good.clone();
     let trailer = bad_sizes.len() - 32;
@@ -580,5 +585,21 @@ fn mutated_xml_plists_never_panic() {
         }
         let truncated = parse_plist_value(&body[..at]);
         assert!(truncated.is_err(), "truncated at {at} must not parse");
+    }
+}
+
+#[test]
+fn error_messages_quote_input_briefly() {
+    let long = "a".repeat(100_000);
+    for body in [
+        doc(&format!("<{long}/>")),
+        doc(&format!("<dict></{long}>")),
+        doc(&format!(
+            "<dict><key>{long}</key><true/><key>{long}</key><true/></dict>"
+        )),
+        doc(&format!("<integer>{long}</integer>")),
+    ] {
+        let err = parse_plist_value(body.as_bytes()).expect_err("invalid");
+        assert!(err.to_string().len() < 400, "{err}");
     }
 }

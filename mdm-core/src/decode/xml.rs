@@ -19,7 +19,7 @@ use quick_xml::Reader;
 use super::data::decode_base64;
 use super::xml_prolog::{is_xml_whitespace, skip_prolog};
 use super::MAX_DEPTH;
-use crate::error::excerpt;
+use crate::error::{excerpt, reason};
 use crate::ParseError;
 
 /// Parses an XML plist body.
@@ -67,7 +67,7 @@ impl<'a> XmlPlistReader<'a> {
         loop {
             match self.next_event()? {
                 Event::Start(start) => {
-                    check_attributes(&start).map_err(|reason| self.malformed(reason))?;
+                    check_attributes(&start).map_err(|why| self.malformed(why))?;
                     if let Some(value) = self.start_element(&start)? {
                         if let Some(done) = self.add(value)? {
                             return Ok(done);
@@ -106,12 +106,12 @@ impl<'a> XmlPlistReader<'a> {
                     return Err(self.malformed("unexpected empty element".into()));
                 }
                 Event::Eof => {
-                    let reason = if self.in_plist {
+                    let why = if self.in_plist {
                         "the document ends before </plist>"
                     } else {
                         "the document ends inside the root element"
                     };
-                    return Err(self.malformed(reason.into()));
+                    return Err(self.malformed(why.into()));
                 }
             }
         }
@@ -278,7 +278,7 @@ impl<'a> XmlPlistReader<'a> {
             Ok(None) => resolve_xml_entity(reference)
                 .and_then(|s| s.chars().next())
                 .ok_or_else(|| self.malformed(format!("unknown entity &{};", excerpt(reference)))),
-            Err(err) => Err(self.malformed(err.to_string())),
+            Err(err) => Err(self.malformed(reason(&err.to_string()))),
         }
     }
 
@@ -289,7 +289,7 @@ impl<'a> XmlPlistReader<'a> {
                 offset: self
                     .base
                     .saturating_add(usize::try_from(self.reader.error_position()).unwrap_or(0)),
-                reason: err.to_string(),
+                reason: reason(&err.to_string()),
             })
     }
 
@@ -318,7 +318,7 @@ impl<'a> XmlPlistReader<'a> {
 /// `<plist version="1.0"` missing its `>` and swallowing the next tag.
 fn check_attributes(start: &BytesStart<'_>) -> Result<(), String> {
     for attribute in start.attributes() {
-        attribute.map_err(|err| format!("malformed attribute: {err}"))?;
+        attribute.map_err(|err| reason(&format!("malformed attribute: {err}")))?;
     }
     Ok(())
 }
