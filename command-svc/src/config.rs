@@ -2,28 +2,108 @@
 
 use serde::Deserialize;
 use service_kit::cli::ServiceSettings;
-use service_kit::config::ServiceConfig;
+use service_kit::config::{redact_url, ConfigError, ServiceConfig};
+use service_kit::db::DatabaseConfig;
 use service_kit::telemetry::LogConfig;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Settings of command-svc.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// gRPC listen address. Only the edge and the other services should reach it.
+    /// gRPC listen address. Only the edge and enroll-svc should reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Directory for the SQLite file when `database.url` is unset.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The queue database.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// enroll-svc gRPC URL (UnlockTokens for ClearPasscode are fetched at delivery time, so they
+    /// are never stored outside enroll-svc).
+    #[serde(default = "default_enroll_url")]
+    pub enroll_url: String,
+    /// How long results and history are kept.
+    #[serde(default)]
+    pub retention: Retention,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
 }
 
+/// The retention policy: tables stay bounded under a steady load.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Days a finished delivery (answered, cancelled, expired) and its result are kept.
+    #[serde(default = "default_results_days")]
+    pub results_days: u32,
+    /// Days audit entries of destructive commands are kept.
+    #[serde(default = "default_audit_days")]
+    pub audit_days: u32,
+    /// Seconds between sweeps (expire, purge).
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            results_days: default_results_days(),
+            audit_days: default_audit_days(),
+            sweep_interval_secs: default_sweep_secs(),
+        }
+    }
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50052))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_enroll_url() -> String {
+    "http://127.0.0.1:50051".into()
+}
+fn default_results_days() -> u32 {
+    30
+}
+fn default_audit_days() -> u32 {
+    365
+}
+fn default_sweep_secs() -> u64 {
+    300
+}
+
+impl Config {
+    /// The database URL in effect: the configured one, or `command.db` under the data directory.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("command.db").display())
+        })
+    }
 }
 
 impl ServiceConfig for Config {
     const ENV_PREFIX: &'static str = "MDM_COMMAND_";
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.enroll_url.starts_with("http://") || self.enroll_url.starts_with("https://")) {
+            return Err(ConfigError::Setting {
+                key: "enroll_url".into(),
+                reason: "must be an http:// or https:// URL".into(),
+            });
+        }
+        if self.retention.sweep_interval_secs == 0 {
+            return Err(ConfigError::Setting {
+                key: "retention.sweep_interval_secs".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl ServiceSettings for Config {
@@ -34,6 +114,11 @@ impl ServiceSettings for Config {
         &self.log
     }
     fn summary(&self) -> String {
-        format!("command-svc on {}", self.listen)
+        format!(
+            "command-svc on {}, database {}, results kept {} days",
+            self.listen,
+            redact_url(&self.database_url()),
+            self.retention.results_days
+        )
     }
 }

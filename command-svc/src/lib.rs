@@ -1,42 +1,69 @@
-//! command-svc will own the command queue (enqueue, the next command for a device, results,
-//! history, retention). For now it is the service frame the queue issue fills in: configuration,
-//! gRPC health and graceful shutdown.
+//! command-svc owns the command queue: administrators enqueue commands for one or many
+//! enrollments; devices, through the edge, report a status and get their next command; results
+//! and history are kept under a retention policy. Commands follow the MDM protocol's queue
+//! semantics (DESIGN.md §6). It owns its database; it asks enroll-svc only for a device's
+//! UnlockToken when a ClearPasscode command is delivered.
 //!
 //! # Layout
 //! - [`config`]: settings (`MDM_COMMAND_*`).
+//! - [`queue`]: the command cycle and enqueue validation.
+//! - [`store`]: the queue tables on SQLite or PostgreSQL.
+//! - [`retention`]: the periodic sweep.
+//! - [`grpc`]: the `mdm.v1.Commands` adapter.
+//! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
 //! Binaries and tests both start the service with [`run`].
 
 pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod queue;
+pub mod retention;
+pub mod store;
 
 pub use config::Config;
+pub use error::Error;
 
+use mdm_proto::v1::commands_server::CommandsServer;
+use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use service_kit::db::Db;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Why the service stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The listener's address cannot be read.
-    #[error("listener: {0}")]
-    Io(#[from] std::io::Error),
-    /// The gRPC transport failed.
-    #[error("gRPC server: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Serves gRPC health on `listener` until `shutdown` resolves.
+/// Opens the database, runs migrations, starts the retention sweep, and serves gRPC on
+/// `listener` until `shutdown` resolves.
 pub async fn run(
     listener: TcpListener,
-    _config: Config,
+    config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let (_health, health_service) = tonic_health::server::health_reporter();
-    let router = tonic::transport::Server::builder().add_service(health_service);
+    let db = Db::connect(&config.database, &config.database_url()).await?;
+    let store = store::QueueStore::open(db).await?;
+    let enroll_channel = tonic::transport::Endpoint::from_shared(config.enroll_url.clone())?
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    let queue = queue::CommandQueue::new(store.clone(), EnrollmentClient::new(enroll_channel));
+    let sweeper = tokio::spawn(retention::run(store.clone(), config.retention.clone()));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<CommandsServer<grpc::CommandsApi>>().await;
+    let router = tonic::transport::Server::builder().add_service(health_service).add_service(
+        CommandsServer::new(grpc::CommandsApi::new(queue))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    );
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "command-svc listening");
-    service_kit::grpc::serve(router, listener, shutdown, Duration::from_secs(3)).await?;
+    tracing::info!(%addr, engine = store.db().engine(), "command-svc listening");
+    let served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE).await;
+    sweeper.abort();
+    store.db().close().await;
+    served?;
     tracing::info!("command-svc stopped");
     Ok(())
 }

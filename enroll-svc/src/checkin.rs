@@ -14,6 +14,9 @@ use crate::store::{
     AuthenticateOutcome, Authentication, DeviceFacts, EnrollmentStore, TokenUpdateRecord,
 };
 use mdm_core::CheckinMessage;
+use mdm_proto::v1::commands_client::CommandsClient;
+use mdm_proto::v1::ClearQueueRequest;
+use tonic::transport::Channel;
 use service_kit::secrets::SecretBox;
 
 /// Handles check-in messages from verified identities.
@@ -21,12 +24,14 @@ use service_kit::secrets::SecretBox;
 pub struct CheckinService {
     store: EnrollmentStore,
     secrets: SecretBox,
+    commands: CommandsClient<Channel>,
 }
 
 impl CheckinService {
-    /// A handler over a store, sealing secrets with `secrets`.
-    pub fn new(store: EnrollmentStore, secrets: SecretBox) -> CheckinService {
-        CheckinService { store, secrets }
+    /// A handler over a store, sealing secrets with `secrets`; `commands` is told to clear a
+    /// device's queue when it re-enrolls.
+    pub fn new(store: EnrollmentStore, secrets: SecretBox, commands: CommandsClient<Channel>) -> CheckinService {
+        CheckinService { store, secrets, commands }
     }
 
     /// Handles one check-in body; answers the body to send back with HTTP 200.
@@ -64,7 +69,18 @@ impl CheckinService {
                         facts: &facts,
                     })
                     .await?;
-                tracing::info!(enrollment = %enrollment.id, restarted = (outcome == AuthenticateOutcome::Restarted), "Authenticate");
+                let restarted = outcome == AuthenticateOutcome::Restarted;
+                if restarted {
+                    // A re-enrollment starts afresh: nothing queued for the old enrollment may
+                    // run. If command-svc cannot be reached the device gets 503 and repeats the
+                    // Authenticate, which lands here again (still an active enrollment).
+                    self.commands
+                        .clone()
+                        .clear_queue(ClearQueueRequest { enrollment_id: enrollment.id.clone() })
+                        .await
+                        .map_err(Error::CommandService)?;
+                }
+                tracing::info!(enrollment = %enrollment.id, restarted, "Authenticate");
                 Vec::new()
             }
             CheckinMessage::TokenUpdate(m) => {

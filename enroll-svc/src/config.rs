@@ -22,6 +22,9 @@ pub struct Config {
     /// The enrollment database.
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// command-svc gRPC URL: a re-enrollment clears the device's command queue there.
+    #[serde(default = "default_command_url")]
+    pub command_url: String,
     /// Base64 of 32 random bytes sealing UnlockTokens and BootstrapTokens at rest
     /// (`openssl rand -base64 32`). Required: losing it loses those secrets.
     pub secret_key: String,
@@ -32,6 +35,10 @@ pub struct Config {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+
+fn default_command_url() -> String {
+    "http://127.0.0.1:50052".into()
 }
 
 fn default_data_dir() -> PathBuf {
@@ -56,6 +63,12 @@ impl ServiceConfig for Config {
             key: "secret_key".into(),
             reason: e.to_string(),
         })?;
+        if !(self.command_url.starts_with("http://") || self.command_url.starts_with("https://")) {
+            return Err(ConfigError::Setting {
+                key: "command_url".into(),
+                reason: "must be an http:// or https:// URL".into(),
+            });
+        }
         Ok(())
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// No such enrollment (queries).
     #[error("no enrollment {0}")]
     NotFound(String),
+    /// command-svc could not clear a re-enrolling device's queue.
+    #[error("command-svc: {}", .0.message())]
+    CommandService(tonic::Status),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -54,6 +57,8 @@ impl Error {
             Error::NotManaged(_) => ErrorCode::NotManaged,
             Error::Declined => ErrorCode::Declined,
             Error::NotFound(_) => ErrorCode::NotFound,
+            // Whatever command-svc said, it is a fault on our side, never the device's.
+            Error::CommandService(_) => ErrorCode::Unavailable,
             Error::Database(e) => match e {
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                     ErrorCode::Unavailable

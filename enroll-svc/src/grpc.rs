@@ -1,14 +1,16 @@
 //! The gRPC adapter: `mdm.v1.Enrollment` onto [`CheckinService`] and the store.
 
-use crate::checkin::CheckinService;
+use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
 use crate::store::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
-    CheckinRequest, CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
-    GetEnrollmentRequest,
+    AuthorizeRequest, AuthorizeResponse, CheckinRequest, CheckinResponse, EnrollmentInfo,
+    EnrollmentStatus as ProtoStatus, GetEnrollmentRequest, GetUnlockTokenRequest,
+    GetUnlockTokenResponse, ListEnrollmentsRequest, ListEnrollmentsResponse,
 };
+use service_kit::secrets::SecretBox;
 use tonic::{Request, Response, Status};
 
 /// Implements the Enrollment service.
@@ -16,12 +18,13 @@ use tonic::{Request, Response, Status};
 pub struct EnrollmentApi {
     checkins: CheckinService,
     store: EnrollmentStore,
+    secrets: SecretBox,
 }
 
 impl EnrollmentApi {
-    /// An API over a check-in handler and its store.
-    pub fn new(checkins: CheckinService, store: EnrollmentStore) -> EnrollmentApi {
-        EnrollmentApi { checkins, store }
+    /// An API over a check-in handler, its store and the key sealing secrets.
+    pub fn new(checkins: CheckinService, store: EnrollmentStore, secrets: SecretBox) -> EnrollmentApi {
+        EnrollmentApi { checkins, store, secrets }
     }
 }
 
@@ -44,6 +47,63 @@ impl Enrollment for EnrollmentApi {
         let id = request.into_inner().enrollment_id;
         let record = self.store.get(&id).await?.ok_or(Error::NotFound(id))?;
         Ok(Response::new(info(record)))
+    }
+
+    async fn list_enrollments(
+        &self,
+        request: Request<ListEnrollmentsRequest>,
+    ) -> Result<Response<ListEnrollmentsResponse>, Status> {
+        let request = request.into_inner();
+        let status = match request.status() {
+            ProtoStatus::Unspecified => None,
+            ProtoStatus::Authenticated => Some(EnrollmentStatus::Authenticated),
+            ProtoStatus::Enrolled => Some(EnrollmentStatus::Enrolled),
+            ProtoStatus::CheckedOut => Some(EnrollmentStatus::CheckedOut),
+        };
+        let limit = match request.limit {
+            0 => 100,
+            n => n.min(1000),
+        };
+        let records = self.store.list(status, &request.after, i64::from(limit)).await?;
+        let next_after = if records.len() == limit as usize {
+            records.last().map(|r| r.id.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListEnrollmentsResponse {
+            enrollments: records.into_iter().map(info).collect(),
+            next_after,
+        }))
+    }
+
+    async fn authorize(
+        &self,
+        request: Request<AuthorizeRequest>,
+    ) -> Result<Response<AuthorizeResponse>, Status> {
+        let identity = VerifiedIdentity::try_from(request.into_inner().identity)?;
+        identity.check_policy()?;
+        self.store.authorize_device(&identity.device_id, &identity.cert_sha256).await?;
+        if identity.enrollment_id != identity.device_id {
+            self.store.authorize_user_channel(&identity.enrollment_id).await?;
+        }
+        Ok(Response::new(AuthorizeResponse {}))
+    }
+
+    async fn get_unlock_token(
+        &self,
+        request: Request<GetUnlockTokenRequest>,
+    ) -> Result<Response<GetUnlockTokenResponse>, Status> {
+        let id = request.into_inner().enrollment_id;
+        let record = self.store.get(&id).await?.ok_or(Error::NotFound(id.clone()))?;
+        let unlock_token = match record.unlock_token {
+            Some(sealed) => self
+                .secrets
+                .open(&sealed, &unlock_token_context(&id))
+                .map_err(Error::from)?,
+            None => Vec::new(),
+        };
+        tracing::info!(target: "audit", enrollment = %id, "UnlockToken released for ClearPasscode");
+        Ok(Response::new(GetUnlockTokenResponse { unlock_token }))
     }
 }
 

@@ -58,12 +58,16 @@ impl VerifiedIdentity {
                 self.enrollment_id, enrollment.id
             )));
         }
-        if self.policy == IdentityPolicy::CnEqualsUdid
-            && self.cert_common_name != enrollment.device_id
-        {
+        self.check_policy()
+    }
+
+    /// Checks the identity policy the edge says it applied: under `cn-equals-udid` the
+    /// certificate's CN must be the device channel's ID.
+    pub fn check_policy(&self) -> Result<(), Error> {
+        if self.policy == IdentityPolicy::CnEqualsUdid && self.cert_common_name != self.device_id {
             return Err(Error::IdentityMismatch(format!(
                 "certificate CN {:?} is not {:?}",
-                self.cert_common_name, enrollment.device_id
+                self.cert_common_name, self.device_id
             )));
         }
         Ok(())

@@ -24,6 +24,7 @@ pub mod store;
 pub use config::Config;
 pub use error::Error;
 
+use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_server::EnrollmentServer;
 use service_kit::db::Db;
 use service_kit::secrets::SecretBox;
@@ -46,10 +47,14 @@ pub async fn run(
     let secrets = SecretBox::from_base64(&config.secret_key)?;
     let db = Db::connect(&config.database, &config.database_url()).await?;
     let store = store::EnrollmentStore::open(db).await?;
-    let api = grpc::EnrollmentApi::new(
-        checkin::CheckinService::new(store.clone(), secrets),
-        store.clone(),
-    );
+    let commands = tonic::transport::Endpoint::from_shared(config.command_url.clone())?
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    let checkins =
+        checkin::CheckinService::new(store.clone(), secrets.clone(), CommandsClient::new(commands));
+    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

@@ -348,6 +348,35 @@ impl EnrollmentStore {
         }
     }
 
+    /// Checks that a user channel exists and is enrolled (its device is checked separately).
+    pub async fn authorize_user_channel(&self, id: &str) -> Result<(), Error> {
+        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, String>(
+            "SELECT id FROM enrollments WHERE id = $1 AND status = 'enrolled'",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        found.map(|_| ()).ok_or_else(|| Error::NotManaged(id.to_string()))
+    }
+
+    /// Enrollments in ID order after `after`, optionally only those in `status`.
+    pub async fn list(
+        &self,
+        status: Option<EnrollmentStatus>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<EnrollmentRecord>, Error> {
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, EnrollmentRecord>(
+            "SELECT * FROM enrollments WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(status.map(EnrollmentStatus::as_str))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+
     /// One enrollment, or `None`.
     pub async fn get(&self, id: &str) -> Result<Option<EnrollmentRecord>, Error> {
         let record = with_db!(&self.db, pool => async {

@@ -175,6 +175,16 @@ pub enum ParseError {
         /// The report's status.
         status: &'static str,
     },
+
+    /// A JSON value that cannot become part of a plist command (a `null`, a malformed `$data` or
+    /// `$date`, a character XML cannot carry, …).
+    #[error("invalid JSON command value at {path}: {reason}")]
+    InvalidJson {
+        /// Where in the JSON document, as `$.Key[index]…` (keys shortened).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// How many characters of device-supplied text an error message may quote.

@@ -12,16 +12,22 @@
 //!   [`bootstrap_token_response`].
 //! - [`report`]: [`CommandReport`], [`CommandStatus`], [`ErrorChainItem`], [`parse_report`].
 //! - [`ids`]: [`ChannelIds`] as sent and the [`EnrollmentRef`] derived from them.
+//! - [`commands`]: the commands an administrator queues: [`CommandSpec`] (typed JSON),
+//!   [`command_from_json`] and [`parse_command_plist`] (any request type), and
+//!   [`render_command`], which builds the plist a device receives.
+//! - [`json`]: [`plist_to_json`] and [`report_to_json`], command results for the admin API.
 //! - [`error`]: the one error type, [`ParseError`].
 //! - `fields` (private): the typed-field policy shared by all messages.
 
 #![warn(missing_docs)]
 
 pub mod checkin;
+pub mod commands;
 pub mod decode;
 pub mod error;
 mod fields;
 pub mod ids;
+pub mod json;
 pub mod message;
 pub mod report;
 
@@ -29,8 +35,13 @@ pub use checkin::{
     bootstrap_token_response, parse_checkin, Authenticate, CheckOut, CheckinMessage,
     GetBootstrapToken, SetBootstrapToken, TokenUpdate, UserAuthenticate,
 };
+pub use commands::{
+    command_from_json, is_destructive, parse_command_plist, parse_full_command, render_command,
+    request_type_of, with_unlock_token, Base64Bytes, CommandSpec,
+};
 pub use decode::{parse_plist_value, MAX_DEPTH};
 pub use error::ParseError;
 pub use ids::{ChannelIds, ChannelKind, EnrollmentRef, MAX_ID_LEN};
+pub use json::{plist_to_json, report_to_json};
 pub use message::{parse_message, Message};
 pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};

@@ -8,7 +8,7 @@ use crate::config::Services;
 use crate::error::ProxyError;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
-use mdm_proto::v1::{CheckinRequest, DeviceIdentity};
+use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
 use std::sync::OnceLock;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
@@ -89,5 +89,24 @@ impl Backends {
             .await
             .map(|response| response.into_inner().body)
             .map_err(|status| ProxyError::backend("enroll-svc", &status))
+    }
+
+    /// Forwards a command report; answers the next command (or an empty body).
+    pub async fn report(
+        &self,
+        identity: DeviceIdentity,
+        body: Vec<u8>,
+        connection_id: String,
+    ) -> Result<Vec<u8>, ProxyError> {
+        let request = ReportRequest {
+            identity: Some(identity),
+            body,
+            connection_id,
+        };
+        self.command_client()
+            .report(request)
+            .await
+            .map(|response| response.into_inner().body)
+            .map_err(|status| ProxyError::backend("command-svc", &status))
     }
 }

@@ -1,5 +1,6 @@
 //! Proxy configuration (`MDM_PROXY_*`).
 
+pub use crate::admin::config::AdminListener;
 use serde::Deserialize;
 use service_kit::config::{ConfigError, ServiceConfig};
 use service_kit::telemetry::LogConfig;
@@ -28,6 +29,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The admin listener (REST API); off when absent.
+    #[serde(default)]
+    pub admin: Option<AdminListener>,
 }
 
 /// The device-facing HTTPS listener.
@@ -86,6 +90,10 @@ pub struct Services {
     /// command-svc gRPC URL.
     #[serde(default = "default_command_url")]
     pub command_url: String,
+    /// Milliseconds a positive command-channel authorization from enroll-svc is reused
+    /// (0 = ask every time). A CheckOut through this edge evicts at once.
+    #[serde(default = "default_authorization_cache_ms")]
+    pub authorization_cache_ms: u64,
     /// Deadline of one gRPC call, in milliseconds. A call past it answers the device 503.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
@@ -96,6 +104,7 @@ impl Default for Services {
         Services {
             enroll_url: default_enroll_url(),
             command_url: default_command_url(),
+            authorization_cache_ms: default_authorization_cache_ms(),
             timeout_ms: default_timeout_ms(),
         }
     }
@@ -130,6 +139,9 @@ fn default_enroll_url() -> String {
 }
 fn default_command_url() -> String {
     "http://127.0.0.1:50052".into()
+}
+fn default_authorization_cache_ms() -> u64 {
+    5_000
 }
 fn default_timeout_ms() -> u64 {
     10_000
@@ -193,6 +205,15 @@ impl ServiceConfig for Config {
                 "services.enroll_url",
                 "must be an http:// or https:// URL".into(),
             ));
+        }
+        if let Some(admin) = &self.admin {
+            admin.validate()?;
+            if admin.listen == d.listen || admin.listen == self.health_listen {
+                return Err(setting(
+                    "admin.listen",
+                    "must differ from device.listen and health_listen".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! the limit, parses the envelope, applies the identity policy and forwards to the owning
 //! service. Every failure is answered through [`ProxyError::status`], the one mapping.
 
+use crate::authorization::Authorizer;
 use crate::backends::Backends;
 use crate::body::{error_response, read_limited, respond};
 use crate::config::DeviceListener;
@@ -12,7 +13,6 @@ use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
 use mdm_core::Message;
 use mdm_proto::v1::AuthMethod;
-use mdm_proto::ErrorCode;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use std::sync::Arc;
@@ -32,12 +32,17 @@ enum Endpoint {
 pub struct DeviceApp {
     config: DeviceListener,
     backends: Arc<Backends>,
+    authorizer: Authorizer,
 }
 
 impl DeviceApp {
     /// The app for one device listener.
-    pub fn new(config: DeviceListener, backends: Arc<Backends>) -> DeviceApp {
-        DeviceApp { config, backends }
+    pub fn new(config: DeviceListener, backends: Arc<Backends>, authorizer: Authorizer) -> DeviceApp {
+        DeviceApp {
+            config,
+            backends,
+            authorizer,
+        }
     }
 
     async fn handle(&self, session: &mut ServerSession) -> Result<Vec<u8>, ProxyError> {
@@ -66,26 +71,28 @@ impl DeviceApp {
                     &cert,
                     &enrollment,
                 )?;
-                self.backends.checkin(identity, body).await
+                let checking_out = matches!(message, mdm_core::CheckinMessage::CheckOut(_));
+                let answer = self.backends.checkin(identity, body).await;
+                if checking_out {
+                    self.authorizer.evict_device(&enrollment.device_id);
+                }
+                answer
             }
             Message::Report(_) if endpoint == Endpoint::CheckIn => Err(ProxyError::WrongEndpoint(
                 "command reports belong on the ServerURL, not the CheckInURL",
             )),
             Message::Report(report) => {
                 let enrollment = report.ids.enrollment()?;
-                identity::verify(
+                let identity = identity::verify(
                     self.config.identity_policy,
                     AuthMethod::Mtls,
                     &cert,
                     &enrollment,
                 )?;
-                // The command queue (command-svc) is not wired yet: ask the device to come back
-                // rather than answer something it would act on.
-                Err(ProxyError::Backend {
-                    service: "command-svc",
-                    code: ErrorCode::Unavailable,
-                    message: "the command queue is not available".into(),
-                })
+                self.authorizer.authorize(&self.backends, &identity).await?;
+                self.backends
+                    .report(identity, body, cert.connection_id)
+                    .await
             }
         }
     }

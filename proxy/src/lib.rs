@@ -10,13 +10,17 @@
 //! - [`tls`]: the device listener's TLS: server certificate, required client certificate.
 //! - [`identity`]: the identity policy (CN equals UDID, or certificate binding only).
 //! - [`device`]: the device app: routing, body limit, envelope, forwarding.
+//! - [`authorization`]: the command channel's check with enroll-svc, briefly cached.
 //! - [`backends`]: gRPC clients of the services.
 //! - [`body`]: bounded body reading and responses.
 //! - [`error`]: why a request failed, mapped once to an HTTP status.
 //! - [`health`]: the `/healthz` endpoint.
+//! - [`admin`]: the admin listener: REST API with bearer tokens (when `[admin]` is configured).
 //!
 //! The binary calls [`build_server`] and runs it; tests start the binary as a process.
 
+pub mod admin;
+pub mod authorization;
 pub mod backends;
 pub mod body;
 pub mod config;
@@ -39,6 +43,9 @@ pub enum SetupError {
     /// TLS material is unusable.
     #[error("device listener TLS: {0}")]
     Tls(#[from] tls::TlsSetupError),
+    /// The admin listener's TLS material is unusable.
+    #[error("admin listener TLS: {0}")]
+    AdminTls(tls::TlsSetupError),
     /// A service URL is unusable.
     #[error("service endpoint: {0}")]
     Endpoint(#[from] tonic::transport::Error),
@@ -68,9 +75,28 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     server.bootstrap();
 
     let backends = Arc::new(backends::Backends::new(&config.services)?);
+    if let Some(admin_config) = &config.admin {
+        let mut admin = Service::new(
+            "admin listener".to_string(),
+            admin::AdminApp::new(admin_config, Arc::clone(&backends)),
+        );
+        admin.add_tls_with_settings(
+            &admin_config.listen.to_string(),
+            None,
+            admin::admin_tls(admin_config).map_err(SetupError::AdminTls)?,
+        );
+        server.add_service(admin);
+        tracing::info!(admin = %admin_config.listen, "admin API listening");
+    }
     let mut device = Service::new(
         "device listener".to_string(),
-        device::DeviceApp::new(config.device.clone(), backends),
+        device::DeviceApp::new(
+            config.device.clone(),
+            backends,
+            authorization::Authorizer::new(std::time::Duration::from_millis(
+                config.services.authorization_cache_ms,
+            )),
+        ),
     );
     device.add_tls_with_settings(
         &config.device.listen.to_string(),

@@ -21,6 +21,9 @@ pub struct ClientCertificate {
     pub sha256: [u8; 32],
     /// Subject CN (empty when the subject has none: Apple signers sometimes have an empty subject).
     pub common_name: String,
+    /// A random identifier of this TLS connection: a NotNow skips its command for the rest
+    /// of the connection it was sent on.
+    pub connection_id: String,
 }
 
 impl ClientCertificate {
@@ -36,6 +39,7 @@ impl ClientCertificate {
         Some(ClientCertificate {
             sha256: Sha256::digest(&der).into(),
             common_name,
+            connection_id: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 }

@@ -1,5 +1,5 @@
-//! The server's processes started for a test: enroll-svc and the proxy as real binaries on
-//! loopback ports, with a device CA and a server certificate made for the test, on SQLite or on
+//! The server's processes started for a test: enroll-svc, command-svc and the proxy as real
+//! binaries on loopback ports, with a device CA and a server certificate made for the test, on SQLite or on
 //! a fresh PostgreSQL database.
 
 use crate::pki::{Issued, PkiFiles, TestCa};
@@ -54,6 +54,10 @@ pub struct Stack {
     pub enroll: ChildProcess,
     /// enroll-svc's gRPC address.
     pub enroll_addr: SocketAddr,
+    /// command-svc.
+    pub command: ChildProcess,
+    /// command-svc's gRPC address.
+    pub command_addr: SocketAddr,
     /// The proxy.
     pub proxy: ChildProcess,
     /// `https://127.0.0.1:<port>` of the device listener.
@@ -61,7 +65,7 @@ pub struct Stack {
     /// The proxy's health listener.
     pub health_addr: SocketAddr,
     enroll_env: Vec<(String, String)>,
-    _database: Option<TempDatabase>,
+    _databases: Vec<TempDatabase>,
 }
 
 /// Reads `addr=<socket address>` from a service's "listening" log line.
@@ -88,32 +92,46 @@ impl Stack {
     /// Starts enroll-svc and the proxy. `Ok(None)` when the options ask for PostgreSQL and the
     /// PostgreSQL run is switched off (`MDM_TEST_POSTGRES=off`).
     pub async fn start(options: StackOptions) -> anyhow::Result<Option<Stack>> {
-        let database = match options.engine {
-            Engine::Sqlite => None,
-            Engine::Postgres => match TempDatabase::create().await? {
-                Some(db) => Some(db),
-                None => return Ok(None),
-            },
-        };
         let pki = PkiFiles::new();
+        // Each service owns its database.
+        let mut databases = Vec::new();
+        let sqlite_url = |name: &str| format!("sqlite://{}", pki.path().join(format!("{name}.db")).display());
+        let (enroll_db, command_db) = match options.engine {
+            Engine::Sqlite => (sqlite_url("enroll"), sqlite_url("command")),
+            Engine::Postgres => {
+                for _ in 0..2 {
+                    match TempDatabase::create().await? {
+                        Some(db) => databases.push(db),
+                        None => return Ok(None),
+                    }
+                }
+                (databases[0].url.clone(), databases[1].url.clone())
+            }
+        };
         let device_ca = TestCa::new("MDM Test Device CA");
         let ca_file = pki.write("device-ca.pem", &device_ca.cert_pem());
         let server = device_ca.issue_server(&["localhost", "127.0.0.1"]);
         let (cert_file, key_file) = pki.write_issued("server", &server);
 
-        let database_url = match &database {
-            Some(db) => db.url.clone(),
-            None => format!("sqlite://{}", pki.path().join("enroll.db").display()),
-        };
+        // The services name each other, so their ports are chosen before either starts.
+        let enroll_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let command_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let enroll_env = env(&[
-            ("MDM_ENROLL_LISTEN", "127.0.0.1:0".into()),
-            ("MDM_ENROLL_DATABASE__URL", database_url),
+            ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
+            ("MDM_ENROLL_DATABASE__URL", enroll_db),
+            ("MDM_ENROLL_COMMAND_URL", format!("http://{command_addr}")),
             (
                 "MDM_ENROLL_SECRET_KEY",
                 "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
             ),
         ]);
-        let (enroll, enroll_addr) = start_enroll(&enroll_env).await?;
+        let command_env = env(&[
+            ("MDM_COMMAND_LISTEN", command_addr.to_string()),
+            ("MDM_COMMAND_DATABASE__URL", command_db),
+            ("MDM_COMMAND_ENROLL_URL", format!("http://{enroll_addr}")),
+        ]);
+        let (enroll, _) = start_service("enroll-svc", &enroll_env).await?;
+        let (command, _) = start_service("command-svc", &command_env).await?;
 
         let device_port = free_port();
         let health_port = free_port();
@@ -160,11 +178,13 @@ impl Stack {
             pki,
             enroll,
             enroll_addr,
+            command,
+            command_addr,
             proxy,
             device_url: format!("https://127.0.0.1:{device_port}"),
             health_addr,
             enroll_env,
-            _database: database,
+            _databases: databases,
         }))
     }
 
@@ -187,21 +207,25 @@ impl Stack {
     /// Logs of every process, for failure messages.
     pub fn logs(&self) -> String {
         format!(
-            "--- enroll-svc ---\n{}\n--- proxy ---\n{}",
+            "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- proxy ---\n{}",
             self.enroll.logs(),
+            self.command.logs(),
             self.proxy.logs()
         )
     }
 }
 
-/// Starts enroll-svc with `env` and returns it with its bound address.
-pub async fn start_enroll(env: &[(String, String)]) -> anyhow::Result<(ChildProcess, SocketAddr)> {
-    let enroll = ChildProcess::spawn("enroll-svc", &workspace_bin("enroll-svc"), &[], env).await?;
-    let line = enroll
-        .wait_for_line("enroll-svc listening", STARTUP)
+/// Starts a service binary with `env`; returns it with the address it logged.
+pub async fn start_service(
+    bin: &str,
+    env: &[(String, String)],
+) -> anyhow::Result<(ChildProcess, SocketAddr)> {
+    let process = ChildProcess::spawn(bin, &workspace_bin(bin), &[], env).await?;
+    let line = process
+        .wait_for_line(&format!("{bin} listening"), STARTUP)
         .await?;
     let addr = listening_addr(&line)?;
-    Ok((enroll, addr))
+    Ok((process, addr))
 }
 
 fn path(p: PathBuf) -> String {

@@ -1,0 +1,66 @@
+//! The one error type of command-svc, mapped once to the shared [`ErrorCode`].
+
+use mdm_proto::ErrorCode;
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The report body is not a valid command report.
+    #[error("malformed report: {0}")]
+    InvalidReport(#[from] mdm_core::ParseError),
+    /// The enqueue request is not acceptable.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The identity the edge forwarded does not fit the report.
+    #[error("identity does not match the report: {0}")]
+    IdentityMismatch(String),
+    /// No such command.
+    #[error("no command {0}")]
+    NotFound(String),
+    /// enroll-svc could not be asked (ClearPasscode delivery).
+    #[error("enroll-svc: {0}")]
+    Enroll(tonic::Status),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Start-up: migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Start-up: the listener or a URL is unusable.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+    /// Start-up or serving: the gRPC transport failed.
+    #[error("gRPC: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+impl Error {
+    /// The shared code this error is reported as.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidReport(_) | Error::InvalidRequest(_) => ErrorCode::InvalidMessage,
+            Error::IdentityMismatch(_) => ErrorCode::AuthenticationFailed,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            // Whatever enroll-svc said, a failure to fetch a token is our fault, not the
+            // device's: never let it become a 401 or 403 on the command channel.
+            Error::Enroll(_) => ErrorCode::Unavailable,
+            Error::Database(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    ErrorCode::Unavailable
+                }
+                _ => ErrorCode::Internal,
+            },
+            Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        let code = error.code();
+        if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
+            tracing::error!(%error, "command queue failed inside the server");
+        }
+        mdm_proto::status(code, error.to_string())
+    }
+}

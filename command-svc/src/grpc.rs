@@ -1,0 +1,124 @@
+//! The gRPC adapter: `mdm.v1.Commands` onto [`CommandQueue`].
+
+use crate::error::Error;
+use crate::queue::CommandQueue;
+use crate::store::{DeliveryRow, DeliveryStatus};
+use mdm_proto::v1::commands_server::Commands;
+use mdm_proto::v1::{
+    self, CancelRequest, CancelResponse, ClearQueueRequest, ClearQueueResponse, CommandInfo, Delivery,
+    EnqueueRequest, EnqueueResponse, GetCommandRequest, ListEnrollmentCommandsRequest,
+    ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
+};
+use service_kit::now_ms;
+use tonic::{Request, Response, Status};
+
+/// Implements the Commands service.
+#[derive(Debug, Clone)]
+pub struct CommandsApi {
+    queue: CommandQueue,
+}
+
+impl CommandsApi {
+    /// An API over a queue.
+    pub fn new(queue: CommandQueue) -> CommandsApi {
+        CommandsApi { queue }
+    }
+}
+
+#[tonic::async_trait]
+impl Commands for CommandsApi {
+    async fn enqueue(&self, request: Request<EnqueueRequest>) -> Result<Response<EnqueueResponse>, Status> {
+        Ok(Response::new(self.queue.enqueue(request.get_ref()).await?))
+    }
+
+    async fn report(&self, request: Request<ReportRequest>) -> Result<Response<ReportResponse>, Status> {
+        let request = request.into_inner();
+        let identity = request
+            .identity
+            .ok_or_else(|| Error::IdentityMismatch("no identity was forwarded".into()))?;
+        let next = self.queue.report(&identity, &request.body, &request.connection_id).await?;
+        Ok(Response::new(match next {
+            Some(next) => ReportResponse { body: next.payload, command_uuid: next.command_uuid },
+            None => ReportResponse::default(),
+        }))
+    }
+
+    async fn cancel(&self, request: Request<CancelRequest>) -> Result<Response<CancelResponse>, Status> {
+        let request = request.into_inner();
+        let cancelled = self
+            .queue
+            .store()
+            .cancel(&request.command_uuid, now_ms())
+            .await?
+            .ok_or_else(|| Error::NotFound(request.command_uuid.clone()))?;
+        tracing::info!(command_uuid = %request.command_uuid, by = %request.requested_by, cancelled, "command cancelled");
+        Ok(Response::new(CancelResponse { cancelled: u32::try_from(cancelled).unwrap_or(u32::MAX) }))
+    }
+
+    async fn get_command(&self, request: Request<GetCommandRequest>) -> Result<Response<CommandInfo>, Status> {
+        let uuid = request.into_inner().command_uuid;
+        let store = self.queue.store();
+        let command = store.command(&uuid).await?.ok_or_else(|| Error::NotFound(uuid.clone()))?;
+        let (deliveries, counts) = store.deliveries_of(&uuid).await?;
+        Ok(Response::new(CommandInfo {
+            command_uuid: command.command_uuid,
+            request_type: command.request_type,
+            priority: command.priority,
+            created_at_ms: command.created_at,
+            expires_at_ms: command.expires_at.unwrap_or(0),
+            requested_by: command.requested_by,
+            reason: command.reason,
+            command_plist: command.payload,
+            deliveries: deliveries.into_iter().map(delivery).collect(),
+            status_counts: counts
+                .into_iter()
+                .map(|(status, n)| (status, u32::try_from(n).unwrap_or(u32::MAX)))
+                .collect(),
+        }))
+    }
+
+    async fn list_enrollment_commands(
+        &self,
+        request: Request<ListEnrollmentCommandsRequest>,
+    ) -> Result<Response<ListEnrollmentCommandsResponse>, Status> {
+        let request = request.into_inner();
+        let limit = match request.limit {
+            0 => 100,
+            n => n.min(1000),
+        };
+        let rows = self.queue.store().deliveries_for(&request.enrollment_id, i64::from(limit)).await?;
+        Ok(Response::new(ListEnrollmentCommandsResponse { deliveries: rows.into_iter().map(delivery).collect() }))
+    }
+
+    async fn clear_queue(&self, request: Request<ClearQueueRequest>) -> Result<Response<ClearQueueResponse>, Status> {
+        let id = request.into_inner().enrollment_id;
+        let cleared = self.queue.store().clear_queue(&id, now_ms()).await?;
+        if cleared > 0 {
+            tracing::info!(enrollment = %id, cleared, "queue cleared on re-enrollment");
+        }
+        Ok(Response::new(ClearQueueResponse { cleared: u32::try_from(cleared).unwrap_or(u32::MAX) }))
+    }
+}
+
+fn delivery(row: DeliveryRow) -> Delivery {
+    let status = match row.status {
+        DeliveryStatus::Queued => v1::DeliveryStatus::Queued,
+        DeliveryStatus::Acknowledged => v1::DeliveryStatus::Acknowledged,
+        DeliveryStatus::Error => v1::DeliveryStatus::Error,
+        DeliveryStatus::CommandFormatError => v1::DeliveryStatus::CommandFormatError,
+        DeliveryStatus::Cancelled => v1::DeliveryStatus::Cancelled,
+        DeliveryStatus::Expired => v1::DeliveryStatus::Expired,
+    };
+    Delivery {
+        enrollment_id: row.enrollment_id,
+        command_uuid: row.command_uuid,
+        request_type: row.request_type,
+        status: status.into(),
+        not_now_count: u32::try_from(row.not_now_count).unwrap_or(0),
+        queued_at_ms: row.queued_at,
+        sent_at_ms: row.sent_at.unwrap_or(0),
+        completed_at_ms: row.completed_at.unwrap_or(0),
+        result_plist: row.result.unwrap_or_default(),
+        priority: row.priority,
+    }
+}

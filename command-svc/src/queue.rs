@@ -1,0 +1,208 @@
+//! The command cycle (DESIGN.md §6, seed 004 "Dequeueing Commands") and enqueueing.
+//!
+//! A command stays at the head of a device's queue until the device answers it with a final
+//! status; then it is dequeued with the report kept as its result. A repeated status changes
+//! nothing. NotNow keeps the command queued but skipped for the rest of that connection; the
+//! next Idle (the device starting over, usually after a push) gets it again.
+
+use crate::error::Error;
+use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore};
+use mdm_core::CommandStatus;
+use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use mdm_proto::v1::{DeviceIdentity, EnqueueRequest, EnqueueResponse, GetUnlockTokenRequest};
+use service_kit::now_ms;
+use tonic::transport::Channel;
+
+/// Most targets one enqueue may name.
+pub const MAX_TARGETS: usize = 100_000;
+
+/// Largest Command dictionary accepted (InstallProfile carries a whole profile).
+pub const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
+
+/// The queue's operations, over its store and a client of enroll-svc.
+#[derive(Debug, Clone)]
+pub struct CommandQueue {
+    store: QueueStore,
+    enroll: EnrollmentClient<Channel>,
+}
+
+impl CommandQueue {
+    /// A queue over `store`; `enroll` is asked for UnlockTokens when ClearPasscode is delivered.
+    pub fn new(store: QueueStore, enroll: EnrollmentClient<Channel>) -> CommandQueue {
+        CommandQueue { store, enroll }
+    }
+
+    /// The store, for the read-only RPCs.
+    pub fn store(&self) -> &QueueStore {
+        &self.store
+    }
+
+    /// Handles a device's report; answers the next command, if any.
+    pub async fn report(
+        &self,
+        identity: &DeviceIdentity,
+        body: &[u8],
+        connection_id: &str,
+    ) -> Result<Option<NextCommand>, Error> {
+        let report = mdm_core::parse_report(body)?;
+        let enrollment = report.ids.enrollment()?;
+        if identity.enrollment_id != enrollment.id {
+            return Err(Error::IdentityMismatch(format!(
+                "forwarded for {:?} but the report is from {:?}",
+                identity.enrollment_id, enrollment.id
+            )));
+        }
+        let now = now_ms();
+        if let Some(command_uuid) = report.command_uuid.as_deref() {
+            let changed = self
+                .store
+                .record_status(&enrollment.id, command_uuid, report.status, body, connection_id, now)
+                .await?;
+            if !changed {
+                tracing::debug!(enrollment = %enrollment.id, command_uuid, status = report.status.as_str(),
+                    "status for a command that is not queued (repeated or withdrawn): ignored");
+            }
+        }
+        let idle = report.status == CommandStatus::Idle;
+        let Some(mut next) = self.store.next_command(&enrollment.id, connection_id, idle, now).await? else {
+            return Ok(None);
+        };
+        if !next.sent_before {
+            self.store.mark_sent(&enrollment.id, &next.command_uuid, now).await?;
+        }
+        if next.request_type == "ClearPasscode" {
+            next.payload = self.with_unlock_token(&enrollment.device_id, &next).await?;
+        }
+        Ok(Some(next))
+    }
+
+    /// Adds the device's UnlockToken to a ClearPasscode command as it leaves: the token is a
+    /// master passcode (seed 004) and is never stored outside enroll-svc.
+    async fn with_unlock_token(&self, device_id: &str, next: &NextCommand) -> Result<Vec<u8>, Error> {
+        let token = self
+            .enroll
+            .clone()
+            .get_unlock_token(GetUnlockTokenRequest { enrollment_id: device_id.to_string() })
+            .await
+            .map_err(Error::Enroll)?
+            .into_inner()
+            .unlock_token;
+        if token.is_empty() {
+            tracing::warn!(device_id, command_uuid = %next.command_uuid,
+                "ClearPasscode sent without an UnlockToken: the device never sent one");
+            return Ok(next.payload.clone());
+        }
+        let full = mdm_core::parse_plist_value(&next.payload)?;
+        let command = full
+            .as_dictionary()
+            .and_then(|d| d.get("Command"))
+            .and_then(|c| c.as_dictionary())
+            .ok_or_else(|| Error::InvalidRequest("stored command has no Command dictionary".into()))?;
+        let command = mdm_core::commands::with_unlock_token(command, &token);
+        Ok(mdm_core::commands::render_command(&command, &next.command_uuid))
+    }
+
+    /// Validates and queues a command for its targets.
+    pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, Error> {
+        let targets = validated_targets(&request.enrollment_ids)?;
+        if request.command_plist.len() > MAX_COMMAND_BYTES {
+            return Err(Error::InvalidRequest(format!(
+                "the command is over {MAX_COMMAND_BYTES} bytes"
+            )));
+        }
+        let command = mdm_core::commands::parse_command_plist(&request.command_plist)?;
+        let request_type = mdm_core::commands::request_type_of(&command)
+            .ok_or_else(|| Error::InvalidRequest("the command has no RequestType".into()))?
+            .to_string();
+        let destructive = mdm_core::commands::is_destructive(&request_type);
+        if destructive && request.reason.trim().is_empty() {
+            return Err(Error::InvalidRequest(format!("{request_type} needs a reason")));
+        }
+        if request_type == "ClearPasscode" && targets.len() != 1 {
+            return Err(Error::InvalidRequest(
+                "ClearPasscode goes to exactly one device whose owner has it in hand".into(),
+            ));
+        }
+        let now = now_ms();
+        let expires_at = (request.expires_at_ms > 0).then_some(request.expires_at_ms);
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::InvalidRequest("the expiry time has already passed".into()));
+        }
+        let command_uuid = uuid::Uuid::now_v7().to_string().to_uppercase();
+        let payload = mdm_core::commands::render_command(&command, &command_uuid);
+        let idempotency_key = Some(request.idempotency_key.as_str()).filter(|k| !k.is_empty());
+        let outcome = self
+            .store
+            .enqueue(
+                &NewCommand {
+                    command_uuid: &command_uuid,
+                    request_type: &request_type,
+                    payload: &payload,
+                    priority: request.priority,
+                    expires_at,
+                    idempotency_key,
+                    requested_by: &request.requested_by,
+                    reason: &request.reason,
+                    targets: &targets,
+                    audit: destructive,
+                },
+                now,
+            )
+            .await?;
+        Ok(match outcome {
+            EnqueueOutcome::Queued => {
+                if destructive {
+                    tracing::info!(target: "audit", actor = %request.requested_by, %request_type, %command_uuid,
+                        devices = targets.len(), reason = %request.reason, "destructive command queued");
+                }
+                EnqueueResponse {
+                    command_uuid,
+                    request_type,
+                    duplicate: false,
+                    targets: u32::try_from(targets.len()).unwrap_or(u32::MAX),
+                }
+            }
+            EnqueueOutcome::Duplicate { command_uuid, request_type, targets } => EnqueueResponse {
+                command_uuid,
+                request_type,
+                duplicate: true,
+                targets: u32::try_from(targets).unwrap_or(u32::MAX),
+            },
+        })
+    }
+}
+
+/// Non-empty, bounded, deduplicated (first occurrence kept) enrollment IDs.
+fn validated_targets(ids: &[String]) -> Result<Vec<String>, Error> {
+    if ids.is_empty() {
+        return Err(Error::InvalidRequest("name at least one enrollment".into()));
+    }
+    if ids.len() > MAX_TARGETS {
+        return Err(Error::InvalidRequest(format!("at most {MAX_TARGETS} enrollments per command")));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut targets = Vec::with_capacity(ids.len());
+    for id in ids {
+        if id.is_empty() || id.len() > mdm_core::MAX_ID_LEN || id.chars().any(char::is_control) {
+            return Err(Error::InvalidRequest(format!("bad enrollment ID {id:?}")));
+        }
+        if seen.insert(id.as_str()) {
+            targets.push(id.clone());
+        }
+    }
+    Ok(targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validated_targets;
+
+    #[test]
+    fn targets_are_checked_and_deduplicated() {
+        let ids: Vec<String> = ["A", "B", "A"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(validated_targets(&ids).expect("valid"), vec!["A", "B"]);
+        assert!(validated_targets(&[]).is_err());
+        assert!(validated_targets(&[String::new()]).is_err());
+        assert!(validated_targets(&["a\nb".to_string()]).is_err());
+    }
+}

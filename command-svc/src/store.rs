@@ -1,0 +1,181 @@
+//! The command queue on SQLite or PostgreSQL.
+//!
+//! The hot path is the report cycle ([`QueueStore::record_status`], [`QueueStore::next_command`],
+//! [`QueueStore::mark_sent`]): each is one indexed statement, so a command round trip costs a
+//! handful of statements and two commits, whatever the size of the history.
+//!
+//! # Layout
+//! - [`enqueue`](QueueStore::enqueue): one command row plus one delivery per target, in bulk.
+//! - `history`: commands and deliveries as administrators read them.
+//! - `retention`: expiry and purging, so tables stay bounded.
+//! - `rows`: the row types.
+
+mod enqueue;
+mod history;
+mod retention;
+mod rows;
+
+pub use enqueue::{EnqueueOutcome, NewCommand};
+pub use retention::SweepReport;
+pub use rows::{CommandRow, DeliveryRow, DeliveryStatus};
+
+use crate::error::Error;
+use mdm_core::CommandStatus;
+use service_kit::db::Db;
+use service_kit::with_db;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The next command to send to a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextCommand {
+    /// Its CommandUUID.
+    pub command_uuid: String,
+    /// Its RequestType.
+    pub request_type: String,
+    /// The plist to send.
+    pub payload: Vec<u8>,
+    /// Whether it was sent before (a device may ask again for the same head command).
+    pub sent_before: bool,
+}
+
+/// The queue store of command-svc.
+#[derive(Debug, Clone)]
+pub struct QueueStore {
+    db: Db,
+}
+
+impl QueueStore {
+    /// Wraps a pool and runs the migrations for its engine.
+    pub async fn open(db: Db) -> Result<QueueStore, Error> {
+        db.migrate(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await?;
+        Ok(QueueStore { db })
+    }
+
+    /// The pool, for readiness checks and shutdown.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Records a device's status for a command it was sent. A final status (Acknowledged, Error,
+    /// CommandFormatError) dequeues it with the report kept as its result; NotNow keeps it
+    /// queued but skipped on `connection_id`. Returns false when nothing changed: a repeated
+    /// status, or a command that is no longer queued for this enrollment (harmless).
+    pub async fn record_status(
+        &self,
+        enrollment_id: &str,
+        command_uuid: &str,
+        status: CommandStatus,
+        report: &[u8],
+        connection_id: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let updated = match status {
+            CommandStatus::Idle => return Ok(false),
+            CommandStatus::NotNow => with_db!(&self.db, pool => sqlx::query(
+                "UPDATE deliveries SET not_now_connection = $3, not_now_count = not_now_count + 1
+                 WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
+            )
+            .bind(enrollment_id)
+            .bind(command_uuid)
+            .bind(connection_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?,
+            final_status => with_db!(&self.db, pool => sqlx::query(
+                "UPDATE deliveries SET status = $3, result = $4, completed_at = $5, not_now_connection = NULL
+                 WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
+            )
+            .bind(enrollment_id)
+            .bind(command_uuid)
+            .bind(DeliveryStatus::from_final(final_status).as_str())
+            .bind(report)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?,
+        };
+        Ok(updated > 0)
+    }
+
+    /// The head of an enrollment's queue: highest priority first, then enqueue order; never an
+    /// expired command; not a command the device answered NotNow to on this connection unless
+    /// the device starts over with Idle.
+    pub async fn next_command(
+        &self,
+        enrollment_id: &str,
+        connection_id: &str,
+        idle: bool,
+        now: i64,
+    ) -> Result<Option<NextCommand>, Error> {
+        let row: Option<(String, String, Vec<u8>, Option<i64>)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT d.command_uuid, c.request_type, c.payload, d.sent_at
+             FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
+             WHERE d.enrollment_id = $1 AND d.status = 'queued'
+               AND (c.expires_at IS NULL OR c.expires_at > $2)
+               AND ($4 OR d.not_now_connection IS NULL OR d.not_now_connection <> $3)
+             ORDER BY d.priority DESC, d.command_uuid
+             LIMIT 1",
+        )
+        .bind(enrollment_id)
+        .bind(now)
+        .bind(connection_id)
+        .bind(idle)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|(command_uuid, request_type, payload, sent_at)| NextCommand {
+            command_uuid,
+            request_type,
+            payload,
+            sent_before: sent_at.is_some(),
+        }))
+    }
+
+    /// Notes the first time a command was sent to an enrollment.
+    pub async fn mark_sent(&self, enrollment_id: &str, command_uuid: &str, now: i64) -> Result<(), Error> {
+        with_db!(&self.db, pool => sqlx::query(
+            "UPDATE deliveries SET sent_at = $3
+             WHERE enrollment_id = $1 AND command_uuid = $2 AND sent_at IS NULL",
+        )
+        .bind(enrollment_id)
+        .bind(command_uuid)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Withdraws a command from every queue it still waits in. `None` when it does not exist.
+    pub async fn cancel(&self, command_uuid: &str, now: i64) -> Result<Option<u64>, Error> {
+        let cancelled = with_db!(&self.db, pool => sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', completed_at = $2
+             WHERE command_uuid = $1 AND status = 'queued'",
+        )
+        .bind(command_uuid)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if cancelled == 0 && self.command(command_uuid).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(cancelled))
+    }
+
+    /// Drops everything still queued for an enrollment (re-enrollment). History stays, marked
+    /// cancelled, so an administrator can see what never ran.
+    pub async fn clear_queue(&self, enrollment_id: &str, now: i64) -> Result<u64, Error> {
+        let cleared = with_db!(&self.db, pool => sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', completed_at = $2
+             WHERE enrollment_id = $1 AND status = 'queued'",
+        )
+        .bind(enrollment_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(cleared)
+    }
+}

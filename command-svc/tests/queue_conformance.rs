@@ -1,0 +1,196 @@
+//! One behavioural suite for the queue store, run against SQLite and PostgreSQL (each test on
+//! a fresh database).
+
+use command_svc::store::{DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore};
+use mdm_core::CommandStatus;
+use service_kit::db::{DatabaseConfig, Db};
+
+pub struct Fixture {
+    pub store: QueueStore,
+    _keep: Box<dyn std::any::Any>,
+}
+
+pub async fn sqlite() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("command.db").display());
+    let db = Db::connect(&DatabaseConfig::default(), &url).await.expect("sqlite");
+    Some(Fixture { store: QueueStore::open(db).await.expect("migrations"), _keep: Box::new(dir) })
+}
+
+pub async fn postgres() -> Option<Fixture> {
+    let Some(database) = testkit::TempDatabase::create().await.expect("PostgreSQL reachable") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return None;
+    };
+    let db = Db::connect(&DatabaseConfig::default(), &database.url).await.expect("postgres");
+    Some(Fixture { store: QueueStore::open(db).await.expect("migrations"), _keep: Box::new(database) })
+}
+
+const NOW: i64 = 1_700_000_000_000;
+
+/// Queues a command named `uuid` (its order among commands is its UUID's order, as with UUIDv7).
+async fn enqueue(store: &QueueStore, uuid: &str, targets: &[&str], priority: i32, expires_at: Option<i64>) {
+    let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    let payload = format!("<plist>{uuid}</plist>");
+    let outcome = store
+        .enqueue(
+            &NewCommand {
+                command_uuid: uuid,
+                request_type: "DeviceInformation",
+                payload: payload.as_bytes(),
+                priority,
+                expires_at,
+                idempotency_key: None,
+                requested_by: "test",
+                reason: "",
+                targets: &targets,
+                audit: false,
+            },
+            NOW,
+        )
+        .await
+        .expect("enqueue");
+    assert_eq!(outcome, EnqueueOutcome::Queued);
+}
+
+async fn head(store: &QueueStore, id: &str, connection: &str, idle: bool) -> Option<String> {
+    store.next_command(id, connection, idle, NOW).await.expect("next").map(|n| n.command_uuid)
+}
+
+macro_rules! queue_suite {
+    ($engine:ident) => {
+        mod $engine {
+            use super::*;
+
+            async fn store() -> Option<Fixture> {
+                super::$engine().await
+            }
+
+            #[tokio::test]
+            async fn the_head_stays_until_a_final_status() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                let first = f.store.next_command("D1", "conn", true, NOW).await.expect("next").expect("queued");
+                assert_eq!((first.command_uuid.as_str(), first.payload.as_slice()), ("C1", &b"<plist>C1</plist>"[..]));
+                assert!(!first.sent_before);
+                f.store.mark_sent("D1", "C1", NOW).await.expect("sent");
+                // Asked again (Idle without an answer): the same head, known to be sent.
+                let again = f.store.next_command("D1", "conn", true, NOW).await.expect("next").expect("queued");
+                assert_eq!(again.command_uuid, "C1");
+                assert!(again.sent_before);
+                assert!(f.store.record_status("D1", "C1", CommandStatus::Acknowledged, b"result", "conn", NOW).await.expect("ack"));
+                assert_eq!(head(&f.store, "D1", "conn", false).await.as_deref(), Some("C2"));
+                // A repeated status changes nothing.
+                assert!(!f.store.record_status("D1", "C1", CommandStatus::Error, b"late", "conn", NOW).await.expect("repeat"));
+                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let c1 = history.iter().find(|d| d.command_uuid == "C1").expect("kept");
+                assert_eq!(c1.status, DeliveryStatus::Acknowledged);
+                assert_eq!(c1.result.as_deref(), Some(&b"result"[..]));
+                assert_eq!(c1.sent_at, Some(NOW));
+            }
+
+            #[tokio::test]
+            async fn not_now_skips_for_the_connection_until_idle() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                assert!(f.store.record_status("D1", "C1", CommandStatus::NotNow, b"", "conn-1", NOW).await.expect("notnow"));
+                assert_eq!(head(&f.store, "D1", "conn-1", false).await.as_deref(), Some("C2"), "skipped on this connection");
+                assert_eq!(head(&f.store, "D1", "conn-2", false).await.as_deref(), Some("C1"), "a new connection gets it");
+                assert_eq!(head(&f.store, "D1", "conn-1", true).await.as_deref(), Some("C1"), "Idle starts over");
+                f.store.record_status("D1", "C2", CommandStatus::NotNow, b"", "conn-1", NOW).await.expect("notnow");
+                assert_eq!(head(&f.store, "D1", "conn-1", false).await, None, "empty for the rest of the connection");
+                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                assert!(history.iter().all(|d| d.status == DeliveryStatus::Queued && d.not_now_count == 1));
+            }
+
+            #[tokio::test]
+            async fn priority_orders_and_expiry_hides() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 10, None).await;
+                enqueue(&f.store, "C0", &["D1"], 20, Some(NOW - 1)).await;
+                assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
+                let swept = f.store.sweep(NOW, 0, 0).await.expect("sweep");
+                assert_eq!(swept.expired, 1);
+                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                assert_eq!(history.iter().find(|d| d.command_uuid == "C0").expect("kept").status, DeliveryStatus::Expired);
+            }
+
+            #[tokio::test]
+            async fn cancel_and_clear_withdraw_queued_commands() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1", "D2"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                f.store.record_status("D2", "C1", CommandStatus::Acknowledged, b"r", "c", NOW).await.expect("ack");
+                assert_eq!(f.store.cancel("C1", NOW).await.expect("cancel"), Some(1), "only D1's was still queued");
+                assert_eq!(f.store.cancel("NOPE", NOW).await.expect("cancel"), None);
+                assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
+                assert_eq!(f.store.clear_queue("D1", NOW).await.expect("clear"), 1);
+                assert_eq!(head(&f.store, "D1", "c", true).await, None);
+                let (deliveries, counts) = f.store.deliveries_of("C1").await.expect("deliveries");
+                assert_eq!(deliveries.len(), 2);
+                let mut counts = counts;
+                counts.sort();
+                assert_eq!(counts, vec![("acknowledged".into(), 1), ("cancelled".into(), 1)]);
+            }
+
+            #[tokio::test]
+            async fn enqueue_is_idempotent_by_key_and_deduplicates_targets() {
+                let Some(f) = store().await else { return };
+                let targets = vec!["D1".to_string(), "D2".to_string()];
+                let command = |uuid: &'static str| NewCommand {
+                    command_uuid: uuid,
+                    request_type: "EraseDevice",
+                    payload: b"p",
+                    priority: 0,
+                    expires_at: None,
+                    idempotency_key: Some("key-1"),
+                    requested_by: "ops",
+                    reason: "stolen",
+                    targets: &[],
+                    audit: true,
+                };
+                let first = NewCommand { targets: &targets, ..command("C1") };
+                assert_eq!(f.store.enqueue(&first, NOW).await.expect("first"), EnqueueOutcome::Queued);
+                let retry = NewCommand { targets: &targets, ..command("C2") };
+                assert_eq!(
+                    f.store.enqueue(&retry, NOW).await.expect("retry"),
+                    EnqueueOutcome::Duplicate { command_uuid: "C1".into(), request_type: "EraseDevice".into(), targets: 2 }
+                );
+                assert!(f.store.command("C2").await.expect("get").is_none());
+                let audit = f.store.audit_of("C1").await.expect("audit");
+                assert_eq!(audit.len(), 2);
+                assert_eq!((audit[0].1.as_str(), audit[0].4.as_str()), ("ops", "stolen"));
+            }
+
+            #[tokio::test]
+            async fn retention_purges_old_results_and_orphaned_commands() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                f.store.record_status("D1", "C1", CommandStatus::Acknowledged, b"r", "c", NOW).await.expect("ack");
+                let report = f.store.sweep(NOW + 10, NOW + 5, 0).await.expect("sweep");
+                assert_eq!((report.purged_deliveries, report.purged_commands), (1, 1));
+                assert!(f.store.command("C1").await.expect("get").is_none());
+                assert!(f.store.command("C2").await.expect("get").is_some(), "still queued: kept");
+            }
+
+            #[tokio::test]
+            async fn a_large_enqueue_lands_every_target() {
+                let Some(f) = store().await else { return };
+                let targets: Vec<String> = (0..5_000).map(|i| format!("DEV-{i:05}")).collect();
+                let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+                enqueue(&f.store, "BULK", &refs, 0, None).await;
+                let (shown, counts) = f.store.deliveries_of("BULK").await.expect("deliveries");
+                assert_eq!(counts, vec![("queued".into(), 5_000)]);
+                assert_eq!(shown.len(), 1_000);
+                assert_eq!(head(&f.store, "DEV-04999", "c", true).await.as_deref(), Some("BULK"));
+            }
+        }
+    };
+}
+
+queue_suite!(sqlite);
+queue_suite!(postgres);
