@@ -22,7 +22,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut parsed = Args { postgres: None, devices: 100_000, concurrency: 64 };
+    let mut parsed = Args {
+        postgres: None,
+        devices: 100_000,
+        concurrency: 64,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -57,12 +61,22 @@ async fn main() -> anyhow::Result<()> {
             let db = testkit::TempDatabase::create_on(admin).await?;
             (db.url.clone(), Some(db))
         }
-        None => (format!("sqlite://{}", dir.path().join("command.db").display()), None),
+        None => (
+            format!("sqlite://{}", dir.path().join("command.db").display()),
+            None,
+        ),
     };
-    let engine = if args.postgres.is_some() { "postgres" } else { "sqlite" };
+    let engine = if args.postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let mut env = std::collections::HashMap::new();
     env.insert("MDM_COMMAND_DATABASE__URL".to_string(), url);
-    env.insert("MDM_COMMAND_DATABASE__MAX_CONNECTIONS".to_string(), "32".to_string());
+    env.insert(
+        "MDM_COMMAND_DATABASE__MAX_CONNECTIONS".to_string(),
+        "32".to_string(),
+    );
     let config: command_svc::Config = service_kit::config::load_from(None, &env)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -93,7 +107,11 @@ async fn main() -> anyhow::Result<()> {
         .into_inner();
     let enqueue_time = started.elapsed();
     println!("engine: {engine}");
-    println!("enqueue of 1 command to {} enrollments: {:.2} s", queued.targets, enqueue_time.as_secs_f64());
+    println!(
+        "enqueue of 1 command to {} enrollments: {:.2} s",
+        queued.targets,
+        enqueue_time.as_secs_f64()
+    );
 
     let started = Instant::now();
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency));
@@ -104,13 +122,24 @@ async fn main() -> anyhow::Result<()> {
         let mut client = client.clone();
         tasks.spawn(async move {
             let _permit = permit;
-            let identity = DeviceIdentity { enrollment_id: udid.clone(), device_id: udid.clone(), ..Default::default() };
+            let identity = DeviceIdentity {
+                enrollment_id: udid.clone(),
+                device_id: udid.clone(),
+                ..Default::default()
+            };
             let cycle = Instant::now();
             let first = client
-                .report(ReportRequest { identity: Some(identity.clone()), body: report(&udid, "Idle", None), connection_id: udid.clone() })
+                .report(ReportRequest {
+                    identity: Some(identity.clone()),
+                    body: report(&udid, "Idle", None),
+                    connection_id: udid.clone(),
+                })
                 .await?
                 .into_inner();
-            anyhow::ensure!(!first.command_uuid.is_empty(), "{udid}: Idle got no command");
+            anyhow::ensure!(
+                !first.command_uuid.is_empty(),
+                "{udid}: Idle got no command"
+            );
             let second = client
                 .report(ReportRequest {
                     identity: Some(identity),

@@ -5,8 +5,8 @@ use crate::queue::CommandQueue;
 use crate::store::{DeliveryRow, DeliveryStatus};
 use mdm_proto::v1::commands_server::Commands;
 use mdm_proto::v1::{
-    self, CancelRequest, CancelResponse, ClearQueueRequest, ClearQueueResponse, CommandInfo, Delivery,
-    EnqueueRequest, EnqueueResponse, GetCommandRequest, ListEnrollmentCommandsRequest,
+    self, CancelRequest, CancelResponse, ClearQueueRequest, ClearQueueResponse, CommandInfo,
+    Delivery, EnqueueRequest, EnqueueResponse, GetCommandRequest, ListEnrollmentCommandsRequest,
     ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
 };
 use service_kit::now_ms;
@@ -27,23 +27,38 @@ impl CommandsApi {
 
 #[tonic::async_trait]
 impl Commands for CommandsApi {
-    async fn enqueue(&self, request: Request<EnqueueRequest>) -> Result<Response<EnqueueResponse>, Status> {
+    async fn enqueue(
+        &self,
+        request: Request<EnqueueRequest>,
+    ) -> Result<Response<EnqueueResponse>, Status> {
         Ok(Response::new(self.queue.enqueue(request.get_ref()).await?))
     }
 
-    async fn report(&self, request: Request<ReportRequest>) -> Result<Response<ReportResponse>, Status> {
+    async fn report(
+        &self,
+        request: Request<ReportRequest>,
+    ) -> Result<Response<ReportResponse>, Status> {
         let request = request.into_inner();
         let identity = request
             .identity
             .ok_or_else(|| Error::IdentityMismatch("no identity was forwarded".into()))?;
-        let next = self.queue.report(&identity, &request.body, &request.connection_id).await?;
+        let next = self
+            .queue
+            .report(&identity, &request.body, &request.connection_id)
+            .await?;
         Ok(Response::new(match next {
-            Some(next) => ReportResponse { body: next.payload, command_uuid: next.command_uuid },
+            Some(next) => ReportResponse {
+                body: next.payload,
+                command_uuid: next.command_uuid,
+            },
             None => ReportResponse::default(),
         }))
     }
 
-    async fn cancel(&self, request: Request<CancelRequest>) -> Result<Response<CancelResponse>, Status> {
+    async fn cancel(
+        &self,
+        request: Request<CancelRequest>,
+    ) -> Result<Response<CancelResponse>, Status> {
         let request = request.into_inner();
         let cancelled = self
             .queue
@@ -52,13 +67,21 @@ impl Commands for CommandsApi {
             .await?
             .ok_or_else(|| Error::NotFound(request.command_uuid.clone()))?;
         tracing::info!(command_uuid = %request.command_uuid, by = %request.requested_by, cancelled, "command cancelled");
-        Ok(Response::new(CancelResponse { cancelled: u32::try_from(cancelled).unwrap_or(u32::MAX) }))
+        Ok(Response::new(CancelResponse {
+            cancelled: u32::try_from(cancelled).unwrap_or(u32::MAX),
+        }))
     }
 
-    async fn get_command(&self, request: Request<GetCommandRequest>) -> Result<Response<CommandInfo>, Status> {
+    async fn get_command(
+        &self,
+        request: Request<GetCommandRequest>,
+    ) -> Result<Response<CommandInfo>, Status> {
         let uuid = request.into_inner().command_uuid;
         let store = self.queue.store();
-        let command = store.command(&uuid).await?.ok_or_else(|| Error::NotFound(uuid.clone()))?;
+        let command = store
+            .command(&uuid)
+            .await?
+            .ok_or_else(|| Error::NotFound(uuid.clone()))?;
         let (deliveries, counts) = store.deliveries_of(&uuid).await?;
         Ok(Response::new(CommandInfo {
             command_uuid: command.command_uuid,
@@ -86,17 +109,28 @@ impl Commands for CommandsApi {
             0 => 100,
             n => n.min(1000),
         };
-        let rows = self.queue.store().deliveries_for(&request.enrollment_id, i64::from(limit)).await?;
-        Ok(Response::new(ListEnrollmentCommandsResponse { deliveries: rows.into_iter().map(delivery).collect() }))
+        let rows = self
+            .queue
+            .store()
+            .deliveries_for(&request.enrollment_id, i64::from(limit))
+            .await?;
+        Ok(Response::new(ListEnrollmentCommandsResponse {
+            deliveries: rows.into_iter().map(delivery).collect(),
+        }))
     }
 
-    async fn clear_queue(&self, request: Request<ClearQueueRequest>) -> Result<Response<ClearQueueResponse>, Status> {
+    async fn clear_queue(
+        &self,
+        request: Request<ClearQueueRequest>,
+    ) -> Result<Response<ClearQueueResponse>, Status> {
         let id = request.into_inner().enrollment_id;
         let cleared = self.queue.store().clear_queue(&id, now_ms()).await?;
         if cleared > 0 {
             tracing::info!(enrollment = %id, cleared, "queue cleared on re-enrollment");
         }
-        Ok(Response::new(ClearQueueResponse { cleared: u32::try_from(cleared).unwrap_or(u32::MAX) }))
+        Ok(Response::new(ClearQueueResponse {
+            cleared: u32::try_from(cleared).unwrap_or(u32::MAX),
+        }))
     }
 }
 

@@ -52,12 +52,16 @@ pub async fn run(
     let sweeper = tokio::spawn(retention::run(store.clone(), config.retention.clone()));
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<CommandsServer<grpc::CommandsApi>>().await;
-    let router = tonic::transport::Server::builder().add_service(health_service).add_service(
-        CommandsServer::new(grpc::CommandsApi::new(queue))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    );
+    health
+        .set_serving::<CommandsServer<grpc::CommandsApi>>()
+        .await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(
+            CommandsServer::new(grpc::CommandsApi::new(queue))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.db().engine(), "command-svc listening");
     let served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE).await;

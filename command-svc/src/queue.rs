@@ -56,7 +56,14 @@ impl CommandQueue {
         if let Some(command_uuid) = report.command_uuid.as_deref() {
             let changed = self
                 .store
-                .record_status(&enrollment.id, command_uuid, report.status, body, connection_id, now)
+                .record_status(
+                    &enrollment.id,
+                    command_uuid,
+                    report.status,
+                    body,
+                    connection_id,
+                    now,
+                )
                 .await?;
             if !changed {
                 tracing::debug!(enrollment = %enrollment.id, command_uuid, status = report.status.as_str(),
@@ -64,11 +71,17 @@ impl CommandQueue {
             }
         }
         let idle = report.status == CommandStatus::Idle;
-        let Some(mut next) = self.store.next_command(&enrollment.id, connection_id, idle, now).await? else {
+        let Some(mut next) = self
+            .store
+            .next_command(&enrollment.id, connection_id, idle, now)
+            .await?
+        else {
             return Ok(None);
         };
         if !next.sent_before {
-            self.store.mark_sent(&enrollment.id, &next.command_uuid, now).await?;
+            self.store
+                .mark_sent(&enrollment.id, &next.command_uuid, now)
+                .await?;
         }
         if next.request_type == "ClearPasscode" {
             next.payload = self.with_unlock_token(&enrollment.device_id, &next).await?;
@@ -78,11 +91,17 @@ impl CommandQueue {
 
     /// Adds the device's UnlockToken to a ClearPasscode command as it leaves: the token is a
     /// master passcode (seed 004) and is never stored outside enroll-svc.
-    async fn with_unlock_token(&self, device_id: &str, next: &NextCommand) -> Result<Vec<u8>, Error> {
+    async fn with_unlock_token(
+        &self,
+        device_id: &str,
+        next: &NextCommand,
+    ) -> Result<Vec<u8>, Error> {
         let token = self
             .enroll
             .clone()
-            .get_unlock_token(GetUnlockTokenRequest { enrollment_id: device_id.to_string() })
+            .get_unlock_token(GetUnlockTokenRequest {
+                enrollment_id: device_id.to_string(),
+            })
             .await
             .map_err(Error::Enroll)?
             .into_inner()
@@ -97,9 +116,14 @@ impl CommandQueue {
             .as_dictionary()
             .and_then(|d| d.get("Command"))
             .and_then(|c| c.as_dictionary())
-            .ok_or_else(|| Error::InvalidRequest("stored command has no Command dictionary".into()))?;
+            .ok_or_else(|| {
+                Error::InvalidRequest("stored command has no Command dictionary".into())
+            })?;
         let command = mdm_core::commands::with_unlock_token(command, &token);
-        Ok(mdm_core::commands::render_command(&command, &next.command_uuid))
+        Ok(mdm_core::commands::render_command(
+            &command,
+            &next.command_uuid,
+        ))
     }
 
     /// Validates and queues a command for its targets.
@@ -116,7 +140,9 @@ impl CommandQueue {
             .to_string();
         let destructive = mdm_core::commands::is_destructive(&request_type);
         if destructive && request.reason.trim().is_empty() {
-            return Err(Error::InvalidRequest(format!("{request_type} needs a reason")));
+            return Err(Error::InvalidRequest(format!(
+                "{request_type} needs a reason"
+            )));
         }
         if request_type == "ClearPasscode" && targets.len() != 1 {
             return Err(Error::InvalidRequest(
@@ -126,7 +152,9 @@ impl CommandQueue {
         let now = now_ms();
         let expires_at = (request.expires_at_ms > 0).then_some(request.expires_at_ms);
         if expires_at.is_some_and(|at| at <= now) {
-            return Err(Error::InvalidRequest("the expiry time has already passed".into()));
+            return Err(Error::InvalidRequest(
+                "the expiry time has already passed".into(),
+            ));
         }
         let command_uuid = uuid::Uuid::now_v7().to_string().to_uppercase();
         let payload = mdm_core::commands::render_command(&command, &command_uuid);
@@ -162,7 +190,11 @@ impl CommandQueue {
                     targets: u32::try_from(targets.len()).unwrap_or(u32::MAX),
                 }
             }
-            EnqueueOutcome::Duplicate { command_uuid, request_type, targets } => EnqueueResponse {
+            EnqueueOutcome::Duplicate {
+                command_uuid,
+                request_type,
+                targets,
+            } => EnqueueResponse {
                 command_uuid,
                 request_type,
                 duplicate: true,
@@ -178,7 +210,9 @@ fn validated_targets(ids: &[String]) -> Result<Vec<String>, Error> {
         return Err(Error::InvalidRequest("name at least one enrollment".into()));
     }
     if ids.len() > MAX_TARGETS {
-        return Err(Error::InvalidRequest(format!("at most {MAX_TARGETS} enrollments per command")));
+        return Err(Error::InvalidRequest(format!(
+            "at most {MAX_TARGETS} enrollments per command"
+        )));
     }
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     let mut targets = Vec::with_capacity(ids.len());

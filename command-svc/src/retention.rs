@@ -17,9 +17,13 @@ pub async fn run(store: QueueStore, policy: Retention) {
         let results_cutoff = now - i64::from(policy.results_days) * DAY_MS;
         let audit_cutoff = now - i64::from(policy.audit_days) * DAY_MS;
         match store.sweep(now, results_cutoff, audit_cutoff).await {
-            Ok(report) if report != Default::default() => tracing::info!(?report, "retention sweep"),
+            Ok(report) if report != Default::default() => {
+                tracing::info!(?report, "retention sweep")
+            }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "retention sweep failed; retrying at the next interval"),
+            Err(error) => {
+                tracing::warn!(%error, "retention sweep failed; retrying at the next interval")
+            }
         }
     }
 }

@@ -124,16 +124,23 @@ impl QueueStore {
         .bind(idle)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.map(|(command_uuid, request_type, payload, sent_at)| NextCommand {
-            command_uuid,
-            request_type,
-            payload,
-            sent_before: sent_at.is_some(),
-        }))
+        Ok(row.map(
+            |(command_uuid, request_type, payload, sent_at)| NextCommand {
+                command_uuid,
+                request_type,
+                payload,
+                sent_before: sent_at.is_some(),
+            },
+        ))
     }
 
     /// Notes the first time a command was sent to an enrollment.
-    pub async fn mark_sent(&self, enrollment_id: &str, command_uuid: &str, now: i64) -> Result<(), Error> {
+    pub async fn mark_sent(
+        &self,
+        enrollment_id: &str,
+        command_uuid: &str,
+        now: i64,
+    ) -> Result<(), Error> {
         with_db!(&self.db, pool => sqlx::query(
             "UPDATE deliveries SET sent_at = $3
              WHERE enrollment_id = $1 AND command_uuid = $2 AND sent_at IS NULL",

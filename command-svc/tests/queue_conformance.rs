@@ -13,23 +13,42 @@ pub struct Fixture {
 pub async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("command.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url).await.expect("sqlite");
-    Some(Fixture { store: QueueStore::open(db).await.expect("migrations"), _keep: Box::new(dir) })
+    let db = Db::connect(&DatabaseConfig::default(), &url)
+        .await
+        .expect("sqlite");
+    Some(Fixture {
+        store: QueueStore::open(db).await.expect("migrations"),
+        _keep: Box::new(dir),
+    })
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create().await.expect("PostgreSQL reachable") else {
+    let Some(database) = testkit::TempDatabase::create()
+        .await
+        .expect("PostgreSQL reachable")
+    else {
         eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
         return None;
     };
-    let db = Db::connect(&DatabaseConfig::default(), &database.url).await.expect("postgres");
-    Some(Fixture { store: QueueStore::open(db).await.expect("migrations"), _keep: Box::new(database) })
+    let db = Db::connect(&DatabaseConfig::default(), &database.url)
+        .await
+        .expect("postgres");
+    Some(Fixture {
+        store: QueueStore::open(db).await.expect("migrations"),
+        _keep: Box::new(database),
+    })
 }
 
 const NOW: i64 = 1_700_000_000_000;
 
 /// Queues a command named `uuid` (its order among commands is its UUID's order, as with UUIDv7).
-async fn enqueue(store: &QueueStore, uuid: &str, targets: &[&str], priority: i32, expires_at: Option<i64>) {
+async fn enqueue(
+    store: &QueueStore,
+    uuid: &str,
+    targets: &[&str],
+    priority: i32,
+    expires_at: Option<i64>,
+) {
     let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
     let payload = format!("<plist>{uuid}</plist>");
     let outcome = store
@@ -54,7 +73,11 @@ async fn enqueue(store: &QueueStore, uuid: &str, targets: &[&str], priority: i32
 }
 
 async fn head(store: &QueueStore, id: &str, connection: &str, idle: bool) -> Option<String> {
-    store.next_command(id, connection, idle, NOW).await.expect("next").map(|n| n.command_uuid)
+    store
+        .next_command(id, connection, idle, NOW)
+        .await
+        .expect("next")
+        .map(|n| n.command_uuid)
 }
 
 macro_rules! queue_suite {
@@ -71,20 +94,54 @@ macro_rules! queue_suite {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
-                let first = f.store.next_command("D1", "conn", true, NOW).await.expect("next").expect("queued");
-                assert_eq!((first.command_uuid.as_str(), first.payload.as_slice()), ("C1", &b"<plist>C1</plist>"[..]));
+                let first = f
+                    .store
+                    .next_command("D1", "conn", true, NOW)
+                    .await
+                    .expect("next")
+                    .expect("queued");
+                assert_eq!(
+                    (first.command_uuid.as_str(), first.payload.as_slice()),
+                    ("C1", &b"<plist>C1</plist>"[..])
+                );
                 assert!(!first.sent_before);
                 f.store.mark_sent("D1", "C1", NOW).await.expect("sent");
                 // Asked again (Idle without an answer): the same head, known to be sent.
-                let again = f.store.next_command("D1", "conn", true, NOW).await.expect("next").expect("queued");
+                let again = f
+                    .store
+                    .next_command("D1", "conn", true, NOW)
+                    .await
+                    .expect("next")
+                    .expect("queued");
                 assert_eq!(again.command_uuid, "C1");
                 assert!(again.sent_before);
-                assert!(f.store.record_status("D1", "C1", CommandStatus::Acknowledged, b"result", "conn", NOW).await.expect("ack"));
-                assert_eq!(head(&f.store, "D1", "conn", false).await.as_deref(), Some("C2"));
+                assert!(f
+                    .store
+                    .record_status(
+                        "D1",
+                        "C1",
+                        CommandStatus::Acknowledged,
+                        b"result",
+                        "conn",
+                        NOW
+                    )
+                    .await
+                    .expect("ack"));
+                assert_eq!(
+                    head(&f.store, "D1", "conn", false).await.as_deref(),
+                    Some("C2")
+                );
                 // A repeated status changes nothing.
-                assert!(!f.store.record_status("D1", "C1", CommandStatus::Error, b"late", "conn", NOW).await.expect("repeat"));
+                assert!(!f
+                    .store
+                    .record_status("D1", "C1", CommandStatus::Error, b"late", "conn", NOW)
+                    .await
+                    .expect("repeat"));
                 let history = f.store.deliveries_for("D1", 10).await.expect("history");
-                let c1 = history.iter().find(|d| d.command_uuid == "C1").expect("kept");
+                let c1 = history
+                    .iter()
+                    .find(|d| d.command_uuid == "C1")
+                    .expect("kept");
                 assert_eq!(c1.status, DeliveryStatus::Acknowledged);
                 assert_eq!(c1.result.as_deref(), Some(&b"result"[..]));
                 assert_eq!(c1.sent_at, Some(NOW));
@@ -95,14 +152,39 @@ macro_rules! queue_suite {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
-                assert!(f.store.record_status("D1", "C1", CommandStatus::NotNow, b"", "conn-1", NOW).await.expect("notnow"));
-                assert_eq!(head(&f.store, "D1", "conn-1", false).await.as_deref(), Some("C2"), "skipped on this connection");
-                assert_eq!(head(&f.store, "D1", "conn-2", false).await.as_deref(), Some("C1"), "a new connection gets it");
-                assert_eq!(head(&f.store, "D1", "conn-1", true).await.as_deref(), Some("C1"), "Idle starts over");
-                f.store.record_status("D1", "C2", CommandStatus::NotNow, b"", "conn-1", NOW).await.expect("notnow");
-                assert_eq!(head(&f.store, "D1", "conn-1", false).await, None, "empty for the rest of the connection");
+                assert!(f
+                    .store
+                    .record_status("D1", "C1", CommandStatus::NotNow, b"", "conn-1", NOW)
+                    .await
+                    .expect("notnow"));
+                assert_eq!(
+                    head(&f.store, "D1", "conn-1", false).await.as_deref(),
+                    Some("C2"),
+                    "skipped on this connection"
+                );
+                assert_eq!(
+                    head(&f.store, "D1", "conn-2", false).await.as_deref(),
+                    Some("C1"),
+                    "a new connection gets it"
+                );
+                assert_eq!(
+                    head(&f.store, "D1", "conn-1", true).await.as_deref(),
+                    Some("C1"),
+                    "Idle starts over"
+                );
+                f.store
+                    .record_status("D1", "C2", CommandStatus::NotNow, b"", "conn-1", NOW)
+                    .await
+                    .expect("notnow");
+                assert_eq!(
+                    head(&f.store, "D1", "conn-1", false).await,
+                    None,
+                    "empty for the rest of the connection"
+                );
                 let history = f.store.deliveries_for("D1", 10).await.expect("history");
-                assert!(history.iter().all(|d| d.status == DeliveryStatus::Queued && d.not_now_count == 1));
+                assert!(history
+                    .iter()
+                    .all(|d| d.status == DeliveryStatus::Queued && d.not_now_count == 1));
             }
 
             #[tokio::test]
@@ -115,7 +197,14 @@ macro_rules! queue_suite {
                 let swept = f.store.sweep(NOW, 0, 0).await.expect("sweep");
                 assert_eq!(swept.expired, 1);
                 let history = f.store.deliveries_for("D1", 10).await.expect("history");
-                assert_eq!(history.iter().find(|d| d.command_uuid == "C0").expect("kept").status, DeliveryStatus::Expired);
+                assert_eq!(
+                    history
+                        .iter()
+                        .find(|d| d.command_uuid == "C0")
+                        .expect("kept")
+                        .status,
+                    DeliveryStatus::Expired
+                );
             }
 
             #[tokio::test]
@@ -123,8 +212,15 @@ macro_rules! queue_suite {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1", "D2"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
-                f.store.record_status("D2", "C1", CommandStatus::Acknowledged, b"r", "c", NOW).await.expect("ack");
-                assert_eq!(f.store.cancel("C1", NOW).await.expect("cancel"), Some(1), "only D1's was still queued");
+                f.store
+                    .record_status("D2", "C1", CommandStatus::Acknowledged, b"r", "c", NOW)
+                    .await
+                    .expect("ack");
+                assert_eq!(
+                    f.store.cancel("C1", NOW).await.expect("cancel"),
+                    Some(1),
+                    "only D1's was still queued"
+                );
                 assert_eq!(f.store.cancel("NOPE", NOW).await.expect("cancel"), None);
                 assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
                 assert_eq!(f.store.clear_queue("D1", NOW).await.expect("clear"), 1);
@@ -133,7 +229,10 @@ macro_rules! queue_suite {
                 assert_eq!(deliveries.len(), 2);
                 let mut counts = counts;
                 counts.sort();
-                assert_eq!(counts, vec![("acknowledged".into(), 1), ("cancelled".into(), 1)]);
+                assert_eq!(
+                    counts,
+                    vec![("acknowledged".into(), 1), ("cancelled".into(), 1)]
+                );
             }
 
             #[tokio::test]
@@ -152,17 +251,33 @@ macro_rules! queue_suite {
                     targets: &[],
                     audit: true,
                 };
-                let first = NewCommand { targets: &targets, ..command("C1") };
-                assert_eq!(f.store.enqueue(&first, NOW).await.expect("first"), EnqueueOutcome::Queued);
-                let retry = NewCommand { targets: &targets, ..command("C2") };
+                let first = NewCommand {
+                    targets: &targets,
+                    ..command("C1")
+                };
+                assert_eq!(
+                    f.store.enqueue(&first, NOW).await.expect("first"),
+                    EnqueueOutcome::Queued
+                );
+                let retry = NewCommand {
+                    targets: &targets,
+                    ..command("C2")
+                };
                 assert_eq!(
                     f.store.enqueue(&retry, NOW).await.expect("retry"),
-                    EnqueueOutcome::Duplicate { command_uuid: "C1".into(), request_type: "EraseDevice".into(), targets: 2 }
+                    EnqueueOutcome::Duplicate {
+                        command_uuid: "C1".into(),
+                        request_type: "EraseDevice".into(),
+                        targets: 2
+                    }
                 );
                 assert!(f.store.command("C2").await.expect("get").is_none());
                 let audit = f.store.audit_of("C1").await.expect("audit");
                 assert_eq!(audit.len(), 2);
-                assert_eq!((audit[0].1.as_str(), audit[0].4.as_str()), ("ops", "stolen"));
+                assert_eq!(
+                    (audit[0].1.as_str(), audit[0].4.as_str()),
+                    ("ops", "stolen")
+                );
             }
 
             #[tokio::test]
@@ -170,11 +285,17 @@ macro_rules! queue_suite {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
-                f.store.record_status("D1", "C1", CommandStatus::Acknowledged, b"r", "c", NOW).await.expect("ack");
+                f.store
+                    .record_status("D1", "C1", CommandStatus::Acknowledged, b"r", "c", NOW)
+                    .await
+                    .expect("ack");
                 let report = f.store.sweep(NOW + 10, NOW + 5, 0).await.expect("sweep");
                 assert_eq!((report.purged_deliveries, report.purged_commands), (1, 1));
                 assert!(f.store.command("C1").await.expect("get").is_none());
-                assert!(f.store.command("C2").await.expect("get").is_some(), "still queued: kept");
+                assert!(
+                    f.store.command("C2").await.expect("get").is_some(),
+                    "still queued: kept"
+                );
             }
 
             #[tokio::test]
@@ -186,7 +307,10 @@ macro_rules! queue_suite {
                 let (shown, counts) = f.store.deliveries_of("BULK").await.expect("deliveries");
                 assert_eq!(counts, vec![("queued".into(), 5_000)]);
                 assert_eq!(shown.len(), 1_000);
-                assert_eq!(head(&f.store, "DEV-04999", "c", true).await.as_deref(), Some("BULK"));
+                assert_eq!(
+                    head(&f.store, "DEV-04999", "c", true).await.as_deref(),
+                    Some("BULK")
+                );
             }
         }
     };

@@ -16,8 +16,8 @@ use crate::store::{
 use mdm_core::CheckinMessage;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::ClearQueueRequest;
-use tonic::transport::Channel;
 use service_kit::secrets::SecretBox;
+use tonic::transport::Channel;
 
 /// Handles check-in messages from verified identities.
 #[derive(Debug, Clone)]
@@ -30,8 +30,16 @@ pub struct CheckinService {
 impl CheckinService {
     /// A handler over a store, sealing secrets with `secrets`; `commands` is told to clear a
     /// device's queue when it re-enrolls.
-    pub fn new(store: EnrollmentStore, secrets: SecretBox, commands: CommandsClient<Channel>) -> CheckinService {
-        CheckinService { store, secrets, commands }
+    pub fn new(
+        store: EnrollmentStore,
+        secrets: SecretBox,
+        commands: CommandsClient<Channel>,
+    ) -> CheckinService {
+        CheckinService {
+            store,
+            secrets,
+            commands,
+        }
     }
 
     /// Handles one check-in body; answers the body to send back with HTTP 200.
@@ -76,7 +84,9 @@ impl CheckinService {
                     // Authenticate, which lands here again (still an active enrollment).
                     self.commands
                         .clone()
-                        .clear_queue(ClearQueueRequest { enrollment_id: enrollment.id.clone() })
+                        .clear_queue(ClearQueueRequest {
+                            enrollment_id: enrollment.id.clone(),
+                        })
                         .await
                         .map_err(Error::CommandService)?;
                 }

@@ -23,8 +23,16 @@ pub struct EnrollmentApi {
 
 impl EnrollmentApi {
     /// An API over a check-in handler, its store and the key sealing secrets.
-    pub fn new(checkins: CheckinService, store: EnrollmentStore, secrets: SecretBox) -> EnrollmentApi {
-        EnrollmentApi { checkins, store, secrets }
+    pub fn new(
+        checkins: CheckinService,
+        store: EnrollmentStore,
+        secrets: SecretBox,
+    ) -> EnrollmentApi {
+        EnrollmentApi {
+            checkins,
+            store,
+            secrets,
+        }
     }
 }
 
@@ -64,7 +72,10 @@ impl Enrollment for EnrollmentApi {
             0 => 100,
             n => n.min(1000),
         };
-        let records = self.store.list(status, &request.after, i64::from(limit)).await?;
+        let records = self
+            .store
+            .list(status, &request.after, i64::from(limit))
+            .await?;
         let next_after = if records.len() == limit as usize {
             records.last().map(|r| r.id.clone()).unwrap_or_default()
         } else {
@@ -82,9 +93,13 @@ impl Enrollment for EnrollmentApi {
     ) -> Result<Response<AuthorizeResponse>, Status> {
         let identity = VerifiedIdentity::try_from(request.into_inner().identity)?;
         identity.check_policy()?;
-        self.store.authorize_device(&identity.device_id, &identity.cert_sha256).await?;
+        self.store
+            .authorize_device(&identity.device_id, &identity.cert_sha256)
+            .await?;
         if identity.enrollment_id != identity.device_id {
-            self.store.authorize_user_channel(&identity.enrollment_id).await?;
+            self.store
+                .authorize_user_channel(&identity.enrollment_id)
+                .await?;
         }
         Ok(Response::new(AuthorizeResponse {}))
     }
@@ -94,7 +109,11 @@ impl Enrollment for EnrollmentApi {
         request: Request<GetUnlockTokenRequest>,
     ) -> Result<Response<GetUnlockTokenResponse>, Status> {
         let id = request.into_inner().enrollment_id;
-        let record = self.store.get(&id).await?.ok_or(Error::NotFound(id.clone()))?;
+        let record = self
+            .store
+            .get(&id)
+            .await?
+            .ok_or(Error::NotFound(id.clone()))?;
         let unlock_token = match record.unlock_token {
             Some(sealed) => self
                 .secrets

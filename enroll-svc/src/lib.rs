@@ -52,8 +52,11 @@ pub async fn run(
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .connect_lazy();
-    let checkins =
-        checkin::CheckinService::new(store.clone(), secrets.clone(), CommandsClient::new(commands));
+    let checkins = checkin::CheckinService::new(
+        store.clone(),
+        secrets.clone(),
+        CommandsClient::new(commands),
+    );
     let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets);
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -356,7 +356,9 @@ impl EnrollmentStore {
         .bind(id)
         .fetch_optional(pool)
         .await)?;
-        found.map(|_| ()).ok_or_else(|| Error::NotManaged(id.to_string()))
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::NotManaged(id.to_string()))
     }
 
     /// Enrollments in ID order after `after`, optionally only those in `status`.

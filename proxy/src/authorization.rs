@@ -34,14 +34,20 @@ impl Authorizer {
 
     /// Ok when `identity` may use the command channel; the enroll-svc error otherwise
     /// (NotManaged → 401, AuthenticationFailed → 403, unreachable → 503).
-    pub async fn authorize(&self, backends: &Backends, identity: &DeviceIdentity) -> Result<(), ProxyError> {
+    pub async fn authorize(
+        &self,
+        backends: &Backends,
+        identity: &DeviceIdentity,
+    ) -> Result<(), ProxyError> {
         let key = (identity.enrollment_id.clone(), identity.cert_sha256.clone());
         if self.is_fresh(&key) {
             return Ok(());
         }
         backends
             .enroll_client()
-            .authorize(AuthorizeRequest { identity: Some(identity.clone()) })
+            .authorize(AuthorizeRequest {
+                identity: Some(identity.clone()),
+            })
             .await
             .map_err(|status| ProxyError::backend("enroll-svc", &status))?;
         if !self.ttl.is_zero() {
@@ -63,7 +69,9 @@ impl Authorizer {
 
     fn is_fresh(&self, key: &Key) -> bool {
         let granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
-        granted.get(key).is_some_and(|until| *until > Instant::now())
+        granted
+            .get(key)
+            .is_some_and(|until| *until > Instant::now())
     }
 }
 
@@ -86,6 +94,9 @@ mod tests {
         assert!(!authorizer.is_fresh(&("D1:U1".into(), vec![1])));
         assert!(authorizer.is_fresh(&("D10".into(), vec![1])));
         assert!(authorizer.is_fresh(&("D2".into(), vec![1])));
-        assert!(!authorizer.is_fresh(&("D2".into(), vec![2])), "keyed by certificate too");
+        assert!(
+            !authorizer.is_fresh(&("D2".into(), vec![2])),
+            "keyed by certificate too"
+        );
     }
 }

@@ -37,7 +37,11 @@ pub struct DeviceApp {
 
 impl DeviceApp {
     /// The app for one device listener.
-    pub fn new(config: DeviceListener, backends: Arc<Backends>, authorizer: Authorizer) -> DeviceApp {
+    pub fn new(
+        config: DeviceListener,
+        backends: Arc<Backends>,
+        authorizer: Authorizer,
+    ) -> DeviceApp {
         DeviceApp {
             config,
             backends,

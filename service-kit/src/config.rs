@@ -82,17 +82,32 @@ pub fn load_from<T: ServiceConfig>(
         .filter(|k| k.starts_with(T::ENV_PREFIX))
         .collect();
     names.sort();
-    for name in names {
+    for name in &names {
         let path: Vec<String> = name[T::ENV_PREFIX.len()..]
             .split("__")
             .map(str::to_ascii_lowercase)
             .collect();
-        set_path(&mut root, &path, env_value(&env[name]))
-            .ok_or_else(|| ConfigError::EnvShape { name: name.clone() })?;
+        set_path(&mut root, &path, env_value(&env[*name])).ok_or_else(|| {
+            ConfigError::EnvShape {
+                name: name.to_string(),
+            }
+        })?;
     }
     let config: T = toml::Value::Table(root)
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        .map_err(|e: toml::de::Error| {
+            let mut message = e.message().to_string();
+            if !names.is_empty() {
+                // serde cannot say which layer a bad value came from; name the overrides so an
+                // operator can check them first.
+                let applied: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+                message.push_str(&format!(
+                    " (environment overrides applied: {})",
+                    applied.join(", ")
+                ));
+            }
+            ConfigError::Invalid(message)
+        })?;
     config.validate()?;
     Ok(config)
 }

@@ -10,6 +10,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The admin token with every scope (named `ops`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-with-every-scope";
+/// An admin token with the `read` scope only (named `auditor`).
+pub const READ_ONLY_TOKEN: &str = "test-read-only-token";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// How long a process may take to come up.
 pub const STARTUP: Duration = Duration::from_secs(30);
 
@@ -31,6 +41,8 @@ pub struct StackOptions {
     pub identity_policy: &'static str,
     /// The proxy's body limit, if not the default.
     pub max_body_bytes: Option<usize>,
+    /// command-svc's retention sweep interval, if not the default.
+    pub sweep_interval_secs: Option<u64>,
 }
 
 impl StackOptions {
@@ -40,6 +52,7 @@ impl StackOptions {
             engine,
             identity_policy: "cn-equals-udid",
             max_body_bytes: None,
+            sweep_interval_secs: None,
         }
     }
 }
@@ -64,6 +77,8 @@ pub struct Stack {
     pub device_url: String,
     /// The proxy's health listener.
     pub health_addr: SocketAddr,
+    /// `https://127.0.0.1:<port>` of the admin listener.
+    pub admin_url: String,
     enroll_env: Vec<(String, String)>,
     _databases: Vec<TempDatabase>,
 }
@@ -95,7 +110,12 @@ impl Stack {
         let pki = PkiFiles::new();
         // Each service owns its database.
         let mut databases = Vec::new();
-        let sqlite_url = |name: &str| format!("sqlite://{}", pki.path().join(format!("{name}.db")).display());
+        let sqlite_url = |name: &str| {
+            format!(
+                "sqlite://{}",
+                pki.path().join(format!("{name}.db")).display()
+            )
+        };
         let (enroll_db, command_db) = match options.engine {
             Engine::Sqlite => (sqlite_url("enroll"), sqlite_url("command")),
             Engine::Postgres => {
@@ -125,23 +145,36 @@ impl Stack {
                 "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
             ),
         ]);
-        let command_env = env(&[
+        let mut command_env = env(&[
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
             ("MDM_COMMAND_DATABASE__URL", command_db),
             ("MDM_COMMAND_ENROLL_URL", format!("http://{enroll_addr}")),
         ]);
+        if let Some(secs) = options.sweep_interval_secs {
+            command_env.push((
+                "MDM_COMMAND_RETENTION__SWEEP_INTERVAL_SECS".into(),
+                secs.to_string(),
+            ));
+        }
         let (enroll, _) = start_service("enroll-svc", &enroll_env).await?;
         let (command, _) = start_service("command-svc", &command_env).await?;
 
         let device_port = free_port();
         let health_port = free_port();
+        let admin_port = free_port();
+        let tokens = format!(
+            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\"]}}, \
+             {{name = \"auditor\", sha256 = \"{}\", scopes = [\"read\"]}}]",
+            sha256_hex(ADMIN_TOKEN),
+            sha256_hex(READ_ONLY_TOKEN)
+        );
         let mut proxy_env = env(&[
             (
                 "MDM_PROXY_DEVICE__LISTEN",
                 format!("127.0.0.1:{device_port}"),
             ),
-            ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file)),
-            ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file)),
+            ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file.clone())),
+            ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file.clone())),
             (
                 "MDM_PROXY_DEVICE__CLIENT_CA_FILES",
                 format!("[{:?}]", path(ca_file)),
@@ -154,9 +187,17 @@ impl Stack {
                 "MDM_PROXY_HEALTH_LISTEN",
                 format!("127.0.0.1:{health_port}"),
             ),
+            ("MDM_PROXY_ADMIN__LISTEN", format!("127.0.0.1:{admin_port}")),
+            ("MDM_PROXY_ADMIN__CERT_FILE", path(cert_file.clone())),
+            ("MDM_PROXY_ADMIN__KEY_FILE", path(key_file.clone())),
+            ("MDM_PROXY_ADMIN__TOKENS", tokens),
             (
                 "MDM_PROXY_SERVICES__ENROLL_URL",
                 format!("http://{enroll_addr}"),
+            ),
+            (
+                "MDM_PROXY_SERVICES__COMMAND_URL",
+                format!("http://{command_addr}"),
             ),
             ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
             ("MDM_PROXY_THREADS", "2".into()),
@@ -168,7 +209,8 @@ impl Stack {
         let proxy = ChildProcess::spawn("proxy", &workspace_bin("proxy"), &[], &proxy_env).await?;
         let device_addr = SocketAddr::from(([127, 0, 0, 1], device_port));
         let health_addr = SocketAddr::from(([127, 0, 0, 1], health_port));
-        for addr in [device_addr, health_addr] {
+        let admin_addr = SocketAddr::from(([127, 0, 0, 1], admin_port));
+        for addr in [device_addr, health_addr, admin_addr] {
             wait_for_tcp(addr, STARTUP)
                 .await
                 .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
@@ -183,6 +225,7 @@ impl Stack {
             proxy,
             device_url: format!("https://127.0.0.1:{device_port}"),
             health_addr,
+            admin_url: format!("https://127.0.0.1:{admin_port}"),
             enroll_env,
             _databases: databases,
         }))
@@ -192,6 +235,11 @@ impl Stack {
     pub fn device_client(&self, identity: Option<&Issued>) -> reqwest::Client {
         let pem = identity.map(Issued::identity_pem);
         crate::http::https_client(&self.device_ca.cert_pem(), pem.as_deref())
+    }
+
+    /// A client of the admin API (server TLS only; send [`ADMIN_TOKEN`] as a bearer token).
+    pub fn admin_client(&self) -> reqwest::Client {
+        crate::http::https_client(&self.device_ca.cert_pem(), None)
     }
 
     /// Stops enroll-svc (SIGKILL: as abrupt as a crash).

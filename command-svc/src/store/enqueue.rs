@@ -55,7 +55,11 @@ pub enum EnqueueOutcome {
 
 impl QueueStore {
     /// Queues `command` for its targets.
-    pub async fn enqueue(&self, command: &NewCommand<'_>, now: i64) -> Result<EnqueueOutcome, Error> {
+    pub async fn enqueue(
+        &self,
+        command: &NewCommand<'_>,
+        now: i64,
+    ) -> Result<EnqueueOutcome, Error> {
         if let Some(key) = command.idempotency_key {
             if let Some(earlier) = self.by_idempotency_key(key).await? {
                 return Ok(earlier);
@@ -97,11 +101,13 @@ impl QueueStore {
         .bind(key)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.map(|(command_uuid, request_type, targets)| EnqueueOutcome::Duplicate {
-            command_uuid,
-            request_type,
-            targets: u64::try_from(targets).unwrap_or(0),
-        }))
+        Ok(row.map(
+            |(command_uuid, request_type, targets)| EnqueueOutcome::Duplicate {
+                command_uuid,
+                request_type,
+                targets: u64::try_from(targets).unwrap_or(0),
+            },
+        ))
     }
 }
 
@@ -179,7 +185,11 @@ async fn insert_sqlite(
         );
         let mut query = sqlx::query(&sql);
         for target in batch {
-            query = query.bind(target).bind(c.command_uuid).bind(c.priority).bind(now);
+            query = query
+                .bind(target)
+                .bind(c.command_uuid)
+                .bind(c.priority)
+                .bind(now);
         }
         query.execute(&mut **tx).await?;
         if c.audit {

@@ -8,7 +8,8 @@ use service_kit::with_db;
 /// Deliveries listed with a command, at most (counts cover all of them).
 pub const COMMAND_DELIVERIES_SHOWN: i64 = 1_000;
 
-const DELIVERY_COLUMNS: &str = "d.enrollment_id, d.command_uuid, c.request_type, d.priority, d.status,
+const DELIVERY_COLUMNS: &str =
+    "d.enrollment_id, d.command_uuid, c.request_type, d.priority, d.status,
     d.not_now_count, d.queued_at, d.sent_at, d.completed_at, d.result";
 
 impl QueueStore {
@@ -25,7 +26,10 @@ impl QueueStore {
     }
 
     /// A command's first deliveries (enrollment-ID order) and the count per status.
-    pub async fn deliveries_of(&self, command_uuid: &str) -> Result<(Vec<DeliveryRow>, Vec<(String, i64)>), Error> {
+    pub async fn deliveries_of(
+        &self,
+        command_uuid: &str,
+    ) -> Result<(Vec<DeliveryRow>, Vec<(String, i64)>), Error> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
              WHERE d.command_uuid = $1 ORDER BY d.enrollment_id LIMIT $2"
@@ -45,7 +49,11 @@ impl QueueStore {
     }
 
     /// An enrollment's queue and history, newest command first.
-    pub async fn deliveries_for(&self, enrollment_id: &str, limit: i64) -> Result<Vec<DeliveryRow>, Error> {
+    pub async fn deliveries_for(
+        &self,
+        enrollment_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, Error> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
              WHERE d.enrollment_id = $1 ORDER BY d.command_uuid DESC LIMIT $2"
@@ -59,7 +67,10 @@ impl QueueStore {
     }
 
     /// Audit entries of one command: (at, actor, action, enrollment, reason).
-    pub async fn audit_of(&self, command_uuid: &str) -> Result<Vec<(i64, String, String, String, String)>, Error> {
+    pub async fn audit_of(
+        &self,
+        command_uuid: &str,
+    ) -> Result<Vec<(i64, String, String, String, String)>, Error> {
         let rows = with_db!(&self.db, pool => sqlx::query_as(
             "SELECT at, actor, action, enrollment_id, reason FROM audit_log
              WHERE command_uuid = $1 ORDER BY id",

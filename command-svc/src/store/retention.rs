@@ -20,7 +20,12 @@ pub struct SweepReport {
 impl QueueStore {
     /// Marks expired commands' queued deliveries expired, then deletes what is older than the
     /// cut-offs. Safe to run on every replica at once: each statement is idempotent.
-    pub async fn sweep(&self, now: i64, results_cutoff: i64, audit_cutoff: i64) -> Result<SweepReport, Error> {
+    pub async fn sweep(
+        &self,
+        now: i64,
+        results_cutoff: i64,
+        audit_cutoff: i64,
+    ) -> Result<SweepReport, Error> {
         let db = &self.db;
         let expired = with_db!(db, pool => sqlx::query(
             "UPDATE deliveries SET status = 'expired', completed_at = $1

@@ -1,0 +1,507 @@
+//! The command queue end to end: proxy, enroll-svc and command-svc as processes with real TLS,
+//! commands queued through the admin API, a device fetching and answering them over mTLS with
+//! results taken from real device captures, and the outcome read back through the admin API.
+//! Each scenario runs once on SQLite and once on PostgreSQL.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+use testkit::messages as msg;
+use testkit::stack::{ADMIN_TOKEN, READ_ONLY_TOKEN};
+use testkit::{eventually, Engine, Issued, Stack, StackOptions};
+
+/// The UDID in the real captures; our device uses it so the captures are sent unchanged.
+const UDID: &str = "1c111c111c111c111c111c111c111c111c111c11";
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/fixtures/commandment/testdata"
+);
+
+/// A real device's report from the captures, answering `command_uuid`.
+fn captured(file: &str, command_uuid: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/{file}")).expect("fixture");
+    let start = text
+        .find("<key>CommandUUID</key>")
+        .expect("has a CommandUUID");
+    let open = start + text[start..].find("<string>").expect("value") + "<string>".len();
+    let close = open + text[open..].find("</string>").expect("end");
+    format!("{}{command_uuid}{}", &text[..open], &text[close..]).into_bytes()
+}
+
+fn report(status: &str, command_uuid: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><plist version=\"1.0\"><dict>\
+         <key>Status</key><string>{status}</string><key>UDID</key><string>{UDID}</string>\
+         <key>CommandUUID</key><string>{command_uuid}</string></dict></plist>"
+    )
+    .into_bytes()
+}
+
+/// A device: its certificate and one HTTPS client (one keep-alive connection).
+struct Device {
+    cert: Issued,
+    client: reqwest::Client,
+}
+
+impl Device {
+    async fn enroll(stack: &Stack, udid: &str) -> Device {
+        let cert = stack.device_ca.issue_client(udid);
+        let device = Device {
+            client: stack.device_client(Some(&cert)),
+            cert,
+        };
+        for body in [
+            msg::authenticate(udid),
+            msg::token_update(udid, &[7; 32], "magic"),
+        ] {
+            let (status, _) = device.put(stack, "/checkin", body).await;
+            assert_eq!(status, StatusCode::OK, "{}", stack.logs());
+        }
+        device
+    }
+
+    /// A new connection, as after a push.
+    fn reconnect(&mut self, stack: &Stack) {
+        self.client = stack.device_client(Some(&self.cert));
+    }
+
+    async fn put(&self, stack: &Stack, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .client
+            .put(format!("{}{path}", stack.device_url))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+        let status = response.status();
+        (status, response.bytes().await.expect("body").to_vec())
+    }
+
+    /// Sends a report to the ServerURL; returns the CommandUUID and RequestType answered, if any.
+    async fn report(&self, stack: &Stack, body: Vec<u8>) -> Option<(String, String, Vec<u8>)> {
+        let (status, body) = self.put(stack, "/mdm", body).await;
+        assert_eq!(status, StatusCode::OK, "{}", stack.logs());
+        if body.is_empty() {
+            return None;
+        }
+        let plist = plist::Value::from_reader_xml(body.as_slice()).expect("command plist");
+        let dict = plist.as_dictionary().expect("dict");
+        let uuid = dict
+            .get("CommandUUID")
+            .and_then(|v| v.as_string())
+            .expect("uuid")
+            .to_string();
+        let request_type = dict
+            .get("Command")
+            .and_then(|c| c.as_dictionary())
+            .and_then(|c| c.get("RequestType"))
+            .and_then(|v| v.as_string())
+            .expect("RequestType")
+            .to_string();
+        Some((uuid, request_type, body))
+    }
+
+    async fn idle(&self, stack: &Stack) -> Option<(String, String, Vec<u8>)> {
+        self.report(stack, msg::idle(UDID)).await
+    }
+}
+
+async fn admin(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let url = format!("{}{path}", stack.admin_url);
+    let client = stack.admin_client();
+    let request = match method {
+        "POST" => client.post(url),
+        "DELETE" => client.delete(url),
+        _ => client.get(url),
+    };
+    let request = request.bearer_auth(token);
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body");
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+async fn enqueue(stack: &Stack, command: Value, extra: Value) -> String {
+    let mut body = json!({"devices": [UDID], "command": command});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let (status, answer) = admin(stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}\n{}", stack.logs());
+    answer["command_uuid"].as_str().expect("uuid").to_string()
+}
+
+async fn delivery(stack: &Stack, uuid: &str) -> Value {
+    let (status, command) = admin(
+        stack,
+        "GET",
+        &format!("/v1/commands/{uuid}"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{command}");
+    command["deliveries"][0].clone()
+}
+
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $scenario() { super::$scenario(testkit::Engine::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $scenario() { super::$scenario(testkit::Engine::Postgres).await })*
+        }
+    };
+}
+
+on_both_engines!(
+    the_command_cycle,
+    priority_expiry_and_cancel,
+    re_enrollment_clears_the_queue,
+    only_managed_devices_use_the_command_channel,
+    admin_guard_rails,
+);
+
+async fn start(options: StackOptions) -> Option<Stack> {
+    let stack = Stack::start(options).await.expect("stack starts");
+    if stack.is_none() {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    }
+    stack
+}
+
+async fn the_command_cycle(engine: Engine) {
+    let Some(stack) = start(StackOptions::new(engine)).await else {
+        return;
+    };
+    let mut device = Device::enroll(&stack, UDID).await;
+    let info = enqueue(
+        &stack,
+        json!({"request_type": "DeviceInformation", "queries": ["DeviceName", "OSVersion"]}),
+        json!({}),
+    )
+    .await;
+    let profiles = enqueue(&stack, json!({"request_type": "ProfileList"}), json!({})).await;
+    assert_eq!(delivery(&stack, &info).await["status"], "queued");
+
+    // Idle gets the first command, with the queries asked for.
+    let (uuid, request_type, body) = device.idle(&stack).await.expect("a command");
+    assert_eq!(
+        (uuid.as_str(), request_type.as_str()),
+        (info.as_str(), "DeviceInformation")
+    );
+    assert!(String::from_utf8_lossy(&body).contains("<string>OSVersion</string>"));
+    // Acknowledged with a real device's result gets the second.
+    let (uuid, request_type, _) = device
+        .report(&stack, captured("DeviceInformation/iOS-11.3.1.xml", &info))
+        .await
+        .expect("the next command");
+    assert_eq!(
+        (uuid.as_str(), request_type.as_str()),
+        (profiles.as_str(), "ProfileList")
+    );
+    // A duplicate Acknowledged is harmless: the result stays, the queue is unchanged.
+    let again = device
+        .report(&stack, captured("DeviceInformation/iOS-11.3.1.xml", &info))
+        .await;
+    assert_eq!(again.map(|a| a.0).as_deref(), Some(profiles.as_str()));
+
+    // NotNow: nothing more on this connection; the next Idle gets it again.
+    assert_eq!(
+        device.report(&stack, report("NotNow", &profiles)).await,
+        None
+    );
+    assert_eq!(
+        device.report(&stack, report("NotNow", &profiles)).await,
+        None,
+        "still skipped on this connection"
+    );
+    device.reconnect(&stack);
+    let (uuid, _, _) = device.idle(&stack).await.expect("served again after Idle");
+    assert_eq!(uuid, profiles);
+    // An Error with an ErrorChain is stored as the result.
+    assert_eq!(
+        device
+            .report(
+                &stack,
+                captured("Errors/iOS-11.3.1-RemoveProfile-Unmanaged.xml", &profiles)
+            )
+            .await,
+        None
+    );
+    assert_eq!(device.idle(&stack).await, None, "the queue is empty");
+
+    let info_delivery = delivery(&stack, &info).await;
+    assert_eq!(info_delivery["status"], "acknowledged");
+    assert_eq!(info_delivery["enrollment_id"], UDID);
+    let answers = &info_delivery["result"]["QueryResponses"];
+    assert!(
+        answers["DeviceName"].is_string() && answers["OSVersion"] == "11.3.1",
+        "{info_delivery}"
+    );
+    assert!(!info_delivery["sent_at"].is_null() && !info_delivery["completed_at"].is_null());
+    let profile_delivery = delivery(&stack, &profiles).await;
+    assert_eq!(profile_delivery["status"], "error");
+    assert_eq!(profile_delivery["not_now_count"], 2);
+    let chain = profile_delivery["result"]["ErrorChain"]
+        .as_array()
+        .expect("ErrorChain kept");
+    assert!(
+        !chain.is_empty() && chain[0]["ErrorCode"].is_number(),
+        "{profile_delivery}"
+    );
+
+    // The device's history, newest first.
+    let (status, history) = admin(
+        &stack,
+        "GET",
+        &format!("/v1/devices/{UDID}/commands"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let uuids: Vec<&str> = history["deliveries"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|d| d["command_uuid"].as_str())
+        .collect();
+    assert_eq!(uuids, vec![profiles.as_str(), info.as_str()]);
+    let (status, listed) = admin(
+        &stack,
+        "GET",
+        "/v1/devices?status=enrolled",
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["devices"][0]["enrollment_id"], UDID, "{listed}");
+    let (status, one) = admin(
+        &stack,
+        "GET",
+        &format!("/v1/devices/{UDID}"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, one["serial_number"].as_str()),
+        (StatusCode::OK, Some("C39TEST0001"))
+    );
+}
+
+async fn priority_expiry_and_cancel(engine: Engine) {
+    let mut options = StackOptions::new(engine);
+    options.sweep_interval_secs = Some(1);
+    let Some(stack) = start(options).await else {
+        return;
+    };
+    let device = Device::enroll(&stack, UDID).await;
+    let low = enqueue(
+        &stack,
+        json!({"request_type": "SecurityInfo"}),
+        json!({"priority": 0}),
+    )
+    .await;
+    let high = enqueue(
+        &stack,
+        json!({"request_type": "ProfileList"}),
+        json!({"priority": 10}),
+    )
+    .await;
+    let expiring = enqueue(
+        &stack,
+        json!({"request_type": "CertificateList"}),
+        json!({"priority": 5, "ttl_seconds": 1}),
+    )
+    .await;
+    let cancelled = enqueue(
+        &stack,
+        json!({"request_type": "RestartDevice"}),
+        json!({"priority": 20}),
+    )
+    .await;
+
+    let (status, answer) = admin(
+        &stack,
+        "DELETE",
+        &format!("/v1/commands/{cancelled}"),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["cancelled"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    assert_eq!(delivery(&stack, &cancelled).await["status"], "cancelled");
+
+    // The highest priority goes first; the device keeps it unanswered while the other expires.
+    let (uuid, _, _) = device.idle(&stack).await.expect("a command");
+    assert_eq!(uuid, high);
+    eventually(
+        Duration::from_secs(20),
+        "the expiring command to expire",
+        || async { (delivery(&stack, &expiring).await["status"] == "expired").then_some(()) },
+    )
+    .await
+    .expect("expired by the sweep");
+    let (uuid, _, _) = device
+        .report(&stack, report("Acknowledged", &high))
+        .await
+        .expect("next");
+    assert_eq!(
+        uuid, low,
+        "the expired and the cancelled commands are never served"
+    );
+    assert_eq!(
+        device.report(&stack, report("Acknowledged", &low)).await,
+        None
+    );
+    assert!(delivery(&stack, &expiring).await["sent_at"].is_null());
+}
+
+async fn re_enrollment_clears_the_queue(engine: Engine) {
+    let Some(stack) = start(StackOptions::new(engine)).await else {
+        return;
+    };
+    let device = Device::enroll(&stack, UDID).await;
+    let stale = enqueue(&stack, json!({"request_type": "ProfileList"}), json!({})).await;
+    for body in [
+        msg::authenticate(UDID),
+        msg::token_update(UDID, &[8; 32], "magic-2"),
+    ] {
+        assert_eq!(device.put(&stack, "/checkin", body).await.0, StatusCode::OK);
+    }
+    assert_eq!(device.idle(&stack).await, None);
+    assert_eq!(delivery(&stack, &stale).await["status"], "cancelled");
+}
+
+async fn only_managed_devices_use_the_command_channel(engine: Engine) {
+    let Some(mut stack) = start(StackOptions::new(engine)).await else {
+        return;
+    };
+    let stranger = stack.device_ca.issue_client(UDID);
+    let client = stack.device_client(Some(&stranger));
+    let response = client
+        .put(format!("{}/mdm", stack.device_url))
+        .body(msg::idle(UDID))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "an unknown device's Idle"
+    );
+
+    let device = Device::enroll(&stack, UDID).await;
+    // A certificate of another device cannot fetch this device's commands.
+    let other = stack.device_client(Some(&stack.device_ca.issue_client("ANOTHER-DEVICE")));
+    let response = other
+        .put(format!("{}/mdm", stack.device_url))
+        .body(msg::idle(UDID))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(device.idle(&stack).await, None);
+
+    // A backend fault is 503, never 401, on the command channel too.
+    stack.stop_enroll();
+    let fresh = stack.device_client(Some(&stack.device_ca.issue_client("FRESH-DEVICE")));
+    let response = fresh
+        .put(format!("{}/mdm", stack.device_url))
+        .body(msg::idle("FRESH-DEVICE"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    assert_eq!(
+        device.put(&stack, "/checkin", msg::check_out(UDID)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+async fn admin_guard_rails(engine: Engine) {
+    let Some(stack) = start(StackOptions::new(engine)).await else {
+        return;
+    };
+    let device = Device::enroll(&stack, UDID).await;
+    let body = json!({"devices": [UDID], "command": {"request_type": "ProfileList"}});
+    let (status, error) = admin(
+        &stack,
+        "POST",
+        "/v1/commands",
+        "wrong-token",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (status, _) = admin(&stack, "POST", "/v1/commands", READ_ONLY_TOKEN, Some(body)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let erase = json!({"devices": [UDID], "command": {"request_type": "EraseDevice"}});
+    let (status, error) = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(erase)).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a destructive command needs a reason: {error}"
+    );
+
+    // ClearPasscode: one device, a reason, and the stored UnlockToken added on the way out.
+    let uuid = enqueue(
+        &stack,
+        json!({"request_type": "ClearPasscode"}),
+        json!({"reason": "owner at the desk with ID"}),
+    )
+    .await;
+    let (served, request_type, body) = device.idle(&stack).await.expect("a command");
+    assert_eq!(
+        (served.as_str(), request_type.as_str()),
+        (uuid.as_str(), "ClearPasscode")
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("<key>UnlockToken</key>") && text.contains("dW5sb2NrLXRva2VuLWJsb2I="),
+        "{text}"
+    );
+    let (status, command) = admin(
+        &stack,
+        "GET",
+        &format!("/v1/commands/{uuid}"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !command.to_string().contains("dW5sb2NrLXRva2VuLWJsb2I="),
+        "the UnlockToken is not kept with the command"
+    );
+    assert_eq!(command["requested_by"], "ops");
+    assert_eq!(command["reason"], "owner at the desk with ID");
+}
