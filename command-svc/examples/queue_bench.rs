@@ -101,6 +101,8 @@ async fn main() -> anyhow::Result<()> {
             enrollment_ids: udids.clone(),
             command_plist: command.to_vec(),
             requested_by: "bench".into(),
+            // The queue alone is measured here; push-svc has its own benchmark.
+            no_push: true,
             ..Default::default()
         })
         .await?

@@ -15,6 +15,9 @@ pub struct Config {
     /// gRPC listen address. Only the edge and enroll-svc should reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz` and `/readyz`.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: SocketAddr,
     /// Directory for the SQLite file when `database.url` is unset.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -25,12 +28,52 @@ pub struct Config {
     /// are never stored outside enroll-svc).
     #[serde(default = "default_enroll_url")]
     pub enroll_url: String,
+    /// push-svc: waking a command's targets, reporting device activity.
+    #[serde(default)]
+    pub push: PushLink,
     /// How long results and history are kept.
     #[serde(default)]
     pub retention: Retention,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+}
+
+/// How command-svc reaches push-svc (`[push]`, `MDM_COMMAND_PUSH__*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushLink {
+    /// push-svc gRPC URL.
+    #[serde(default = "default_push_url")]
+    pub url: String,
+    /// Milliseconds an enqueue waits for its push's outcome. A longer push (many devices)
+    /// goes on in the background and the enqueue reports it as still running.
+    #[serde(default = "default_push_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Milliseconds between reports of which devices connected (for the inactivity sweep).
+    #[serde(default = "default_activity_flush_ms")]
+    pub activity_flush_ms: u64,
+}
+
+impl Default for PushLink {
+    fn default() -> Self {
+        PushLink {
+            url: default_push_url(),
+            timeout_ms: default_push_timeout_ms(),
+            activity_flush_ms: default_activity_flush_ms(),
+        }
+    }
+}
+
+fn default_push_url() -> String {
+    "http://127.0.0.1:50053".into()
+}
+fn default_push_timeout_ms() -> u64 {
+    // Under the edge's default gRPC deadline (10 s): the enqueue must answer before it.
+    5_000
+}
+fn default_activity_flush_ms() -> u64 {
+    5_000
 }
 
 /// The retention policy: tables stay bounded under a steady load.
@@ -61,6 +104,10 @@ impl Default for Retention {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50052))
 }
+fn default_metrics_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9102))
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
@@ -95,6 +142,18 @@ impl ServiceConfig for Config {
             return Err(ConfigError::Setting {
                 key: "enroll_url".into(),
                 reason: "must be an http:// or https:// URL".into(),
+            });
+        }
+        if !(self.push.url.starts_with("http://") || self.push.url.starts_with("https://")) {
+            return Err(ConfigError::Setting {
+                key: "push.url".into(),
+                reason: "must be an http:// or https:// URL".into(),
+            });
+        }
+        if self.push.timeout_ms == 0 || self.push.activity_flush_ms == 0 {
+            return Err(ConfigError::Setting {
+                key: "push".into(),
+                reason: "timeout_ms and activity_flush_ms must be at least 1".into(),
             });
         }
         if self.retention.sweep_interval_secs == 0 {

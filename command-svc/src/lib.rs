@@ -8,6 +8,8 @@
 //! - [`config`]: settings (`MDM_COMMAND_*`).
 //! - [`queue`]: the command cycle and enqueue validation.
 //! - [`store`]: the queue tables on SQLite or PostgreSQL.
+//! - [`metrics`]: Prometheus counters and gauges.
+//! - [`push`]: waking a command's targets through push-svc, reporting device activity.
 //! - [`retention`]: the periodic sweep.
 //! - [`grpc`]: the `mdm.v1.Commands` adapter.
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
@@ -17,6 +19,8 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod metrics;
+pub mod push;
 pub mod queue;
 pub mod retention;
 pub mod store;
@@ -26,7 +30,9 @@ pub use error::Error;
 
 use mdm_proto::v1::commands_server::CommandsServer;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use prometheus_client::registry::Registry;
 use service_kit::db::Db;
+use service_kit::observe;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -48,8 +54,27 @@ pub async fn run(
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .connect_lazy();
-    let queue = queue::CommandQueue::new(store.clone(), EnrollmentClient::new(enroll_channel));
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let readiness = observe::all_of(vec![
+        ("database", observe::database_ready(store.db().clone())),
+        ("enroll-svc", observe::grpc_ready(enroll_channel.clone())),
+    ]);
+    let observability = observe::Observability::new(registry, readiness);
+    let push_channel = tonic::transport::Endpoint::from_shared(config.push.url.clone())?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    let push = push::PushSide::new(push_channel, &config.push);
+    let activity = tokio::spawn(
+        push.clone()
+            .flush_activity(Duration::from_millis(config.push.activity_flush_ms)),
+    );
+    let queue = queue::CommandQueue::new(store.clone(), EnrollmentClient::new(enroll_channel))
+        .with_metrics(metrics.clone())
+        .with_push(push);
     let sweeper = tokio::spawn(retention::run(store.clone(), config.retention.clone()));
+    let gauges = tokio::spawn(retention::refresh_gauges(store.clone(), metrics));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -62,10 +87,19 @@ pub async fn run(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );
+    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
+    let metrics_addr = metrics_listener.local_addr()?;
+    tracing::info!(addr = %metrics_addr, "command-svc metrics listening");
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.db().engine(), "command-svc listening");
-    let served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE).await;
+    // The metrics listener lives exactly as long as the gRPC server.
+    let served = tokio::select! {
+        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
+        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
+    };
     sweeper.abort();
+    activity.abort();
+    gauges.abort();
     store.db().close().await;
     served?;
     tracing::info!("command-svc stopped");

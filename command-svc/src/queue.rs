@@ -6,6 +6,8 @@
 //! next Idle (the device starting over, usually after a push) gets it again.
 
 use crate::error::Error;
+use crate::metrics::{EnqueueLabels, Metrics, ReportLabels};
+use crate::push::PushSide;
 use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore};
 use mdm_core::CommandStatus;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
@@ -24,12 +26,32 @@ pub const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
 pub struct CommandQueue {
     store: QueueStore,
     enroll: EnrollmentClient<Channel>,
+    metrics: Metrics,
+    push: Option<PushSide>,
 }
 
 impl CommandQueue {
     /// A queue over `store`; `enroll` is asked for UnlockTokens when ClearPasscode is delivered.
     pub fn new(store: QueueStore, enroll: EnrollmentClient<Channel>) -> CommandQueue {
-        CommandQueue { store, enroll }
+        CommandQueue {
+            store,
+            enroll,
+            metrics: Metrics::default(),
+            push: None,
+        }
+    }
+
+    /// Wakes targets after an enqueue and reports device activity through `push` (without it,
+    /// nothing is pushed and enqueues report the push as not attempted).
+    pub fn with_push(mut self, push: PushSide) -> CommandQueue {
+        self.push = Some(push);
+        self
+    }
+
+    /// Counts reports and enqueues into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> CommandQueue {
+        self.metrics = metrics;
+        self
     }
 
     /// The store, for the read-only RPCs.
@@ -44,13 +66,48 @@ impl CommandQueue {
         body: &[u8],
         connection_id: &str,
     ) -> Result<Option<NextCommand>, Error> {
-        let report = mdm_core::parse_report(body)?;
+        let report = match mdm_core::parse_report(body) {
+            Ok(report) => report,
+            Err(e) => {
+                let error = Error::from(e);
+                self.count_report("unparsed", Err(&error));
+                return Err(error);
+            }
+        };
+        let result = self
+            .handle_report(identity, &report, body, connection_id)
+            .await;
+        self.count_report(report.status.as_str(), result.as_ref().map(|_| ()));
+        result
+    }
+
+    fn count_report(&self, status: &'static str, outcome: Result<(), &Error>) {
+        let outcome = match outcome {
+            Ok(()) => "ok",
+            Err(error) => error.code().as_str(),
+        };
+        self.metrics
+            .reports
+            .get_or_create(&ReportLabels { status, outcome })
+            .inc();
+    }
+
+    async fn handle_report(
+        &self,
+        identity: &DeviceIdentity,
+        report: &mdm_core::CommandReport,
+        body: &[u8],
+        connection_id: &str,
+    ) -> Result<Option<NextCommand>, Error> {
         let enrollment = report.ids.enrollment()?;
         if identity.enrollment_id != enrollment.id {
             return Err(Error::IdentityMismatch(format!(
                 "forwarded for {:?} but the report is from {:?}",
                 identity.enrollment_id, enrollment.id
             )));
+        }
+        if let Some(push) = &self.push {
+            push.seen(&enrollment.id);
         }
         let now = now_ms();
         if let Some(command_uuid) = report.command_uuid.as_deref() {
@@ -177,8 +234,14 @@ impl CommandQueue {
                 now,
             )
             .await?;
-        Ok(match outcome {
+        let mut response = match outcome {
             EnqueueOutcome::Queued => {
+                self.metrics
+                    .enqueued
+                    .get_or_create(&EnqueueLabels {
+                        request_type: request_type.clone(),
+                    })
+                    .inc();
                 if destructive {
                     tracing::info!(target: "audit", actor = %request.requested_by, %request_type, %command_uuid,
                         devices = targets.len(), reason = %request.reason, "destructive command queued");
@@ -188,6 +251,7 @@ impl CommandQueue {
                     request_type,
                     duplicate: false,
                     targets: u32::try_from(targets.len()).unwrap_or(u32::MAX),
+                    push: None,
                 }
             }
             EnqueueOutcome::Duplicate {
@@ -199,8 +263,16 @@ impl CommandQueue {
                 request_type,
                 duplicate: true,
                 targets: u32::try_from(targets).unwrap_or(u32::MAX),
+                push: None,
             },
-        })
+        };
+        // After the commit, so the woken device finds the command. A duplicate is pushed too:
+        // its client probably missed the first answer, and a wake-up is harmless.
+        response.push = Some(match (&self.push, request.no_push) {
+            (Some(push), false) => push.wake(&targets).await,
+            _ => crate::push::not_attempted(),
+        });
+        Ok(response)
     }
 }
 

@@ -154,6 +154,16 @@ impl QueueStore {
         Ok(())
     }
 
+    /// Deliveries waiting and the time the oldest was queued (Unix ms), for the queue gauges.
+    pub async fn queue_stats(&self) -> Result<(i64, Option<i64>), Error> {
+        let stats = with_db!(&self.db, pool => sqlx::query_as::<_, (i64, Option<i64>)>(
+            "SELECT COUNT(*), MIN(queued_at) FROM deliveries WHERE status = 'queued'",
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(stats)
+    }
+
     /// Withdraws a command from every queue it still waits in. `None` when it does not exist.
     pub async fn cancel(&self, command_uuid: &str, now: i64) -> Result<Option<u64>, Error> {
         let cancelled = with_db!(&self.db, pool => sqlx::query(

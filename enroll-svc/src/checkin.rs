@@ -10,6 +10,8 @@
 
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
+use crate::metrics::{CheckinLabels, Metrics};
+use crate::push_targets::PushTargets;
 use crate::store::{
     AuthenticateOutcome, Authentication, DeviceFacts, EnrollmentStore, TokenUpdateRecord,
 };
@@ -25,6 +27,8 @@ pub struct CheckinService {
     store: EnrollmentStore,
     secrets: SecretBox,
     commands: CommandsClient<Channel>,
+    metrics: Metrics,
+    push: Option<PushTargets>,
 }
 
 impl CheckinService {
@@ -39,17 +43,66 @@ impl CheckinService {
             store,
             secrets,
             commands,
+            metrics: Metrics::default(),
+            push: None,
         }
     }
 
-    /// Handles one check-in body; answers the body to send back with HTTP 200.
+    /// Registers push targets with push-svc at TokenUpdate and removes them at CheckOut (see
+    /// [`crate::push_targets`] for the ordering). Without it (tools, store-level tests) targets
+    /// are not kept.
+    pub fn with_push(mut self, push: PushTargets) -> CheckinService {
+        self.push = Some(push);
+        self
+    }
+
+    /// Counts check-ins into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> CheckinService {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Handles one check-in body; answers the body to send back with HTTP 200. Every outcome
+    /// is counted by message type.
     pub async fn handle(&self, identity: &VerifiedIdentity, body: &[u8]) -> Result<Vec<u8>, Error> {
-        let message = mdm_core::parse_checkin(body)?;
+        let message = match mdm_core::parse_checkin(body) {
+            Ok(message) => message,
+            Err(e) => {
+                let error = Error::from(e);
+                self.count("unparsed", Err(&error));
+                return Err(error);
+            }
+        };
+        let result = self.handle_message(identity, &message).await;
+        self.count(message.message_type(), result.as_ref().map(|_| ()));
+        result
+    }
+
+    fn count(&self, message_type: &'static str, outcome: Result<(), &Error>) {
+        let outcome = match outcome {
+            Ok(()) => "ok",
+            Err(error) => error.code().as_str(),
+        };
+        self.metrics
+            .checkins
+            .get_or_create(&CheckinLabels {
+                message_type,
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Handles one parsed check-in; answers the body to send back with HTTP 200.
+    async fn handle_message(
+        &self,
+        identity: &VerifiedIdentity,
+        message: &CheckinMessage,
+    ) -> Result<Vec<u8>, Error> {
         let enrollment = message.ids().enrollment()?;
         identity.check(&enrollment)?;
         let cert = identity.cert_sha256.as_slice();
         let device_id = enrollment.device_id.as_str();
-        let response = match &message {
+        let response = match message {
             CheckinMessage::Authenticate(m) => {
                 if enrollment.is_user_channel() {
                     return Err(Error::IdentityMismatch(
@@ -98,7 +151,15 @@ impl CheckinService {
                     .unlock_token
                     .as_deref()
                     .map(|token| self.secrets.seal(token, &unlock_token_context(device_id)));
-                self.store
+                if let Some(push) = &self.push {
+                    // Authorized first, so that an unmanaged caller registers nothing; push-svc
+                    // before our own write, so that its fault leaves nothing half-applied.
+                    self.store.authorize_device(device_id, cert).await?;
+                    push.register(&enrollment.id, device_id, &m.token, &m.push_magic, &m.topic)
+                        .await?;
+                }
+                let stored = self
+                    .store
                     .token_update(&TokenUpdateRecord {
                         id: &enrollment.id,
                         device_id,
@@ -113,14 +174,35 @@ impl CheckinService {
                         sealed_unlock_token,
                         awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
                     })
-                    .await?;
+                    .await;
+                if let (Err(Error::NotManaged(_)), Some(push)) = (&stored, &self.push) {
+                    // Checked out between the authorization and the write: take the target
+                    // back. Other failures leave it: it is the device's real token, and the
+                    // device repeats the TokenUpdate after the 503.
+                    if let Err(error) = push.remove(&enrollment.id, false).await {
+                        tracing::warn!(enrollment = %enrollment.id, %error, "stale push target left registered");
+                    }
+                }
+                stored?;
                 tracing::info!(enrollment = %enrollment.id, "TokenUpdate");
                 Vec::new()
             }
             CheckinMessage::CheckOut(_) => {
-                self.store
-                    .check_out(&enrollment.id, device_id, cert)
-                    .await?;
+                let mut removed = None;
+                if let Some(push) = &self.push {
+                    // Only the enrolled device itself may take its push target away; push-svc
+                    // first, because the device will not repeat a CheckOut.
+                    self.store.authorize_device(device_id, cert).await?;
+                    let record = self.store.get(&enrollment.id).await?;
+                    push.remove(&enrollment.id, !enrollment.is_user_channel())
+                        .await?;
+                    removed = record;
+                }
+                let checked_out = self.store.check_out(&enrollment.id, device_id, cert).await;
+                if let (Err(_), Some(push), Some(record)) = (&checked_out, &self.push, &removed) {
+                    push.restore(record).await;
+                }
+                checked_out?;
                 tracing::info!(enrollment = %enrollment.id, "CheckOut");
                 Vec::new()
             }

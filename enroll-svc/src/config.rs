@@ -1,5 +1,6 @@
 //! enroll-svc configuration (`MDM_ENROLL_*`).
 
+use crate::provisioning::settings::{CaConfig, EnrollmentConfig};
 use serde::Deserialize;
 use service_kit::cli::ServiceSettings;
 use service_kit::config::{redact_url, ConfigError, ServiceConfig};
@@ -16,6 +17,9 @@ pub struct Config {
     /// gRPC listen address. Only the edge should be able to reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz` and `/readyz`.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: SocketAddr,
     /// Directory for the SQLite file when `database.url` is unset.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -25,12 +29,22 @@ pub struct Config {
     /// command-svc gRPC URL: a re-enrollment clears the device's command queue there.
     #[serde(default = "default_command_url")]
     pub command_url: String,
+    /// push-svc gRPC URL: TokenUpdate registers the enrollment's push target there, CheckOut
+    /// removes it. When push-svc cannot be reached those check-ins answer 503.
+    #[serde(default = "default_push_url")]
+    pub push_url: String,
     /// Base64 of 32 random bytes sealing UnlockTokens and BootstrapTokens at rest
     /// (`openssl rand -base64 32`). Required: losing it loses those secrets.
     pub secret_key: String,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The device-identity CA.
+    #[serde(default)]
+    pub ca: CaConfig,
+    /// Enrollment URLs and profile contents; profiles cannot be made without it.
+    #[serde(default)]
+    pub enrollment: Option<EnrollmentConfig>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -39,6 +53,14 @@ fn default_listen() -> SocketAddr {
 
 fn default_command_url() -> String {
     "http://127.0.0.1:50052".into()
+}
+
+fn default_metrics_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9101))
+}
+
+fn default_push_url() -> String {
+    "http://127.0.0.1:50053".into()
 }
 
 fn default_data_dir() -> PathBuf {
@@ -68,6 +90,16 @@ impl ServiceConfig for Config {
                 key: "command_url".into(),
                 reason: "must be an http:// or https:// URL".into(),
             });
+        }
+        if !(self.push_url.starts_with("http://") || self.push_url.starts_with("https://")) {
+            return Err(ConfigError::Setting {
+                key: "push_url".into(),
+                reason: "must be an http:// or https:// URL".into(),
+            });
+        }
+        self.ca.validate()?;
+        if let Some(enrollment) = &self.enrollment {
+            enrollment.validate()?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The one error type of enroll-svc, mapped once to the shared [`ErrorCode`].
 
+use mdm_core::profile::ProfileError;
 use mdm_proto::ErrorCode;
 
 /// Why a check-in or a query failed.
@@ -29,6 +30,9 @@ pub enum Error {
     /// command-svc could not clear a re-enrolling device's queue.
     #[error("command-svc: {}", .0.message())]
     CommandService(tonic::Status),
+    /// push-svc could not register or remove a push target.
+    #[error("push-svc: {}", .0.message())]
+    PushService(tonic::Status),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -44,6 +48,33 @@ pub enum Error {
     /// Start-up or serving: the gRPC transport failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// A SCEP message that no CertRep can answer (garbage, no transaction or signer).
+    #[error(transparent)]
+    Scep(#[from] mdm_core::scep::ScepError),
+    /// A device's signed answer (OTA) or a profile: bad signature, untrusted signer, malformed.
+    #[error("profile: {0}")]
+    Profile(#[from] mdm_core::profile::ProfileError),
+    /// Missing, unknown, expired, revoked or used-up enrollment token.
+    #[error("the enrollment token is not valid")]
+    InvalidToken,
+    /// An OTA answer whose challenge or signer does not belong to an enrollment in progress.
+    #[error("OTA enrollment refused: {0}")]
+    OtaRefused(String),
+    /// The client certificate was revoked.
+    #[error("certificate {0} is revoked")]
+    Revoked(String),
+    /// A request with a bad parameter (admin API, SCEP operation).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The `[enrollment]` section is missing: profiles cannot be made.
+    #[error("enrollment is not configured ([enrollment] in enroll-svc's configuration)")]
+    NotConfigured,
+    /// Start-up: the CA or profile-signing material is unusable.
+    #[error("CA set-up: {0}")]
+    CaSetup(String),
+    /// OpenSSL failed while building a certificate or profile.
+    #[error("crypto: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
 }
 
 impl Error {
@@ -58,7 +89,7 @@ impl Error {
             Error::Declined => ErrorCode::Declined,
             Error::NotFound(_) => ErrorCode::NotFound,
             // Whatever command-svc said, it is a fault on our side, never the device's.
-            Error::CommandService(_) => ErrorCode::Unavailable,
+            Error::CommandService(_) | Error::PushService(_) => ErrorCode::Unavailable,
             Error::Database(e) => match e {
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                     ErrorCode::Unavailable
@@ -68,6 +99,23 @@ impl Error {
             Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => {
                 ErrorCode::Internal
             }
+            Error::Scep(e) => match e {
+                mdm_core::scep::ScepError::OpenSsl(_) => ErrorCode::Internal,
+                _ => ErrorCode::InvalidMessage,
+            },
+            Error::Profile(e) => match e {
+                ProfileError::Signature(_) | ProfileError::Chain(_) => {
+                    ErrorCode::AuthenticationFailed
+                }
+                ProfileError::Invalid(_) | ProfileError::Plist(_) => ErrorCode::InvalidMessage,
+                ProfileError::OpenSsl(_) => ErrorCode::Internal,
+            },
+            // An enrollment URL is never answered 401: nothing is enrolled yet to remove.
+            Error::InvalidToken | Error::OtaRefused(_) | Error::Revoked(_) => {
+                ErrorCode::AuthenticationFailed
+            }
+            Error::InvalidRequest(_) => ErrorCode::InvalidMessage,
+            Error::NotConfigured | Error::CaSetup(_) | Error::Crypto(_) => ErrorCode::Internal,
         }
     }
 }
@@ -76,7 +124,7 @@ impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         let code = error.code();
         if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
-            tracing::error!(%error, "check-in failed inside the server");
+            tracing::error!(%error, "request failed inside the server");
         }
         mdm_proto::status(code, error.to_string())
     }

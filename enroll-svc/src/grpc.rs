@@ -3,6 +3,7 @@
 use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
+use crate::provisioning::Provisioning;
 use crate::store::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
@@ -19,6 +20,7 @@ pub struct EnrollmentApi {
     checkins: CheckinService,
     store: EnrollmentStore,
     secrets: SecretBox,
+    revocation: Option<Provisioning>,
 }
 
 impl EnrollmentApi {
@@ -32,6 +34,21 @@ impl EnrollmentApi {
             checkins,
             store,
             secrets,
+            revocation: None,
+        }
+    }
+
+    /// Refuses certificates revoked in `provisioning`'s registry at check-in and authorization
+    /// (the edge refuses them too; this holds even for a request that reaches us otherwise).
+    pub fn with_revocation(mut self, provisioning: Provisioning) -> EnrollmentApi {
+        self.revocation = Some(provisioning);
+        self
+    }
+
+    async fn refuse_revoked(&self, identity: &VerifiedIdentity) -> Result<(), Error> {
+        match &self.revocation {
+            Some(provisioning) => provisioning.refuse_revoked(&identity.cert_sha256).await,
+            None => Ok(()),
         }
     }
 }
@@ -44,6 +61,7 @@ impl Enrollment for EnrollmentApi {
     ) -> Result<Response<CheckinResponse>, Status> {
         let request = request.into_inner();
         let identity = VerifiedIdentity::try_from(request.identity)?;
+        self.refuse_revoked(&identity).await?;
         let body = self.checkins.handle(&identity, &request.body).await?;
         Ok(Response::new(CheckinResponse { body }))
     }
@@ -93,6 +111,7 @@ impl Enrollment for EnrollmentApi {
     ) -> Result<Response<AuthorizeResponse>, Status> {
         let identity = VerifiedIdentity::try_from(request.into_inner().identity)?;
         identity.check_policy()?;
+        self.refuse_revoked(&identity).await?;
         self.store
             .authorize_device(&identity.device_id, &identity.cert_sha256)
             .await?;

@@ -8,7 +8,11 @@
 //! - [`config`]: settings (`MDM_ENROLL_*`).
 //! - [`identity`]: the verified identity from the edge and the checks repeated here.
 //! - [`checkin`]: what each check-in message does.
+//! - [`push_targets`]: push targets kept in step with push-svc (TokenUpdate, CheckOut).
+//! - [`metrics`]: Prometheus counters.
 //! - [`store`]: the enrollment table on SQLite or PostgreSQL.
+//! - [`provisioning`]: the device-identity CA, SCEP, enrollment tokens, OTA and direct profiles,
+//!   issued certificates and revocation (`mdm.v1.Provisioning`).
 //! - [`grpc`]: the `mdm.v1.Enrollment` adapter.
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
@@ -19,6 +23,9 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod identity;
+pub mod metrics;
+pub mod provisioning;
+pub mod push_targets;
 pub mod store;
 
 pub use config::Config;
@@ -26,7 +33,10 @@ pub use error::Error;
 
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_server::EnrollmentServer;
+use mdm_proto::v1::provisioning_server::ProvisioningServer;
+use prometheus_client::registry::Registry;
 use service_kit::db::Db;
+use service_kit::observe;
 use service_kit::secrets::SecretBox;
 use std::future::Future;
 use std::time::Duration;
@@ -47,21 +57,42 @@ pub async fn run(
     let secrets = SecretBox::from_base64(&config.secret_key)?;
     let db = Db::connect(&config.database, &config.database_url()).await?;
     let store = store::EnrollmentStore::open(db).await?;
+    let provisioning =
+        provisioning::Provisioning::start(&config, store.db().clone(), &secrets).await?;
     let commands = tonic::transport::Endpoint::from_shared(config.command_url.clone())?
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .connect_lazy();
+    let push = tonic::transport::Endpoint::from_shared(config.push_url.clone())?
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let readiness = observe::all_of(vec![
+        ("database", observe::database_ready(store.db().clone())),
+        ("command-svc", observe::grpc_ready(commands.clone())),
+        ("push-svc", observe::grpc_ready(push.clone())),
+    ]);
+    let observability = observe::Observability::new(registry, readiness);
     let checkins = checkin::CheckinService::new(
         store.clone(),
         secrets.clone(),
         CommandsClient::new(commands),
-    );
-    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets);
+    )
+    .with_metrics(metrics)
+    .with_push(push_targets::PushTargets::new(push));
+    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets)
+        .with_revocation(provisioning.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<EnrollmentServer<grpc::EnrollmentApi>>()
+        .await;
+    health
+        .set_serving::<ProvisioningServer<provisioning::grpc::ProvisioningApi>>()
         .await;
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
@@ -69,11 +100,24 @@ pub async fn run(
             EnrollmentServer::new(api)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            ProvisioningServer::new(provisioning::grpc::ProvisioningApi::new(provisioning))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );
+    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
+    let metrics_addr = metrics_listener.local_addr()?;
+    tracing::info!(addr = %metrics_addr, "enroll-svc metrics listening");
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = store.db().engine(), "enroll-svc listening");
-    service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE).await?;
+    // The metrics listener lives exactly as long as the gRPC server.
+    let served = tokio::select! {
+        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
+        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
+    };
     store.db().close().await;
+    served?;
     tracing::info!("enroll-svc stopped");
     Ok(())
 }

@@ -16,7 +16,12 @@
 //!   [`command_from_json`] and [`parse_command_plist`] (any request type), and
 //!   [`render_command`], which builds the plist a device receives.
 //! - [`json`]: [`plist_to_json`] and [`report_to_json`], command results for the admin API.
-//! - [`error`]: the one error type, [`ParseError`].
+//! - [`signature`]: verifying the `Mdm-Signature` header ([`SignatureVerifier`]), a device's
+//!   detached CMS signature of the body, and chaining certificates to trust anchors.
+//! - [`error`]: [`ParseError`], the error of everything that parses a body; the signature module
+//!   has its own, [`SignatureError`].
+//! - [`scep`], [`profile`], [`pki`]: the SCEP codec, `.mobileconfig` building (signed,
+//!   encrypted) and certificate helpers, on OpenSSL.
 //! - `fields` (private): the typed-field policy shared by all messages.
 
 #![warn(missing_docs)]
@@ -29,7 +34,11 @@ mod fields;
 pub mod ids;
 pub mod json;
 pub mod message;
+pub mod pki;
+pub mod profile;
 pub mod report;
+pub mod scep;
+pub mod signature;
 
 pub use checkin::{
     bootstrap_token_response, parse_checkin, Authenticate, CheckOut, CheckinMessage,
@@ -45,3 +54,4 @@ pub use ids::{ChannelIds, ChannelKind, EnrollmentRef, MAX_ID_LEN};
 pub use json::{plist_to_json, report_to_json};
 pub use message::{parse_message, Message};
 pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};
+pub use signature::{SignatureError, SignatureVerifier, VerifiedSigner};

@@ -6,7 +6,7 @@
 //! - [`routes`]: the route table ([`routes::ROUTES`]) and the router.
 //! - [`auth`]: bearer-token check (hashed, constant time) and scope checks.
 //! - [`app`]: the pingora app: route, authenticate, dispatch, answer.
-//! - [`commands`], [`devices`]: the handlers, one file per noun.
+//! - [`commands`], [`devices`], [`push`], [`enrollment`]: the handlers, one file per noun.
 //! - [`query`]: query-string parameters of the list endpoints.
 //! - [`render`]: gRPC answers as JSON.
 //! - [`error`]: why a request failed, mapped once to status and error code.
@@ -19,7 +19,9 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod devices;
+pub mod enrollment;
 pub mod error;
+pub mod push;
 pub mod query;
 pub mod render;
 pub mod routes;

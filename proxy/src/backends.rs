@@ -8,6 +8,8 @@ use crate::config::Services;
 use crate::error::ProxyError;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use mdm_proto::v1::provisioning_client::ProvisioningClient;
+use mdm_proto::v1::push_client::PushClient;
 use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -48,6 +50,7 @@ impl LazyChannel {
 pub struct Backends {
     enroll: LazyChannel,
     command: LazyChannel,
+    push: LazyChannel,
 }
 
 impl Backends {
@@ -57,6 +60,23 @@ impl Backends {
         Ok(Backends {
             enroll: LazyChannel::new(&config.enroll_url, timeout)?,
             command: LazyChannel::new(&config.command_url, timeout)?,
+            push: LazyChannel::new(&config.push_url, timeout)?,
+        })
+    }
+
+    /// Ready when enroll-svc and command-svc report SERVING.
+    pub fn readiness(self: &std::sync::Arc<Self>) -> service_kit::observe::ReadinessCheck {
+        let backends = self.clone();
+        std::sync::Arc::new(move || {
+            let backends = backends.clone();
+            Box::pin(async move {
+                service_kit::observe::grpc_ready(backends.enroll.get())()
+                    .await
+                    .map_err(|why| format!("enroll-svc: {why}"))?;
+                service_kit::observe::grpc_ready(backends.command.get())()
+                    .await
+                    .map_err(|why| format!("command-svc: {why}"))
+            })
         })
     }
 
@@ -70,6 +90,21 @@ impl Backends {
     /// A client of command-svc (cheap: clones share one connection).
     pub fn command_client(&self) -> CommandsClient<Channel> {
         CommandsClient::new(self.command.get())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A client of enroll-svc's provisioning service: CA, SCEP, enrollment profiles and tokens,
+    /// certificate status (same connection as [`Backends::enroll_client`]).
+    pub fn provisioning_client(&self) -> ProvisioningClient<Channel> {
+        ProvisioningClient::new(self.enroll.get())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A client of push-svc (cheap: clones share one connection).
+    pub fn push_client(&self) -> PushClient<Channel> {
+        PushClient::new(self.push.get())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }

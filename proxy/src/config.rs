@@ -1,6 +1,7 @@
 //! Proxy configuration (`MDM_PROXY_*`).
 
 pub use crate::admin::config::AdminListener;
+pub use crate::enrollment::EnrollmentListener;
 use serde::Deserialize;
 use service_kit::config::{ConfigError, ServiceConfig};
 use service_kit::telemetry::LogConfig;
@@ -32,6 +33,10 @@ pub struct Config {
     /// The admin listener (REST API); off when absent.
     #[serde(default)]
     pub admin: Option<AdminListener>,
+    /// The enrollment listener (SCEP, OTA and direct profiles, MDMServiceConfig); off when
+    /// absent.
+    #[serde(default)]
+    pub enrollment: Option<EnrollmentListener>,
 }
 
 /// The device-facing HTTPS listener.
@@ -52,6 +57,14 @@ pub struct DeviceListener {
     /// issued identity may be used before the server's clock reaches its notBefore.
     #[serde(default = "default_skew")]
     pub clock_skew_secs: u64,
+    /// How a device proves its identity on this listener: `mtls`, `signature`,
+    /// `mtls-or-signature` or `trusted-header`.
+    #[serde(default)]
+    pub mode: DeviceAuthMode,
+    /// Addresses (CIDRs) of the load balancers whose RFC 9440 `Client-Cert` header is trusted
+    /// in `trusted-header` mode. From any other address the header is refused.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How a message's UDID is tied to the certificate.
     #[serde(default)]
     pub identity_policy: IdentityPolicy,
@@ -66,6 +79,21 @@ pub struct DeviceListener {
     /// InstalledApplicationList.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+}
+
+/// How devices prove who they are on a device listener (see `authn`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceAuthMode {
+    /// The client certificate in the TLS handshake (required).
+    #[default]
+    Mtls,
+    /// The `Mdm-Signature` header on every request (TLS terminated by a load balancer).
+    Signature,
+    /// The handshake certificate when presented, else the `Mdm-Signature` header.
+    MtlsOrSignature,
+    /// An RFC 9440 `Client-Cert` header from an allow-listed load balancer.
+    TrustedHeader,
 }
 
 /// The identity policy (DESIGN.md §4).
@@ -90,6 +118,9 @@ pub struct Services {
     /// command-svc gRPC URL.
     #[serde(default = "default_command_url")]
     pub command_url: String,
+    /// push-svc gRPC URL (admin API: push, push certificate, devices' push state).
+    #[serde(default = "default_push_url")]
+    pub push_url: String,
     /// Milliseconds a positive command-channel authorization from enroll-svc is reused
     /// (0 = ask every time). A CheckOut through this edge evicts at once.
     #[serde(default = "default_authorization_cache_ms")]
@@ -104,6 +135,7 @@ impl Default for Services {
         Services {
             enroll_url: default_enroll_url(),
             command_url: default_command_url(),
+            push_url: default_push_url(),
             authorization_cache_ms: default_authorization_cache_ms(),
             timeout_ms: default_timeout_ms(),
         }
@@ -139,6 +171,9 @@ fn default_enroll_url() -> String {
 }
 fn default_command_url() -> String {
     "http://127.0.0.1:50052".into()
+}
+fn default_push_url() -> String {
+    "http://127.0.0.1:50053".into()
 }
 fn default_authorization_cache_ms() -> u64 {
     5_000
@@ -189,6 +224,12 @@ impl ServiceConfig for Config {
                 return Err(setting(key, format!("{path:?} must start with '/'")));
             }
         }
+        if d.mode == DeviceAuthMode::TrustedHeader && d.trusted_proxies.is_empty() {
+            return Err(setting(
+                "device.trusted_proxies",
+                "trusted-header mode needs the load balancers' addresses: without them any client could forge the header".into(),
+            ));
+        }
         if d.max_body_bytes < 1024 {
             return Err(setting(
                 "device.max_body_bytes",
@@ -212,6 +253,20 @@ impl ServiceConfig for Config {
                 return Err(setting(
                     "admin.listen",
                     "must differ from device.listen and health_listen".into(),
+                ));
+            }
+        }
+        if let Some(enrollment) = &self.enrollment {
+            enrollment.validate()?;
+            let taken = [
+                Some(d.listen),
+                Some(self.health_listen),
+                self.admin.as_ref().map(|a| a.listen),
+            ];
+            if taken.contains(&Some(enrollment.listen)) {
+                return Err(setting(
+                    "enrollment.listen",
+                    "must differ from the device, health and admin listeners".into(),
                 ));
             }
         }

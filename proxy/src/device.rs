@@ -2,17 +2,17 @@
 //! the limit, parses the envelope, applies the identity policy and forwards to the owning
 //! service. Every failure is answered through [`ProxyError::status`], the one mapping.
 
+use crate::authn::Authenticator;
 use crate::authorization::Authorizer;
 use crate::backends::Backends;
 use crate::body::{error_response, read_limited, respond};
 use crate::config::DeviceListener;
 use crate::error::ProxyError;
 use crate::identity;
-use crate::tls::ClientCertificate;
+use crate::metrics::Metrics;
 use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
 use mdm_core::Message;
-use mdm_proto::v1::AuthMethod;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct DeviceApp {
     config: DeviceListener,
     backends: Arc<Backends>,
     authorizer: Authorizer,
+    authn: Authenticator,
+    metrics: Metrics,
 }
 
 impl DeviceApp {
@@ -41,11 +43,15 @@ impl DeviceApp {
         config: DeviceListener,
         backends: Arc<Backends>,
         authorizer: Authorizer,
+        authn: Authenticator,
+        metrics: Metrics,
     ) -> DeviceApp {
         DeviceApp {
             config,
             backends,
             authorizer,
+            authn,
+            metrics,
         }
     }
 
@@ -63,16 +69,18 @@ impl DeviceApp {
         if header.method != Method::PUT && header.method != Method::POST {
             return Err(ProxyError::MethodNotAllowed);
         }
-        let cert = client_certificate(session)?;
         session.set_read_timeout(Some(READ_TIMEOUT));
         let body = read_limited(session, self.config.max_body_bytes).await?;
+        // Identity first: an unverified caller learns nothing about its message.
+        let caller = self.authn.authenticate(session, &body)?;
         match mdm_core::parse_message(&body)? {
             Message::Checkin(message) => {
+                self.metrics.message("checkin", message.message_type());
                 let enrollment = message.ids().enrollment()?;
                 let identity = identity::verify(
                     self.config.identity_policy,
-                    AuthMethod::Mtls,
-                    &cert,
+                    caller.method,
+                    &caller.cert,
                     &enrollment,
                 )?;
                 let checking_out = matches!(message, mdm_core::CheckinMessage::CheckOut(_));
@@ -86,39 +94,35 @@ impl DeviceApp {
                 "command reports belong on the ServerURL, not the CheckInURL",
             )),
             Message::Report(report) => {
+                self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
                 let identity = identity::verify(
                     self.config.identity_policy,
-                    AuthMethod::Mtls,
-                    &cert,
+                    caller.method,
+                    &caller.cert,
                     &enrollment,
                 )?;
                 self.authorizer.authorize(&self.backends, &identity).await?;
                 self.backends
-                    .report(identity, body, cert.connection_id)
+                    .report(identity, body, caller.connection_id)
                     .await
             }
         }
     }
 }
 
-/// The client certificate verified in this connection's handshake.
-fn client_certificate(session: &ServerSession) -> Result<ClientCertificate, ProxyError> {
-    session
-        .digest()
-        .and_then(|digest| digest.ssl_digest.as_ref())
-        .and_then(|ssl| ssl.extension.get::<ClientCertificate>())
-        .cloned()
-        .ok_or(ProxyError::NoClientCertificate)
-}
-
 #[async_trait]
 impl ServeHttp for DeviceApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         match self.handle(session).await {
-            Ok(body) => respond(StatusCode::OK, "application/xml", body),
+            Ok(body) => {
+                self.metrics.answered("device", StatusCode::OK);
+                respond(StatusCode::OK, "application/xml", body)
+            }
             Err(error) => {
                 let status = error.status();
+                self.metrics.answered("device", status);
+                self.metrics.refused(&error);
                 if status.is_server_error() {
                     tracing::error!(%error, %status, "device request failed");
                 } else {

@@ -9,6 +9,12 @@ pub enum ProxyError {
     /// No or unusable client identity (the handshake should have refused it).
     #[error("no verified client certificate")]
     NoClientCertificate,
+    /// The Mdm-Signature header is missing its marks: garbage, tampered body, wrong key or CA.
+    #[error("Mdm-Signature refused: {0}")]
+    BadSignature(mdm_core::signature::SignatureError),
+    /// A forwarded client certificate from an untrusted address, or one that does not verify.
+    #[error("forwarded client certificate refused: {0}")]
+    UntrustedForwardedCertificate(String),
     /// The certificate does not speak for the message's device.
     #[error("identity mismatch: {0}")]
     IdentityMismatch(String),
@@ -58,7 +64,10 @@ impl ProxyError {
     /// The HTTP status to answer. Only a service's explicit `NotManaged` becomes 401.
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::NoClientCertificate | ProxyError::IdentityMismatch(_) => {
+            ProxyError::NoClientCertificate
+            | ProxyError::IdentityMismatch(_)
+            | ProxyError::BadSignature(_)
+            | ProxyError::UntrustedForwardedCertificate(_) => {
                 ErrorCode::AuthenticationFailed.http_status()
             }
             ProxyError::Malformed(_) | ProxyError::WrongEndpoint(_) | ProxyError::Read(_) => {

@@ -1,21 +1,31 @@
-//! `/healthz` on a plain-HTTP listener, for load balancers and orchestrators (the device
-//! listener requires a client certificate, which a health checker does not have).
+//! The plain-HTTP operations listener: `/healthz` (the process serves), `/readyz` (the services
+//! behind the edge answer) and Prometheus `/metrics`. It is separate from the device listener,
+//! which requires a client certificate that health checkers and scrapers do not have.
 
-use crate::body::{error_response, respond};
+use crate::body::respond;
 use async_trait::async_trait;
-use http::{Response, StatusCode};
+use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
+use service_kit::observe::Observability;
 
-/// Answers `/healthz` with 200 while the process serves.
-pub struct HealthApp;
+/// Answers probes and scrapes.
+pub struct HealthApp {
+    observability: Observability,
+}
+
+impl HealthApp {
+    /// The app serving `observability`.
+    pub fn new(observability: Observability) -> HealthApp {
+        HealthApp { observability }
+    }
+}
 
 #[async_trait]
 impl ServeHttp for HealthApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
-        match session.req_header().uri.path() {
-            "/healthz" => respond(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
-            _ => error_response(StatusCode::NOT_FOUND),
-        }
+        let path = session.req_header().uri.path().to_string();
+        let (status, content_type, body) = self.observability.respond(&path).await;
+        respond(status, content_type, body.into_bytes())
     }
 }

@@ -58,7 +58,6 @@ mod tests {
         ClientCertificate {
             sha256: [7; 32],
             common_name: cn.into(),
-            connection_id: "c1".into(),
         }
     }
 

@@ -10,24 +10,33 @@
 //! - [`tls`]: the device listener's TLS: server certificate, required client certificate.
 //! - [`identity`]: the identity policy (CN equals UDID, or certificate binding only).
 //! - [`device`]: the device app: routing, body limit, envelope, forwarding.
+//! - [`authn`]: who is calling: mTLS, Mdm-Signature, or a trusted forwarded certificate.
 //! - [`authorization`]: the command channel's check with enroll-svc, briefly cached.
 //! - [`backends`]: gRPC clients of the services.
 //! - [`body`]: bounded body reading and responses.
 //! - [`error`]: why a request failed, mapped once to an HTTP status.
-//! - [`health`]: the `/healthz` endpoint.
+//! - [`health`]: `/healthz`, `/readyz` and `/metrics`.
+//! - [`metrics`]: the edge's Prometheus metrics.
 //! - [`admin`]: the admin listener: REST API with bearer tokens (when `[admin]` is configured).
+//! - [`enrollment`]: the enrollment listener: SCEP, OTA and direct profiles, `/MDMServiceConfig`
+//!   (when `[enrollment]` is configured).
+//! - [`revocation`]: certificate status from enroll-svc (revoked, direct-flow), briefly cached.
 //!
 //! The binary calls [`build_server`] and runs it; tests start the binary as a process.
 
 pub mod admin;
+pub mod authn;
 pub mod authorization;
 pub mod backends;
 pub mod body;
 pub mod config;
 pub mod device;
+pub mod enrollment;
 pub mod error;
 pub mod health;
 pub mod identity;
+pub mod metrics;
+pub mod revocation;
 pub mod tls;
 
 pub use config::Config;
@@ -40,12 +49,18 @@ use std::sync::Arc;
 /// Why the edge could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// Device CAs are unusable for signature or forwarded-certificate checks.
+    #[error("device authentication: {0}")]
+    Authn(#[from] authn::AuthnSetupError),
     /// TLS material is unusable.
     #[error("device listener TLS: {0}")]
     Tls(#[from] tls::TlsSetupError),
     /// The admin listener's TLS material is unusable.
     #[error("admin listener TLS: {0}")]
     AdminTls(tls::TlsSetupError),
+    /// The enrollment listener's TLS material is unusable.
+    #[error("enrollment listener TLS: {0}")]
+    EnrollmentTls(tls::TlsSetupError),
     /// A service URL is unusable.
     #[error("service endpoint: {0}")]
     Endpoint(#[from] tonic::transport::Error),
@@ -75,6 +90,30 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     server.bootstrap();
 
     let backends = Arc::new(backends::Backends::new(&config.services)?);
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let observability = service_kit::observe::Observability::new(registry, backends.readiness());
+    revocation::install(
+        Arc::clone(&backends),
+        std::time::Duration::from_millis(config.services.authorization_cache_ms),
+    );
+    if let Some(enroll_config) = &config.enrollment {
+        let mut enrollment = Service::new(
+            "enrollment listener".to_string(),
+            enrollment::EnrollmentApp::new(
+                enroll_config.clone(),
+                Arc::clone(&backends),
+                metrics.clone(),
+            ),
+        );
+        enrollment.add_tls_with_settings(
+            &enroll_config.listen.to_string(),
+            None,
+            enrollment::enrollment_tls(enroll_config).map_err(SetupError::EnrollmentTls)?,
+        );
+        server.add_service(enrollment);
+        tracing::info!(enrollment = %enroll_config.listen, "enrollment listening");
+    }
     if let Some(admin_config) = &config.admin {
         let mut admin = Service::new(
             "admin listener".to_string(),
@@ -96,6 +135,8 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
             authorization::Authorizer::new(std::time::Duration::from_millis(
                 config.services.authorization_cache_ms,
             )),
+            authn::Authenticator::new(&config.device, metrics.clone())?,
+            metrics,
         ),
     );
     device.add_tls_with_settings(
@@ -103,7 +144,10 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
         None,
         tls::device_tls(&config.device)?,
     );
-    let mut health = Service::new("health listener".to_string(), health::HealthApp);
+    let mut health = Service::new(
+        "health listener".to_string(),
+        health::HealthApp::new(observability),
+    );
     health.add_tcp(&config.health_listen.to_string());
 
     server.add_service(device);

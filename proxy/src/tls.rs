@@ -2,7 +2,7 @@
 //! to the configured device CAs (with clock skew tolerated on its validity period), and the
 //! facts about that certificate the request handlers need.
 
-use crate::config::DeviceListener;
+use crate::config::{DeviceAuthMode, DeviceListener};
 use async_trait::async_trait;
 use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
@@ -21,9 +21,16 @@ pub struct ClientCertificate {
     pub sha256: [u8; 32],
     /// Subject CN (empty when the subject has none: Apple signers sometimes have an empty subject).
     pub common_name: String,
+}
+
+/// What the handshake established about a connection, attached to every request on it.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
     /// A random identifier of this TLS connection: a NotNow skips its command for the rest
     /// of the connection it was sent on.
     pub connection_id: String,
+    /// The verified client certificate, when the client presented one.
+    pub client: Option<ClientCertificate>,
 }
 
 impl ClientCertificate {
@@ -39,7 +46,6 @@ impl ClientCertificate {
         Some(ClientCertificate {
             sha256: Sha256::digest(&der).into(),
             common_name,
-            connection_id: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 }
@@ -52,9 +58,13 @@ impl TlsAccept for CaptureClientCertificate {
         &self,
         ssl: &SslRef,
     ) -> Option<Arc<dyn Any + Send + Sync>> {
-        let cert = ssl.peer_certificate()?;
-        let facts = ClientCertificate::from_x509(&cert)?;
-        Some(Arc::new(facts))
+        let client = ssl
+            .peer_certificate()
+            .and_then(|cert| ClientCertificate::from_x509(&cert));
+        Some(Arc::new(ConnectionInfo {
+            connection_id: uuid::Uuid::new_v4().simple().to_string(),
+            client,
+        }))
     }
 }
 
@@ -110,10 +120,16 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
         }
     }
     let skew = i64::try_from(config.clock_skew_secs).unwrap_or(i64::MAX);
-    tls.set_verify_callback(
-        SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
-        move |preverified, ctx| preverified || within_skew(ctx, skew),
-    );
+    // mtls requires a certificate; mtls-or-signature asks for one; behind a balancer that
+    // terminates TLS there is none to ask for.
+    let mode = match config.mode {
+        DeviceAuthMode::Mtls => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        DeviceAuthMode::MtlsOrSignature => SslVerifyMode::PEER,
+        DeviceAuthMode::Signature | DeviceAuthMode::TrustedHeader => SslVerifyMode::NONE,
+    };
+    tls.set_verify_callback(mode, move |preverified, ctx| {
+        preverified || within_skew(ctx, skew)
+    });
     tls.enable_h2();
     Ok(tls)
 }

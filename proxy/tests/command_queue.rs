@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 use testkit::messages as msg;
-use testkit::stack::{ADMIN_TOKEN, READ_ONLY_TOKEN};
+use testkit::stack::{scrape, ADMIN_TOKEN, READ_ONLY_TOKEN};
 use testkit::{eventually, Engine, Issued, Stack, StackOptions};
 
 /// The UDID in the real captures; our device uses it so the captures are sent unchanged.

@@ -53,16 +53,25 @@ fn check_config_accepts_valid_and_explains_invalid_settings() {
         "a misspelt key is named: {text}"
     );
 
-    for bin in ["command-svc", "push-svc"] {
-        let (ok, text) = check_config(bin, &[]);
+    for (bin, listen, required) in [
+        ("command-svc", "MDM_COMMAND_LISTEN", None),
+        (
+            "push-svc",
+            "MDM_PUSH_LISTEN",
+            Some(("MDM_PUSH_SECRET_KEY", KEY)),
+        ),
+    ] {
+        let base: Vec<(&str, &str)> = required.into_iter().collect();
+        let (ok, text) = check_config(bin, &base);
         assert!(ok, "{bin}: {text}");
-        let prefix = if bin == "command-svc" {
-            "MDM_COMMAND_LISTEN"
-        } else {
-            "MDM_PUSH_LISTEN"
-        };
-        let (ok, text) = check_config(bin, &[(prefix, "not-an-address")]);
+        let mut bad = base.clone();
+        bad.push((listen, "not-an-address"));
+        let (ok, text) = check_config(bin, &bad);
         assert!(!ok && text.contains("invalid"), "{bin}: {text}");
+        assert!(
+            !text.contains("Config("),
+            "errors are for people, not Debug: {text}"
+        );
     }
 
     let (ok, text) = check_config(
@@ -127,7 +136,13 @@ async fn assert_stops_quickly(process: &mut ChildProcess) {
 #[tokio::test]
 async fn services_report_health_and_stop_on_sigterm() {
     for (bin, prefix) in [("command-svc", "MDM_COMMAND_"), ("push-svc", "MDM_PUSH_")] {
-        let env = vec![(format!("{prefix}LISTEN"), "127.0.0.1:0".to_string())];
+        let mut env = vec![
+            (format!("{prefix}LISTEN"), "127.0.0.1:0".to_string()),
+            (format!("{prefix}METRICS_LISTEN"), "127.0.0.1:0".to_string()),
+        ];
+        if bin == "push-svc" {
+            env.push(("MDM_PUSH_SECRET_KEY".to_string(), KEY.to_string()));
+        }
         let mut process = ChildProcess::spawn(bin, &workspace_bin(bin), &[], &env)
             .await
             .expect("spawns");

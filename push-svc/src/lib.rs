@@ -1,42 +1,126 @@
-//! push-svc will own push: MDM push certificates, the push target of each enrollment and
-//! delivery to APNs. For now it is the service frame the push issue fills in: configuration,
-//! gRPC health and graceful shutdown.
+//! push-svc owns push (DESIGN.md §7): the MDM push certificate, the push target of each
+//! enrollment (token, PushMagic, topic) and delivery to APNs over HTTP/2. enroll-svc registers a
+//! target at TokenUpdate and removes it at CheckOut; command-svc pushes a command's targets when
+//! it is queued and reports which devices connected; administrators upload certificates and
+//! push through the edge's admin API. It owns its database; no other service reads it.
 //!
 //! # Layout
 //! - [`config`]: settings (`MDM_PUSH_*`).
+//! - [`certificate`]: reading an uploaded certificate (PEM or PKCS#12) and its topic.
+//! - [`upload`]: installing a certificate (one topic for life), describing the current one.
+//! - [`current`]: the current certificate on every replica, refreshed from the database.
+//! - [`apns`]: the APNs client: connections, the exact wire format, retries.
+//! - [`outcome`]: what became of a push, from APNs's status and reason.
+//! - [`coalesce`]: concurrent pushes to one target become at most two.
+//! - [`deliver`]: the Push operation: bulk lookup, concurrent sends, bulk recording.
+//! - [`sweep`]: pushing silent devices, marking the silent-too-long inactive.
+//! - [`store`]: certificates and targets on SQLite or PostgreSQL.
+//! - [`metrics`]: Prometheus metrics (certificate expiry, outcomes, sweep).
+//! - [`grpc`]: the `mdm.v1.Push` adapter.
+//! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
-//! Binaries and tests both start the service with [`run`].
+//! Binaries, tests and the benchmark (`examples/push_bench.rs`) start the service with [`run`].
 
+pub mod apns;
+pub mod certificate;
+pub mod coalesce;
 pub mod config;
+pub mod current;
+pub mod deliver;
+pub mod error;
+pub mod grpc;
+pub mod metrics;
+pub mod outcome;
+pub mod store;
+pub mod sweep;
+pub mod upload;
 
 pub use config::Config;
+pub use error::Error;
 
+use mdm_proto::v1::push_server::PushServer;
+use prometheus_client::registry::Registry;
+use service_kit::db::Db;
+use service_kit::observe;
+use service_kit::secrets::SecretBox;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Why the service stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The listener's address cannot be read.
-    #[error("listener: {0}")]
-    Io(#[from] std::io::Error),
-    /// The gRPC transport failed.
-    #[error("gRPC server: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+/// Largest gRPC message: a Push for 100,000 enrollments and its answer are a few megabytes.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Serves gRPC health on `listener` until `shutdown` resolves.
+/// How long in-flight calls may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Opens the database, runs migrations, starts the inactivity sweep, and serves gRPC on
+/// `listener` (and metrics on `metrics_listen`) until `shutdown` resolves.
 pub async fn run(
     listener: TcpListener,
-    _config: Config,
+    config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let (_health, health_service) = tonic_health::server::health_reporter();
-    let router = tonic::transport::Server::builder().add_service(health_service);
+    let secrets = SecretBox::from_base64(&config.secret_key)?;
+    let settings = apns::ApnsSettings::from_config(&config.apns)?;
+    let db = Db::connect(&config.database, &config.database_url()).await?;
+    let store = store::PushStore::open(db).await?;
+
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let observability = observe::Observability::new(
+        registry,
+        observe::all_of(vec![("database", observe::database_ready(store.db().clone()))]),
+    );
+    let cache = Arc::new(current::CertificateCache::new(
+        store.clone(),
+        secrets.clone(),
+        settings.clone(),
+        Duration::from_millis(config.certificate.refresh_ms),
+        metrics.clone(),
+    ));
+    let certificates = upload::Certificates::new(
+        store.clone(),
+        secrets,
+        config.certificate.expiry_warning_days,
+    );
+    let pusher = Arc::new(deliver::Pusher::new(
+        store.clone(),
+        Arc::clone(&cache),
+        metrics.clone(),
+        settings.max_in_flight,
+    ));
+    let sweeper = tokio::spawn(sweep::run(
+        store.clone(),
+        Arc::clone(&pusher),
+        certificates.clone(),
+        metrics,
+        config.sweep.clone(),
+    ));
+
+    let api = grpc::PushApi::new(store.clone(), pusher, certificates, cache);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<PushServer<grpc::PushApi>>().await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(
+            PushServer::new(api)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
+    let metrics_addr = metrics_listener.local_addr()?;
+    tracing::info!(addr = %metrics_addr, "push-svc metrics listening");
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "push-svc listening");
-    service_kit::grpc::serve(router, listener, shutdown, Duration::from_secs(3)).await?;
+    tracing::info!(%addr, engine = store.db().engine(), "push-svc listening");
+    // The metrics listener lives exactly as long as the gRPC server.
+    let served = tokio::select! {
+        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
+        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
+    };
+    sweeper.abort();
+    store.db().close().await;
+    served?;
     tracing::info!("push-svc stopped");
     Ok(())
 }

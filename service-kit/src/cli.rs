@@ -70,3 +70,17 @@ where
         .await
         .map_err(MainError::Service)
 }
+
+/// Ends a binary's `main`: prints the error for a person (not its `Debug` form) and exits 1.
+pub fn exit_code<E: std::error::Error>(
+    binary: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{binary}: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

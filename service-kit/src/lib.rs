@@ -1,6 +1,7 @@
 //! What every binary of the workspace shares, and nothing else: a service crate should read as its
 //! own job, not as plumbing. Its scope is deliberately closed: configuration loading, logging,
-//! shutdown, the SQL pool and sealing secrets at rest. MDM protocol code belongs in `mdm-core`.
+//! shutdown, the SQL pool, sealing secrets at rest, serving gRPC, and the metrics and probe
+//! endpoints. MDM protocol code belongs in `mdm-core`.
 //!
 //! # Layout
 //! - [`config`]: defaults < TOML file < `MDM_<SERVICE>_*` environment, unknown keys rejected.
@@ -10,12 +11,14 @@
 //! - [`secrets`]: [`secrets::SecretBox`], AES-256-GCM sealing for secrets stored in databases.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
 //! - [`grpc`]: serving a tonic router on a bound listener with a bounded graceful shutdown.
+//! - [`observe`]: `/metrics`, `/healthz` and `/readyz` on a plain-HTTP listener.
 //! - [`shutdown`]: a future that resolves on SIGTERM or SIGINT.
 
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod grpc;
+pub mod observe;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;

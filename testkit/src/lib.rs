@@ -12,10 +12,12 @@
 //!   `MDM_TEST_POSTGRES=off` skips, an unreachable server fails.
 //! - [`http`]: a reqwest client that trusts only the test CA ([`https_client`]).
 //! - [`messages`]: device check-in and report plists shaped like real captures.
-//! - [`stack`]: enroll-svc and the proxy started as processes for one test ([`Stack`]).
+//! - [`apns`]: the mock APNs with its CA and a push certificate ([`ApnsFixture`]).
+//! - [`stack`]: the services and the proxy started as processes for one test ([`Stack`]).
 //!
 //! The main items are re-exported at the crate root.
 
+pub mod apns;
 pub mod http;
 pub mod messages;
 pub mod pki;
@@ -23,6 +25,7 @@ pub mod postgres;
 pub mod process;
 pub mod stack;
 
+pub use apns::ApnsFixture;
 pub use http::{https_client, https_client_builder};
 pub use pki::{write_pem, ClientCertOptions, Issued, PkiFiles, TestCa};
 pub use postgres::{postgres_admin_url, TempDatabase};

@@ -1,8 +1,11 @@
-//! The server's processes started for a test: enroll-svc, command-svc and the proxy as real
-//! binaries on loopback ports, with a device CA and a server certificate made for the test, on SQLite or on
-//! a fresh PostgreSQL database.
+//! The server's processes started for a test: enroll-svc, command-svc, push-svc and the proxy as
+//! real binaries on loopback ports, with a device CA and a server certificate made for the test, on
+//! SQLite or on a fresh PostgreSQL database; the proxy also serves enrollment (SCEP, OTA) from
+//! enroll-svc's own CA. push-svc delivers to a mock APNs (in the test process,
+//! on its own runtime) and has a push certificate installed through the admin API at start.
 
-use crate::pki::{Issued, PkiFiles, TestCa};
+use crate::apns::ApnsFixture;
+use crate::pki::{Issued, PkiFiles, TestCa, PUSH_TOPIC};
 use crate::postgres::TempDatabase;
 use crate::process::{free_port, wait_for_tcp, workspace_bin, ChildProcess};
 use anyhow::{anyhow, Context};
@@ -39,6 +42,10 @@ pub struct StackOptions {
     pub engine: Engine,
     /// `cn-equals-udid` or `bound-certificate`.
     pub identity_policy: &'static str,
+    /// The device listener's mode: `mtls`, `signature`, `mtls-or-signature`, `trusted-header`.
+    pub device_mode: &'static str,
+    /// `trusted-header` mode: the allow-listed load-balancer CIDRs (TOML array).
+    pub trusted_proxies: Option<&'static str>,
     /// The proxy's body limit, if not the default.
     pub max_body_bytes: Option<usize>,
     /// command-svc's retention sweep interval, if not the default.
@@ -51,6 +58,8 @@ impl StackOptions {
         StackOptions {
             engine,
             identity_policy: "cn-equals-udid",
+            device_mode: "mtls",
+            trusted_proxies: None,
             max_body_bytes: None,
             sweep_interval_secs: None,
         }
@@ -71,6 +80,16 @@ pub struct Stack {
     pub command: ChildProcess,
     /// command-svc's gRPC address.
     pub command_addr: SocketAddr,
+    /// push-svc, pointed at [`Stack::apns`].
+    pub push: ChildProcess,
+    /// push-svc's gRPC address.
+    pub push_addr: SocketAddr,
+    /// The mock APNs push-svc delivers to, with the push certificate installed at start.
+    pub apns: ApnsFixture,
+    /// enroll-svc's `/metrics` listener.
+    pub enroll_metrics_addr: SocketAddr,
+    /// command-svc's `/metrics` listener.
+    pub command_metrics_addr: SocketAddr,
     /// The proxy.
     pub proxy: ChildProcess,
     /// `https://127.0.0.1:<port>` of the device listener.
@@ -79,6 +98,14 @@ pub struct Stack {
     pub health_addr: SocketAddr,
     /// `https://127.0.0.1:<port>` of the admin listener.
     pub admin_url: String,
+    /// `https://127.0.0.1:<port>` of the enrollment listener (SCEP, OTA, profiles).
+    pub enrollment_url: String,
+    /// enroll-svc's device-identity CA (generated at its first start), as PEM: the proxy's
+    /// device listener trusts it beside [`Stack::device_ca`].
+    pub identity_ca_file: PathBuf,
+    /// The stand-in for Apple's device CA: OTA phase 2 answers must be signed by a
+    /// certificate it issued.
+    pub apple_device_ca: TestCa,
     enroll_env: Vec<(String, String)>,
     _databases: Vec<TempDatabase>,
 }
@@ -104,7 +131,7 @@ fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 }
 
 impl Stack {
-    /// Starts enroll-svc and the proxy. `Ok(None)` when the options ask for PostgreSQL and the
+    /// Starts the services and the proxy. `Ok(None)` when the options ask for PostgreSQL and the
     /// PostgreSQL run is switched off (`MDM_TEST_POSTGRES=off`).
     pub async fn start(options: StackOptions) -> anyhow::Result<Option<Stack>> {
         let pki = PkiFiles::new();
@@ -116,39 +143,109 @@ impl Stack {
                 pki.path().join(format!("{name}.db")).display()
             )
         };
-        let (enroll_db, command_db) = match options.engine {
-            Engine::Sqlite => (sqlite_url("enroll"), sqlite_url("command")),
+        let (enroll_db, command_db, push_db) = match options.engine {
+            Engine::Sqlite => (
+                sqlite_url("enroll"),
+                sqlite_url("command"),
+                sqlite_url("push"),
+            ),
             Engine::Postgres => {
-                for _ in 0..2 {
+                for _ in 0..3 {
                     match TempDatabase::create().await? {
                         Some(db) => databases.push(db),
                         None => return Ok(None),
                     }
                 }
-                (databases[0].url.clone(), databases[1].url.clone())
+                (
+                    databases[0].url.clone(),
+                    databases[1].url.clone(),
+                    databases[2].url.clone(),
+                )
             }
         };
         let device_ca = TestCa::new("MDM Test Device CA");
         let ca_file = pki.write("device-ca.pem", &device_ca.cert_pem());
         let server = device_ca.issue_server(&["localhost", "127.0.0.1"]);
         let (cert_file, key_file) = pki.write_issued("server", &server);
+        // Enrollment: enroll-svc exports its CA for the proxy, trusts a test "Apple device" CA
+        // for OTA phase 2, signs profiles with the server's key and ships the server's root.
+        let apple_device_ca = TestCa::new("Test Apple iPhone Device CA");
+        let apple_ca_file = pki.write("apple-device-ca.pem", &apple_device_ca.cert_pem());
+        let identity_ca_file = pki.path().join("identity-ca.pem");
+        let device_port = free_port();
+        let enrollment_port = free_port();
 
         // The services name each other, so their ports are chosen before either starts.
         let enroll_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let command_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let push_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let apns = ApnsFixture::start();
+        let push_env = env(&[
+            ("MDM_PUSH_LISTEN", push_addr.to_string()),
+            ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
+            ("MDM_PUSH_DATABASE__URL", push_db),
+            (
+                "MDM_PUSH_SECRET_KEY",
+                "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
+            ),
+            ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
+            ("MDM_PUSH_APNS__SANDBOX_URL", apns.mock.url()),
+            (
+                "MDM_PUSH_APNS__CA_FILES",
+                format!("[{:?}]", path(apns.ca_file.clone())),
+            ),
+            ("MDM_PUSH_APNS__RETRY_BACKOFF_MS", "5".into()),
+            ("MDM_PUSH_CERTIFICATE__REFRESH_MS", "200".into()),
+        ]);
         let enroll_env = env(&[
             ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
+            ("MDM_ENROLL_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ENROLL_DATABASE__URL", enroll_db),
             ("MDM_ENROLL_COMMAND_URL", format!("http://{command_addr}")),
+            ("MDM_ENROLL_PUSH_URL", format!("http://{push_addr}")),
             (
                 "MDM_ENROLL_SECRET_KEY",
                 "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
             ),
+            (
+                "MDM_ENROLL_CA__EXPORT_CERT_FILE",
+                path(identity_ca_file.clone()),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__BASE_URL",
+                format!("https://127.0.0.1:{enrollment_port}"),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__SERVER_URL",
+                format!("https://127.0.0.1:{device_port}/mdm"),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__CHECK_IN_URL",
+                format!("https://127.0.0.1:{device_port}/checkin"),
+            ),
+            ("MDM_ENROLL_ENROLLMENT__TOPIC", PUSH_TOPIC.into()),
+            ("MDM_ENROLL_ENROLLMENT__ORGANIZATION", "MDM Test".into()),
+            (
+                "MDM_ENROLL_ENROLLMENT__SERVER_CA_FILE",
+                path(ca_file.clone()),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__SIGNING_CERT_FILE",
+                path(cert_file.clone()),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__SIGNING_KEY_FILE",
+                path(key_file.clone()),
+            ),
+            ("MDM_ENROLL_ENROLLMENT__DEVICE_CA_FILE", path(apple_ca_file)),
         ]);
         let mut command_env = env(&[
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
+            ("MDM_COMMAND_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_COMMAND_DATABASE__URL", command_db),
             ("MDM_COMMAND_ENROLL_URL", format!("http://{enroll_addr}")),
+            ("MDM_COMMAND_PUSH__URL", format!("http://{push_addr}")),
+            ("MDM_COMMAND_PUSH__ACTIVITY_FLUSH_MS", "200".into()),
         ]);
         if let Some(secs) = options.sweep_interval_secs {
             command_env.push((
@@ -156,14 +253,16 @@ impl Stack {
                 secs.to_string(),
             ));
         }
+        let (push, _) = start_service("push-svc", &push_env).await?;
         let (enroll, _) = start_service("enroll-svc", &enroll_env).await?;
         let (command, _) = start_service("command-svc", &command_env).await?;
+        let enroll_metrics_addr = metrics_addr(&enroll, "enroll-svc").await?;
+        let command_metrics_addr = metrics_addr(&command, "command-svc").await?;
 
-        let device_port = free_port();
         let health_port = free_port();
         let admin_port = free_port();
         let tokens = format!(
-            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\"]}}, \
+            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\"]}}, \
              {{name = \"auditor\", sha256 = \"{}\", scopes = [\"read\"]}}]",
             sha256_hex(ADMIN_TOKEN),
             sha256_hex(READ_ONLY_TOKEN)
@@ -177,8 +276,18 @@ impl Stack {
             ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file.clone())),
             (
                 "MDM_PROXY_DEVICE__CLIENT_CA_FILES",
-                format!("[{:?}]", path(ca_file)),
+                format!(
+                    "[{:?}, {:?}]",
+                    path(ca_file),
+                    path(identity_ca_file.clone())
+                ),
             ),
+            (
+                "MDM_PROXY_ENROLLMENT__LISTEN",
+                format!("127.0.0.1:{enrollment_port}"),
+            ),
+            ("MDM_PROXY_ENROLLMENT__CERT_FILE", path(cert_file.clone())),
+            ("MDM_PROXY_ENROLLMENT__KEY_FILE", path(key_file.clone())),
             (
                 "MDM_PROXY_DEVICE__IDENTITY_POLICY",
                 options.identity_policy.into(),
@@ -199,10 +308,18 @@ impl Stack {
                 "MDM_PROXY_SERVICES__COMMAND_URL",
                 format!("http://{command_addr}"),
             ),
+            (
+                "MDM_PROXY_SERVICES__PUSH_URL",
+                format!("http://{push_addr}"),
+            ),
             ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
             ("MDM_PROXY_THREADS", "2".into()),
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
         ]);
+        proxy_env.push(("MDM_PROXY_DEVICE__MODE".into(), options.device_mode.into()));
+        if let Some(cidrs) = options.trusted_proxies {
+            proxy_env.push(("MDM_PROXY_DEVICE__TRUSTED_PROXIES".into(), cidrs.into()));
+        }
         if let Some(limit) = options.max_body_bytes {
             proxy_env.push(("MDM_PROXY_DEVICE__MAX_BODY_BYTES".into(), limit.to_string()));
         }
@@ -210,25 +327,63 @@ impl Stack {
         let device_addr = SocketAddr::from(([127, 0, 0, 1], device_port));
         let health_addr = SocketAddr::from(([127, 0, 0, 1], health_port));
         let admin_addr = SocketAddr::from(([127, 0, 0, 1], admin_port));
-        for addr in [device_addr, health_addr, admin_addr] {
+        let enrollment_addr = SocketAddr::from(([127, 0, 0, 1], enrollment_port));
+        for addr in [device_addr, health_addr, admin_addr, enrollment_addr] {
             wait_for_tcp(addr, STARTUP)
                 .await
                 .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
         }
-        Ok(Some(Stack {
+        let stack = Stack {
             device_ca,
             pki,
             enroll,
             enroll_addr,
             command,
             command_addr,
+            push,
+            push_addr,
+            apns,
+            enroll_metrics_addr,
+            command_metrics_addr,
             proxy,
             device_url: format!("https://127.0.0.1:{device_port}"),
             health_addr,
             admin_url: format!("https://127.0.0.1:{admin_port}"),
+            enrollment_url: format!("https://127.0.0.1:{enrollment_port}"),
+            identity_ca_file,
+            apple_device_ca,
             enroll_env,
             _databases: databases,
-        }))
+        };
+        stack
+            .upload_push_certificate(&stack.apns.push_pem())
+            .await?;
+        Ok(Some(stack))
+    }
+
+    /// Installs a push certificate (PEM with its key) through the admin API.
+    pub async fn upload_push_certificate(&self, pem: &str) -> anyhow::Result<()> {
+        use base64::Engine;
+        let body = format!(
+            "{{\"pem\": \"{}\"}}",
+            base64::engine::general_purpose::STANDARD.encode(pem)
+        );
+        let response = self
+            .admin_client()
+            .put(format!("{}/v1/push-certificate", self.admin_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "push certificate upload answered {status}: {text}\n{}",
+            self.logs()
+        );
+        Ok(())
     }
 
     /// A device client presenting `identity` (or no certificate) and trusting the test CA.
@@ -255,9 +410,10 @@ impl Stack {
     /// Logs of every process, for failure messages.
     pub fn logs(&self) -> String {
         format!(
-            "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- proxy ---\n{}",
+            "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- push-svc ---\n{}\n--- proxy ---\n{}",
             self.enroll.logs(),
             self.command.logs(),
+            self.push.logs(),
             self.proxy.logs()
         )
     }
@@ -274,6 +430,30 @@ pub async fn start_service(
         .await?;
     let addr = listening_addr(&line)?;
     Ok((process, addr))
+}
+
+/// The `/metrics` address a service logged (before its gRPC "listening" line).
+pub async fn metrics_addr(process: &ChildProcess, bin: &str) -> anyhow::Result<SocketAddr> {
+    let line = process
+        .wait_for_line(&format!("{bin} metrics listening"), STARTUP)
+        .await?;
+    listening_addr(&line)
+}
+
+/// Scrapes a Prometheus endpoint and returns the value of one sample line, e.g.
+/// `mdm_checkins_total{message_type="Authenticate",outcome="ok"}` (0 when absent).
+pub async fn scrape(addr: SocketAddr, sample: &str) -> anyhow::Result<f64> {
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(sample)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0))
 }
 
 fn path(p: PathBuf) -> String {

@@ -1,7 +1,7 @@
 //! command-svc binary: see [`command_svc::run`].
 
 use clap::Parser;
-use service_kit::cli::{service_main, CommonArgs};
+use service_kit::cli::{exit_code, service_main, CommonArgs};
 
 /// The command service of the MDM server.
 #[derive(Debug, Parser)]
@@ -12,7 +12,7 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    service_main(Args::parse().common, command_svc::run).await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    let result = service_main(Args::parse().common, command_svc::run).await;
+    exit_code("command-svc", result)
 }

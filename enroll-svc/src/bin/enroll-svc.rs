@@ -1,7 +1,7 @@
 //! enroll-svc binary: see [`enroll_svc::run`].
 
 use clap::Parser;
-use service_kit::cli::{service_main, CommonArgs};
+use service_kit::cli::{exit_code, service_main, CommonArgs};
 
 /// Enrollment service of the MDM server: check-ins, certificate binding, device facts.
 #[derive(Debug, Parser)]
@@ -12,7 +12,7 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    service_main(Args::parse().common, enroll_svc::run).await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    let result = service_main(Args::parse().common, enroll_svc::run).await;
+    exit_code("enroll-svc", result)
 }

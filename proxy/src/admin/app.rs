@@ -7,7 +7,7 @@ use super::config::{AdminListener, Scope};
 use super::error::AdminError;
 use super::render::{self, Reply};
 use super::routes::{self, Matched, Route};
-use super::{commands, devices};
+use super::{commands, devices, enrollment, push};
 use crate::backends::Backends;
 use crate::body::{read_limited, respond};
 use async_trait::async_trait;
@@ -95,6 +95,46 @@ impl AdminApp {
             Route::ListDeviceCommands => {
                 caller.require(Scope::Read)?;
                 devices::commands(backends, id, query).await
+            }
+            Route::Push => {
+                caller.require(Scope::Commands)?;
+                session.set_read_timeout(Some(READ_TIMEOUT));
+                let body = read_limited(session, self.max_body_bytes).await?;
+                push::push(backends, caller, &body).await
+            }
+            Route::GetPushCertificate => {
+                caller.require(Scope::Read)?;
+                push::get_certificate(backends).await
+            }
+            Route::UploadPushCertificate => {
+                caller.require(Scope::PushCertificate)?;
+                session.set_read_timeout(Some(READ_TIMEOUT));
+                let body = read_limited(session, self.max_body_bytes).await?;
+                push::upload_certificate(backends, caller, &body).await
+            }
+            Route::CreateEnrollmentToken => {
+                caller.require(Scope::Commands)?;
+                session.set_read_timeout(Some(READ_TIMEOUT));
+                let body = read_limited(session, self.max_body_bytes).await?;
+                enrollment::create_token(backends, caller, &body).await
+            }
+            Route::ListEnrollmentTokens => {
+                caller.require(Scope::Read)?;
+                enrollment::list_tokens(backends, query).await
+            }
+            Route::RevokeEnrollmentToken => {
+                caller.require(Scope::Commands)?;
+                enrollment::revoke_token(backends, id).await
+            }
+            Route::GetCertificate => {
+                caller.require(Scope::Read)?;
+                enrollment::get_certificate(backends, id).await
+            }
+            Route::RevokeCertificate => {
+                caller.require(Scope::Destructive)?;
+                session.set_read_timeout(Some(READ_TIMEOUT));
+                let body = read_limited(session, self.max_body_bytes).await?;
+                enrollment::revoke_certificate(backends, caller, id, &body).await
             }
             Route::OpenApi => Err(AdminError::NotFound),
         }

@@ -50,10 +50,9 @@ struct EnqueueBody {
     idempotency_key: Option<String>,
     #[serde(default)]
     reason: Option<String>,
-    /// Push-on-enqueue arrives with push-svc. Accepted (and ignored) now so that clients can
-    /// already send it; the device fetches the command at its next check-in or push.
+    /// Wake the devices now (default). `false` leaves the command for their next check-in
+    /// or push.
     #[serde(default)]
-    #[allow(dead_code)]
     push: Option<bool>,
 }
 
@@ -109,6 +108,7 @@ pub fn enqueue_request(
         idempotency_key,
         requested_by: caller.name.clone(),
         reason,
+        no_push: body.push == Some(false),
     })
 }
 
@@ -143,6 +143,7 @@ pub async fn enqueue(
             "request_type": answer.request_type,
             "targets": answer.targets,
             "duplicate": answer.duplicate,
+            "push": answer.push.as_ref().map_or(Value::Null, super::push::summary),
         }),
     ))
 }

@@ -54,6 +54,8 @@ pub enum Scope {
     /// Also queue ClearPasscode, which removes the device's passcode and Data Protection
     /// (seed 004: it must be issued deliberately and accounted for).
     ClearPasscode,
+    /// Install the MDM push certificate (a wrong one stops every device from being woken).
+    PushCertificate,
 }
 
 impl Scope {
@@ -64,6 +66,7 @@ impl Scope {
             Scope::Commands => "commands",
             Scope::Destructive => "destructive",
             Scope::ClearPasscode => "clear-passcode",
+            Scope::PushCertificate => "push-certificate",
         }
     }
 }

@@ -7,7 +7,8 @@ use super::render::{self, Reply};
 use crate::backends::Backends;
 use http::StatusCode;
 use mdm_proto::v1::{
-    EnrollmentStatus, GetEnrollmentRequest, ListEnrollmentCommandsRequest, ListEnrollmentsRequest,
+    EnrollmentStatus, GetEnrollmentRequest, GetTargetRequest, ListEnrollmentCommandsRequest,
+    ListEnrollmentsRequest,
 };
 use serde_json::{json, Value};
 
@@ -65,7 +66,23 @@ pub async fn get(backends: &Backends, enrollment_id: &str) -> Result<Reply, Admi
         .await
         .map_err(|status| AdminError::backend("enroll-svc", &status))?
         .into_inner();
-    Ok(Reply::json(StatusCode::OK, &render::enrollment(&info)))
+    let mut device = render::enrollment(&info);
+    // Push state (seed 004 inactivity, last push and its outcome) comes from push-svc.
+    let push = match backends
+        .push_client()
+        .get_target(GetTargetRequest {
+            enrollment_id: enrollment_id.to_owned(),
+        })
+        .await
+    {
+        Ok(target) => super::push::target(target.get_ref()),
+        Err(status) if mdm_proto::code_of(&status) == mdm_proto::ErrorCode::NotFound => Value::Null,
+        Err(status) => return Err(AdminError::backend("push-svc", &status)),
+    };
+    if let Some(object) = device.as_object_mut() {
+        object.insert("push".into(), push);
+    }
+    Ok(Reply::json(StatusCode::OK, &device))
 }
 
 /// `GET /v1/devices/{id}/commands?limit=`: the enrollment's queue and history, newest first.

@@ -12,6 +12,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/devices"),
     ("GET", "/v1/devices/{id}"),
     ("GET", "/v1/devices/{id}/commands"),
+    ("POST", "/v1/push"),
+    ("GET", "/v1/push-certificate"),
+    ("PUT", "/v1/push-certificate"),
+    ("POST", "/v1/enrollment-tokens"),
+    ("GET", "/v1/enrollment-tokens"),
+    ("DELETE", "/v1/enrollment-tokens/{id}"),
+    ("GET", "/v1/certificates/{serial}"),
+    ("POST", "/v1/certificates/{serial}/revoke"),
     ("GET", "/v1/openapi.json"),
 ];
 
@@ -30,6 +38,22 @@ pub enum Route {
     GetDevice,
     /// `GET /v1/devices/{id}/commands`
     ListDeviceCommands,
+    /// `POST /v1/push`
+    Push,
+    /// `GET /v1/push-certificate`
+    GetPushCertificate,
+    /// `PUT /v1/push-certificate`
+    UploadPushCertificate,
+    /// `POST /v1/enrollment-tokens`
+    CreateEnrollmentToken,
+    /// `GET /v1/enrollment-tokens`
+    ListEnrollmentTokens,
+    /// `DELETE /v1/enrollment-tokens/{id}`
+    RevokeEnrollmentToken,
+    /// `GET /v1/certificates/{serial}`
+    GetCertificate,
+    /// `POST /v1/certificates/{serial}/revoke`
+    RevokeCertificate,
     /// `GET /v1/openapi.json` (no token needed)
     OpenApi,
 }
@@ -44,6 +68,14 @@ impl Route {
             ("GET", "/v1/devices") => Route::ListDevices,
             ("GET", "/v1/devices/{id}") => Route::GetDevice,
             ("GET", "/v1/devices/{id}/commands") => Route::ListDeviceCommands,
+            ("POST", "/v1/push") => Route::Push,
+            ("GET", "/v1/push-certificate") => Route::GetPushCertificate,
+            ("PUT", "/v1/push-certificate") => Route::UploadPushCertificate,
+            ("POST", "/v1/enrollment-tokens") => Route::CreateEnrollmentToken,
+            ("GET", "/v1/enrollment-tokens") => Route::ListEnrollmentTokens,
+            ("DELETE", "/v1/enrollment-tokens/{id}") => Route::RevokeEnrollmentToken,
+            ("GET", "/v1/certificates/{serial}") => Route::GetCertificate,
+            ("POST", "/v1/certificates/{serial}/revoke") => Route::RevokeCertificate,
             ("GET", "/v1/openapi.json") => Route::OpenApi,
             _ => return None,
         })

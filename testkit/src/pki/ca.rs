@@ -124,11 +124,16 @@ impl TestCa {
         self.sign(params)
     }
 
-    fn sign(&self, mut params: CertificateParams) -> Issued {
-        params.use_authority_key_identifier_extension = true;
+    fn sign(&self, params: CertificateParams) -> Issued {
         let key = KeyPair::generate().expect("generate an ECDSA P-256 key for a test certificate");
+        self.sign_for(params, &key)
+    }
+
+    /// Signs `params` for the public half of `key`; the issued key PEM is `key`'s.
+    pub(super) fn sign_for(&self, mut params: CertificateParams, key: &KeyPair) -> Issued {
+        params.use_authority_key_identifier_extension = true;
         let cert = params
-            .signed_by(&key, &self.cert, &self.key)
+            .signed_by(key, &self.cert, &self.key)
             .expect("sign a test certificate with the test CA");
         Issued {
             cert_pem: cert.pem(),

@@ -7,10 +7,12 @@
 mod ca;
 mod files;
 mod issued;
+mod push;
 
 pub use ca::{ClientCertOptions, TestCa};
 pub use files::{write_pem, PkiFiles};
 pub use issued::Issued;
+pub use push::{pkcs12, rsa_key_pems, PUSH_TOPIC};
 /// Re-exported so callers can override a client certificate's extended key usages
 /// without depending on rcgen themselves.
 pub use rcgen::ExtendedKeyUsagePurpose;

@@ -1,0 +1,64 @@
+//! command-svc's Prometheus metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels of a device report.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReportLabels {
+    /// Idle, Acknowledged, Error, CommandFormatError, NotNow (`unparsed` for a bad body).
+    pub status: &'static str,
+    /// `ok` or the shared error code.
+    pub outcome: &'static str,
+}
+
+/// Labels of an enqueue.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EnqueueLabels {
+    /// The command's RequestType.
+    pub request_type: String,
+}
+
+/// The service's metrics, cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    /// Device reports by status and outcome.
+    pub reports: Family<ReportLabels, Counter>,
+    /// Commands queued, by request type.
+    pub enqueued: Family<EnqueueLabels, Counter>,
+    /// Deliveries waiting in queues (refreshed periodically).
+    pub queue_depth: Gauge,
+    /// Age in seconds of the oldest waiting delivery (0 when none).
+    pub oldest_queued_age_seconds: Gauge,
+}
+
+impl Metrics {
+    /// Metrics registered in `registry`.
+    pub fn register(registry: &mut Registry) -> Metrics {
+        let m = Metrics::default();
+        registry.register(
+            "mdm_command_reports",
+            "Command reports from devices, by status and outcome",
+            m.reports.clone(),
+        );
+        registry.register(
+            "mdm_commands_enqueued",
+            "Commands queued, by request type",
+            m.enqueued.clone(),
+        );
+        registry.register(
+            "mdm_queue_depth",
+            "Deliveries waiting in device queues",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "mdm_queue_oldest_age_seconds",
+            "Age of the oldest waiting delivery",
+            m.oldest_queued_age_seconds.clone(),
+        );
+        m
+    }
+}

@@ -1,0 +1,35 @@
+//! enroll-svc's Prometheus metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// Labels of a handled check-in.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CheckinLabels {
+    /// Authenticate, TokenUpdate, ... (`unparsed` when the body was not a check-in).
+    pub message_type: &'static str,
+    /// `ok` or the shared error code (`not_managed`, `authentication_failed`, ...).
+    pub outcome: &'static str,
+}
+
+/// The service's counters, cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    /// Check-ins by message type and outcome.
+    pub checkins: Family<CheckinLabels, Counter>,
+}
+
+impl Metrics {
+    /// Counters registered in `registry`.
+    pub fn register(registry: &mut Registry) -> Metrics {
+        let metrics = Metrics::default();
+        registry.register(
+            "mdm_checkins",
+            "Check-in messages handled, by message type and outcome",
+            metrics.checkins.clone(),
+        );
+        metrics
+    }
+}

@@ -1,0 +1,159 @@
+//! Provisioning: everything a device meets before it is enrolled. The device-identity CA (created
+//! on first start or loaded from configuration, key sealed at rest), the SCEP server, enrollment
+//! tokens, the OTA profile service, the direct and trust profiles, and the registry of issued
+//! certificates with revocation, which the edge and the check-in path consult.
+//!
+//! # Layout
+//! - [`settings`]: the `[ca]` and `[enrollment]` configuration sections.
+//! - [`store`]: the provisioning tables (CA, certificates, challenges, tokens, OTA sessions).
+//! - [`ca`]: [`ca::DeviceCa`], loading or creating the CA, issuing.
+//! - [`scep`]: [`scep::ScepServer`], RFC 8894.
+//! - [`tokens`]: creating and using enrollment tokens.
+//! - [`profiles`]: [`profiles::ProfileFactory`], the enrollment, direct and trust profiles.
+//! - [`ota`]: [`ota::OtaService`], the three OTA phases.
+//! - [`grpc`]: the `mdm.v1.Provisioning` adapter.
+
+pub mod ca;
+pub mod grpc;
+pub mod ota;
+pub mod profiles;
+pub mod scep;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+use crate::config::Config;
+use crate::error::Error;
+use ca::DeviceCa;
+use mdm_core::profile::chain::DeviceCaBundle;
+use ota::OtaService;
+use profiles::{ChallengeFor, ProfileFactory};
+use scep::ScepServer;
+use service_kit::db::Db;
+use service_kit::secrets::SecretBox;
+use std::sync::Arc;
+use store::{Flow, IssuedCertificate, PkiStore};
+
+/// The enrollment side, present when `[enrollment]` is configured.
+#[derive(Debug, Clone)]
+struct Enrollment {
+    profiles: Arc<ProfileFactory>,
+    ota: OtaService,
+}
+
+/// The provisioning service's state (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    store: PkiStore,
+    ca: Arc<DeviceCa>,
+    scep: ScepServer,
+    enrollment: Option<Enrollment>,
+}
+
+impl Provisioning {
+    /// Loads (or creates) the CA and the profile material. The database's migrations must have
+    /// run.
+    pub async fn start(
+        config: &Config,
+        db: Db,
+        secrets: &SecretBox,
+    ) -> Result<Provisioning, Error> {
+        match mdm_core::scep::load_legacy_provider() {
+            Ok(()) if mdm_core::scep::single_des_available() => {}
+            Ok(()) => tracing::warn!("OpenSSL's legacy provider loaded but DES-CBC is unusable: SCEP requests in single DES will be refused"),
+            Err(why) => tracing::warn!(%why, "OpenSSL's legacy provider is unavailable: SCEP requests in single DES will be refused"),
+        }
+        let store = PkiStore::new(db);
+        let ca = Arc::new(DeviceCa::load_or_create(&config.ca, &store, secrets).await?);
+        let scep = ScepServer::new(store.clone(), Arc::clone(&ca));
+        let enrollment = match &config.enrollment {
+            Some(settings) => {
+                let bundle = match &settings.device_ca_file {
+                    Some(path) => std::fs::read(path).map_err(|e| {
+                        Error::CaSetup(format!("cannot read {}: {e}", path.display()))
+                    })?,
+                    None => ota::APPLE_DEVICE_CAS.as_bytes().to_vec(),
+                };
+                let device_cas = DeviceCaBundle::from_pem(&bundle)?;
+                let profiles = Arc::new(ProfileFactory::new(settings.clone(), &ca, store.clone())?);
+                let ota = OtaService::new(
+                    store.clone(),
+                    Arc::clone(&ca),
+                    Arc::clone(&profiles),
+                    device_cas,
+                );
+                Some(Enrollment { profiles, ota })
+            }
+            None => {
+                tracing::warn!("no [enrollment] section: SCEP is served, profiles are not");
+                None
+            }
+        };
+        Ok(Provisioning {
+            store,
+            ca,
+            scep,
+            enrollment,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &PkiStore {
+        &self.store
+    }
+
+    /// The CA.
+    pub fn ca(&self) -> &Arc<DeviceCa> {
+        &self.ca
+    }
+
+    /// The SCEP server.
+    pub fn scep(&self) -> &ScepServer {
+        &self.scep
+    }
+
+    fn enrollment(&self) -> Result<&Enrollment, Error> {
+        self.enrollment.as_ref().ok_or(Error::NotConfigured)
+    }
+
+    /// The profile factory.
+    pub fn profiles(&self) -> Result<&ProfileFactory, Error> {
+        Ok(&self.enrollment()?.profiles)
+    }
+
+    /// The OTA service.
+    pub fn ota(&self) -> Result<&OtaService, Error> {
+        Ok(&self.enrollment()?.ota)
+    }
+
+    /// The signed direct enrollment profile: the token is used, the certificate's CN will be a
+    /// random device identifier and the bound-certificate policy applies to it.
+    pub async fn direct_profile(&self, token: &str) -> Result<Vec<u8>, Error> {
+        let profiles = self.profiles()?;
+        let used = tokens::redeem(&self.store, token).await?;
+        let device_id = mdm_core::profile::new_uuid();
+        let profile = profiles
+            .enrollment_profile(&ChallengeFor {
+                common_name: &device_id,
+                flow: Flow::Direct,
+                ota_session_id: None,
+                enrollment_token_id: Some(&used.id),
+            })
+            .await?;
+        tracing::info!(token = %used.id, %device_id, "direct enrollment profile issued");
+        profiles.sign(&profile.to_xml()?)
+    }
+
+    /// The issued certificate with this fingerprint, if it was issued here.
+    pub async fn issued(&self, cert_sha256: &[u8]) -> Result<Option<IssuedCertificate>, Error> {
+        self.store.certificate_by_sha256(cert_sha256).await
+    }
+
+    /// Refuses a revoked certificate (certificates from other CAs are not ours to judge).
+    pub async fn refuse_revoked(&self, cert_sha256: &[u8]) -> Result<(), Error> {
+        match self.issued(cert_sha256).await? {
+            Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The CA row, the registry of issued certificates, revocation, and renewal.
+
+use super::{Flow, PkiStore};
+use crate::error::Error;
+use service_kit::with_db;
+
+/// A certificate to record as issued.
+#[derive(Debug, Clone)]
+pub struct IssuedRecord {
+    /// Lowercase hex serial.
+    pub serial: String,
+    /// SHA-256 of the DER.
+    pub sha256: Vec<u8>,
+    /// Subject CN.
+    pub common_name: String,
+    /// How it was issued.
+    pub flow: Flow,
+    /// The OTA enrollment it belongs to.
+    pub ota_session_id: Option<String>,
+    /// The enrollment token behind it.
+    pub enrollment_token_id: Option<String>,
+    /// The serial it renews.
+    pub renewed_from: Option<String>,
+    /// Unix ms.
+    pub issued_at: i64,
+    /// Unix ms of notAfter.
+    pub not_after: i64,
+}
+
+/// An issued certificate as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IssuedCertificate {
+    /// Lowercase hex serial.
+    pub serial: String,
+    /// SHA-256 of the DER.
+    pub sha256: Vec<u8>,
+    /// Subject CN.
+    pub common_name: String,
+    /// How it was issued.
+    #[sqlx(try_from = "String")]
+    pub flow: Flow,
+    /// The OTA enrollment it belongs to.
+    pub ota_session_id: Option<String>,
+    /// The enrollment token behind it.
+    pub enrollment_token_id: Option<String>,
+    /// The serial it renews.
+    pub renewed_from: Option<String>,
+    /// Unix ms.
+    pub issued_at: i64,
+    /// Unix ms of notAfter.
+    pub not_after: i64,
+    /// Unix ms of the revocation.
+    pub revoked_at: Option<i64>,
+    /// Why it was revoked.
+    pub revocation_reason: Option<String>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+}
+
+const INSERT_ISSUED: &str =
+    "INSERT INTO issued_certificates (serial, sha256, common_name, flow, ota_session_id,
+        enrollment_token_id, renewed_from, issued_at, not_after)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+impl PkiStore {
+    /// The stored CA: certificate DER and sealed key.
+    pub async fn load_ca(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(
+            "SELECT cert_der, sealed_key FROM device_ca WHERE id = 1",
+        )
+        .fetch_optional(pool)
+        .await)?,
+        )
+    }
+
+    /// Stores a newly generated CA unless another replica stored one first; answers whether
+    /// this one was stored (if not, load the winner).
+    pub async fn insert_ca(
+        &self,
+        cert_der: &[u8],
+        sealed_key: &[u8],
+        now: i64,
+    ) -> Result<bool, Error> {
+        let done = with_db!(&self.db, pool => sqlx::query(
+            "INSERT INTO device_ca (id, cert_der, sealed_key, created_at) VALUES (1, $1, $2, $3)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(cert_der)
+        .bind(sealed_key)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Records an issued certificate and, in the same transaction, consumes the challenge it
+    /// was issued for. `false` (nothing recorded) when the challenge was used meanwhile.
+    pub async fn record_with_challenge(
+        &self,
+        challenge_sha256: &[u8],
+        record: &IssuedRecord,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let result: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let consumed = sqlx::query(
+                "UPDATE scep_challenges SET used_at = $2
+                 WHERE challenge_sha256 = $1 AND used_at IS NULL AND expires_at > $2",
+            )
+            .bind(challenge_sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if consumed.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert(record).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        Ok(result?)
+    }
+
+    /// Records a renewal and moves the old certificate's enrollment binding to the new one, in
+    /// one transaction: the device's next request presents the renewal, and must be accepted
+    /// as the certificate "the server issued" for that enrollment (DESIGN.md §4).
+    pub async fn record_renewal(
+        &self,
+        record: &IssuedRecord,
+        old_sha256: &[u8],
+    ) -> Result<(), Error> {
+        let result: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            insert(record).execute(&mut *tx).await?;
+            sqlx::query("UPDATE enrollments SET cert_sha256 = $1 WHERE cert_sha256 = $2")
+                .bind(&record.sha256)
+                .bind(old_sha256)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }.await);
+        Ok(result?)
+    }
+
+    /// An issued certificate by fingerprint.
+    pub async fn certificate_by_sha256(
+        &self,
+        sha256: &[u8],
+    ) -> Result<Option<IssuedCertificate>, Error> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, IssuedCertificate>(
+            "SELECT * FROM issued_certificates WHERE sha256 = $1",
+        )
+        .bind(sha256)
+        .fetch_optional(pool)
+        .await)?,
+        )
+    }
+
+    /// An issued certificate by serial (lowercase hex).
+    pub async fn certificate_by_serial(
+        &self,
+        serial: &str,
+    ) -> Result<Option<IssuedCertificate>, Error> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, IssuedCertificate>(
+            "SELECT * FROM issued_certificates WHERE serial = $1",
+        )
+        .bind(serial)
+        .fetch_optional(pool)
+        .await)?,
+        )
+    }
+
+    /// Revokes a certificate (a repeated revocation keeps the first one's time, reason and
+    /// author). `None` when no such certificate was issued.
+    pub async fn revoke(
+        &self,
+        serial: &str,
+        reason: &str,
+        revoked_by: &str,
+        now: i64,
+    ) -> Result<Option<IssuedCertificate>, Error> {
+        with_db!(&self.db, pool => sqlx::query(
+            "UPDATE issued_certificates SET revoked_at = $2, revocation_reason = $3, revoked_by = $4
+             WHERE serial = $1 AND revoked_at IS NULL",
+        )
+        .bind(serial)
+        .bind(now)
+        .bind(reason)
+        .bind(revoked_by)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        self.certificate_by_serial(serial).await
+    }
+}
+
+fn insert<'q, DB: sqlx::Database>(
+    record: &'q IssuedRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(INSERT_ISSUED)
+        .bind(record.serial.clone())
+        .bind(record.sha256.clone())
+        .bind(record.common_name.clone())
+        .bind(record.flow.as_str())
+        .bind(record.ota_session_id.clone())
+        .bind(record.enrollment_token_id.clone())
+        .bind(record.renewed_from.clone())
+        .bind(record.issued_at)
+        .bind(record.not_after)
+}

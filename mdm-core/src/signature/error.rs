@@ -1,0 +1,240 @@
+//! [`SignatureError`]: every reason an `Mdm-Signature` is not accepted.
+
+/// Why an `Mdm-Signature` header does not authenticate a request, or why a trust anchor could not
+/// be loaded.
+///
+/// Every variant met while verifying a request means the same thing to the device: it is not
+/// authenticated, and the edge answers **403**. Never 401: a device removes its MDM profile on
+/// 401, and a forged or broken signature must not be able to unenroll anyone (DESIGN.md §4). The
+/// variants exist so the edge can log the precise cause and tests can match on it. Text taken from
+/// the request is shortened before it is stored here, since these end up in logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    // ---- bounds and encodings, checked before any cryptography ----
+    /// The header value is longer than [`super::MAX_HEADER_BYTES`]; it is refused unread.
+    #[error("the Mdm-Signature header is {len} bytes long, over the {max}-byte limit")]
+    HeaderTooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// The header value is empty (or only whitespace).
+    #[error("the Mdm-Signature header is empty")]
+    EmptyHeader,
+
+    /// The header value is not base64.
+    #[error("the Mdm-Signature header is not base64: {reason}")]
+    InvalidBase64 {
+        /// What the decoder objected to.
+        reason: String,
+    },
+
+    /// The decoded signature nests BER elements deeper than [`super::MAX_BER_DEPTH`] levels. A
+    /// real signature nests about a dozen; the bound keeps every recursive walk short.
+    #[error("the signature nests BER elements deeper than {limit} levels")]
+    BerTooDeep {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+
+    /// A SET (or a tagged SET, such as the certificate set or the signed attributes) with more
+    /// than [`super::MAX_SET_ELEMENTS`] elements: decoding sorts them in quadratic time.
+    #[error("a SET in the signature holds more than {limit} elements")]
+    SetTooLarge {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+
+    /// The decoded signature is not a well-formed BER (or DER) encoding.
+    #[error("malformed BER at byte {offset}: {reason}")]
+    MalformedBer {
+        /// Byte offset in the decoded signature where the problem was found.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// The encoding is well formed but does not decode as a CMS `ContentInfo` holding a
+    /// `SignedData`.
+    #[error("the signature is not a valid CMS structure: {reason}")]
+    MalformedCms {
+        /// What the decoder objected to.
+        reason: String,
+    },
+
+    /// The `ContentInfo` holds something other than `SignedData`.
+    #[error("the CMS content type is {oid}, not signedData")]
+    NotSignedData {
+        /// The content type found.
+        oid: String,
+    },
+
+    /// The `SignedData` carries its content: `Mdm-Signature` is a detached signature of the body,
+    /// and a signature over embedded content proves nothing about the body.
+    #[error("the signature is not detached: the SignedData carries its own content")]
+    NotDetached,
+
+    /// The signed content type (or the `contentType` signed attribute) is not `id-data`.
+    #[error("the signed content type is {oid}, not id-data")]
+    UnexpectedContentType {
+        /// The content type found.
+        oid: String,
+    },
+
+    /// The `SignedData` does not have exactly one `SignerInfo`: with none nobody signed, and with
+    /// several the request would have more than one identity.
+    #[error("the signature has {count} signers; exactly one is required")]
+    SignerCount {
+        /// How many `SignerInfo`s there are.
+        count: usize,
+    },
+
+    /// No certificate in the `SignedData` matches the signer identifier (or there are none).
+    #[error("the SignedData does not contain the signer's certificate")]
+    SignerCertificateMissing,
+
+    /// A certificate (the signer's, or a configured CA's) that does not decode as X.509.
+    #[error("a certificate does not decode: {reason}")]
+    MalformedCertificate {
+        /// What the decoder objected to.
+        reason: String,
+    },
+
+    // ---- algorithms ----
+    /// A digest algorithm other than SHA-1, SHA-256, SHA-384 or SHA-512.
+    #[error("unsupported digest algorithm {oid}")]
+    UnsupportedDigestAlgorithm {
+        /// Its OID.
+        oid: String,
+    },
+
+    /// A signature algorithm other than RSA PKCS#1 v1.5 or ECDSA.
+    #[error("unsupported signature algorithm {oid}")]
+    UnsupportedSignatureAlgorithm {
+        /// Its OID.
+        oid: String,
+    },
+
+    /// A public key this verifier cannot use: not RSA or P-256, or an RSA key that does not decode
+    /// or is over 4096 bits.
+    #[error("unsupported public key: {what}")]
+    UnsupportedPublicKey {
+        /// What the key is (algorithm OID, curve, or why it does not decode).
+        what: String,
+    },
+
+    /// The algorithms named do not fit together: a `sha*WithRSAEncryption` whose digest differs
+    /// from the `digestAlgorithm`, or an RSA signature algorithm with an EC key (or the reverse).
+    #[error("the algorithms do not match: {what}")]
+    AlgorithmMismatch {
+        /// Which two disagree.
+        what: &'static str,
+    },
+
+    // ---- the signature over the body ----
+    /// Signed attributes without a `messageDigest`: nothing ties the signature to the body.
+    #[error("the signed attributes have no messageDigest")]
+    MissingMessageDigest,
+
+    /// A `messageDigest` or `contentType` attribute that appears twice, has other than one value,
+    /// or whose value has the wrong type.
+    #[error("the signed attribute {attribute} is malformed")]
+    MalformedSignedAttribute {
+        /// `messageDigest` or `contentType`.
+        attribute: &'static str,
+    },
+
+    /// The signed `messageDigest` is not the digest of the body: the body was changed after it
+    /// was signed (or belongs to another request).
+    #[error("the body does not match the signed messageDigest")]
+    MessageDigestMismatch,
+
+    /// The signature value does not verify with the signer certificate's key: the body was changed
+    /// (when there are no signed attributes), or another key signed it.
+    #[error("the signature does not verify with the signer certificate's key")]
+    BadSignature,
+
+    // ---- the signer certificate and its chain ----
+    /// No trust anchor (nor intermediate) has the certificate's issuer as its subject.
+    #[error("the certificate's issuer {issuer:?} is not a trusted CA")]
+    UntrustedIssuer {
+        /// The issuer named by the certificate (shortened).
+        issuer: String,
+    },
+
+    /// A CA with the right name exists, but its key did not sign the certificate: it comes from
+    /// another CA that uses the same name.
+    #[error("the certificate {subject:?} is not signed by the CA that its issuer name names")]
+    CertificateSignatureInvalid {
+        /// The certificate's subject (shortened).
+        subject: String,
+    },
+
+    /// The certificate expired (beyond the allowed clock skew).
+    #[error("the certificate {subject:?} expired at {not_after} (now {now})")]
+    CertificateExpired {
+        /// The certificate's subject (shortened).
+        subject: String,
+        /// Its notAfter, in Unix seconds.
+        not_after: i64,
+        /// The time of the check, in Unix seconds.
+        now: i64,
+    },
+
+    /// The certificate is not valid yet (beyond the allowed clock skew).
+    #[error("the certificate {subject:?} is not valid before {not_before} (now {now})")]
+    CertificateNotYetValid {
+        /// The certificate's subject (shortened).
+        subject: String,
+        /// Its notBefore, in Unix seconds.
+        not_before: i64,
+        /// The time of the check, in Unix seconds.
+        now: i64,
+    },
+
+    /// A certificate in the issuer position is not a CA: its basicConstraints say `cA: FALSE`, or
+    /// its keyUsage lacks keyCertSign.
+    #[error("the certificate {subject:?} is not allowed to issue certificates")]
+    NotACa {
+        /// The would-be issuer's subject (shortened).
+        subject: String,
+    },
+
+    /// A CA's pathLenConstraint allows fewer CAs below it than the chain has.
+    #[error("the chain is longer than the pathLenConstraint of {subject:?} allows")]
+    PathLengthExceeded {
+        /// The constraining CA's subject (shortened).
+        subject: String,
+    },
+
+    /// No chain to a trust anchor within [`super::chain::MAX_CHAIN_LEN`] certificates.
+    #[error("no chain to a trust anchor within {limit} certificates")]
+    ChainTooLong {
+        /// The limit.
+        limit: usize,
+    },
+
+    /// The signer certificate's subject has more than one Common Name: which one names the device
+    /// would be arbitrary.
+    #[error("the signer certificate's subject has more than one Common Name")]
+    AmbiguousCommonName,
+
+    /// The signer certificate's Common Name is not a string type that can be read as text.
+    #[error("the signer certificate's Common Name is not a readable string")]
+    UnreadableCommonName,
+
+    // ---- configuration ----
+    /// A verifier was built with no CA certificate at all.
+    #[error("no trust anchor: at least one CA certificate is required")]
+    NoTrustAnchors,
+
+    /// A PEM trust-anchor file that cannot be read.
+    #[error("invalid PEM: {reason}")]
+    InvalidPem {
+        /// What is wrong.
+        reason: String,
+    },
+}

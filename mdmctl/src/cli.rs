@@ -1,0 +1,85 @@
+//! The command tree: `mdmctl [OPTIONS] <NOUN> <VERB> ...`. Doc comments here are the `--help`
+//! text. Each noun's arguments live in its own module.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Administer the MDM server through its admin REST API.
+///
+/// The server and credentials come from flags, else the environment (MDM_URL, MDM_TOKEN,
+/// MDM_CA_FILE), else the config file (`mdmctl config set ...`).
+///
+/// Exit codes: 0 success, 1 failure (the server refused, could not be reached, a device answered
+/// with an error, --wait timed out), 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "mdmctl", version, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to act on.
+    #[command(subcommand)]
+    pub noun: Noun,
+}
+
+/// Where the server is, how to authenticate, how to print.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Base URL of the admin API, e.g. https://mdm.example.com:9443 [env: MDM_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Bearer token for the admin API. Prefer MDM_TOKEN or the config file: a flag is visible
+    /// to other users in the process list [env: MDM_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// PEM file of the CA that signed the server's certificate, trusted in addition to the
+    /// public roots [env: MDM_CA_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Config file to read and write instead of $XDG_CONFIG_HOME/mdmctl/config.toml
+    /// [env: MDM_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT",
+          default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// The API's JSON, for scripts.
+    Json,
+}
+
+/// The nouns.
+#[derive(Debug, Subcommand)]
+pub enum Noun {
+    /// Show or change the config file (server URL, token, CA file).
+    Config(crate::config::command::ConfigArgs),
+    /// List and inspect enrolled devices.
+    Devices(crate::devices::DevicesArgs),
+    /// Queue MDM commands, follow their results, cancel them.
+    Commands(crate::commands::CommandsArgs),
+    /// Print a shell completion script.
+    Completions(crate::completions::CompletionsArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

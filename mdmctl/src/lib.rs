@@ -1,0 +1,48 @@
+//! `mdmctl`: the administrator's command line over the MDM server's admin REST API
+//! (`proxy/openapi.json`). It lists devices, queues commands and follows their results, with
+//! output for people (tables) and for scripts (`-o json`, stable exit codes).
+//!
+//! # Layout
+//! One module per noun of the command line, plus what they share:
+//! - [`cli`]: the command tree ([`Cli`]) and the options every command takes.
+//! - [`config`]: where the server URL, token and CA file come from (flags > `MDM_*` > file), and
+//!   `mdmctl config set|show`.
+//! - [`devices`]: `devices list|show`.
+//! - [`commands`]: `commands send|show|list|cancel`, confirmation of destructive commands,
+//!   `--wait`.
+//! - [`completions`]: shell completion scripts.
+//! - [`client`]: the HTTP client of the admin API, its JSON model, and its failures with the
+//!   hint that goes with each.
+//! - [`table`], [`output`], [`duration`]: column tables, printing, durations and ages.
+//! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
+//!
+//! Nouns still to come (`push`, `push-cert`, `enroll`, `inspect-signature`) slot in as a module
+//! and a variant of [`cli::Noun`] each.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod completions;
+pub mod config;
+pub mod devices;
+pub mod duration;
+pub mod exit;
+pub mod output;
+pub mod table;
+
+pub use cli::Cli;
+
+use cli::Noun;
+use config::Env;
+
+/// Runs one parsed command line to completion. `env` is the process environment as read once
+/// by `main` (tests of the pieces pass their own).
+pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.noun {
+        Noun::Config(args) => config::command::run(args, &global, &env),
+        Noun::Devices(args) => devices::run(args, &global, &env).await,
+        Noun::Commands(args) => commands::run(args, &global, &env).await,
+        Noun::Completions(args) => completions::run(&args),
+    }
+}

@@ -1,0 +1,34 @@
+//! `mdmctl` as a real process against the real stack (proxy with its admin listener and the
+//! services behind it, on loopback with TLS made for the test), with simulated devices enrolled
+//! and answering over mTLS. Needs `cargo build --workspace --bins` first.
+//!
+//! - `ctl`: running mdmctl; `device`: a simulated device.
+//! - One file per scenario group: `devices_and_wait`, `cancel`, `destructive`, `config`,
+//!   `errors`.
+
+mod cli {
+    pub mod ctl;
+    pub mod device;
+
+    mod cancel;
+    mod config;
+    mod destructive;
+    mod devices_and_wait;
+    mod errors;
+}
+
+use testkit::{Engine, Stack, StackOptions};
+
+/// The second simulated device (the first uses the UDID of the real captures).
+const OTHER_UDID: &str = "2c222c222c222c222c222c222c222c222c222c22";
+
+/// A stack on `engine`; `None` when PostgreSQL is switched off (`MDM_TEST_POSTGRES=off`).
+async fn start(engine: Engine) -> Option<Stack> {
+    let stack = Stack::start(StackOptions::new(engine))
+        .await
+        .expect("the stack starts");
+    if stack.is_none() {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    }
+    stack
+}

@@ -1,0 +1,227 @@
+//! Push targets: registration, lookup in bulk, outcomes, activity and the inactivity sweep.
+
+use super::rows::TargetRow;
+use super::{placeholders, PushStore, CHUNK};
+use crate::error::Error;
+use crate::outcome::Outcome;
+use service_kit::with_db;
+
+/// What a TokenUpdate registers.
+#[derive(Debug, Clone)]
+pub struct NewTarget<'a> {
+    /// Enrollment ID.
+    pub enrollment_id: &'a str,
+    /// Its device channel.
+    pub device_id: &'a str,
+    /// APNs token.
+    pub token: &'a [u8],
+    /// PushMagic.
+    pub push_magic: &'a str,
+    /// Topic the device reported.
+    pub topic: &'a str,
+}
+
+/// Enrollments that got the same outcome and reason from one push.
+#[derive(Debug, Clone)]
+pub struct ResultGroup {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// APNs's reason, verbatim (empty when delivered).
+    pub reason: String,
+    /// The enrollments.
+    pub enrollment_ids: Vec<String>,
+}
+
+const TARGET_COLUMNS: &str = "enrollment_id, device_id, token, push_magic, topic, status, flag,
+    registered_at, last_seen_at, last_push_at, last_outcome, last_reason, inactive_at";
+
+impl PushStore {
+    /// Registers or replaces a target; it is active and unflagged afterwards, and counts as
+    /// seen now (a TokenUpdate is a connection).
+    pub async fn register_target(&self, t: &NewTarget<'_>, now: i64) -> Result<(), Error> {
+        with_db!(&self.db, pool => sqlx::query(
+            "INSERT INTO push_targets (enrollment_id, device_id, token, push_magic, topic, status,
+                registered_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6)
+             ON CONFLICT (enrollment_id) DO UPDATE SET
+                device_id = excluded.device_id, token = excluded.token,
+                push_magic = excluded.push_magic, topic = excluded.topic, status = 'active',
+                flag = NULL, inactive_at = NULL, registered_at = excluded.registered_at,
+                last_seen_at = excluded.last_seen_at",
+        )
+        .bind(t.enrollment_id)
+        .bind(t.device_id)
+        .bind(t.token)
+        .bind(t.push_magic)
+        .bind(t.topic)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes an enrollment's target, and with `whole_device` every target of that device.
+    pub async fn remove_target(&self, enrollment_id: &str, whole_device: bool) -> Result<u64, Error> {
+        let removed = with_db!(&self.db, pool => sqlx::query(
+            "DELETE FROM push_targets WHERE enrollment_id = $1 OR ($2 AND device_id = $1)",
+        )
+        .bind(enrollment_id)
+        .bind(whole_device)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(removed)
+    }
+
+    /// The targets of `ids` that exist, in no particular order.
+    pub async fn targets(&self, ids: &[String]) -> Result<Vec<TargetRow>, Error> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {TARGET_COLUMNS} FROM push_targets WHERE enrollment_id IN {}",
+                placeholders(1, chunk.len())
+            );
+            let found = with_db!(&self.db, pool => {
+                let mut query = sqlx::query_as::<_, TargetRow>(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }
+
+    /// One target.
+    pub async fn target(&self, enrollment_id: &str) -> Result<Option<TargetRow>, Error> {
+        let sql = format!("SELECT {TARGET_COLUMNS} FROM push_targets WHERE enrollment_id = $1");
+        let row = with_db!(&self.db, pool => sqlx::query_as::<_, TargetRow>(&sql)
+            .bind(enrollment_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row)
+    }
+
+    /// Targets in ID order after `after`, optionally with one status.
+    pub async fn list_targets(
+        &self,
+        status: Option<&str>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<TargetRow>, Error> {
+        let sql = format!(
+            "SELECT {TARGET_COLUMNS} FROM push_targets
+             WHERE ($1 IS NULL OR status = $1) AND enrollment_id > $2 ORDER BY enrollment_id LIMIT $3"
+        );
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, TargetRow>(&sql)
+            .bind(status)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Records one push's outcomes: when, what and why; a 410 makes the target inactive, a
+    /// bad token or topic flags it, a delivery clears a flag.
+    pub async fn record_results(&self, groups: &[ResultGroup], now: i64) -> Result<(), Error> {
+        for group in groups {
+            let outcome = group.outcome;
+            if !outcome.was_attempted() {
+                continue;
+            }
+            let make_inactive = outcome == Outcome::Unregistered;
+            let set_flag = matches!(
+                outcome,
+                Outcome::Unregistered | Outcome::BadToken | Outcome::TopicMismatch
+            );
+            let flag = if group.reason.is_empty() {
+                outcome.as_str().to_owned()
+            } else {
+                group.reason.clone()
+            };
+            let clear_flag = outcome == Outcome::Delivered;
+            let reason = Some(group.reason.as_str()).filter(|r| !r.is_empty());
+            for chunk in group.enrollment_ids.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE push_targets SET last_push_at = $1, last_outcome = $2, last_reason = $3,
+                        status = CASE WHEN $4 THEN 'inactive' ELSE status END,
+                        inactive_at = CASE WHEN $4 THEN $1 ELSE inactive_at END,
+                        flag = CASE WHEN $5 THEN $6 WHEN $7 THEN NULL ELSE flag END
+                     WHERE enrollment_id IN {}",
+                    placeholders(8, chunk.len())
+                );
+                with_db!(&self.db, pool => {
+                    let mut query = sqlx::query(&sql)
+                        .bind(now)
+                        .bind(outcome.as_str())
+                        .bind(reason)
+                        .bind(make_inactive)
+                        .bind(set_flag)
+                        .bind(flag.as_str())
+                        .bind(clear_flag);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(pool).await.map(|_| ())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `ids` connected at `at`. A target inactive only because it was silent is
+    /// active again: the device has just proved it listens.
+    pub async fn record_activity(&self, ids: &[String], at: i64) -> Result<(), Error> {
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE push_targets SET last_seen_at = $1,
+                    status = CASE WHEN flag = 'silent' THEN 'active' ELSE status END,
+                    inactive_at = CASE WHEN flag = 'silent' THEN NULL ELSE inactive_at END,
+                    flag = CASE WHEN flag = 'silent' THEN NULL ELSE flag END
+                 WHERE last_seen_at < $1 AND enrollment_id IN {}",
+                placeholders(2, chunk.len())
+            );
+            with_db!(&self.db, pool => {
+                let mut query = sqlx::query(&sql).bind(at);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Marks active targets silent since before `cutoff` inactive (flag `silent`).
+    pub async fn mark_silent_inactive(&self, cutoff: i64, now: i64) -> Result<u64, Error> {
+        let marked = with_db!(&self.db, pool => sqlx::query(
+            "UPDATE push_targets SET status = 'inactive', flag = 'silent', inactive_at = $2
+             WHERE status = 'active' AND last_seen_at < $1",
+        )
+        .bind(cutoff)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(marked)
+    }
+
+    /// Active targets silent since before `cutoff` and not pushed since then either: the
+    /// sweep wakes them, longest silent first, at most `limit`.
+    pub async fn due_for_wake(&self, cutoff: i64, limit: i64) -> Result<Vec<String>, Error> {
+        let ids = with_db!(&self.db, pool => sqlx::query_scalar::<_, String>(
+            "SELECT enrollment_id FROM push_targets
+             WHERE status = 'active' AND last_seen_at < $1
+               AND (last_push_at IS NULL OR last_push_at < $1)
+             ORDER BY last_seen_at LIMIT $2",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        Ok(ids)
+    }
+}
