@@ -15,6 +15,7 @@
 //! - `mock_apns::server`: TLS accept loop and the HTTP/2 connection (GOAWAY, latency).
 //! - `mock_apns::validate`: what makes a request a valid MDM push, and the APNs reason if not.
 //! - `mock_apns::record`: deliveries, refusals, injected faults and waiting for a push.
+//! - [`sim`]: simulated devices and their measurements.
 //! - [`error`]: the crate's error.
 //!
 //! The `mock-apns` binary runs the same server as its own process:
@@ -22,6 +23,7 @@
 
 pub mod error;
 pub mod mock_apns;
+pub mod sim;
 
 pub use error::Error;
 pub use mock_apns::{Delivery, Fault, MockApns, MockApnsConfig, Refusal};

@@ -63,7 +63,9 @@ pub struct MockApns {
 
 impl std::fmt::Debug for MockApns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockApns").field("addr", &self.addr).finish()
+        f.debug_struct("MockApns")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -200,7 +202,10 @@ impl Drop for MockApns {
 }
 
 /// Every certificate in a PEM text.
-pub(crate) fn certificates(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, Error> {
+pub(crate) fn certificates(
+    pem: &str,
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| Error::Pem {

@@ -27,16 +27,24 @@ pub fn random_serial() -> Result<Asn1Integer, ErrorStack> {
     serial.to_asn1_integer()
 }
 
-/// A certificate's serial number as lowercase hex, the form the server records and revokes by.
+/// A certificate's serial number as lowercase hex without leading zeros, the one form the
+/// server records, looks up and revokes by.
 pub fn serial_hex(cert: &X509Ref) -> Result<String, ErrorStack> {
-    Ok(cert
+    let hex = cert
         .serial_number()
         .to_bn()?
         .to_hex_str()?
-        .to_ascii_lowercase())
+        .to_ascii_lowercase();
+    // OpenSSL writes whole bytes ("0a1b"); people paste either form.
+    let trimmed = hex.trim_start_matches('0');
+    Ok(if trimmed.is_empty() {
+        "0".into()
+    } else {
+        trimmed.into()
+    })
 }
 
-/// Lowercase hex SHA-256 of a certificate's DER.
+/// SHA-256 of a certificate's DER (its fingerprint).
 pub fn sha256(cert: &X509Ref) -> Result<[u8; 32], ErrorStack> {
     let digest = cert.digest(MessageDigest::sha256())?;
     let mut out = [0u8; 32];
@@ -172,4 +180,45 @@ pub fn self_signed_signer(
     builder.set_not_after(&not_after)?;
     builder.sign(key, MessageDigest::sha256())?;
     Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_are_hex_without_leading_zeros() {
+        let key = rsa_key(2048).expect("key");
+        let mut cert = X509::builder().expect("builder");
+        let serial = BigNum::from_hex_str("0A1B").and_then(|bn| bn.to_asn1_integer());
+        cert.set_serial_number(&serial.expect("serial"))
+            .expect("set");
+        cert.set_pubkey(&key).expect("key");
+        cert.sign(&key, MessageDigest::sha256()).expect("sign");
+        assert_eq!(serial_hex(&cert.build()).expect("hex"), "a1b");
+    }
+
+    #[test]
+    fn identities_are_client_certificates_issued_by_the_ca() {
+        let ca_key = rsa_key(2048).expect("key");
+        let ca = self_signed_ca(&ca_key, &name("CA", None).expect("n"), 10).expect("ca");
+        let key = rsa_key(2048).expect("key");
+        let subject = with_common_name(&name("x", Some("Org")).expect("n"), "UDID-1").expect("n");
+        let cert = issue_identity(
+            &ca,
+            &ca_key,
+            &key,
+            IdentityTemplate {
+                subject: &subject,
+                not_before: 1_700_000_000,
+                not_after: 1_700_086_400,
+            },
+        )
+        .expect("issue");
+        assert_eq!(common_name(cert.subject_name()).as_deref(), Some("UDID-1"));
+        assert!(cert.verify(&ca_key).expect("verify"));
+        let text = String::from_utf8(cert.to_text().expect("text")).expect("utf-8");
+        assert!(text.contains("TLS Web Client Authentication"), "{text}");
+        assert!(text.contains("O=Org, CN=UDID-1"), "{text}");
+    }
 }

@@ -22,8 +22,8 @@ use service_kit::db::Db;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// IDs per statement: well under SQLite's and PostgreSQL's bound-parameter limits.
-pub const CHUNK: usize = 1_000;
+/// IDs per statement (bound as one list parameter).
+pub const CHUNK: usize = 10_000;
 
 /// The store of push-svc.
 #[derive(Debug, Clone)]
@@ -41,19 +41,5 @@ impl PushStore {
     /// The pool, for readiness checks and shutdown.
     pub fn db(&self) -> &Db {
         &self.db
-    }
-}
-
-/// `($first, $first+1, …)` with `count` placeholders, for an `IN` list.
-fn placeholders(first: usize, count: usize) -> String {
-    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    format!("({})", list.join(", "))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_number_from_first() {
-        assert_eq!(super::placeholders(3, 3), "($3, $4, $5)");
     }
 }

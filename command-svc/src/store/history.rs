@@ -34,16 +34,29 @@ impl QueueStore {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
              WHERE d.command_uuid = $1 ORDER BY d.enrollment_id LIMIT $2"
         );
-        let deliveries = with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(&sql)
-            .bind(command_uuid)
-            .bind(COMMAND_DELIVERIES_SHOWN)
-            .fetch_all(pool)
-            .await)?;
-        let counts = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i64)>(
-            "SELECT status, COUNT(*) FROM deliveries WHERE command_uuid = $1 GROUP BY status",
-        )
-        .bind(command_uuid)
-        .fetch_all(pool)
+        const COUNTS: &str =
+            "SELECT status, COUNT(*) FROM deliveries WHERE command_uuid = $1 GROUP BY status";
+        // Both reads come from one snapshot, so the list and the counts always agree (a device
+        // answering in between must not show as pending in one and acknowledged in the other).
+        let (deliveries, counts) = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            if self.db.engine() == "postgres" {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let deliveries = sqlx::query_as::<_, DeliveryRow>(&sql)
+                .bind(command_uuid)
+                .bind(COMMAND_DELIVERIES_SHOWN)
+                .fetch_all(&mut *tx)
+                .await?;
+            let counts = sqlx::query_as::<_, (String, i64)>(COUNTS)
+                .bind(command_uuid)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((deliveries, counts))
+        }
         .await)?;
         Ok((deliveries, counts))
     }

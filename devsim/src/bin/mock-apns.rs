@@ -44,12 +44,18 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter("info,h2=warn").init();
+    tracing_subscriber::fmt()
+        .with_env_filter("info,h2=warn")
+        .init();
     let args = Args::parse();
     let read = |path: &PathBuf| {
         std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
     };
-    let mut config = MockApnsConfig::new(&read(&args.cert)?, &read(&args.key)?, &read(&args.client_ca)?);
+    let mut config = MockApnsConfig::new(
+        &read(&args.cert)?,
+        &read(&args.key)?,
+        &read(&args.client_ca)?,
+    );
     config.listen = args.listen;
     config.record_deliveries = !args.quiet;
     let mock = MockApns::start(config).context("start the mock APNs")?;
@@ -63,7 +69,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("mock-apns listening addr={}", mock.addr());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let mut printed = 0usize;
         let mut ticks = tokio::time::interval(Duration::from_millis(200));
@@ -88,7 +96,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn parse_fault(spec: &str) -> anyhow::Result<(String, Fault)> {
-    let (token, rest) = spec.split_once('=').context("expected TOKEN=STATUS:REASON")?;
+    let (token, rest) = spec
+        .split_once('=')
+        .context("expected TOKEN=STATUS:REASON")?;
     let (status, reason) = rest.split_once(':').context("expected STATUS:REASON")?;
     let status: u16 = status.parse().context("STATUS must be a number")?;
     Ok((token.to_owned(), Fault::new(status, reason)))

@@ -29,9 +29,10 @@ pub(super) fn tls_config(config: &MockApnsConfig) -> Result<Arc<rustls::ServerCo
     for ca in certificates(&config.client_ca_pem, "client CA")? {
         roots.add(ca)?;
     }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-        .build()
-        .map_err(|e| Error::Verifier(e.to_string()))?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .build()
+            .map_err(|e| Error::Verifier(e.to_string()))?;
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -52,7 +53,11 @@ pub(super) struct Server {
 
 impl Server {
     /// Accepts connections until `stop` fires.
-    pub(super) async fn run(self, listener: TcpListener, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    pub(super) async fn run(
+        self,
+        listener: TcpListener,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) {
         let acceptor = TlsAcceptor::from(Arc::clone(&self.tls));
         let shared = Arc::new(self);
         loop {
@@ -79,7 +84,10 @@ impl Server {
         }
     }
 
-    async fn connection(self: Arc<Self>, tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>) {
+    async fn connection(
+        self: Arc<Self>,
+        tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    ) {
         let topic = tls
             .get_ref()
             .1
@@ -120,7 +128,12 @@ impl Server {
         }
     }
 
-    async fn request(&self, request: Request<h2::RecvStream>, respond: SendResponse<Bytes>, topic: &str) {
+    async fn request(
+        &self,
+        request: Request<h2::RecvStream>,
+        respond: SendResponse<Bytes>,
+        topic: &str,
+    ) {
         let (parts, mut body) = request.into_parts();
         let mut bytes = Vec::new();
         while let Some(chunk) = body.data().await {

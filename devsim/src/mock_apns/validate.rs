@@ -35,7 +35,12 @@ pub fn check(
     if !hex_ok || !(64..=200).contains(&token.len()) {
         return Err((400, "BadDeviceToken"));
     }
-    for name in ["apns-topic", "apns-push-type", "apns-expiration", "apns-priority"] {
+    for name in [
+        "apns-topic",
+        "apns-push-type",
+        "apns-expiration",
+        "apns-priority",
+    ] {
         if headers.get_all(name).iter().count() > 1 {
             return Err((400, "DuplicateHeaders"));
         }
@@ -84,7 +89,8 @@ pub fn check(
 fn mdm_body_magic(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let magic = text.strip_prefix("{\"mdm\":\"")?.strip_suffix("\"}")?;
-    let plain = !magic.is_empty() && !magic.contains(['"', '\\']) && !magic.chars().any(char::is_control);
+    let plain =
+        !magic.is_empty() && !magic.contains(['"', '\\']) && !magic.chars().any(char::is_control);
     plain.then(|| magic.to_owned())
 }
 
@@ -117,9 +123,18 @@ mod tests {
 
     #[test]
     fn an_mdm_push_is_accepted() {
-        let d = check(&Method::POST, &path(), &good(), b"{\"mdm\":\"MAGIC-1\"}", TOPIC)
-            .expect("valid");
-        assert_eq!((d.token.as_str(), d.push_magic.as_str()), (TOKEN, "MAGIC-1"));
+        let d = check(
+            &Method::POST,
+            &path(),
+            &good(),
+            b"{\"mdm\":\"MAGIC-1\"}",
+            TOPIC,
+        )
+        .expect("valid");
+        assert_eq!(
+            (d.token.as_str(), d.push_magic.as_str()),
+            (TOKEN, "MAGIC-1")
+        );
         assert_eq!(d.expiration, 1_700_000_000);
     }
 
@@ -129,19 +144,39 @@ mod tests {
         let cases: Vec<(Method, String, HeaderMap, &[u8], Refused)> = vec![
             (Method::GET, path(), good(), body, (405, "MethodNotAllowed")),
             (Method::POST, "/3/x".into(), good(), body, (404, "BadPath")),
-            (Method::POST, "/3/device/xyz".into(), good(), body, (400, "BadDeviceToken")),
-            (Method::POST, path(), headers(&[("apns-push-type", "mdm")]), body, (400, "MissingTopic")),
+            (
+                Method::POST,
+                "/3/device/xyz".into(),
+                good(),
+                body,
+                (400, "BadDeviceToken"),
+            ),
             (
                 Method::POST,
                 path(),
-                headers(&[("apns-topic", "other"), ("apns-push-type", "mdm"), ("apns-expiration", "0")]),
+                headers(&[("apns-push-type", "mdm")]),
+                body,
+                (400, "MissingTopic"),
+            ),
+            (
+                Method::POST,
+                path(),
+                headers(&[
+                    ("apns-topic", "other"),
+                    ("apns-push-type", "mdm"),
+                    ("apns-expiration", "0"),
+                ]),
                 body,
                 (400, "BadTopic"),
             ),
             (
                 Method::POST,
                 path(),
-                headers(&[("apns-topic", TOPIC), ("apns-push-type", "alert"), ("apns-expiration", "0")]),
+                headers(&[
+                    ("apns-topic", TOPIC),
+                    ("apns-push-type", "alert"),
+                    ("apns-expiration", "0"),
+                ]),
                 body,
                 (400, "InvalidPushType"),
             ),
@@ -153,8 +188,20 @@ mod tests {
                 (400, "BadExpirationDate"),
             ),
             (Method::POST, path(), good(), b"", (400, "PayloadEmpty")),
-            (Method::POST, path(), good(), b"{\"aps\":{},\"mdm\":\"M\"}", (400, "BadMdmPayload")),
-            (Method::POST, path(), good(), b"{\"mdm\": \"M\"}", (400, "BadMdmPayload")),
+            (
+                Method::POST,
+                path(),
+                good(),
+                b"{\"aps\":{},\"mdm\":\"M\"}",
+                (400, "BadMdmPayload"),
+            ),
+            (
+                Method::POST,
+                path(),
+                good(),
+                b"{\"mdm\": \"M\"}",
+                (400, "BadMdmPayload"),
+            ),
         ];
         for (method, path, headers, body, want) in cases {
             let got = check(&method, &path, &headers, body, TOPIC).expect_err("refused");

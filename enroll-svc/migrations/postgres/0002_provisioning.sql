@@ -10,7 +10,7 @@ CREATE TABLE device_ca (
 
 -- Every certificate the CA issued, so that any one of them can be looked up and revoked.
 CREATE TABLE issued_certificates (
-    -- Lowercase hex.
+    -- Lowercase hex without leading zeros.
     serial              TEXT PRIMARY KEY NOT NULL,
     sha256              BYTEA NOT NULL,
     common_name         TEXT NOT NULL,

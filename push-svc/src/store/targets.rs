@@ -1,9 +1,10 @@
 //! Push targets: registration, lookup in bulk, outcomes, activity and the inactivity sweep.
 
 use super::rows::TargetRow;
-use super::{placeholders, PushStore, CHUNK};
+use super::{PushStore, CHUNK};
 use crate::error::Error;
 use crate::outcome::Outcome;
+use service_kit::db::Db;
 use service_kit::with_db;
 
 /// What a TokenUpdate registers.
@@ -79,16 +80,23 @@ impl PushStore {
         let mut rows = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let sql = format!(
-                "SELECT {TARGET_COLUMNS} FROM push_targets WHERE enrollment_id IN {}",
-                placeholders(1, chunk.len())
+                "SELECT {TARGET_COLUMNS} FROM push_targets WHERE enrollment_id {}",
+                id_set(&self.db, 1)
             );
-            let found = with_db!(&self.db, pool => {
-                let mut query = sqlx::query_as::<_, TargetRow>(&sql);
-                for id in chunk {
-                    query = query.bind(id);
+            let found = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_as::<_, TargetRow>(&sql)
+                        .bind(json_list(chunk))
+                        .fetch_all(pool)
+                        .await
                 }
-                query.fetch_all(pool).await
-            })?;
+                Db::Postgres(pool) => {
+                    sqlx::query_as::<_, TargetRow>(&sql)
+                        .bind(chunk)
+                        .fetch_all(pool)
+                        .await
+                }
+            }?;
             rows.extend(found);
         }
         Ok(rows)
@@ -150,23 +158,30 @@ impl PushStore {
                         status = CASE WHEN $4 THEN 'inactive' ELSE status END,
                         inactive_at = CASE WHEN $4 THEN $1 ELSE inactive_at END,
                         flag = CASE WHEN $5 THEN $6 WHEN $7 THEN NULL ELSE flag END
-                     WHERE enrollment_id IN {}",
-                    placeholders(8, chunk.len())
+                     WHERE enrollment_id {}",
+                    id_set(&self.db, 8)
                 );
-                with_db!(&self.db, pool => {
-                    let mut query = sqlx::query(&sql)
-                        .bind(now)
-                        .bind(outcome.as_str())
-                        .bind(reason)
-                        .bind(make_inactive)
-                        .bind(set_flag)
-                        .bind(flag.as_str())
-                        .bind(clear_flag);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    query.execute(pool).await.map(|_| ())
-                })?;
+                // The same binds on both engines; only the list parameter's type differs.
+                macro_rules! bound {
+                    () => {
+                        sqlx::query(&sql)
+                            .bind(now)
+                            .bind(outcome.as_str())
+                            .bind(reason)
+                            .bind(make_inactive)
+                            .bind(set_flag)
+                            .bind(flag.as_str())
+                            .bind(clear_flag)
+                    };
+                }
+                match &self.db {
+                    Db::Sqlite(pool) => bound!()
+                        .bind(json_list(chunk))
+                        .execute(pool)
+                        .await
+                        .map(|_| ()),
+                    Db::Postgres(pool) => bound!().bind(chunk).execute(pool).await.map(|_| ()),
+                }?;
             }
         }
         Ok(())
@@ -181,16 +196,23 @@ impl PushStore {
                     status = CASE WHEN flag = 'silent' THEN 'active' ELSE status END,
                     inactive_at = CASE WHEN flag = 'silent' THEN NULL ELSE inactive_at END,
                     flag = CASE WHEN flag = 'silent' THEN NULL ELSE flag END
-                 WHERE last_seen_at < $1 AND enrollment_id IN {}",
-                placeholders(2, chunk.len())
+                 WHERE last_seen_at < $1 AND enrollment_id {}",
+                id_set(&self.db, 2)
             );
-            with_db!(&self.db, pool => {
-                let mut query = sqlx::query(&sql).bind(at);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.execute(pool).await.map(|_| ())
-            })?;
+            match &self.db {
+                Db::Sqlite(pool) => sqlx::query(&sql)
+                    .bind(at)
+                    .bind(json_list(chunk))
+                    .execute(pool)
+                    .await
+                    .map(|_| ()),
+                Db::Postgres(pool) => sqlx::query(&sql)
+                    .bind(at)
+                    .bind(chunk)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()),
+            }?;
         }
         Ok(())
     }
@@ -224,4 +246,19 @@ impl PushStore {
         .await)?;
         Ok(ids)
     }
+}
+
+/// `IN (…)` over a list bound as one parameter `$n`: a JSON array on SQLite (`json_each`), a
+/// `text[]` on PostgreSQL. One short statement per chunk, instead of thousands of placeholders
+/// to parse and bind.
+fn id_set(db: &Db, n: usize) -> String {
+    match db {
+        Db::Sqlite(_) => format!("IN (SELECT value FROM json_each(${n}))"),
+        Db::Postgres(_) => format!("= ANY(${n})"),
+    }
+}
+
+/// IDs as a JSON array, for [`id_set`] on SQLite.
+fn json_list(ids: &[String]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
 }

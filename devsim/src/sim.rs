@@ -1,0 +1,15 @@
+//! Simulated devices (DESIGN.md §9): each with its own key pair, UDID, Token and PushMagic, that
+//! enroll, wait to be woken, fetch and answer commands like a real device, and report what they
+//! measured.
+//!
+//! - [`device`]: one device on the network (mTLS or Mdm-Signature).
+//! - [`responder`]: what a device answers to each command, shaped like the real captures.
+//! - [`stats`]: latency per message type, as a table or JSON.
+
+pub mod device;
+pub mod responder;
+pub mod stats;
+
+pub use device::{Behaviour, Handled, SimConfig, SimDevice, SimError, Transport};
+pub use responder::{DeviceFacts, DeviceState};
+pub use stats::{Stats, Summary};

@@ -1,0 +1,203 @@
+//! The whole system with simulated devices: proxy, enroll-svc, command-svc and push-svc as
+//! processes, the mock APNs over real TLS and HTTP/2, on SQLite and on PostgreSQL, once in mTLS
+//! mode and once in Mdm-Signature mode.
+//!
+//! 20 devices enroll; DeviceInformation is queued to all of them through the admin API; each
+//! device sleeps until its push arrives at the mock APNs, wakes, fetches and answers; every
+//! result is then readable through the admin API. A device set to answer NotNow gets the command
+//! again at its next wake-up. A device that unenrolls receives no more pushes.
+
+use devsim::sim::{SimConfig, SimDevice, Transport};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::stack::ADMIN_TOKEN;
+use testkit::{Engine, Stack, StackOptions};
+
+const DEVICES: usize = 20;
+const DEADLINE: Duration = Duration::from_secs(60);
+
+async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = stack
+        .admin_client()
+        .request(method, format!("{}{path}", stack.admin_url))
+        .bearer_auth(ADMIN_TOKEN);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    assert!(
+        response.status().is_success(),
+        "{}: {}",
+        response.status(),
+        stack.logs()
+    );
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
+}
+
+async fn whole_system(engine: Engine, transport: Transport) {
+    let mut options = StackOptions::new(engine);
+    options.device_mode = match transport {
+        Transport::Mtls => "mtls",
+        Transport::Signature => "signature",
+    };
+    let Some(stack) = Stack::start(options).await.expect("stack starts") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return;
+    };
+    let config = Arc::new(SimConfig {
+        server: stack.device_url.clone(),
+        checkin_path: "/checkin".into(),
+        server_path: "/mdm".into(),
+        server_ca_pem: stack.device_ca.cert_pem(),
+        transport,
+        topic: testkit::pki::PUSH_TOPIC.into(),
+        not_now_rate: 0.0,
+        error_rate: 0.0,
+    });
+    let stubborn_config = Arc::new(SimConfig {
+        not_now_rate: 1.0,
+        ..(*config).clone()
+    });
+
+    // Enroll: certificates issued up front by the device CA, CN = UDID.
+    let mut devices = Vec::new();
+    for index in 0..DEVICES {
+        let udid = format!("E2E-{index:04}-{}", uuid::Uuid::new_v4().simple());
+        let cert = stack.device_ca.issue_client(&udid);
+        let config = if index == 0 {
+            stubborn_config.clone()
+        } else {
+            config.clone()
+        };
+        let mut device =
+            SimDevice::new(index, &udid, &cert.cert_pem, &cert.key_pem, config).expect("device");
+        device
+            .enroll()
+            .await
+            .unwrap_or_else(|e| panic!("{udid} enrolls: {e}\n{}", stack.logs()));
+        devices.push(device);
+    }
+    let leaver = devices.pop().expect("a device to unenroll");
+
+    // Queue DeviceInformation for all through the admin API, which pushes every target.
+    let mut targets: Vec<String> = devices.iter().map(|d| d.udid().to_string()).collect();
+    targets.push(leaver.udid().to_string());
+    let queued = admin(
+        &stack,
+        reqwest::Method::POST,
+        "/v1/commands",
+        Some(json!({"devices": targets, "command": {"request_type": "DeviceInformation", "queries": ["DeviceName", "OSVersion", "SerialNumber"]}})),
+    )
+    .await;
+    let uuid = queued["command_uuid"].as_str().expect("uuid").to_string();
+
+    // Each device sleeps until its push arrives, then wakes and works through its queue.
+    let apns = &stack.apns.mock;
+    let woken = futures::future::join_all(devices.into_iter().map(|mut device| async move {
+        let push = apns.wait_for_push(&device.token_hex(), DEADLINE).await;
+        assert!(push.is_some(), "{} was never pushed", device.udid());
+        device.reconnect().expect("new connection");
+        let handled = device.session().await.expect("session");
+        (device, handled)
+    }))
+    .await;
+    let mut stubborn = None;
+    for (device, handled) in woken {
+        assert_eq!(handled.len(), 1, "{}: {handled:?}", device.udid());
+        assert_eq!(handled[0].command_uuid, uuid);
+        if handled[0].status == "NotNow" {
+            stubborn = Some(device);
+        } else {
+            assert_eq!(handled[0].status, "Acknowledged");
+        }
+    }
+
+    // Every answer is visible through the admin API, with the device's own facts.
+    let command = admin(
+        &stack,
+        reqwest::Method::GET,
+        &format!("/v1/commands/{uuid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        command["status_counts"]["acknowledged"],
+        DEVICES - 2,
+        "{command}"
+    );
+    for delivery in command["deliveries"].as_array().expect("deliveries") {
+        if delivery["status"] == "acknowledged" {
+            let answers = &delivery["result"]["QueryResponses"];
+            assert_eq!(answers["OSVersion"], "17.1");
+            assert!(
+                answers["SerialNumber"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("SIM")),
+                "{delivery}"
+            );
+        }
+    }
+
+    // The NotNow device gets the command again when it wakes next and, now willing, answers it.
+    let mut stubborn = stubborn.expect("the NotNow device");
+    stubborn.behaviour.not_now_rate = 0.0;
+    stubborn.reconnect().expect("new connection");
+    let again = stubborn.session().await.expect("session");
+    assert_eq!(
+        again.first().map(|h| h.command_uuid.as_str()),
+        Some(uuid.as_str()),
+        "served again after NotNow"
+    );
+    assert_eq!(again[0].status, "Acknowledged");
+
+    // The device that unenrolls gets no push for the next command.
+    let mut leaver = leaver;
+    leaver.check_out().await.expect("check out");
+    let pushes_before = stack.apns.mock.deliveries_to(&leaver.token_hex()).len();
+    let stubborn_pushes = stack.apns.mock.deliveries_to(&stubborn.token_hex()).len();
+    let second = admin(
+        &stack,
+        reqwest::Method::POST,
+        "/v1/commands",
+        Some(json!({"devices": [leaver.udid(), stubborn.udid()], "command": {"request_type": "SecurityInfo"}})),
+    )
+    .await;
+    assert!(second["command_uuid"].is_string());
+    let pushed = stack
+        .apns
+        .mock
+        .wait_for_next_push(&stubborn.token_hex(), stubborn_pushes, DEADLINE)
+        .await;
+    assert!(pushed.is_some(), "the enrolled device is pushed");
+    assert_eq!(
+        stack.apns.mock.deliveries_to(&leaver.token_hex()).len(),
+        pushes_before,
+        "no push after CheckOut"
+    );
+}
+
+#[tokio::test]
+async fn mtls_on_sqlite() {
+    whole_system(Engine::Sqlite, Transport::Mtls).await;
+}
+
+#[tokio::test]
+async fn mtls_on_postgres() {
+    whole_system(Engine::Postgres, Transport::Mtls).await;
+}
+
+#[tokio::test]
+async fn signature_on_sqlite() {
+    whole_system(Engine::Sqlite, Transport::Signature).await;
+}
+
+#[tokio::test]
+async fn signature_on_postgres() {
+    whole_system(Engine::Postgres, Transport::Signature).await;
+}
