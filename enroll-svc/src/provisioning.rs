@@ -149,10 +149,16 @@ impl Provisioning {
         self.store.certificate_by_sha256(cert_sha256).await
     }
 
-    /// Refuses a revoked certificate (certificates from other CAs are not ours to judge).
+    /// Refuses, on the MDM channel, a certificate this CA revoked, or the identity OTA phase 2
+    /// issued (it only signs phase 3; the MDM identity is the enrollment profile's).
+    /// Certificates from other CAs are not ours to judge.
     pub async fn refuse_revoked(&self, cert_sha256: &[u8]) -> Result<(), Error> {
         match self.issued(cert_sha256).await? {
             Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
+            Some(cert) if cert.flow == Flow::Ota => Err(Error::IdentityMismatch(format!(
+                "certificate {} is the OTA enrollment identity, not an MDM identity",
+                cert.serial
+            ))),
             _ => Ok(()),
         }
     }

@@ -71,6 +71,15 @@ pub enum Noun {
     Commands(crate::commands::CommandsArgs),
     /// Print a shell completion script.
     Completions(crate::completions::CompletionsArgs),
+    /// Run the whole server on this machine for development; simulated devices against it.
+    ///
+    /// `mdmctl dev` makes development certificates, an admin token and secret keys on its first
+    /// run (kept in --data-dir and reused after), starts mock-apns, push-svc, enroll-svc,
+    /// command-svc and the proxy on loopback with SQLite, installs a push certificate, prints the
+    /// URLs and the admin token and writes them to <data-dir>/dev.json. Each process logs to
+    /// <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others are
+    /// stopped and mdmctl exits 1 naming it.
+    Dev(crate::dev::DevArgs),
 }
 
 #[cfg(test)]

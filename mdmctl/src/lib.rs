@@ -11,6 +11,8 @@
 //! - [`commands`]: `commands send|show|list|cancel`, confirmation of destructive commands,
 //!   `--wait`.
 //! - [`completions`]: shell completion scripts.
+//! - [`dev`]: `mdmctl dev`, the whole server on this machine with development certificates,
+//!   and `mdmctl dev simulate`, simulated devices against it.
 //! - [`client`]: the HTTP client of the admin API, its JSON model, and its failures with the
 //!   hint that goes with each.
 //! - [`table`], [`output`], [`duration`]: column tables, printing, durations and ages.
@@ -24,6 +26,7 @@ pub mod client;
 pub mod commands;
 pub mod completions;
 pub mod config;
+pub mod dev;
 pub mod devices;
 pub mod duration;
 pub mod exit;
@@ -44,5 +47,6 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Devices(args) => devices::run(args, &global, &env).await,
         Noun::Commands(args) => commands::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
+        Noun::Dev(args) => dev::run(args, &global).await,
     }
 }

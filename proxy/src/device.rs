@@ -73,12 +73,15 @@ impl DeviceApp {
         let body = read_limited(session, self.config.max_body_bytes).await?;
         // Identity first: an unverified caller learns nothing about its message.
         let caller = self.authn.authenticate(session, &body)?;
+        // A revoked certificate is refused here; a direct-profile certificate is held to the
+        // certificate binding instead of CN = UDID.
+        let policy = crate::revocation::screen(&caller.cert, self.config.identity_policy).await?;
         match mdm_core::parse_message(&body)? {
             Message::Checkin(message) => {
                 self.metrics.message("checkin", message.message_type());
                 let enrollment = message.ids().enrollment()?;
                 let identity = identity::verify(
-                    self.config.identity_policy,
+                    policy,
                     caller.method,
                     &caller.cert,
                     &enrollment,
@@ -97,7 +100,7 @@ impl DeviceApp {
                 self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
                 let identity = identity::verify(
-                    self.config.identity_policy,
+                    policy,
                     caller.method,
                     &caller.cert,
                     &enrollment,

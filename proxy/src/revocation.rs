@@ -159,6 +159,27 @@ mod tests {
         assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
     }
 
+    /// The device path's hook, as `DeviceApp::handle` writes it (compiles or this test fails).
+    #[allow(dead_code)]
+    async fn device_path_hook(
+        caller: &crate::authn::Caller,
+        config: &crate::config::DeviceListener,
+    ) -> Result<IdentityPolicy, ProxyError> {
+        let policy = crate::revocation::screen(&caller.cert, config.identity_policy).await?;
+        Ok(policy)
+    }
+
+    #[test]
+    fn the_screen_can_run_in_the_device_path() {
+        // DeviceApp::handle runs in pingora's Send futures: `screen` must be Send.
+        fn assert_send<T: Send>(_: T) {}
+        let cert = ClientCertificate {
+            sha256: [0; 32],
+            common_name: String::new(),
+        };
+        assert_send(screen(&cert, IdentityPolicy::CnEqualsUdid));
+    }
+
     #[test]
     fn direct_flow_certificates_use_the_binding() {
         let direct = Status {

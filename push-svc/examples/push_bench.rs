@@ -60,15 +60,24 @@ async fn main() -> anyhow::Result<()> {
             let db = testkit::TempDatabase::create_on(admin).await?;
             (db.url.clone(), Some(db))
         }
-        None => (format!("sqlite://{}", dir.path().join("push.db").display()), None),
+        None => (
+            format!("sqlite://{}", dir.path().join("push.db").display()),
+            None,
+        ),
     };
     let env: HashMap<String, String> = [
-        ("MDM_PUSH_SECRET_KEY", "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".to_string()),
+        (
+            "MDM_PUSH_SECRET_KEY",
+            "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".to_string(),
+        ),
         ("MDM_PUSH_DATABASE__URL", url),
         ("MDM_PUSH_DATABASE__MAX_CONNECTIONS", "8".into()),
         ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
         ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
-        ("MDM_PUSH_APNS__CA_FILES", format!("[{:?}]", apns.ca_file.display().to_string())),
+        (
+            "MDM_PUSH_APNS__CA_FILES",
+            format!("[{:?}]", apns.ca_file.display().to_string()),
+        ),
         ("MDM_PUSH_APNS__CONNECTIONS", args.connections.to_string()),
         ("MDM_PUSH_APNS__MAX_IN_FLIGHT", args.in_flight.to_string()),
         ("MDM_PUSH_LOG__FILTER", "warn".into()),
@@ -104,12 +113,20 @@ async fn main() -> anyhow::Result<()> {
     register_all(&client, &ids).await?;
     println!(
         "engine: {}, targets: {}, connections: {}, in flight: {}",
-        if args.postgres.is_some() { "postgres" } else { "sqlite" },
+        if args.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         ids.len(),
         args.connections,
         args.in_flight
     );
-    println!("register {} targets (64 concurrent RPCs): {:.2} s", ids.len(), started.elapsed().as_secs_f64());
+    println!(
+        "register {} targets (64 concurrent RPCs): {:.2} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     let batch = args.batch.unwrap_or(ids.len()).max(1);
     for round in 1..=args.rounds {
@@ -133,8 +150,15 @@ async fn main() -> anyhow::Result<()> {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let reached = apns.mock.delivered_count() - before;
-        ensure!(delivered == ids.len(), "round {round}: {delivered} of {} delivered", ids.len());
-        ensure!(reached as usize == ids.len(), "round {round}: the mock counted {reached}");
+        ensure!(
+            delivered == ids.len(),
+            "round {round}: {delivered} of {} delivered",
+            ids.len()
+        );
+        ensure!(
+            reached as usize == ids.len(),
+            "round {round}: the mock counted {reached}"
+        );
         println!(
             "round {round}: {} pushes through the Push RPC in {elapsed:.2} s = {:.0} pushes/s",
             ids.len(),
@@ -147,17 +171,23 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn wait_until_serving(client: &PushClient<Channel>) -> anyhow::Result<()> {
-    testkit::eventually(std::time::Duration::from_secs(20), "push-svc serving", || {
-        let mut client = client.clone();
-        async move {
-            client
-                .get_target(mdm_proto::v1::GetTargetRequest { enrollment_id: "x".into() })
-                .await
-                .err()
-                .filter(|s| s.code() == tonic::Code::NotFound)
-                .map(|_| ())
-        }
-    })
+    testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "push-svc serving",
+        || {
+            let mut client = client.clone();
+            async move {
+                client
+                    .get_target(mdm_proto::v1::GetTargetRequest {
+                        enrollment_id: "x".into(),
+                    })
+                    .await
+                    .err()
+                    .filter(|s| s.code() == tonic::Code::NotFound)
+                    .map(|_| ())
+            }
+        },
+    )
     .await
 }
 

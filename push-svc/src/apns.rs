@@ -327,8 +327,9 @@ impl ApnsClient {
             return Ok(conn);
         }
         let inner = &self.inner;
-        let sender = connection::connect(&inner.endpoint, &inner.tls, inner.settings.connect_timeout)
-            .await?;
+        let sender =
+            connection::connect(&inner.endpoint, &inner.tls, inner.settings.connect_timeout)
+                .await?;
         let conn = Conn {
             id: inner.next_id.fetch_add(1, Ordering::Relaxed),
             sender,

@@ -66,9 +66,10 @@ impl PushCertificate {
                 "the PKCS#12 file cannot be opened (wrong password, or damaged): {e}"
             ))
         })?;
-        let key = archive.keys.first().ok_or_else(|| {
-            Error::Unreadable("the PKCS#12 file holds no private key".into())
-        })?;
+        let key = archive
+            .keys
+            .first()
+            .ok_or_else(|| Error::Unreadable("the PKCS#12 file holds no private key".into()))?;
         let key = PrivateKeyDer::Pkcs8(key.key.as_der().to_vec().into());
         let chain = archive
             .certs

@@ -48,7 +48,9 @@ pub struct CertificateCache {
 
 impl std::fmt::Debug for CertificateCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertificateCache").field("ttl", &self.ttl).finish()
+        f.debug_struct("CertificateCache")
+            .field("ttl", &self.ttl)
+            .finish()
     }
 }
 
@@ -118,9 +120,7 @@ impl CertificateCache {
 
     fn fresh(&self) -> Option<Option<Arc<ActiveCertificate>>> {
         let cached = self.cached();
-        let fresh = cached
-            .checked_at
-            .is_some_and(|at| at.elapsed() < self.ttl);
+        let fresh = cached.checked_at.is_some_and(|at| at.elapsed() < self.ttl);
         fresh.then(|| cached.current.clone())
     }
 

@@ -72,7 +72,11 @@ impl Pusher {
             return Err(Error::InvalidRequest("an enrollment ID is empty".into()));
         }
         let mut seen = HashSet::with_capacity(ids.len());
-        let unique: Vec<String> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();
+        let unique: Vec<String> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect();
         let started = std::time::Instant::now();
         let certificate = self.certificates.current().await?;
         let mut targets: HashMap<String, TargetRow> = self
@@ -96,10 +100,9 @@ impl Pusher {
                     Outcome::Inactive,
                     format!("inactive ({})", t.flag.as_deref().unwrap_or("flagged")),
                 ),
-                (Some(_), None) => PushResult::local(
-                    Outcome::NoCertificate,
-                    "no push certificate is installed",
-                ),
+                (Some(_), None) => {
+                    PushResult::local(Outcome::NoCertificate, "no push certificate is installed")
+                }
                 (Some(t), Some(c)) if t.topic != c.row.topic => {
                     let result = PushResult::local(
                         Outcome::TopicMismatch,
@@ -124,7 +127,9 @@ impl Pusher {
                 .map(|target| async move {
                     let served = coalescer
                         .push(&target.enrollment_id, || async {
-                            PushResult::from_reply(client.send(&target.token, &target.push_magic).await)
+                            PushResult::from_reply(
+                                client.send(&target.token, &target.push_magic).await,
+                            )
                         })
                         .await;
                     (target.enrollment_id, served)
@@ -141,13 +146,22 @@ impl Pusher {
         }
 
         let sent = started.elapsed();
-        let certificate_error = self.record(&to_record, &decided, certificate.as_deref(), now).await;
+        let certificate_error = self
+            .record(&to_record, &decided, certificate.as_deref(), now)
+            .await;
         let mut counts: HashMap<Outcome, u32> = HashMap::new();
         for result in decided.values() {
             *counts.entry(result.outcome).or_default() += 1;
         }
-        tracing::info!(why, requested = ids.len(), ?counts, lookup_ms = looked_up.as_millis(),
-            send_ms = (sent - looked_up).as_millis(), record_ms = (started.elapsed() - sent).as_millis(), "push");
+        tracing::info!(
+            why,
+            requested = ids.len(),
+            ?counts,
+            lookup_ms = looked_up.as_millis(),
+            send_ms = (sent - looked_up).as_millis(),
+            record_ms = (started.elapsed() - sent).as_millis(),
+            "push"
+        );
         let results = ids
             .iter()
             .map(|id| {

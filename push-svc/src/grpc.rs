@@ -103,7 +103,11 @@ impl Push for PushApi {
 
     async fn push(&self, request: Request<PushRequest>) -> Result<Response<PushResponse>, Status> {
         let r = request.into_inner();
-        let why = if r.reason.is_empty() { "request" } else { r.reason.as_str() };
+        let why = if r.reason.is_empty() {
+            "request"
+        } else {
+            r.reason.as_str()
+        };
         let report = self.pusher.push(&r.enrollment_ids, why).await?;
         Ok(Response::new(PushResponse {
             results: report
@@ -128,7 +132,11 @@ impl Push for PushApi {
         if r.enrollment_ids.len() > crate::deliver::MAX_IDS {
             return Err(Error::InvalidRequest("too many IDs in one report".into()).into());
         }
-        let at = if r.seen_at_ms > 0 { r.seen_at_ms } else { service_kit::now_ms() };
+        let at = if r.seen_at_ms > 0 {
+            r.seen_at_ms
+        } else {
+            service_kit::now_ms()
+        };
         self.store.record_activity(&r.enrollment_ids, at).await?;
         Ok(Response::new(RecordActivityResponse {}))
     }
@@ -183,7 +191,9 @@ impl Push for PushApi {
             .list_targets(status, &r.after, i64::from(limit))
             .await?;
         let next_after = if rows.len() == limit as usize {
-            rows.last().map(|t| t.enrollment_id.clone()).unwrap_or_default()
+            rows.last()
+                .map(|t| t.enrollment_id.clone())
+                .unwrap_or_default()
         } else {
             String::new()
         };

@@ -70,7 +70,10 @@ pub async fn run(
     let metrics = metrics::Metrics::register(&mut registry);
     let observability = observe::Observability::new(
         registry,
-        observe::all_of(vec![("database", observe::database_ready(store.db().clone()))]),
+        observe::all_of(vec![(
+            "database",
+            observe::database_ready(store.db().clone()),
+        )]),
     );
     let cache = Arc::new(current::CertificateCache::new(
         store.clone(),

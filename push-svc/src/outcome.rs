@@ -164,8 +164,14 @@ mod tests {
         assert_eq!(classify(410, "SomethingNew"), Outcome::Unregistered);
         assert_eq!(classify(400, "BadDeviceToken"), Outcome::BadToken);
         assert_eq!(classify(400, "DeviceTokenNotForTopic"), Outcome::BadToken);
-        assert_eq!(classify(400, "TopicDisallowed"), Outcome::CertificateRejected);
-        assert_eq!(classify(403, "BadCertificate"), Outcome::CertificateRejected);
+        assert_eq!(
+            classify(400, "TopicDisallowed"),
+            Outcome::CertificateRejected
+        );
+        assert_eq!(
+            classify(403, "BadCertificate"),
+            Outcome::CertificateRejected
+        );
         assert_eq!(classify(403, "NewReason"), Outcome::CertificateRejected);
         assert_eq!(classify(400, "PayloadEmpty"), Outcome::Rejected);
         assert_eq!(classify(413, "PayloadTooLarge"), Outcome::Rejected);

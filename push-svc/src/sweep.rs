@@ -43,7 +43,10 @@ impl Sweeper<'_> {
         let secs = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let marked_inactive = self
             .store
-            .mark_silent_inactive(now.saturating_sub(secs(self.policy.inactive_after_secs)), now)
+            .mark_silent_inactive(
+                now.saturating_sub(secs(self.policy.inactive_after_secs)),
+                now,
+            )
             .await?;
         let due = self
             .store
@@ -89,7 +92,9 @@ pub async fn run(
                 tracing::info!(?report, "inactivity sweep")
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "inactivity sweep failed; retrying at the next interval"),
+            Err(error) => {
+                tracing::warn!(%error, "inactivity sweep failed; retrying at the next interval")
+            }
         }
         if let Ok(info) = certificates.current().await {
             metrics.certificate(&info.topic, info.not_after_ms, service_kit::now_ms());

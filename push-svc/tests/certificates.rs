@@ -21,7 +21,11 @@ async fn start(engine: Engine, apns: &ApnsFixture) -> Option<(PushService, Datab
     Some((service, db))
 }
 
-async fn upload_p12(push: &PushService, der: Vec<u8>, password: &str) -> Result<mdm_proto::v1::CertificateInfo, tonic::Status> {
+async fn upload_p12(
+    push: &PushService,
+    der: Vec<u8>,
+    password: &str,
+) -> Result<mdm_proto::v1::CertificateInfo, tonic::Status> {
     push.client()
         .upload_certificate(UploadCertificateRequest {
             pkcs12: der,
@@ -51,7 +55,10 @@ async fn pem_with_pkcs1_or_pkcs8_keys_and_legacy_or_modern_p12_load_and_push() {
     let apns = ApnsFixture::start();
     let (push, _db) = start(Engine::Sqlite, &apns).await.expect("sqlite");
     let (pkcs8, pkcs1) = rsa_key_pems();
-    assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"), "{pkcs1}");
+    assert!(
+        pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "{pkcs1}"
+    );
     let rsa = apns.ca.issue_push_with(Some(PUSH_TOPIC), Some(&pkcs8), 365);
 
     let info = push
@@ -67,19 +74,29 @@ async fn pem_with_pkcs1_or_pkcs8_keys_and_legacy_or_modern_p12_load_and_push() {
     assert_pushes(&push, &apns, 2).await;
 
     let legacy = pkcs12(&rsa, "secret", true);
-    let info = upload_p12(&push, legacy.clone(), "secret").await.expect("legacy .p12");
+    let info = upload_p12(&push, legacy.clone(), "secret")
+        .await
+        .expect("legacy .p12");
     assert_eq!(info.sha256, rsa.sha256_hex());
     assert_pushes(&push, &apns, 3).await;
 
     let ecdsa = apns.ca.issue_push(PUSH_TOPIC);
     let modern = pkcs12(&ecdsa, "secret", false);
-    let info = upload_p12(&push, modern, "secret").await.expect("modern .p12");
+    let info = upload_p12(&push, modern, "secret")
+        .await
+        .expect("modern .p12");
     assert_eq!(info.sha256, ecdsa.sha256_hex());
     assert_pushes(&push, &apns, 4).await;
 
-    let err = upload_p12(&push, legacy, "wrong").await.expect_err("wrong password");
+    let err = upload_p12(&push, legacy, "wrong")
+        .await
+        .expect_err("wrong password");
     assert_eq!(code(&err), ErrorCode::InvalidMessage);
-    assert!(err.message().contains("wrong password"), "{}", err.message());
+    assert!(
+        err.message().contains("wrong password"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]
@@ -88,10 +105,21 @@ async fn certificates_that_cannot_push_are_refused_clearly() {
     let (push, _db) = start(Engine::Sqlite, &apns).await.expect("sqlite");
 
     let no_uid = apns.ca.issue_push_with(None, None, 365);
-    let err = push.upload_pem(&no_uid.identity_pem()).await.expect_err("no UID");
+    let err = push
+        .upload_pem(&no_uid.identity_pem())
+        .await
+        .expect_err("no UID");
     assert_eq!(code(&err), ErrorCode::InvalidMessage);
-    assert!(err.message().contains("not an MDM push certificate"), "{}", err.message());
-    assert!(err.message().contains("no UID attribute"), "{}", err.message());
+    assert!(
+        err.message().contains("not an MDM push certificate"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message().contains("no UID attribute"),
+        "{}",
+        err.message()
+    );
 
     // The real-format fixture without a UID, with any key: refused for the UID first.
     let fixture = std::fs::read_to_string(concat!(
@@ -103,18 +131,35 @@ async fn certificates_that_cannot_push_are_refused_clearly() {
         .upload_pem(&format!("{fixture}{}", no_uid.key_pem))
         .await
         .expect_err("fixture without UID");
-    assert!(err.message().contains("no UID attribute"), "{}", err.message());
+    assert!(
+        err.message().contains("no UID attribute"),
+        "{}",
+        err.message()
+    );
 
     let other = apns.ca.issue_push(PUSH_TOPIC);
     let mismatched = format!("{}{}", apns.push_cert.cert_pem, other.key_pem);
-    let err = push.upload_pem(&mismatched).await.expect_err("key mismatch");
-    assert!(err.message().contains("does not match"), "{}", err.message());
+    let err = push
+        .upload_pem(&mismatched)
+        .await
+        .expect_err("key mismatch");
+    assert!(
+        err.message().contains("does not match"),
+        "{}",
+        err.message()
+    );
 
     let expired = apns.ca.issue_push_with(Some(PUSH_TOPIC), None, -1);
-    let err = push.upload_pem(&expired.identity_pem()).await.expect_err("expired");
+    let err = push
+        .upload_pem(&expired.identity_pem())
+        .await
+        .expect_err("expired");
     assert!(err.message().contains("expired"), "{}", err.message());
 
-    let err = push.upload_pem(&apns.push_cert.cert_pem).await.expect_err("no key");
+    let err = push
+        .upload_pem(&apns.push_cert.cert_pem)
+        .await
+        .expect_err("no key");
     assert!(err.message().contains("private key"), "{}", err.message());
 
     let err = push
@@ -127,30 +172,50 @@ async fn certificates_that_cannot_push_are_refused_clearly() {
 
 async fn a_topic_changing_renewal_is_refused(engine: Engine) {
     let apns = ApnsFixture::start();
-    let Some((push, _db)) = start(engine, &apns).await else { return };
+    let Some((push, _db)) = start(engine, &apns).await else {
+        return;
+    };
     let first = push.upload_pem(&apns.push_pem()).await.expect("first");
     assert_eq!((first.topic.as_str(), first.version), (PUSH_TOPIC, 1));
     assert!(first.warning.is_empty(), "a year left: {first:?}");
 
     let renewal = apns.ca.issue_push(PUSH_TOPIC);
-    let second = push.upload_pem(&renewal.identity_pem()).await.expect("same topic");
+    let second = push
+        .upload_pem(&renewal.identity_pem())
+        .await
+        .expect("same topic");
     assert_eq!(second.version, 2);
 
-    let other = apns.ca.issue_push("com.apple.mgmt.External.99999999-0000-0000-0000-000000000000");
-    let err = push.upload_pem(&other.identity_pem()).await.expect_err("topic change");
+    let other = apns
+        .ca
+        .issue_push("com.apple.mgmt.External.99999999-0000-0000-0000-000000000000");
+    let err = push
+        .upload_pem(&other.identity_pem())
+        .await
+        .expect_err("topic change");
     assert_eq!(code(&err), ErrorCode::Conflict);
-    assert!(err.message().contains("Every enrolled device"), "{}", err.message());
+    assert!(
+        err.message().contains("Every enrolled device"),
+        "{}",
+        err.message()
+    );
     let current = push
         .client()
         .get_certificate(GetCertificateRequest {})
         .await
         .expect("current")
         .into_inner();
-    assert_eq!((current.sha256, current.topic.as_str()), (renewal.sha256_hex(), PUSH_TOPIC));
+    assert_eq!(
+        (current.sha256, current.topic.as_str()),
+        (renewal.sha256_hex(), PUSH_TOPIC)
+    );
 
     // Expiring soon: the API says so.
     let short = apns.ca.issue_push_with(Some(PUSH_TOPIC), None, 10);
-    let info = push.upload_pem(&short.identity_pem()).await.expect("short-lived");
+    let info = push
+        .upload_pem(&short.identity_pem())
+        .await
+        .expect("short-lived");
     assert!((9..=10).contains(&info.days_left), "{info:?}");
     assert!(info.warning.contains("expires in"), "{info:?}");
 }

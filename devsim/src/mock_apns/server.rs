@@ -119,7 +119,7 @@ impl Server {
             let topic = Arc::clone(&topic);
             tokio::spawn(async move { shared.request(request, respond, &topic).await });
             let every = self.recorder.goaway_every();
-            if !going_away && every > 0 && requests % every == 0 {
+            if !going_away && every > 0 && requests.is_multiple_of(every) {
                 // Streams already accepted are still answered; accept() keeps driving them.
                 connection.graceful_shutdown();
                 self.recorder.goaway_sent();
@@ -156,10 +156,10 @@ impl Server {
         if let Some(fault) = self.recorder.fault_for(&delivery.token) {
             return self.refuse(respond, &path, (fault.status, &fault.reason), true);
         }
-        self.recorder.delivered(delivery);
+        let apns_id = self.recorder.delivered(delivery);
         let response = Response::builder()
             .status(200)
-            .header("apns-id", uuid::Uuid::new_v4().to_string())
+            .header("apns-id", apns_id)
             .body(());
         if let Ok(response) = response {
             let mut respond = respond;

@@ -188,3 +188,15 @@ impl OtaService {
         self.profiles.sign(&profile.to_encrypted_xml(signer)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apples_public_device_cas_are_compiled_in() {
+        let bundle = DeviceCaBundle::from_pem(APPLE_DEVICE_CAS.as_bytes()).expect("bundle");
+        // Apple Root CA, and the two expired intermediates whose validity is not checked.
+        assert_eq!(bundle.counts(), (1, 2));
+    }
+}

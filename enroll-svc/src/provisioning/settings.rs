@@ -208,3 +208,90 @@ impl EnrollmentConfig {
         self.base_url.trim_end_matches('/')
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use service_kit::config::load_from;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, service_kit::config::ConfigError> {
+        let mut env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.insert(
+            "MDM_ENROLL_SECRET_KEY".into(),
+            "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
+        );
+        load_from(None, &env)
+    }
+
+    const ENROLLMENT: [(&str, &str); 3] = [
+        (
+            "MDM_ENROLL_ENROLLMENT__BASE_URL",
+            "https://mdm.example.com:8444",
+        ),
+        (
+            "MDM_ENROLL_ENROLLMENT__SERVER_URL",
+            "https://mdm.example.com/mdm",
+        ),
+        ("MDM_ENROLL_ENROLLMENT__TOPIC", "com.apple.mgmt.External.x"),
+    ];
+
+    #[test]
+    fn defaults_and_environment_names() {
+        let config = load(&[]).expect("defaults");
+        assert_eq!(config.ca.validity_days, 365);
+        assert!(
+            config.enrollment.is_none(),
+            "profiles are off until configured"
+        );
+        let config = load(&[
+            ENROLLMENT[0],
+            ENROLLMENT[1],
+            ENROLLMENT[2],
+            ("MDM_ENROLL_CA__VALIDITY_DAYS", "90"),
+            ("MDM_ENROLL_ENROLLMENT__SIGN_MESSAGE", "true"),
+        ])
+        .expect("loads");
+        let enrollment = config.enrollment.expect("configured");
+        assert!(enrollment.sign_message && enrollment.check_out_when_removed);
+        assert_eq!(
+            (config.ca.validity_days, enrollment.access_rights),
+            (90, 8191)
+        );
+        assert_eq!(enrollment.challenge_ttl_secs, 3600);
+    }
+
+    #[test]
+    fn bad_settings_name_their_key() {
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (
+                &[
+                    ("MDM_ENROLL_ENROLLMENT__BASE_URL", "http://mdm.example.com"),
+                    ENROLLMENT[1],
+                    ENROLLMENT[2],
+                ],
+                "enrollment.base_url",
+            ),
+            (
+                &[
+                    ENROLLMENT[0],
+                    ENROLLMENT[1],
+                    ("MDM_ENROLL_ENROLLMENT__TOPIC", " "),
+                ],
+                "enrollment.topic",
+            ),
+            (
+                &[("MDM_ENROLL_CA__CERT_FILE", "/nonexistent")],
+                "ca.cert_file",
+            ),
+            (&[("MDM_ENROLL_CA__VALIDITY_DAYS", "0")], "ca.validity_days"),
+        ];
+        for (env, key) in cases {
+            let err = load(env).expect_err(key);
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+    }
+}

@@ -11,6 +11,7 @@ use mdm_core::profile::signing;
 use mdm_core::scep::{ContentCipher, PkiStatus};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
+use proxy::config::IdentityPolicy;
 use reqwest::StatusCode;
 use serde_json::json;
 use testkit::messages as msg;
@@ -47,24 +48,6 @@ fn answer(challenge: Option<&str>) -> DeviceAnswer {
         version: Some("21E236".into()),
         device_name: Some("Test iPhone".into()),
         ..DeviceAnswer::default()
-    }
-}
-
-/// PUTs a check-in as the device holding `identity` (certificate + key).
-async fn checkin(stack: &Stack, identity: &(X509, PKey<Private>), body: Vec<u8>) -> StatusCode {
-    let mut pem = String::from_utf8(identity.0.to_pem().expect("pem")).expect("utf-8");
-    pem.push_str(
-        &String::from_utf8(identity.1.private_key_to_pem_pkcs8().expect("pem")).expect("utf-8"),
-    );
-    let client = testkit::https_client(&stack.device_ca.cert_pem(), Some(&pem));
-    match client
-        .put(format!("{}/checkin", stack.device_url))
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(response) => response.status(),
-        Err(e) => panic!("check-in failed: {e}\n{}", stack.logs()),
     }
 }
 
@@ -179,6 +162,13 @@ async fn full_enrollment(stack: &Stack) {
     assert_eq!(mdm["IdentityCertificateUUID"], scep["PayloadUUID"]);
     assert_eq!(string(mdm, "Topic"), PUSH_TOPIC);
 
+    // The OTA identity signs phase 3 only: it is not an MDM identity.
+    let ota_pair = (ota_identity.clone(), ota_device.key.clone());
+    assert_eq!(
+        checkin(stack, &ota_pair, msg::authenticate(UDID)).await,
+        StatusCode::FORBIDDEN
+    );
+
     // The MDM identity, then the check-in under cn-equals-udid.
     let device = Requester::new();
     let rep = enroll(
@@ -235,6 +225,15 @@ async fn full_enrollment(stack: &Stack) {
         "{}",
         stack.logs()
     );
+    // The edge's own screen (proxy::revocation) sees it too.
+    let refused = screen(stack)
+        .policy(
+            &client_certificate(&identity.0),
+            IdentityPolicy::CnEqualsUdid,
+        )
+        .await
+        .expect_err("revoked");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

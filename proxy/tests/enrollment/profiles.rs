@@ -3,10 +3,13 @@
 //! `/MDMServiceConfig` and the trust profile; tokens that are single-use and revocable.
 
 use super::support::*;
+use mdm_core::scep::ContentCipher;
 use plist::Value;
+use proxy::config::IdentityPolicy;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::Command;
+use testkit::messages as msg;
 use testkit::pki::PUSH_TOPIC;
 use testkit::stack::ADMIN_TOKEN;
 use testkit::Engine;
@@ -224,4 +227,56 @@ async fn service_config_trust_profile_and_token_administration() {
         StatusCode::FORBIDDEN,
         "needs the commands scope"
     );
+}
+
+#[tokio::test]
+async fn a_direct_enrollment_checks_in_by_its_binding() {
+    // The direct profile cannot know the UDID: the certificate's CN is a random identifier and
+    // the binding made at Authenticate is what ties it to the device.
+    let options = testkit::StackOptions {
+        identity_policy: "bound-certificate",
+        ..testkit::StackOptions::new(Engine::Sqlite)
+    };
+    let Some(stack) = testkit::Stack::start(options).await.expect("stack starts") else {
+        return;
+    };
+    let token = multi_use_token(&stack).await;
+    let challenge = direct_challenge(&stack, &token).await;
+    let ca = ca_cert(&stack).await;
+    let device = Requester::new();
+    let rep = enroll(
+        &stack,
+        &ca,
+        &device,
+        &challenge,
+        ContentCipher::Aes128Cbc,
+        Transport::Post,
+    )
+    .await;
+    let cert = rep.certificates[0].clone();
+    let udid = "DIRECT-ENROLLED-MAC";
+    assert_ne!(
+        mdm_core::pki::common_name(cert.subject_name()).as_deref(),
+        Some(udid)
+    );
+    let identity = (cert, device.key);
+    assert_eq!(
+        checkin(&stack, &identity, msg::authenticate(udid)).await,
+        StatusCode::OK,
+        "{}",
+        stack.logs()
+    );
+    assert_eq!(
+        checkin(&stack, &identity, msg::token_update(udid, &[3; 32], "m")).await,
+        StatusCode::OK
+    );
+    // On a cn-equals-udid listener the edge holds it to the binding as well.
+    let policy = screen(&stack)
+        .policy(
+            &client_certificate(&identity.0),
+            IdentityPolicy::CnEqualsUdid,
+        )
+        .await
+        .expect("not revoked");
+    assert_eq!(policy, IdentityPolicy::BoundCertificate);
 }

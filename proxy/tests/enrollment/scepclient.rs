@@ -12,11 +12,15 @@ const SCEPCLIENT: &str = "/usr/bin/scepclient";
 
 #[tokio::test]
 async fn scepclient_enrolls() {
-    if !Path::new(SCEPCLIENT).exists() {
-        // CI installs it (`scep` in .ci/run); a developer machine may not have it.
-        eprintln!("skipped: {SCEPCLIENT} is not installed (apt-get install scep)");
+    if std::env::var("MDM_TEST_SCEPCLIENT").as_deref() == Ok("off") {
+        eprintln!("scepclient interop skipped on purpose (MDM_TEST_SCEPCLIENT=off)");
         return;
     }
+    // Like PostgreSQL: missing is a failure, not a silent skip (.ci/run installs `scep`).
+    assert!(
+        Path::new(SCEPCLIENT).exists(),
+        "{SCEPCLIENT} is missing: `apt-get install scep`, or MDM_TEST_SCEPCLIENT=off to skip"
+    );
     let Some(stack) = stack(Engine::Sqlite).await else {
         return;
     };

@@ -204,3 +204,42 @@ pub async fn enroll(
 pub fn string<'a>(dict: &'a Dictionary, key: &str) -> &'a str {
     dict.get(key).and_then(Value::as_string).unwrap_or_default()
 }
+
+/// The edge's certificate screen, asking this stack's enroll-svc with no cache.
+pub fn screen(stack: &Stack) -> proxy::revocation::CertificateScreen {
+    let services = proxy::config::Services {
+        enroll_url: format!("http://{}", stack.enroll_addr),
+        ..proxy::config::Services::default()
+    };
+    let backends = proxy::backends::Backends::new(&services).expect("endpoints");
+    proxy::revocation::CertificateScreen::new(
+        std::sync::Arc::new(backends),
+        std::time::Duration::ZERO,
+    )
+}
+
+/// The facts the edge keeps about a client certificate.
+pub fn client_certificate(cert: &X509) -> proxy::tls::ClientCertificate {
+    proxy::tls::ClientCertificate {
+        sha256: pki::sha256(cert).expect("sha256"),
+        common_name: pki::common_name(cert.subject_name()).unwrap_or_default(),
+    }
+}
+
+/// PUTs a check-in as the device holding `identity` (certificate + key).
+pub async fn checkin(stack: &Stack, identity: &(X509, PKey<Private>), body: Vec<u8>) -> StatusCode {
+    let mut pem = String::from_utf8(identity.0.to_pem().expect("pem")).expect("utf-8");
+    pem.push_str(
+        &String::from_utf8(identity.1.private_key_to_pem_pkcs8().expect("pem")).expect("utf-8"),
+    );
+    let client = testkit::https_client(&stack.device_ca.cert_pem(), Some(&pem));
+    match client
+        .put(format!("{}/checkin", stack.device_url))
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(response) => response.status(),
+        Err(e) => panic!("check-in failed: {e}\n{}", stack.logs()),
+    }
+}

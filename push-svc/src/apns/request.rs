@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn reasons_are_kept_verbatim() {
-        assert_eq!(reason_of(b"{\"reason\":\"Unregistered\",\"timestamp\":1}"), "Unregistered");
+        assert_eq!(
+            reason_of(b"{\"reason\":\"Unregistered\",\"timestamp\":1}"),
+            "Unregistered"
+        );
         assert_eq!(reason_of(b"{\"reason\":\"SomethingNew\"}"), "SomethingNew");
         assert_eq!(reason_of(b"not json"), "not json");
         assert_eq!(reason_of(b""), "");

@@ -29,9 +29,15 @@ fn a_certificate_without_a_push_uid_is_refused_clearly() {
     let err = topic_of(&der("micromdm/push-certs/mock_push_cert_no_uid.pem")).expect_err("no UID");
     assert!(matches!(err, Error::NotPushCertificate(_)), "{err:?}");
     assert!(err.to_string().contains("has no UID attribute"), "{err}");
-    let err = topic_of(&der("micromdm/push-certs/mock_push_cert_wrong_uid_prefix.pem"))
-        .expect_err("wrong prefix");
-    assert!(err.to_string().contains("does not start with com.apple.mgmt."), "{err}");
+    let err = topic_of(&der(
+        "micromdm/push-certs/mock_push_cert_wrong_uid_prefix.pem",
+    ))
+    .expect_err("wrong prefix");
+    assert!(
+        err.to_string()
+            .contains("does not start with com.apple.mgmt."),
+        "{err}"
+    );
 }
 
 #[test]
@@ -39,7 +45,9 @@ fn pem_output_reads_back() {
     let der = der("nanomdm/test/push.pem");
     let pem = pem_block("CERTIFICATE", &der);
     assert_eq!(
-        CertificateDer::from_pem_slice(pem.as_bytes()).expect("reads").as_ref(),
+        CertificateDer::from_pem_slice(pem.as_bytes())
+            .expect("reads")
+            .as_ref(),
         der.as_slice()
     );
 }

@@ -117,7 +117,12 @@ impl PushStore {
     }
 
     /// Records a certificate-level refusal from APNs on certificate `version`.
-    pub async fn record_certificate_error(&self, version: i64, error: &str, at: i64) -> Result<(), Error> {
+    pub async fn record_certificate_error(
+        &self,
+        version: i64,
+        error: &str,
+        at: i64,
+    ) -> Result<(), Error> {
         with_db!(&self.db, pool => sqlx::query(
             "UPDATE push_certificates SET last_error = $2, last_error_at = $3 WHERE version = $1",
         )

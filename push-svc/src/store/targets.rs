@@ -63,7 +63,11 @@ impl PushStore {
     }
 
     /// Removes an enrollment's target, and with `whole_device` every target of that device.
-    pub async fn remove_target(&self, enrollment_id: &str, whole_device: bool) -> Result<u64, Error> {
+    pub async fn remove_target(
+        &self,
+        enrollment_id: &str,
+        whole_device: bool,
+    ) -> Result<u64, Error> {
         let removed = with_db!(&self.db, pool => sqlx::query(
             "DELETE FROM push_targets WHERE enrollment_id = $1 OR ($2 AND device_id = $1)",
         )

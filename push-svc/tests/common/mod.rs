@@ -34,14 +34,20 @@ impl Database {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!("sqlite://{}", dir.path().join("push.db").display());
-                Some(Database { url, _keep: Box::new(dir) })
+                Some(Database {
+                    url,
+                    _keep: Box::new(dir),
+                })
             }
             Engine::Postgres => {
                 let Some(db) = TempDatabase::create().await.expect("PostgreSQL reachable") else {
                     eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
                     return None;
                 };
-                Some(Database { url: db.url.clone(), _keep: Box::new(db) })
+                Some(Database {
+                    url: db.url.clone(),
+                    _keep: Box::new(db),
+                })
             }
         }
     }
@@ -64,7 +70,10 @@ impl PushService {
             ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
             ("MDM_PUSH_APNS__SANDBOX_URL", apns.mock.url()),
-            ("MDM_PUSH_APNS__CA_FILES", format!("[{:?}]", apns.ca_file.display().to_string())),
+            (
+                "MDM_PUSH_APNS__CA_FILES",
+                format!("[{:?}]", apns.ca_file.display().to_string()),
+            ),
             ("MDM_PUSH_APNS__RETRY_BACKOFF_MS", "5".into()),
         ]
         .into_iter()
@@ -75,7 +84,9 @@ impl PushService {
         }
         let config: push_svc::Config =
             service_kit::config::load_from(None, &env).expect("valid configuration");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(push_svc::run(listener, config, async {
@@ -87,18 +98,29 @@ impl PushService {
         let client = PushClient::new(channel)
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        let service = PushService { client, addr, stop: Some(stop), task: Some(task) };
-        testkit::eventually(std::time::Duration::from_secs(20), "push-svc answers", || {
-            let mut client = service.client.clone();
-            async move {
-                client
-                    .get_target(mdm_proto::v1::GetTargetRequest { enrollment_id: "x".into() })
-                    .await
-                    .err()
-                    .filter(|s| s.code() == tonic::Code::NotFound)
-                    .map(|_| ())
-            }
-        })
+        let service = PushService {
+            client,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        testkit::eventually(
+            std::time::Duration::from_secs(20),
+            "push-svc answers",
+            || {
+                let mut client = service.client.clone();
+                async move {
+                    client
+                        .get_target(mdm_proto::v1::GetTargetRequest {
+                            enrollment_id: "x".into(),
+                        })
+                        .await
+                        .err()
+                        .filter(|s| s.code() == tonic::Code::NotFound)
+                        .map(|_| ())
+                }
+            },
+        )
         .await
         .expect("push-svc starts");
         service
@@ -109,7 +131,10 @@ impl PushService {
     }
 
     /// Uploads `pem` (certificate and key).
-    pub async fn upload_pem(&self, pem: &str) -> Result<mdm_proto::v1::CertificateInfo, tonic::Status> {
+    pub async fn upload_pem(
+        &self,
+        pem: &str,
+    ) -> Result<mdm_proto::v1::CertificateInfo, tonic::Status> {
         self.client()
             .upload_certificate(UploadCertificateRequest {
                 pem: pem.as_bytes().to_vec(),

@@ -1,0 +1,204 @@
+//! The development PKI: made on the first run, reused on later ones, so that devices enrolled
+//! yesterday still connect and the push topic stays the same (push-svc refuses a certificate
+//! for another topic). A certificate is issued again only when it is missing, no longer signed
+//! by its CA (the CA files were replaced), or close to expiry; a CA is made only when missing.
+
+use super::certs::{self, KeyedCert};
+use super::layout::{Layout, PemPair};
+use anyhow::Context;
+
+/// Names the server certificate is valid for.
+pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+/// Names the mock APNs's certificate is valid for.
+const APNS_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
+/// CN of the device CA.
+const DEVICE_CA_NAME: &str = "MDM Development Device CA";
+/// CN of the CA standing in for Apple's push infrastructure.
+const APNS_CA_NAME: &str = "MDM Development Mock APNs CA";
+
+/// What the development server's processes are given.
+#[derive(Debug)]
+pub struct DevPki {
+    /// Issues device identities; signs the server certificate.
+    pub device_ca: KeyedCert,
+    /// The proxy's TLS certificate.
+    pub server: KeyedCert,
+    /// Issues the mock APNs's certificate and the push certificate.
+    pub apns_ca: KeyedCert,
+    /// The mock APNs's TLS certificate.
+    pub apns_server: KeyedCert,
+    /// The MDM push certificate.
+    pub push: KeyedCert,
+    /// The push topic (the push certificate's UID).
+    pub topic: String,
+    /// What was made on this run, for the log ("device CA", ...); empty when all was reused.
+    pub made: Vec<&'static str>,
+}
+
+impl DevPki {
+    /// Loads the PKI under `layout`, making whatever is missing or stale.
+    pub fn load_or_create(layout: &Layout) -> anyhow::Result<DevPki> {
+        let mut made = Vec::new();
+        let device_ca = ca(
+            &layout.device_ca(),
+            DEVICE_CA_NAME,
+            true,
+            "device CA",
+            &mut made,
+        )?;
+        let server = leaf(
+            &layout.server(),
+            &device_ca,
+            "server certificate",
+            &mut made,
+            |ca| certs::server(ca, &SERVER_NAMES),
+        )?;
+        let apns_ca = ca(
+            &layout.apns_ca(),
+            APNS_CA_NAME,
+            false,
+            "mock APNs CA",
+            &mut made,
+        )?;
+        let apns_server = leaf(
+            &layout.apns_server(),
+            &apns_ca,
+            "mock APNs certificate",
+            &mut made,
+            |ca| certs::server(ca, &APNS_NAMES),
+        )?;
+        // A reissued push certificate keeps its topic: devices enrolled under it stay reachable.
+        let existing_topic = KeyedCert::load(&layout.push())
+            .ok()
+            .and_then(|push| certs::topic_of(&push.cert));
+        let topic = existing_topic.unwrap_or_else(new_topic);
+        let push = leaf(
+            &layout.push(),
+            &apns_ca,
+            "push certificate",
+            &mut made,
+            |ca| certs::push(ca, &topic),
+        )?;
+        Ok(DevPki {
+            device_ca,
+            server,
+            apns_ca,
+            apns_server,
+            push,
+            topic,
+            made,
+        })
+    }
+}
+
+/// A push topic in the form Apple's MDM push certificates carry.
+pub fn new_topic() -> String {
+    format!("com.apple.mgmt.External.{}", uuid::Uuid::new_v4())
+}
+
+/// The CA at `pair`, made and saved when missing. An unreadable CA is an error rather than
+/// replaced: replacing it would orphan every certificate it issued.
+fn ca(
+    pair: &PemPair,
+    common_name: &str,
+    rsa: bool,
+    what: &'static str,
+    made: &mut Vec<&'static str>,
+) -> anyhow::Result<KeyedCert> {
+    if pair.cert.exists() || pair.key.exists() {
+        return KeyedCert::load(pair).with_context(|| {
+            format!(
+                "the {what} cannot be reused; remove {} and {} to make a new one",
+                pair.cert.display(),
+                pair.key.display()
+            )
+        });
+    }
+    let ca = certs::new_ca(common_name, rsa)?;
+    ca.save(pair)?;
+    made.push(what);
+    Ok(ca)
+}
+
+/// The leaf at `pair` when it is still good under `ca`, else a new one from `issue`.
+fn leaf(
+    pair: &PemPair,
+    ca: &KeyedCert,
+    what: &'static str,
+    made: &mut Vec<&'static str>,
+    issue: impl FnOnce(&KeyedCert) -> anyhow::Result<KeyedCert>,
+) -> anyhow::Result<KeyedCert> {
+    if let Ok(existing) = KeyedCert::load(pair) {
+        if existing.is_current_under(ca) {
+            return Ok(existing);
+        }
+    }
+    let fresh = issue(ca).with_context(|| format!("issuing the {what}"))?;
+    fresh.save(pair)?;
+    made.push(what);
+    Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn made_once_then_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path()).expect("layout");
+        layout.create().expect("dirs");
+        let first = DevPki::load_or_create(&layout).expect("first run");
+        assert_eq!(first.made.len(), 5, "{:?}", first.made);
+        assert!(first.topic.starts_with("com.apple.mgmt.External."));
+        let mode = std::fs::metadata(layout.device_ca().key)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let second = DevPki::load_or_create(&layout).expect("second run");
+        assert!(second.made.is_empty(), "{:?}", second.made);
+        assert_eq!(second.topic, first.topic);
+        let fingerprint = |pki: &DevPki| pki.device_ca.sha256_hex().expect("hash");
+        assert_eq!(fingerprint(&second), fingerprint(&first));
+    }
+
+    #[test]
+    fn leaves_of_a_replaced_ca_are_reissued_and_the_topic_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path()).expect("layout");
+        layout.create().expect("dirs");
+        let first = DevPki::load_or_create(&layout).expect("first run");
+        for pair in [layout.apns_ca(), layout.server()] {
+            std::fs::remove_file(pair.cert).expect("remove");
+            std::fs::remove_file(pair.key).expect("remove");
+        }
+        let second = DevPki::load_or_create(&layout).expect("second run");
+        assert_eq!(
+            second.made,
+            [
+                "server certificate",
+                "mock APNs CA",
+                "mock APNs certificate",
+                "push certificate"
+            ]
+        );
+        assert_eq!(second.topic, first.topic);
+        assert!(second.push.is_current_under(&second.apns_ca));
+    }
+
+    #[test]
+    fn an_unreadable_ca_is_not_silently_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path()).expect("layout");
+        layout.create().expect("dirs");
+        std::fs::write(layout.device_ca().cert, "not a certificate").expect("write");
+        let error = DevPki::load_or_create(&layout).expect_err("refused");
+        assert!(
+            format!("{error:#}").contains("cannot be reused"),
+            "{error:#}"
+        );
+    }
+}
