@@ -113,6 +113,6 @@ mod tests {
         assert_eq!((summary.count, summary.errors), (100, 1));
         assert_eq!(summary.per_second, 10.0);
         assert_eq!((summary.p50_ms, summary.max_ms), (51.0, 100.0));
-        assert!(table(&[summary.clone()]).contains("Idle"));
+        assert!(table(std::slice::from_ref(summary)).contains("Idle"));
     }
 }
