@@ -80,6 +80,9 @@ pub enum Noun {
     /// <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others are
     /// stopped and mdmctl exits 1 naming it.
     Dev(crate::dev::DevArgs),
+    /// Check an Mdm-Signature header against a body: does it verify, who signed it, and why not
+    /// (for debugging a load balancer that terminates TLS).
+    InspectSignature(crate::signature::InspectSignatureArgs),
 }
 
 #[cfg(test)]

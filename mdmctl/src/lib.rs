@@ -18,8 +18,10 @@
 //! - [`table`], [`output`], [`duration`]: column tables, printing, durations and ages.
 //! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
 //!
-//! Nouns still to come (`push`, `push-cert`, `enroll`, `inspect-signature`) slot in as a module
-//! and a variant of [`cli::Noun`] each.
+//! - [`signature`]: `inspect-signature`, the Mdm-Signature check an operator runs by hand.
+//!
+//! Nouns still to come (`push`, `push-cert`, `enroll`) slot in as a module and a variant of
+//! [`cli::Noun`] each.
 
 pub mod cli;
 pub mod client;
@@ -31,6 +33,7 @@ pub mod devices;
 pub mod duration;
 pub mod exit;
 pub mod output;
+pub mod signature;
 pub mod table;
 
 pub use cli::Cli;
@@ -48,5 +51,6 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Commands(args) => commands::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
+        Noun::InspectSignature(args) => signature::run(&args),
     }
 }
