@@ -40,9 +40,8 @@ pub fn run(args: &InspectSignatureArgs) -> anyhow::Result<()> {
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut input)?;
             return Ok(input);
         }
-        std::fs::read(path).map_err(|e| {
-            UsageError::new(format!("cannot read {}: {e}", path.display())).into()
-        })
+        std::fs::read(path)
+            .map_err(|e| UsageError::new(format!("cannot read {}: {e}", path.display())).into())
     };
     let body = read(&args.body)?;
     let header = read(&args.signature)?;
@@ -64,19 +63,33 @@ pub fn run(args: &InspectSignatureArgs) -> anyhow::Result<()> {
         ("signer subject", show(&report.subject)),
         ("signer issuer", show(&report.issuer)),
         ("common name", show(&report.common_name)),
-        ("certificate sha256", report.sha256.map(hex::encode).unwrap_or_else(|| "-".into())),
+        (
+            "certificate sha256",
+            report.sha256.map(hex::encode).unwrap_or_else(|| "-".into()),
+        ),
         ("digest algorithm", show(&report.digest_algorithm)),
         ("signature algorithm", show(&report.signature_algorithm)),
         (
             "signed attributes",
-            report.signed_attributes.map_or("-", |a| if a { "yes" } else { "no" }).to_string(),
+            report
+                .signed_attributes
+                .map_or("-", |a| if a { "yes" } else { "no" })
+                .to_string(),
         ),
         (
             "chain checked",
-            if report.chain_checked { "yes" } else { "no (pass --ca to check it)" }.to_string(),
+            if report.chain_checked {
+                "yes"
+            } else {
+                "no (pass --ca to check it)"
+            }
+            .to_string(),
         ),
     ];
-    let mut text: String = rows.iter().map(|(label, value)| format!("{label:<21}{value}\n")).collect();
+    let mut text: String = rows
+        .iter()
+        .map(|(label, value)| format!("{label:<21}{value}\n"))
+        .collect();
     match &report.verdict {
         Ok(()) => {
             text.push_str(&format!("{:<21}verifies\n", "verdict"));

@@ -16,7 +16,11 @@ fn run(args: &[&std::path::Path]) -> (i32, String) {
         command.arg(pair[0]).arg(pair[1]);
     }
     let output = command.output().expect("runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.code().unwrap_or(-1), text)
 }
 
@@ -28,29 +32,55 @@ fn verifies_names_the_signer_and_explains_a_refusal() {
     let body = b"<plist><dict><key>MessageType</key><string>Authenticate</string></dict></plist>";
     let cert = X509::from_pem(device.cert_pem.as_bytes()).expect("cert");
     let key = PKey::private_key_from_pem(device.key_pem.as_bytes()).expect("key");
-    let cms = CmsContentInfo::sign(Some(&cert), Some(&key), None, Some(body), CMSOptions::DETACHED | CMSOptions::BINARY)
-        .expect("sign");
+    let cms = CmsContentInfo::sign(
+        Some(&cert),
+        Some(&key),
+        None,
+        Some(body),
+        CMSOptions::DETACHED | CMSOptions::BINARY,
+    )
+    .expect("sign");
     let signature = base64::engine::general_purpose::STANDARD.encode(cms.to_der().expect("der"));
     let body_file = files.write("body.plist", std::str::from_utf8(body).expect("utf8"));
     let sig_file = files.write("sig.b64", &signature);
     let ca_file = files.write("ca.pem", &ca.cert_pem());
-    let (flag_body, flag_sig, flag_ca) = (std::path::Path::new("--body"), std::path::Path::new("--signature"), std::path::Path::new("--ca"));
+    let (flag_body, flag_sig, flag_ca) = (
+        std::path::Path::new("--body"),
+        std::path::Path::new("--signature"),
+        std::path::Path::new("--ca"),
+    );
 
-    let (code, text) = run(&[flag_body, &body_file, flag_sig, &sig_file, flag_ca, &ca_file]);
+    let (code, text) = run(&[
+        flag_body, &body_file, flag_sig, &sig_file, flag_ca, &ca_file,
+    ]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("verifies") && text.contains("UDID-INSPECT-1"), "{text}");
-    assert!(text.contains(&device.sha256_hex()), "names the certificate's SHA-256: {text}");
+    assert!(
+        text.contains("verifies") && text.contains("UDID-INSPECT-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&device.sha256_hex()),
+        "names the certificate's SHA-256: {text}"
+    );
 
-    let tampered = files.write("tampered.plist", "<plist><dict><key>MessageType</key><string>CheckOut</string></dict></plist>");
+    let tampered = files.write(
+        "tampered.plist",
+        "<plist><dict><key>MessageType</key><string>CheckOut</string></dict></plist>",
+    );
     let (code, text) = run(&[flag_body, &tampered, flag_sig, &sig_file, flag_ca, &ca_file]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("does NOT verify"), "{text}");
 
     let other_ca = files.write("other.pem", &TestCa::new("Other CA").cert_pem());
-    let (code, text) = run(&[flag_body, &body_file, flag_sig, &sig_file, flag_ca, &other_ca]);
+    let (code, text) = run(&[
+        flag_body, &body_file, flag_sig, &sig_file, flag_ca, &other_ca,
+    ]);
     assert_eq!(code, 1, "{text}");
 
     let (code, text) = run(&[flag_body, &body_file, flag_sig, &sig_file]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("pass --ca"), "says the chain was not checked: {text}");
+    assert!(
+        text.contains("pass --ca"),
+        "says the chain was not checked: {text}"
+    );
 }

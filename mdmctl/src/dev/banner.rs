@@ -10,7 +10,13 @@ use std::path::Path;
 pub fn ready(info: &DevInfo, mdmctl: &str, data_dir: &Path) -> String {
     let mut table = Table::without_header();
     let mut row = |key: &str, value: String| table.row([key.to_owned(), value]);
-    row("enrollment URL", info.enrollment_url.clone());
+    row(
+        "enrollment URL",
+        format!(
+            "{} (profile: /enroll/profile?token=, tokens: POST /v1/enrollment-tokens)",
+            info.enrollment_url
+        ),
+    );
     row(
         "device URL",
         format!("{} (check-in {})", info.server_url, info.checkin_url),

@@ -36,12 +36,12 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let layout = Layout::new(&args.data_dir)?;
     let bin_dir = bin_dir(args.bin_dir.as_deref())?;
     refuse_if_running(&layout)?;
+    // Busy ports are reported before anything is made.
+    let ports = Ports::choose(args.device_port, args.admin_port, args.enrollment_port)?;
     layout.create()?;
     // A dev.json present from here on describes this run, once it is ready.
     remove_if_present(&layout.info_file())?;
-
     let (secrets, pki) = prepare(&layout)?;
-    let ports = Ports::choose(args.device_port, args.admin_port, args.enrollment_port)?;
     let inputs = Inputs {
         layout: &layout,
         bin_dir: &bin_dir,
