@@ -69,6 +69,13 @@ pub enum Noun {
     Devices(crate::devices::DevicesArgs),
     /// Queue MDM commands, follow their results, cancel them.
     Commands(crate::commands::CommandsArgs),
+    /// Wake devices now with an MDM push; one line per device with its outcome (exit 1 if any
+    /// was not delivered).
+    Push(crate::push::PushArgs),
+    /// Show or install the MDM push certificate.
+    PushCert(crate::push_cert::PushCertArgs),
+    /// Enrollment tokens and the direct enrollment profile.
+    Enroll(crate::enroll::EnrollArgs),
     /// Print a shell completion script.
     Completions(crate::completions::CompletionsArgs),
     /// Run the whole server on this machine for development; simulated devices against it.

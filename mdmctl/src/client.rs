@@ -13,10 +13,14 @@ use crate::cli::GlobalArgs;
 use crate::config::{self, Connection, Env};
 use crate::exit::Failure;
 use anyhow::Context;
-use model::{Cancelled, Command, DeliveryList, DeviceList, Enqueued, Enrollment, ErrorBody};
+use model::{
+    Cancelled, Command, DeliveryList, DeviceList, Enqueued, Enrollment, EnrollmentToken,
+    EnrollmentTokenList, ErrorBody, PushCertificate, PushResponse,
+};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long one request may take. Queueing a command for 100,000 devices takes about a second
@@ -42,35 +46,8 @@ impl Api {
 
     /// A client for `connection`: the public roots plus the CA file, if any.
     pub fn new(connection: Connection) -> anyhow::Result<Api> {
-        let mut builder = reqwest::Client::builder()
-            // rustls explicitly: its errors are what `ApiError::transport` recognises.
-            .use_rustls_tls()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("mdmctl/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &connection.ca_file {
-            let refusal = |why: String| {
-                Failure {
-                message: format!("CA file {} cannot be used: {why}", path.display()),
-                hint: Some(
-                    "pass --ca-file (or MDM_CA_FILE / mdmctl config set ca-file) with the PEM of the CA that signed the server's certificate"
-                        .into(),
-                ),
-            }
-            };
-            let pem = std::fs::read(path).map_err(|e| refusal(e.to_string()))?;
-            let certificates =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| refusal(e.to_string()))?;
-            if certificates.is_empty() {
-                return Err(refusal("it holds no PEM certificate".into()).into());
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder.build().context("setting up the HTTPS client")?;
         Ok(Api {
-            http,
+            http: http_client(connection.ca_file.as_deref())?,
             base: connection.url,
             token: connection.token,
         })
@@ -138,6 +115,48 @@ impl Api {
             .await
     }
 
+    /// `POST /v1/push`: wakes `devices` now, one result per device.
+    pub async fn push(&self, devices: &[String]) -> Result<PushResponse, ApiError> {
+        let body = serde_json::json!({ "devices": devices });
+        self.call(Method::POST, &["v1", "push"], &[], Some(&body))
+            .await
+    }
+
+    /// `GET /v1/push-certificate`.
+    pub async fn push_certificate(&self) -> Result<PushCertificate, ApiError> {
+        self.call(Method::GET, &["v1", "push-certificate"], &[], None)
+            .await
+    }
+
+    /// `PUT /v1/push-certificate` with a `PushCertificateUpload` body.
+    pub async fn upload_push_certificate(&self, body: &Value) -> Result<PushCertificate, ApiError> {
+        self.call(Method::PUT, &["v1", "push-certificate"], &[], Some(body))
+            .await
+    }
+
+    /// `POST /v1/enrollment-tokens` with an `EnrollmentTokenRequest` body.
+    pub async fn create_enrollment_token(&self, body: &Value) -> Result<EnrollmentToken, ApiError> {
+        self.call(Method::POST, &["v1", "enrollment-tokens"], &[], Some(body))
+            .await
+    }
+
+    /// `GET /v1/enrollment-tokens`: newest first; revoked, expired and used-up ones too when
+    /// `include_inactive`.
+    pub async fn enrollment_tokens(
+        &self,
+        include_inactive: bool,
+    ) -> Result<EnrollmentTokenList, ApiError> {
+        let query = [("include_inactive", include_inactive.to_string())];
+        self.call(Method::GET, &["v1", "enrollment-tokens"], &query, None)
+            .await
+    }
+
+    /// `DELETE /v1/enrollment-tokens/{id}`.
+    pub async fn revoke_enrollment_token(&self, id: &str) -> Result<EnrollmentToken, ApiError> {
+        self.call(Method::DELETE, &["v1", "enrollment-tokens", id], &[], None)
+            .await
+    }
+
     /// The base URL with `segments` appended, each percent-encoded (a user channel's ID holds a
     /// `:`, and an ID must never be able to add a path segment).
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
@@ -183,6 +202,55 @@ impl Api {
             detail: format!("HTTP {status} with a body that is not the expected JSON: {e}"),
         })
     }
+}
+
+/// The HTTPS client every request uses: rustls, timeouts, the public roots plus `ca_file`.
+fn http_client(ca_file: Option<&Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        // rustls explicitly: its errors are what `ApiError::transport` recognises.
+        .use_rustls_tls()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("mdmctl/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_file {
+        let refusal = |why: String| {
+            Failure {
+            message: format!("CA file {} cannot be used: {why}", path.display()),
+            hint: Some(
+                "pass --ca-file (or MDM_CA_FILE / mdmctl config set ca-file) with the PEM of the CA that signed the server's certificate"
+                    .into(),
+            ),
+        }
+        };
+        let pem = std::fs::read(path).map_err(|e| refusal(e.to_string()))?;
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| refusal(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(refusal("it holds no PEM certificate".into()).into());
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().context("setting up the HTTPS client")
+}
+
+/// `GET url` without the admin token (the enrollment listener's public routes): the body of a
+/// 2xx answer, or the failure classified like the admin API's.
+pub async fn fetch(ca_file: Option<&Path>, url: Url) -> anyhow::Result<Vec<u8>> {
+    let http = http_client(ca_file)?;
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_path("");
+    let base = base.as_str().trim_end_matches('/').to_owned();
+    let transport = |e| ApiError::transport(&base, e);
+    let response = http.get(url).send().await.map_err(transport)?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(transport)?;
+    if !status.is_success() {
+        return Err(refused(status, &bytes).into());
+    }
+    Ok(bytes.to_vec())
 }
 
 /// The API's error body, or what can be said without one (a load balancer's HTML page).

@@ -10,6 +10,9 @@
 //! - [`devices`]: `devices list|show`.
 //! - [`commands`]: `commands send|show|list|cancel`, confirmation of destructive commands,
 //!   `--wait`.
+//! - [`push`]: `push DEVICE...`, wake devices now.
+//! - [`push_cert`]: `push-cert show|upload`, the MDM push certificate.
+//! - [`enroll`]: `enroll token create|list|revoke` and `enroll profile`.
 //! - [`completions`]: shell completion scripts.
 //! - [`dev`]: `mdmctl dev`, the whole server on this machine with development certificates,
 //!   and `mdmctl dev simulate`, simulated devices against it.
@@ -19,9 +22,6 @@
 //! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
 //!
 //! - [`signature`]: `inspect-signature`, the Mdm-Signature check an operator runs by hand.
-//!
-//! Nouns still to come (`push`, `push-cert`, `enroll`) slot in as a module and a variant of
-//! [`cli::Noun`] each.
 
 pub mod cli;
 pub mod client;
@@ -31,8 +31,11 @@ pub mod config;
 pub mod dev;
 pub mod devices;
 pub mod duration;
+pub mod enroll;
 pub mod exit;
 pub mod output;
+pub mod push;
+pub mod push_cert;
 pub mod signature;
 pub mod table;
 
@@ -49,6 +52,9 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Config(args) => config::command::run(args, &global, &env),
         Noun::Devices(args) => devices::run(args, &global, &env).await,
         Noun::Commands(args) => commands::run(args, &global, &env).await,
+        Noun::Push(args) => push::run(args, &global, &env).await,
+        Noun::PushCert(args) => push_cert::run(args, &global, &env).await,
+        Noun::Enroll(args) => enroll::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
         Noun::InspectSignature(args) => signature::run(&args),

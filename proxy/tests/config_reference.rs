@@ -62,8 +62,28 @@ const DOC: &str = "docs/configuration.md";
 
 /// Types that are values, not sections.
 const LEAF_TYPES: &[&str] = &[
-    "String", "PathBuf", "SocketAddr", "IpAddr", "Ipv4Addr", "Ipv6Addr", "IpNet", "bool", "char",
-    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "String",
+    "PathBuf",
+    "SocketAddr",
+    "IpAddr",
+    "Ipv4Addr",
+    "Ipv6Addr",
+    "IpNet",
+    "bool",
+    "char",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
     "f64",
 ];
 
@@ -115,7 +135,6 @@ struct StructDef {
 #[derive(Debug, Clone)]
 struct EnumDef {
     name: String,
-    file: String,
     /// (serialized name, line) of each unit variant.
     values: Vec<(String, usize)>,
 }
@@ -157,9 +176,15 @@ impl SerdeAttrs {
                     "skip" | "skip_deserializing" => out.skip = true,
                     "rename" => out.rename = value,
                     "rename_all" => out.rename_all = value,
-                    "deny_unknown_fields" | "alias" | "skip_serializing"
-                    | "skip_serializing_if" | "deserialize_with" | "serialize_with" | "with"
-                    | "bound" | "expecting" => {}
+                    "deny_unknown_fields"
+                    | "alias"
+                    | "skip_serializing"
+                    | "skip_serializing_if"
+                    | "deserialize_with"
+                    | "serialize_with"
+                    | "with"
+                    | "bound"
+                    | "expecting" => {}
                     "from" | "try_from" | "transparent" | "untagged" | "tag" | "content"
                     | "remote" => {
                         panic!("{origin}: #[serde({name})] changes the configuration shape; teach tests/config_reference.rs about it")
@@ -222,7 +247,9 @@ fn rename(ident: &str, rule: Option<&str>, origin: &str) -> String {
         Some("kebab-case") => words.join("-"),
         Some("SCREAMING_SNAKE_CASE") => words.join("_").to_uppercase(),
         Some("SCREAMING-KEBAB-CASE") => words.join("-").to_uppercase(),
-        Some(other) => panic!("{origin}: rename_all = {other:?} is not understood by tests/config_reference.rs"),
+        Some(other) => panic!(
+            "{origin}: rename_all = {other:?} is not understood by tests/config_reference.rs"
+        ),
     }
 }
 
@@ -299,7 +326,6 @@ fn scan(file: &str) -> Scan {
                 continue;
             }
             i += 1;
-            let body_start = i;
             let mut depth = 1i32;
             let mut member_attrs: Vec<String> = Vec::new();
             let mut fields = Vec::new();
@@ -354,7 +380,6 @@ fn scan(file: &str) -> Scan {
                 }
                 depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
             }
-            assert!(i > body_start, "{origin}: empty scan");
             if kind == "struct" {
                 out.structs.push(StructDef {
                     name,
@@ -363,11 +388,7 @@ fn scan(file: &str) -> Scan {
                     all_default: own.default,
                 });
             } else {
-                out.enums.push(EnumDef {
-                    name,
-                    file: file.to_string(),
-                    values,
-                });
+                out.enums.push(EnumDef { name, values });
             }
             continue;
         }
@@ -458,7 +479,10 @@ fn walk(
         let nested = structs.get(&base);
         if field.flatten {
             let nested = nested.unwrap_or_else(|| {
-                panic!("{origin}: flattened type `{}` is not a scanned struct", field.ty)
+                panic!(
+                    "{origin}: flattened type `{}` is not a scanned struct",
+                    field.ty
+                )
             });
             walk(bin, nested, prefix, structs, enums, out, stack);
             continue;
@@ -466,12 +490,23 @@ fn walk(
         let required = !field.has_default
             && !current.all_default
             && wrappers.first().map(String::as_str) != Some("Option");
-        let expected = Expected { required, origin: origin.clone() };
+        let expected = Expected {
+            required,
+            origin: origin.clone(),
+        };
         match nested {
             Some(nested) if wrappers.iter().any(|w| w == "Vec") => {
                 // An array of tables: a row of its own (settable as a whole), and its fields.
                 out.insert(key.clone(), expected);
-                walk(bin, nested, &format!("{key}[]."), structs, enums, out, stack);
+                walk(
+                    bin,
+                    nested,
+                    &format!("{key}[]."),
+                    structs,
+                    enums,
+                    out,
+                    stack,
+                );
             }
             Some(nested) => walk(bin, nested, &format!("{key}."), structs, enums, out, stack),
             None => {
@@ -649,12 +684,19 @@ fn parse_doc() -> Doc {
             };
             continue;
         }
-        if row.iter().all(|c| !c.is_empty() && c.chars().all(|c| "-: ".contains(c))) {
+        if row
+            .iter()
+            .all(|c| !c.is_empty() && c.chars().all(|c| "-: ".contains(c)))
+        {
             continue; // the separator
         }
         match table {
             Table::Config => {
-                assert_eq!(row.len(), 5, "{DOC}:{n}: a configuration row has 5 cells: {line}");
+                assert_eq!(
+                    row.len(),
+                    5,
+                    "{DOC}:{n}: a configuration row has 5 cells: {line}"
+                );
                 let key = code(&row[0])
                     .unwrap_or_else(|| panic!("{DOC}:{n}: the key cell must be one `code` span"));
                 let env = match row[1].as_str() {
@@ -662,7 +704,9 @@ fn parse_doc() -> Doc {
                     cell => Some(
                         code(cell)
                             .unwrap_or_else(|| {
-                                panic!("{DOC}:{n}: the environment cell must be one `code` span or —")
+                                panic!(
+                                    "{DOC}:{n}: the environment cell must be one `code` span or —"
+                                )
                             })
                             .to_string(),
                     ),
@@ -676,10 +720,16 @@ fn parse_doc() -> Doc {
                 });
             }
             Table::Naming => {
-                assert_eq!(row.len(), 3, "{DOC}:{n}: a naming example has 3 cells: {line}");
+                assert_eq!(
+                    row.len(),
+                    3,
+                    "{DOC}:{n}: a naming example has 3 cells: {line}"
+                );
                 let cell = |i: usize| {
                     code(&row[i])
-                        .unwrap_or_else(|| panic!("{DOC}:{n}: cell {} must be one `code` span", i + 1))
+                        .unwrap_or_else(|| {
+                            panic!("{DOC}:{n}: cell {} must be one `code` span", i + 1)
+                        })
                         .to_string()
                 };
                 doc.naming.push(NamingExample {
@@ -710,14 +760,22 @@ fn every_config_field_is_documented() {
     let doc = parse_doc();
     let mut problems = Vec::new();
 
-    // Every field of every Deserialize struct in the listed files has a row somewhere (by the
-    // last segment of a dotted key), and every enum value is mentioned.
+    // Every field of every Deserialize struct in the listed files is named in a key somewhere (a
+    // value as the last segment of a dotted key, a section as an earlier one), and every enum
+    // value is mentioned.
     let documented_names: BTreeSet<&str> = doc
         .rows
         .iter()
-        .map(|r| r.key.rsplit('.').next().unwrap_or_default().trim_end_matches("[]"))
+        .flat_map(|r| {
+            r.key
+                .split('.')
+                .map(|segment| segment.trim_end_matches("[]"))
+        })
         .collect();
-    let files: BTreeSet<&str> = BINARIES.iter().flat_map(|b| b.files.iter().copied()).collect();
+    let files: BTreeSet<&str> = BINARIES
+        .iter()
+        .flat_map(|b| b.files.iter().copied())
+        .collect();
     let mut field_count = 0;
     for file in &files {
         let scanned = scan(file);
@@ -743,7 +801,10 @@ fn every_config_field_is_documented() {
             }
         }
     }
-    assert!(field_count > 50, "the scan found only {field_count} fields: is it still reading the structs?");
+    assert!(
+        field_count > 50,
+        "the scan found only {field_count} fields: is it still reading the structs?"
+    );
 
     // Per binary: the documented keys are exactly the keys the code accepts, and "required"
     // appears in the default column exactly for the keys serde requires.
@@ -798,10 +859,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "mdm-config-reference-{}-{tag}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("mdm-config-reference-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create a temporary directory");
         TempDir(path)
@@ -815,7 +874,12 @@ impl Drop for TempDir {
 }
 
 /// Runs `<binary> --check-config [--config FILE]` with no `MDM_*` variable but `env`.
-fn check_config(binary: &str, config: Option<&Path>, env: &[(String, String)], cwd: &Path) -> Output {
+fn check_config(
+    binary: &str,
+    config: Option<&Path>,
+    env: &[(String, String)],
+    cwd: &Path,
+) -> Output {
     let mut command = Command::new(testkit::workspace_bin(binary));
     command.arg("--check-config").current_dir(cwd);
     if let Some(config) = config {
@@ -878,7 +942,12 @@ fn materialize(value: &mut toml::Value, key: &str, dir: &Path, count: &mut usize
 }
 
 /// The example as `MDM_*` variables: one per value (an array of tables is one value).
-fn to_env(prefix: &str, table: &toml::Table, path: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+fn to_env(
+    prefix: &str,
+    table: &toml::Table,
+    path: &mut Vec<String>,
+    out: &mut Vec<(String, String)>,
+) {
     for (key, value) in table {
         path.push(key.clone());
         match value {
@@ -917,7 +986,9 @@ fn examples_pass_check_config() {
             let mut paths = Vec::new();
             file_paths(&toml::Value::Table(table.clone()), "", &mut paths);
             let missing_file = stderr.contains("is not a readable file")
-                && paths.iter().any(|p| stderr.contains(&format!("{p} is not a readable file")));
+                && paths
+                    .iter()
+                    .any(|p| stderr.contains(&format!("{p} is not a readable file")));
             assert!(
                 missing_file && !stderr.contains("unknown field"),
                 "{at}: `{} --check-config` refused the example for another reason than a missing file:\n{}",

@@ -123,6 +123,88 @@ pub struct Cancelled {
     pub other: Map<String, Value>,
 }
 
+/// `PushResult`: what one device's push did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct PushResult {
+    pub enrollment_id: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub apns_status: Option<i64>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `PushResponse`: one result per device, in request order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+    pub counts: BTreeMap<String, i64>,
+    pub certificate_error: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `PushCertificate`: the installed MDM push certificate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct PushCertificate {
+    pub topic: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial_number: String,
+    pub sha256: String,
+    pub environment: String,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub days_left: i64,
+    pub warning: Option<String>,
+    pub uploaded_at: Option<String>,
+    pub uploaded_by: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub version: i64,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `EnrollmentToken`, and `EnrollmentTokenCreated` (with `secret` and the URLs) when just
+/// created.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct EnrollmentToken {
+    pub id: String,
+    pub description: String,
+    pub user_name: Option<String>,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    pub created_by: String,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `EnrollmentTokenList`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnrollmentTokenList {
+    /// The tokens, newest first.
+    pub tokens: Vec<EnrollmentToken>,
+}
+
 /// `Error`: the body of every failure.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
