@@ -36,7 +36,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { engine: Engine::Postgres, transport: Transport::Mtls, devices: 1000, commands: 5, fanout: 10_000, concurrency: 128, json: false };
+    let mut a = Args {
+        engine: Engine::Postgres,
+        transport: Transport::Mtls,
+        devices: 1000,
+        commands: 5,
+        fanout: 10_000,
+        concurrency: 128,
+        json: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
@@ -56,10 +64,21 @@ fn args() -> Args {
 
 /// CPU seconds (user + system) of a process, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -69,8 +88,16 @@ fn postgres_cpu() -> f64 {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
         .map(cpu_seconds)
         .sum()
 }
@@ -86,11 +113,18 @@ fn cpu_snapshot(stack: &Stack) -> BTreeMap<&'static str, f64> {
     ])
 }
 
-fn cpu_split(before: &BTreeMap<&'static str, f64>, after: &BTreeMap<&'static str, f64>, elapsed: Duration) -> serde_json::Value {
+fn cpu_split(
+    before: &BTreeMap<&'static str, f64>,
+    after: &BTreeMap<&'static str, f64>,
+    elapsed: Duration,
+) -> serde_json::Value {
     let mut split = serde_json::Map::new();
     for (name, start) in before {
         let used = after.get(name).copied().unwrap_or(0.0) - start;
-        split.insert(name.to_string(), json!({"cpu_seconds": used, "cores": used / elapsed.as_secs_f64()}));
+        split.insert(
+            name.to_string(),
+            json!({"cpu_seconds": used, "cores": used / elapsed.as_secs_f64()}),
+        );
     }
     serde_json::Value::Object(split)
 }
@@ -105,13 +139,24 @@ async fn enqueue(stack: &Stack, devices: &[String], request_type: &str) -> anyho
         .body(body.to_string())
         .send()
         .await?;
-    anyhow::ensure!(response.status().is_success(), "enqueue answered {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "enqueue answered {}",
+        response.status()
+    );
     let answer: serde_json::Value = serde_json::from_slice(&response.bytes().await?)?;
-    Ok(answer["command_uuid"].as_str().unwrap_or_default().to_string())
+    Ok(answer["command_uuid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Runs `work` on every device with bounded concurrency; returns the devices and the time taken.
-async fn on_all<F, Fut>(devices: Vec<SimDevice>, concurrency: usize, work: F) -> anyhow::Result<(Vec<SimDevice>, Duration)>
+async fn on_all<F, Fut>(
+    devices: Vec<SimDevice>,
+    concurrency: usize,
+    work: F,
+) -> anyhow::Result<(Vec<SimDevice>, Duration)>
 where
     F: Fn(SimDevice) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<SimDevice>> + Send + 'static,
@@ -134,21 +179,36 @@ where
     Ok((done, started.elapsed()))
 }
 
-fn print(title: &str, elapsed: Duration, stats: &Stats, cpu: &serde_json::Value, extra: &str, json_out: bool, report: &mut serde_json::Map<String, serde_json::Value>) {
+fn print(
+    title: &str,
+    elapsed: Duration,
+    stats: &Stats,
+    cpu: &serde_json::Value,
+    extra: &str,
+    json_out: bool,
+    report: &mut serde_json::Map<String, serde_json::Value>,
+) {
     let summaries = stats.summarize(elapsed);
     if !json_out {
         println!("\n== {title}: {:.2} s {extra}", elapsed.as_secs_f64());
         print!("{}", stats::table(&summaries));
         println!("CPU: {}", cpu);
     }
-    report.insert(title.into(), json!({"seconds": elapsed.as_secs_f64(), "note": extra, "messages": summaries, "cpu": cpu}));
+    report.insert(
+        title.into(),
+        json!({"seconds": elapsed.as_secs_f64(), "note": extra, "messages": summaries, "cpu": cpu}),
+    );
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = args();
     let stack = Stack::start(StackOptions {
-        device_mode: if a.transport == Transport::Mtls { "mtls" } else { "signature" },
+        device_mode: if a.transport == Transport::Mtls {
+            "mtls"
+        } else {
+            "signature"
+        },
         ..StackOptions::new(a.engine)
     })
     .await?
@@ -171,13 +231,22 @@ async fn main() -> anyhow::Result<()> {
     for index in 0..total {
         let udid = format!("BENCH-{index:06}-{}", uuid::Uuid::new_v4().simple());
         let cert = stack.device_ca.issue_client(&udid);
-        devices.push(SimDevice::new(index, &udid, &cert.cert_pem, &cert.key_pem, config.clone())?);
+        devices.push(SimDevice::new(
+            index,
+            &udid,
+            &cert.cert_pem,
+            &cert.key_pem,
+            config.clone(),
+        )?);
     }
 
     // enroll: the first N devices.
     let stats = Stats::default();
     let rest = devices.split_off(a.devices.min(total));
-    let devices: Vec<SimDevice> = devices.into_iter().map(|d| d.with_stats(stats.clone())).collect();
+    let devices: Vec<SimDevice> = devices
+        .into_iter()
+        .map(|d| d.with_stats(stats.clone()))
+        .collect();
     let before = cpu_snapshot(&stack);
     let (devices, elapsed) = on_all(devices, a.concurrency, |mut d| async move {
         d.enroll().await?;
@@ -185,7 +254,11 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
-    let rate = format!("({} devices, {:.0} enrollments/s)", devices.len(), devices.len() as f64 / elapsed.as_secs_f64());
+    let rate = format!(
+        "({} devices, {:.0} enrollments/s)",
+        devices.len(),
+        devices.len() as f64 / elapsed.as_secs_f64()
+    );
     print("enroll", elapsed, &stats, &cpu, &rate, a.json, &mut report);
 
     // cycle: K commands to each of the N devices, drained in sessions.
@@ -194,18 +267,32 @@ async fn main() -> anyhow::Result<()> {
         enqueue(&stack, &udids, "SecurityInfo").await?;
     }
     let stats = Stats::default();
-    let devices: Vec<SimDevice> = devices.into_iter().map(|d| d.with_stats(stats.clone())).collect();
+    let devices: Vec<SimDevice> = devices
+        .into_iter()
+        .map(|d| d.with_stats(stats.clone()))
+        .collect();
     let before = cpu_snapshot(&stack);
     let (devices, elapsed) = on_all(devices, a.concurrency, |mut d| async move {
         d.reconnect()?;
         let handled = d.session().await?;
-        anyhow::ensure!(handled.len() == handled.iter().filter(|h| h.status == "Acknowledged").count(), "unexpected answers");
+        anyhow::ensure!(
+            handled.len()
+                == handled
+                    .iter()
+                    .filter(|h| h.status == "Acknowledged")
+                    .count(),
+            "unexpected answers"
+        );
         Ok(d)
     })
     .await?;
     let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
     let cycles = devices.len() * a.commands;
-    let rate = format!("({cycles} command cycles with {} devices = {:.0} cycles/s)", devices.len(), cycles as f64 / elapsed.as_secs_f64());
+    let rate = format!(
+        "({cycles} command cycles with {} devices = {:.0} cycles/s)",
+        devices.len(),
+        cycles as f64 / elapsed.as_secs_f64()
+    );
     print("cycle", elapsed, &stats, &cpu, &rate, a.json, &mut report);
 
     // fanout: enroll the rest (not measured here), then one command to all M devices via push.
@@ -216,7 +303,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let mut all: Vec<SimDevice> = devices.into_iter().chain(more).take(a.fanout).collect();
     let stats = Stats::default();
-    all = all.into_iter().map(|d| d.with_stats(stats.clone())).collect();
+    all = all
+        .into_iter()
+        .map(|d| d.with_stats(stats.clone()))
+        .collect();
     let udids: Vec<String> = all.iter().map(|d| d.udid().to_string()).collect();
     let before = cpu_snapshot(&stack);
     let started = Instant::now();
@@ -227,12 +317,18 @@ async fn main() -> anyhow::Result<()> {
     let results = futures::future::join_all(all.into_iter().map(|mut d| {
         let gate = gate.clone();
         async move {
-            let pushed = apns.wait_for_push(&d.token_hex(), Duration::from_secs(600)).await;
+            let pushed = apns
+                .wait_for_push(&d.token_hex(), Duration::from_secs(600))
+                .await;
             anyhow::ensure!(pushed.is_some(), "{} was never pushed", d.udid());
             let _permit = gate.acquire().await?;
             d.reconnect()?;
             let handled = d.session().await?;
-            anyhow::ensure!(handled.iter().any(|h| h.command_uuid == uuid), "{} did not get the command", d.udid());
+            anyhow::ensure!(
+                handled.iter().any(|h| h.command_uuid == uuid),
+                "{} did not get the command",
+                d.udid()
+            );
             Ok(())
         }
     }))
@@ -240,7 +336,10 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let failed = results.iter().filter(|r| r.is_err()).count();
     let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
-    let note = format!("(enqueue to the last of {} results; {failed} failed)", results.len());
+    let note = format!(
+        "(enqueue to the last of {} results; {failed} failed)",
+        results.len()
+    );
     print("fanout", elapsed, &stats, &cpu, &note, a.json, &mut report);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

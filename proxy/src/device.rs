@@ -80,12 +80,7 @@ impl DeviceApp {
             Message::Checkin(message) => {
                 self.metrics.message("checkin", message.message_type());
                 let enrollment = message.ids().enrollment()?;
-                let identity = identity::verify(
-                    policy,
-                    caller.method,
-                    &caller.cert,
-                    &enrollment,
-                )?;
+                let identity = identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
                 let checking_out = matches!(message, mdm_core::CheckinMessage::CheckOut(_));
                 let answer = self.backends.checkin(identity, body).await;
                 if checking_out {
@@ -99,12 +94,7 @@ impl DeviceApp {
             Message::Report(report) => {
                 self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
-                let identity = identity::verify(
-                    policy,
-                    caller.method,
-                    &caller.cert,
-                    &enrollment,
-                )?;
+                let identity = identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
                 self.authorizer.authorize(&self.backends, &identity).await?;
                 self.backends
                     .report(identity, body, caller.connection_id)

@@ -309,17 +309,62 @@ async fn the_command_cycle(engine: Engine) {
     );
 
     // The round trip moved the counters of every process it crossed.
-    let metric = |addr, sample: &'static str| async move { scrape(addr, sample).await.expect("scrape") };
+    let metric =
+        |addr, sample: &'static str| async move { scrape(addr, sample).await.expect("scrape") };
     let proxy = stack.health_addr;
-    assert_eq!(metric(proxy, r#"mdm_device_messages_total{kind="report",message_type="NotNow"}"#).await, 2.0);
-    assert!(metric(proxy, r#"mdm_http_requests_total{listener="device",status="200"}"#).await >= 9.0);
+    assert_eq!(
+        metric(
+            proxy,
+            r#"mdm_device_messages_total{kind="report",message_type="NotNow"}"#
+        )
+        .await,
+        2.0
+    );
+    assert!(
+        metric(
+            proxy,
+            r#"mdm_http_requests_total{listener="device",status="200"}"#
+        )
+        .await
+            >= 9.0
+    );
     let enroll = stack.enroll_metrics_addr;
-    assert_eq!(metric(enroll, r#"mdm_checkins_total{message_type="TokenUpdate",outcome="ok"}"#).await, 1.0);
+    assert_eq!(
+        metric(
+            enroll,
+            r#"mdm_checkins_total{message_type="TokenUpdate",outcome="ok"}"#
+        )
+        .await,
+        1.0
+    );
     let command = stack.command_metrics_addr;
-    assert_eq!(metric(command, r#"mdm_command_reports_total{status="Acknowledged",outcome="ok"}"#).await, 2.0);
-    assert_eq!(metric(command, r#"mdm_command_reports_total{status="Error",outcome="ok"}"#).await, 1.0);
-    assert_eq!(metric(command, r#"mdm_commands_enqueued_total{request_type="ProfileList"}"#).await, 1.0);
-    let ready = reqwest::get(format!("http://{proxy}/readyz")).await.expect("readyz");
+    assert_eq!(
+        metric(
+            command,
+            r#"mdm_command_reports_total{status="Acknowledged",outcome="ok"}"#
+        )
+        .await,
+        2.0
+    );
+    assert_eq!(
+        metric(
+            command,
+            r#"mdm_command_reports_total{status="Error",outcome="ok"}"#
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        metric(
+            command,
+            r#"mdm_commands_enqueued_total{request_type="ProfileList"}"#
+        )
+        .await,
+        1.0
+    );
+    let ready = reqwest::get(format!("http://{proxy}/readyz"))
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), StatusCode::OK);
 }
 

@@ -15,7 +15,9 @@ fn interpolate(value: &str) -> String {
     let mut rest = value;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         let inner = &rest[start + 2..start + end];
         let name = inner.split([':', '-', '?']).next().unwrap_or_default();
         let replacement = if let Some((_, default)) = inner.split_once(":-") {
@@ -36,22 +38,38 @@ fn interpolate(value: &str) -> String {
 
 #[test]
 fn every_command_and_variable_exists_in_the_binaries() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml")).expect("compose file");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docker-compose.yml"
+    ))
+    .expect("compose file");
     let compose: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
     let services = compose["services"].as_mapping().expect("services");
     let mut checked = Vec::new();
     for (name, service) in services {
         let name = name.as_str().expect("service name");
-        let Some(command) = service["command"].as_sequence() else { continue };
-        let args: Vec<String> = command.iter().filter_map(|a| a.as_str()).map(interpolate).collect();
+        let Some(command) = service["command"].as_sequence() else {
+            continue;
+        };
+        let args: Vec<String> = command
+            .iter()
+            .filter_map(|a| a.as_str())
+            .map(interpolate)
+            .collect();
         let bin = args[0].as_str();
         let env: BTreeMap<String, String> = service["environment"]
             .as_mapping()
             .map(|m| {
                 m.iter()
                     .map(|(k, v)| {
-                        let value = v.as_str().map(str::to_string).unwrap_or_else(|| serde_yaml::to_string(v).unwrap_or_default());
-                        (k.as_str().unwrap_or_default().to_string(), interpolate(value.trim()))
+                        let value = v
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| serde_yaml::to_string(v).unwrap_or_default());
+                        (
+                            k.as_str().unwrap_or_default().to_string(),
+                            interpolate(value.trim()),
+                        )
                     })
                     .collect()
             })
@@ -62,17 +80,33 @@ fn every_command_and_variable_exists_in_the_binaries() {
         }
         process.envs(&env);
         if SERVICES.contains(&bin) {
-            assert_eq!(args.len(), 1, "{name}: services take their settings from the environment");
+            assert_eq!(
+                args.len(),
+                1,
+                "{name}: services take their settings from the environment"
+            );
             process.arg("--check-config");
         } else {
             // Tools: their flags must parse (clap refuses an unknown flag before --help).
             process.args(&args[1..]).arg("--help");
         }
-        let output = process.output().unwrap_or_else(|e| panic!("{name}: run {bin}: {e}"));
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        assert!(!text.contains("unknown field") && !text.contains("does not fit"), "{name}: {text}");
+        let output = process
+            .output()
+            .unwrap_or_else(|e| panic!("{name}: run {bin}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !text.contains("unknown field") && !text.contains("does not fit"),
+            "{name}: {text}"
+        );
         let missing_files_only = text.contains("is not a readable file");
-        assert!(output.status.success() || (bin == "proxy" && missing_files_only), "{name}: {text}");
+        assert!(
+            output.status.success() || (bin == "proxy" && missing_files_only),
+            "{name}: {text}"
+        );
         checked.push(bin.to_string());
     }
     for bin in SERVICES {
@@ -83,6 +117,9 @@ fn every_command_and_variable_exists_in_the_binaries() {
 #[test]
 fn interpolation_follows_compose_rules() {
     assert_eq!(interpolate("${A:-https://x}"), "https://x");
-    assert_eq!(interpolate("pre-${X_SECRET_KEY:?set it}-post").len(), "pre--post".len() + 44);
+    assert_eq!(
+        interpolate("pre-${X_SECRET_KEY:?set it}-post").len(),
+        "pre--post".len() + 44
+    );
     assert_eq!(interpolate("plain"), "plain");
 }
