@@ -127,10 +127,7 @@ fn default_sweep_secs() -> u64 {
 impl Config {
     /// The database URL in effect: the configured one, or `command.db` under the data directory.
     pub fn database_url(&self) -> String {
-        self.database
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("command.db").display()))
+        self.database.url_or_sqlite(&self.data_dir, "command.db")
     }
 }
 

@@ -70,10 +70,7 @@ fn default_data_dir() -> PathBuf {
 impl Config {
     /// The database URL in effect: the configured one, or `enroll.db` under the data directory.
     pub fn database_url(&self) -> String {
-        self.database
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("enroll.db").display()))
+        self.database.url_or_sqlite(&self.data_dir, "enroll.db")
     }
 }
 

@@ -212,10 +212,7 @@ fn default_sweep_batch() -> u32 {
 impl Config {
     /// The database URL in effect: the configured one, or `push.db` under the data directory.
     pub fn database_url(&self) -> String {
-        self.database
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("push.db").display()))
+        self.database.url_or_sqlite(&self.data_dir, "push.db")
     }
 }
 

@@ -41,6 +41,16 @@ impl Default for DatabaseConfig {
     }
 }
 
+impl DatabaseConfig {
+    /// The URL in effect: the configured one, or a SQLite file named `file` under `data_dir`
+    /// (the embedded default: nothing to install).
+    pub fn url_or_sqlite(&self, data_dir: &std::path::Path, file: &str) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(file).display()))
+    }
+}
+
 fn default_max_connections() -> u32 {
     16
 }
