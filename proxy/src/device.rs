@@ -10,6 +10,7 @@ use crate::config::DeviceListener;
 use crate::error::ProxyError;
 use crate::identity;
 use crate::metrics::Metrics;
+use crate::revocation::CertificateScreen;
 use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
 use mdm_core::Message;
@@ -34,6 +35,7 @@ pub struct DeviceApp {
     backends: Arc<Backends>,
     authorizer: Authorizer,
     authn: Authenticator,
+    screen: CertificateScreen,
     metrics: Metrics,
 }
 
@@ -44,6 +46,7 @@ impl DeviceApp {
         backends: Arc<Backends>,
         authorizer: Authorizer,
         authn: Authenticator,
+        screen: CertificateScreen,
         metrics: Metrics,
     ) -> DeviceApp {
         DeviceApp {
@@ -51,6 +54,7 @@ impl DeviceApp {
             backends,
             authorizer,
             authn,
+            screen,
             metrics,
         }
     }
@@ -75,7 +79,10 @@ impl DeviceApp {
         let caller = self.authn.authenticate(session, &body)?;
         // A revoked certificate is refused here; a direct-profile certificate is held to the
         // certificate binding instead of CN = UDID.
-        let policy = crate::revocation::screen(&caller.cert, self.config.identity_policy).await?;
+        let policy = self
+            .screen
+            .policy(&caller.cert, self.config.identity_policy)
+            .await?;
         match mdm_core::parse_message(&body)? {
             Message::Checkin(message) => {
                 self.metrics.message("checkin", message.message_type());

@@ -93,10 +93,6 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let observability = service_kit::observe::Observability::new(registry, backends.readiness());
-    revocation::install(
-        Arc::clone(&backends),
-        std::time::Duration::from_millis(config.services.authorization_cache_ms),
-    );
     if let Some(enroll_config) = &config.enrollment {
         let mut enrollment = Service::new(
             "enrollment listener".to_string(),
@@ -131,11 +127,15 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
         "device listener".to_string(),
         device::DeviceApp::new(
             config.device.clone(),
-            backends,
+            Arc::clone(&backends),
             authorization::Authorizer::new(std::time::Duration::from_millis(
                 config.services.authorization_cache_ms,
             )),
             authn::Authenticator::new(&config.device, metrics.clone())?,
+            revocation::CertificateScreen::new(
+                Arc::clone(&backends),
+                std::time::Duration::from_millis(config.services.authorization_cache_ms),
+            ),
             metrics,
         ),
     );

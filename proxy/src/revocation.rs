@@ -9,8 +9,7 @@
 //! in enroll-svc, which refuses revoked certificates at check-in and authorization as well). If
 //! enroll-svc cannot answer, the request fails with 503: it could not be served anyway.
 //!
-//! The device path consults the process-wide [`CertificateScreen`] installed by
-//! [`crate::build_server`] through [`screen`].
+//! The device app owns one [`CertificateScreen`], built with it by [`crate::build_server`].
 
 use crate::backends::Backends;
 use crate::config::IdentityPolicy;
@@ -18,7 +17,7 @@ use crate::error::ProxyError;
 use crate::tls::ClientCertificate;
 use mdm_proto::v1::{CertificateFlow, CertificateStatusRequest};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most certificates remembered; past it the cache starts afresh (bounded memory under a flood
@@ -60,26 +59,6 @@ pub struct CertificateScreen {
     cache: Mutex<HashMap<[u8; 32], (Instant, Status)>>,
 }
 
-static SCREEN: OnceLock<CertificateScreen> = OnceLock::new();
-
-/// Installs the process-wide screen (once; later calls are ignored).
-pub fn install(backends: Arc<Backends>, ttl: Duration) {
-    let _ = SCREEN.set(CertificateScreen::new(backends, ttl));
-}
-
-/// The device path's check: the policy to apply to `cert` (the configured one, or
-/// bound-certificate for a direct-flow certificate), or 403 for a revoked certificate. Without
-/// an installed screen (unit tests) the configured policy stands.
-pub async fn screen(
-    cert: &ClientCertificate,
-    configured: IdentityPolicy,
-) -> Result<IdentityPolicy, ProxyError> {
-    match SCREEN.get() {
-        Some(screen) => screen.policy(cert, configured).await,
-        None => Ok(configured),
-    }
-}
-
 impl CertificateScreen {
     /// A screen asking enroll-svc through `backends`, remembering answers for `ttl`.
     pub fn new(backends: Arc<Backends>, ttl: Duration) -> CertificateScreen {
@@ -90,7 +69,8 @@ impl CertificateScreen {
         }
     }
 
-    /// See [`screen`].
+    /// The policy to apply to `cert` (the configured one, or bound-certificate for a
+    /// direct-flow certificate), or 403 for a revoked certificate.
     pub async fn policy(
         &self,
         cert: &ClientCertificate,
@@ -159,25 +139,19 @@ mod tests {
         assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
     }
 
-    /// The device path's hook, as `DeviceApp::handle` writes it (compiles or this test fails).
-    #[allow(dead_code)]
-    async fn device_path_hook(
-        caller: &crate::authn::Caller,
-        config: &crate::config::DeviceListener,
-    ) -> Result<IdentityPolicy, ProxyError> {
-        let policy = crate::revocation::screen(&caller.cert, config.identity_policy).await?;
-        Ok(policy)
-    }
-
     #[test]
     fn the_screen_can_run_in_the_device_path() {
-        // DeviceApp::handle runs in pingora's Send futures: `screen` must be Send.
+        // DeviceApp::handle runs in pingora's Send futures: the check must be Send.
         fn assert_send<T: Send>(_: T) {}
+        let backends = Arc::new(
+            Backends::new(&crate::config::Services::default()).expect("default service URLs"),
+        );
+        let screen = CertificateScreen::new(backends, Duration::from_secs(1));
         let cert = ClientCertificate {
             sha256: [0; 32],
             common_name: String::new(),
         };
-        assert_send(screen(&cert, IdentityPolicy::CnEqualsUdid));
+        assert_send(screen.policy(&cert, IdentityPolicy::CnEqualsUdid));
     }
 
     #[test]
