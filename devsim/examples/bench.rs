@@ -311,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
     let before = cpu_snapshot(&stack);
     let started = Instant::now();
     let uuid = enqueue(&stack, &udids, "DeviceInformation").await?;
-    let apns = &stack.apns.mock;
+    let apns = &stack.apns.mock();
     let uuid = uuid.as_str();
     let gate = Arc::new(Semaphore::new(a.concurrency));
     let results = futures::future::join_all(all.into_iter().map(|mut d| {

@@ -15,6 +15,8 @@
 //! - `mock_apns::server`: TLS accept loop and the HTTP/2 connection (GOAWAY, latency).
 //! - `mock_apns::validate`: what makes a request a valid MDM push, and the APNs reason if not.
 //! - `mock_apns::record`: deliveries, refusals, injected faults and waiting for a push.
+//! - `mock_apns::feed`: the long-poll feed of deliveries for devices in other processes.
+//! - [`push_feed`]: [`PushFeed`], the devices' client of that feed.
 //! - [`sim`]: simulated devices and their measurements.
 //! - [`error`]: the crate's error.
 //!
@@ -23,7 +25,9 @@
 
 pub mod error;
 pub mod mock_apns;
+pub mod push_feed;
 pub mod sim;
 
 pub use error::Error;
 pub use mock_apns::{Delivery, Fault, MockApns, MockApnsConfig, Refusal};
+pub use push_feed::PushFeed;

@@ -5,6 +5,7 @@
 //! starving it. The handle is the test's window into it: what was delivered, what was refused,
 //! faults to inject, and [`MockApns::wait_for_push`] for a simulated device.
 
+pub mod feed;
 mod record;
 mod server;
 mod validate;
@@ -36,6 +37,9 @@ pub struct MockApnsConfig {
     pub record_deliveries: bool,
     /// Worker threads of the mock's own runtime.
     pub worker_threads: usize,
+    /// Where to serve the push feed ([`feed`]) for simulated devices in other processes; `None`
+    /// serves none. Needs `record_deliveries`.
+    pub feed_listen: Option<SocketAddr>,
 }
 
 impl MockApnsConfig {
@@ -49,6 +53,7 @@ impl MockApnsConfig {
             max_concurrent_streams: 1000,
             record_deliveries: true,
             worker_threads: 2,
+            feed_listen: None,
         }
     }
 }
@@ -56,6 +61,7 @@ impl MockApnsConfig {
 /// A running mock APNs. Dropping it stops the server.
 pub struct MockApns {
     addr: SocketAddr,
+    feed_addr: Option<SocketAddr>,
     recorder: Arc<Recorder>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -76,6 +82,18 @@ impl MockApns {
         let listener = std::net::TcpListener::bind(config.listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let feed_listener = match config.feed_listen {
+            Some(feed) => {
+                let feed = std::net::TcpListener::bind(feed)?;
+                feed.set_nonblocking(true)?;
+                Some(feed)
+            }
+            None => None,
+        };
+        let feed_addr = feed_listener
+            .as_ref()
+            .map(std::net::TcpListener::local_addr)
+            .transpose()?;
         let recorder = Arc::new(Recorder::new(config.record_deliveries));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
@@ -92,6 +110,14 @@ impl MockApns {
             .name("mock-apns-main".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    if let Some(feed) = feed_listener {
+                        match tokio::net::TcpListener::from_std(feed) {
+                            Ok(feed) => {
+                                tokio::spawn(feed::serve(feed, Arc::clone(&serving.recorder)));
+                            }
+                            Err(error) => tracing::error!(%error, "mock APNs feed cannot listen"),
+                        }
+                    }
                     match tokio::net::TcpListener::from_std(listener) {
                         Ok(listener) => serving.run(listener, stopped).await,
                         Err(error) => tracing::error!(%error, "mock APNs cannot listen"),
@@ -102,10 +128,16 @@ impl MockApns {
             })?;
         Ok(MockApns {
             addr,
+            feed_addr,
             recorder,
             stop: Some(stop),
             thread: Some(thread),
         })
+    }
+
+    /// The push feed's address, if it serves one.
+    pub fn feed_addr(&self) -> Option<SocketAddr> {
+        self.feed_addr
     }
 
     /// The listening address.

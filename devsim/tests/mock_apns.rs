@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo nextest run -p devsim`.
 
-use devsim::{Fault, MockApns, MockApnsConfig};
+use devsim::{Fault, MockApns, MockApnsConfig, PushFeed};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use std::time::Duration;
 
@@ -125,4 +125,58 @@ async fn the_mock_checks_pushes_records_them_and_injects_faults() {
     );
     assert_eq!(mock.delivered_count(), 1);
     assert_eq!(mock.refusals().len(), 3);
+}
+
+#[tokio::test]
+async fn the_push_feed_reports_every_push_once_to_a_follower_in_order() {
+    let pki = pki();
+    let mut config = MockApnsConfig::new(&pki.server.0, &pki.server.1, &pki.ca_pem);
+    config.feed_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let mock = MockApns::start(config).expect("start");
+    let feed_url = format!("http://{}", mock.feed_addr().expect("a feed"));
+    let client = client(&pki, true);
+
+    // A push before anyone follows counts: the feed starts at the mock's first delivery.
+    assert_eq!(
+        post(&client, &mock, TOPIC, "{\"mdm\":\"M1\"}")
+            .await
+            .expect("answer")
+            .0,
+        200
+    );
+    let feed = PushFeed::follow(&feed_url);
+    assert_eq!(
+        feed.wait_for_push(TOKEN, 0, Duration::from_secs(10)).await,
+        Some(1)
+    );
+
+    // A sleeping follower is woken by the next push, and only by a push to its own token.
+    let other = "ff".repeat(32);
+    let waiting = feed.wait_for_push(TOKEN, 1, Duration::from_secs(10));
+    let (woken, answer) = tokio::join!(waiting, post(&client, &mock, TOPIC, "{\"mdm\":\"M2\"}"));
+    assert_eq!(answer.expect("answer").0, 200);
+    assert_eq!(woken, Some(2));
+    assert_eq!(
+        feed.wait_for_push(&other, 0, Duration::from_millis(300))
+            .await,
+        None
+    );
+    assert_eq!((feed.pushes_to(TOKEN), feed.total()), (2, 2));
+
+    // The raw page: numbered deliveries after `after`, and `next` to continue from.
+    let page = reqwest::get(format!("{feed_url}/pushes?after=1"))
+        .await
+        .expect("feed")
+        .bytes()
+        .await
+        .expect("body");
+    let page: serde_json::Value = serde_json::from_slice(&page).expect("json");
+    assert_eq!(page["next"], 2);
+    assert_eq!(page["pushes"][0]["seq"], 1);
+    assert_eq!(page["pushes"][0]["push_magic"], "M2");
+    let refused = reqwest::get(format!("{feed_url}/pushes?after=x"))
+        .await
+        .expect("feed");
+    assert_eq!(refused.status(), 400);
+    assert_eq!(feed.failures().0, 0);
 }

@@ -1,6 +1,7 @@
-//! The whole system with simulated devices: proxy, enroll-svc, command-svc and push-svc as
-//! processes, the mock APNs over real TLS and HTTP/2, on SQLite and on PostgreSQL, once in mTLS
-//! mode and once in Mdm-Signature mode.
+//! The whole system with simulated devices: proxy, enroll-svc, command-svc, push-svc and the
+//! mock APNs as processes, real TLS (HTTP/2 to the mock), on SQLite and on PostgreSQL, once in
+//! mTLS mode and once in Mdm-Signature mode. Devices learn of their pushes from the mock's feed,
+//! as a phone learns of them from Apple.
 //!
 //! 20 devices enroll; DeviceInformation is queued to all of them through the admin API; each
 //! device sleeps until its push arrives at the mock APNs, wakes, fetches and answers; every
@@ -42,6 +43,7 @@ async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<
 
 async fn whole_system(engine: Engine, transport: Transport) {
     let mut options = StackOptions::new(engine);
+    options.apns_process = true;
     options.device_mode = match transport {
         Transport::Mtls => "mtls",
         Transport::Signature => "signature",
@@ -98,9 +100,9 @@ async fn whole_system(engine: Engine, transport: Transport) {
     let uuid = queued["command_uuid"].as_str().expect("uuid").to_string();
 
     // Each device sleeps until its push arrives, then wakes and works through its queue.
-    let apns = &stack.apns.mock;
+    let pushes = stack.apns.feed();
     let woken = futures::future::join_all(devices.into_iter().map(|mut device| async move {
-        let push = apns.wait_for_push(&device.token_hex(), DEADLINE).await;
+        let push = pushes.wait_for_push(&device.token_hex(), 0, DEADLINE).await;
         assert!(push.is_some(), "{} was never pushed", device.udid());
         device.reconnect().expect("new connection");
         let handled = device.session().await.expect("session");
@@ -159,8 +161,8 @@ async fn whole_system(engine: Engine, transport: Transport) {
     // The device that unenrolls gets no push for the next command.
     let mut leaver = leaver;
     leaver.check_out().await.expect("check out");
-    let pushes_before = stack.apns.mock.deliveries_to(&leaver.token_hex()).len();
-    let stubborn_pushes = stack.apns.mock.deliveries_to(&stubborn.token_hex()).len();
+    let pushes_before = pushes.pushes_to(&leaver.token_hex());
+    let stubborn_pushes = pushes.pushes_to(&stubborn.token_hex());
     let second = admin(
         &stack,
         reqwest::Method::POST,
@@ -169,14 +171,12 @@ async fn whole_system(engine: Engine, transport: Transport) {
     )
     .await;
     assert!(second["command_uuid"].is_string());
-    let pushed = stack
-        .apns
-        .mock
-        .wait_for_next_push(&stubborn.token_hex(), stubborn_pushes, DEADLINE)
+    let pushed = pushes
+        .wait_for_push(&stubborn.token_hex(), stubborn_pushes, DEADLINE)
         .await;
     assert!(pushed.is_some(), "the enrolled device is pushed");
     assert_eq!(
-        stack.apns.mock.deliveries_to(&leaver.token_hex()).len(),
+        pushes.pushes_to(&leaver.token_hex()),
         pushes_before,
         "no push after CheckOut"
     );

@@ -118,7 +118,7 @@ async fn a_queued_command_pushes_the_device_until_it_checks_out(engine: Engine) 
     assert_eq!(answer["push"]["delivered"], 1, "{answer}\n{}", stack.logs());
     let delivery = stack
         .apns
-        .mock
+        .mock()
         .wait_for_push(&token_hex, Duration::from_secs(10))
         .await
         .unwrap_or_else(|| panic!("no push reached the mock APNs\n{}", stack.logs()));
@@ -165,12 +165,12 @@ async fn a_queued_command_pushes_the_device_until_it_checks_out(engine: Engine) 
         "{}",
         stack.logs()
     );
-    let pushes = stack.apns.mock.deliveries_to(&token_hex).len();
+    let pushes = stack.apns.mock().deliveries_to(&token_hex).len();
     let answer = enqueue(&stack).await;
     assert_eq!(answer["push"]["delivered"], 0, "{answer}");
     assert_eq!(answer["push"]["outcomes"]["no_target"], 1, "{answer}");
     assert_eq!(
-        stack.apns.mock.deliveries_to(&token_hex).len(),
+        stack.apns.mock().deliveries_to(&token_hex).len(),
         pushes,
         "no push after CheckOut"
     );

@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
         ("MDM_PUSH_DATABASE__URL", url),
         ("MDM_PUSH_DATABASE__MAX_CONNECTIONS", "8".into()),
         ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
-        ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
+        ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock().url()),
         (
             "MDM_PUSH_APNS__CA_FILES",
             format!("[{:?}]", apns.ca_file.display().to_string()),
@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
 
     let batch = args.batch.unwrap_or(ids.len()).max(1);
     for round in 1..=args.rounds {
-        let before = apns.mock.delivered_count();
+        let before = apns.mock().delivered_count();
         let started = Instant::now();
         let mut delivered = 0usize;
         for chunk in ids.chunks(batch) {
@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
                 .count();
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let reached = apns.mock.delivered_count() - before;
+        let reached = apns.mock().delivered_count() - before;
         ensure!(
             delivered == ids.len(),
             "round {round}: {delivered} of {} delivered",

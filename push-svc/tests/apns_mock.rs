@@ -30,7 +30,7 @@ async fn a_push_has_the_exact_path_headers_and_body() {
     assert_eq!(outcome(&results[0]), PushOutcome::Delivered, "{results:?}");
 
     let delivery = apns
-        .mock
+        .mock()
         .wait_for_push(&token, Duration::from_secs(5))
         .await
         .expect("delivered");
@@ -57,9 +57,9 @@ async fn a_push_has_the_exact_path_headers_and_body() {
     }
     assert!(!names.contains(&"apns-priority"), "{names:?}");
     assert!(
-        apns.mock.refusals().is_empty(),
+        apns.mock().refusals().is_empty(),
         "{:?}",
-        apns.mock.refusals()
+        apns.mock().refusals()
     );
 
     let target = push
@@ -125,7 +125,7 @@ async fn each_apns_error_is_classified() {
     for (n, (id, fault, _)) in cases.iter().enumerate() {
         let token = push.register(id, n as u32).await;
         if let Some(fault) = fault {
-            apns.mock.inject(&token, fault.clone());
+            apns.mock().inject(&token, fault.clone());
         }
         ids.push(*id);
     }
@@ -143,7 +143,7 @@ async fn each_apns_error_is_classified() {
 
     // 5xx and 429 were retried (1 + 2 retries), the others were not.
     let refused = |reason: &str| {
-        apns.mock
+        apns.mock()
             .refusals()
             .iter()
             .filter(|r| r.reason == reason)
@@ -193,16 +193,16 @@ async fn each_apns_error_is_classified() {
     assert!(info.last_error.contains("403"), "{info:?}");
 
     // An inactive target is not pushed again until it registers again.
-    let before = apns.mock.refusals().len();
+    let before = apns.mock().refusals().len();
     let again = push.push(&["GONE"]).await;
     assert_eq!(outcome(&again[0]), PushOutcome::Inactive);
-    assert_eq!(apns.mock.refusals().len(), before, "not sent");
+    assert_eq!(apns.mock().refusals().len(), before, "not sent");
 }
 
 #[tokio::test]
 async fn no_push_is_lost_when_apns_sends_goaway_every_n_requests() {
     let apns = ApnsFixture::start();
-    apns.mock.set_goaway_every(100);
+    apns.mock().set_goaway_every(100);
     let (push, _db) = service(&apns, &[("MDM_PUSH_APNS__CONNECTIONS", "2")]).await;
     let ids: Vec<String> = (0..3_000).map(|n| format!("D{n:05}")).collect();
     let mut tokens = HashSet::new();
@@ -222,23 +222,23 @@ async fn no_push_is_lost_when_apns_sends_goaway_every_n_requests() {
         lost.first()
     );
     let delivered: HashSet<String> = apns
-        .mock
+        .mock()
         .deliveries()
         .into_iter()
         .map(|d| d.token)
         .collect();
     assert_eq!(delivered, tokens, "every device got its push");
     assert!(
-        apns.mock.goaway_count() >= 10,
+        apns.mock().goaway_count() >= 10,
         "GOAWAYs sent: {}",
-        apns.mock.goaway_count()
+        apns.mock().goaway_count()
     );
 }
 
 #[tokio::test]
 async fn concurrent_pushes_to_one_target_are_coalesced() {
     let apns = ApnsFixture::start();
-    apns.mock.set_latency(Duration::from_millis(300));
+    apns.mock().set_latency(Duration::from_millis(300));
     let (push, _db) = service(&apns, &[]).await;
     let token = push.register("UDID-1", 1).await;
     let mut calls = Vec::new();
@@ -260,7 +260,7 @@ async fn concurrent_pushes_to_one_target_are_coalesced() {
         let results = call.await.expect("task");
         assert_eq!(outcome(&results[0]), PushOutcome::Delivered);
     }
-    let sent = apns.mock.deliveries_to(&token).len();
+    let sent = apns.mock().deliveries_to(&token).len();
     assert!(
         (1..=2).contains(&sent),
         "{sent} pushes for 20 concurrent requests"

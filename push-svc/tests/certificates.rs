@@ -43,7 +43,7 @@ async fn assert_pushes(push: &PushService, apns: &ApnsFixture, n: u32) {
     let token = push.register(&id, n).await;
     let results = push.push(&[id.as_str()]).await;
     assert_eq!(outcome(&results[0]), PushOutcome::Delivered, "{results:?}");
-    assert_eq!(apns.mock.deliveries_to(&token).len(), 1);
+    assert_eq!(apns.mock().deliveries_to(&token).len(), 1);
 }
 
 fn code(status: &tonic::Status) -> ErrorCode {

@@ -177,7 +177,7 @@ macro_rules! store_suite {
                 let apns = ApnsFixture::start();
                 let secrets = SecretBox::from_base64(common::SECRET_KEY).expect("key");
                 let settings = ApnsSettings::from_config(&ApnsConfig {
-                    production_url: apns.mock.url(),
+                    production_url: apns.mock().url(),
                     ca_files: vec![apns.ca_file.clone()],
                     ..ApnsConfig::default()
                 })
@@ -240,7 +240,7 @@ macro_rules! store_suite {
                         pushed: 1
                     }
                 );
-                assert_eq!(apns.mock.deliveries_to(&quiet_token).len(), 1);
+                assert_eq!(apns.mock().deliveries_to(&quiet_token).len(), 1);
                 assert_eq!(
                     sweeper
                         .sweep_once(t0 + 49 * HOUR)

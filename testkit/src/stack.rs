@@ -50,6 +50,8 @@ pub struct StackOptions {
     pub max_body_bytes: Option<usize>,
     /// command-svc's retention sweep interval, if not the default.
     pub sweep_interval_secs: Option<u64>,
+    /// Run the mock APNs as its own `mock-apns` process rather than in the test process.
+    pub apns_process: bool,
 }
 
 impl StackOptions {
@@ -62,6 +64,7 @@ impl StackOptions {
             trusted_proxies: None,
             max_body_bytes: None,
             sweep_interval_secs: None,
+            apns_process: false,
         }
     }
 }
@@ -179,7 +182,11 @@ impl Stack {
         let enroll_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let command_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let push_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let apns = ApnsFixture::start();
+        let apns = if options.apns_process {
+            ApnsFixture::start_process().await?
+        } else {
+            ApnsFixture::start()
+        };
         let push_env = env(&[
             ("MDM_PUSH_LISTEN", push_addr.to_string()),
             ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
@@ -188,8 +195,8 @@ impl Stack {
                 "MDM_PUSH_SECRET_KEY",
                 "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
             ),
-            ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
-            ("MDM_PUSH_APNS__SANDBOX_URL", apns.mock.url()),
+            ("MDM_PUSH_APNS__PRODUCTION_URL", apns.url()),
+            ("MDM_PUSH_APNS__SANDBOX_URL", apns.url()),
             (
                 "MDM_PUSH_APNS__CA_FILES",
                 format!("[{:?}]", path(apns.ca_file.clone())),
@@ -409,13 +416,17 @@ impl Stack {
 
     /// Logs of every process, for failure messages.
     pub fn logs(&self) -> String {
-        format!(
+        let mut logs = format!(
             "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- push-svc ---\n{}\n--- proxy ---\n{}",
             self.enroll.logs(),
             self.command.logs(),
             self.push.logs(),
             self.proxy.logs()
-        )
+        );
+        if let Some(mock) = self.apns.process() {
+            logs.push_str(&format!("\n--- mock-apns ---\n{}", mock.logs()));
+        }
+        logs
     }
 }
 

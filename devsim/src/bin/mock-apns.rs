@@ -2,8 +2,12 @@
 //!
 //! ```sh
 //! cargo run -p devsim --bin mock-apns -- --cert server.pem --key server.key \
-//!     --client-ca push-ca.pem --listen 127.0.0.1:2197 --goaway-every 1000
+//!     --client-ca push-ca.pem --listen 127.0.0.1:2197 --goaway-every 1000 \
+//!     --feed-listen 127.0.0.1:2198
 //! ```
+//!
+//! With `--feed-listen`, simulated devices in other processes learn of their pushes from it
+//! (`devsim::mock_apns::feed`).
 
 use anyhow::Context;
 use clap::Parser;
@@ -38,9 +42,14 @@ struct Args {
     /// `0707...07=410:Unregistered`. `*` as the token applies to every push.
     #[arg(long = "fail", value_name = "TOKEN=STATUS:REASON")]
     faults: Vec<String>,
-    /// Do not keep deliveries in memory (long benchmark runs); only print them.
-    #[arg(long)]
+    /// Do not keep deliveries in memory (long benchmark runs); only print them. There is no
+    /// push feed then.
+    #[arg(long, conflicts_with = "feed_listen")]
     quiet: bool,
+    /// Serve the push feed (`GET /pushes?after=N&wait_ms=MS`, plain HTTP) here, for simulated
+    /// devices in other processes (`mdm-devsim --push-feed http://ADDR`).
+    #[arg(long)]
+    feed_listen: Option<SocketAddr>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +67,7 @@ fn main() -> anyhow::Result<()> {
     );
     config.listen = args.listen;
     config.record_deliveries = !args.quiet;
+    config.feed_listen = args.feed_listen;
     let mock = MockApns::start(config).context("start the mock APNs")?;
     mock.set_goaway_every(args.goaway_every);
     mock.set_latency(Duration::from_millis(args.latency_ms));
@@ -69,6 +79,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("mock-apns listening addr={}", mock.addr());
+    if let Some(feed) = mock.feed_addr() {
+        println!("mock-apns feed addr={feed}");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -1,6 +1,7 @@
 //! What the mock saw and what it was told to do: deliveries, refusals, injected faults,
 //! latency and GOAWAY settings, and waiting for a push.
 
+use super::feed::{FeedPage, FeedPush};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -181,6 +182,42 @@ impl Recorder {
 
     pub(crate) fn goaway_every(&self) -> u64 {
         self.goaway_every.load(Ordering::Relaxed)
+    }
+
+    /// Whether deliveries are kept (the feed needs them).
+    pub(crate) fn records(&self) -> bool {
+        self.record
+    }
+
+    /// Deliveries `after..` (at most `limit`), waiting up to `wait` for the first one.
+    pub(crate) async fn page(&self, after: usize, limit: usize, wait: Duration) -> FeedPage {
+        let mut changes = self.changes.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            changes.mark_unchanged();
+            {
+                let state = self.state();
+                let total = state.deliveries.len();
+                if total > after || tokio::time::Instant::now() >= deadline {
+                    let pushes: Vec<FeedPush> = state
+                        .deliveries
+                        .iter()
+                        .enumerate()
+                        .skip(after)
+                        .take(limit)
+                        .map(|(seq, d)| FeedPush {
+                            seq,
+                            token: d.token.clone(),
+                            topic: d.topic.clone(),
+                            push_magic: d.push_magic.clone(),
+                        })
+                        .collect();
+                    let next = pushes.last().map_or(total, |p| p.seq + 1);
+                    return FeedPage { next, pushes };
+                }
+            }
+            let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
+        }
     }
 
     /// The `skip`+1-th delivery to `token_hex`, waiting up to `timeout` for it.

@@ -68,8 +68,8 @@ impl PushService {
             ("MDM_PUSH_SECRET_KEY", format!("\"{SECRET_KEY}\"")),
             ("MDM_PUSH_DATABASE__URL", db.url.clone()),
             ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
-            ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock.url()),
-            ("MDM_PUSH_APNS__SANDBOX_URL", apns.mock.url()),
+            ("MDM_PUSH_APNS__PRODUCTION_URL", apns.mock().url()),
+            ("MDM_PUSH_APNS__SANDBOX_URL", apns.mock().url()),
             (
                 "MDM_PUSH_APNS__CA_FILES",
                 format!("[{:?}]", apns.ca_file.display().to_string()),
