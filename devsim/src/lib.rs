@@ -23,6 +23,7 @@
 //! The `mock-apns` binary runs the same server as its own process:
 //! `cargo run -p devsim --bin mock-apns -- --help`.
 
+pub mod admin;
 pub mod error;
 pub mod mock_apns;
 pub mod push_feed;

@@ -8,7 +8,7 @@
 //! result is then readable through the admin API. A device set to answer NotNow gets the command
 //! again at its next wake-up. A device that unenrolls receives no more pushes.
 
-use devsim::sim::{SimConfig, SimDevice, Transport};
+use devsim::sim::{DeviceFacts, SimConfig, SimDevice, SimUser, Transport};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +16,8 @@ use testkit::stack::ADMIN_TOKEN;
 use testkit::{Engine, Stack, StackOptions};
 
 const DEVICES: usize = 20;
+/// The device that is a Mac with a user channel.
+const MAC: usize = 1;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -79,6 +81,9 @@ async fn whole_system(engine: Engine, transport: Transport) {
         };
         let mut device =
             SimDevice::new(index, &udid, &cert.cert_pem, &cert.key_pem, config).expect("device");
+        if index == MAC {
+            device = device.with_facts(DeviceFacts::mac(&udid, index));
+        }
         device
             .enroll()
             .await
@@ -86,9 +91,17 @@ async fn whole_system(engine: Engine, transport: Transport) {
         devices.push(device);
     }
     let leaver = devices.pop().expect("a device to unenroll");
+    // The Mac's logged-in user enrolls its own channel: same identity, its own push token.
+    let mut user = devices[MAC]
+        .user_channel(SimUser::new(1))
+        .expect("user channel");
+    user.enroll()
+        .await
+        .unwrap_or_else(|e| panic!("user channel enrolls: {e}\n{}", stack.logs()));
+    devices.push(user);
 
     // Queue DeviceInformation for all through the admin API, which pushes every target.
-    let mut targets: Vec<String> = devices.iter().map(|d| d.udid().to_string()).collect();
+    let mut targets: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
     targets.push(leaver.udid().to_string());
     let queued = admin(
         &stack,
@@ -111,7 +124,7 @@ async fn whole_system(engine: Engine, transport: Transport) {
     .await;
     let mut stubborn = None;
     for (device, handled) in woken {
-        assert_eq!(handled.len(), 1, "{}: {handled:?}", device.udid());
+        assert_eq!(handled.len(), 1, "{}: {handled:?}", device.enrollment_id());
         assert_eq!(handled[0].command_uuid, uuid);
         if handled[0].status == "NotNow" {
             stubborn = Some(device);
@@ -128,15 +141,25 @@ async fn whole_system(engine: Engine, transport: Transport) {
         None,
     )
     .await;
+    // All but the NotNow device and the one that left; the Mac's user channel answered too.
     assert_eq!(
         command["status_counts"]["acknowledged"],
-        DEVICES - 2,
+        DEVICES - 2 + 1,
         "{command}"
     );
+    let mac_udid = format!("E2E-{MAC:04}-");
+    let mut user_channel_answered = false;
     for delivery in command["deliveries"].as_array().expect("deliveries") {
         if delivery["status"] == "acknowledged" {
             let answers = &delivery["result"]["QueryResponses"];
-            assert_eq!(answers["OSVersion"], "17.1");
+            let id = delivery["enrollment_id"].as_str().expect("enrollment_id");
+            let os = if id.starts_with(&mac_udid) {
+                "14.1"
+            } else {
+                "17.1"
+            };
+            assert_eq!(answers["OSVersion"], os, "{delivery}");
+            user_channel_answered |= id.starts_with(&mac_udid) && id.contains(':');
             assert!(
                 answers["SerialNumber"]
                     .as_str()
@@ -145,6 +168,10 @@ async fn whole_system(engine: Engine, transport: Transport) {
             );
         }
     }
+    assert!(
+        user_channel_answered,
+        "the user channel's answer: {command}"
+    );
 
     // The NotNow device gets the command again when it wakes next and, now willing, answers it.
     let mut stubborn = stubborn.expect("the NotNow device");

@@ -10,7 +10,7 @@ mod record;
 pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus};
 
 use crate::error::Error;
-use service_kit::db::{is_unique_violation, Db};
+use service_kit::db::{is_unique_violation, BeginWrite, Db};
 use service_kit::{now_ms, with_db};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -103,7 +103,7 @@ impl EnrollmentStore {
         let now = now_ms();
         let f = a.facts;
         let result: Result<AuthenticateOutcome, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let previous: Option<String> = sqlx::query_scalar("SELECT status FROM enrollments WHERE id = $1")
                 .bind(a.id)
                 .fetch_optional(&mut *tx)
@@ -192,7 +192,7 @@ impl EnrollmentStore {
             return Ok(());
         }
         let result: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let touched = sqlx::query(
                 "UPDATE enrollments SET last_seen_at = $3
                  WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
@@ -249,7 +249,7 @@ impl EnrollmentStore {
         let now = now_ms();
         let user_channel = id != device_id;
         let result: Result<CheckOutResult, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let device = sqlx::query(
                 "UPDATE enrollments SET last_seen_at = $3,
                     status = CASE WHEN $4 THEN status ELSE 'checked_out' END,

@@ -62,10 +62,11 @@ pub struct DevArgs {
 pub enum DevVerb {
     /// Enroll simulated devices and show a command round trip.
     ///
-    /// Reads the running server's dev.json, issues each device an identity from the device CA
-    /// (CN = a new UDID), enrolls it over mTLS, queues DeviceInformation to all of them through
-    /// the admin API, lets them answer, and prints what each answered (`-o json`: an array).
-    /// Exit code 1 when a device did not acknowledge in time.
+    /// Reads the running server's dev.json, gives each device an identity (by the direct
+    /// enrollment profile, OTA, or issued up front: --enroll), enrolls it over mTLS, queues
+    /// DeviceInformation to all of them through the admin API, lets them answer, and prints
+    /// what each answered (`-o json`: an array). Exit code 1 when a device did not acknowledge
+    /// in time.
     Simulate(SimulateArgs),
 }
 
@@ -102,6 +103,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub devices: u16,
+    /// How each device gets its identity: `profile` (the direct enrollment profile, then
+    /// SCEP), `ota` (OTA enrollment, signed by a simulated Apple device certificate) or
+    /// `preissued` (issued by the device CA, no enrollment flow).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = simulate::EnrollMethod::Profile)]
+    pub enroll: simulate::EnrollMethod,
     /// Seconds the devices have to answer.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -1,6 +1,7 @@
 //! `mdmctl dev` as a person runs it: the launcher as a child process on free ports and a
 //! temporary data directory, waited for through its dev.json; `mdmctl dev simulate` enrolls a
-//! device through it and completes a DeviceInformation round trip; SIGINT stops everything
+//! device through it (by the direct profile, then by OTA, then with a preissued identity) and
+//! completes a DeviceInformation round trip; SIGINT stops everything
 //! (exit 0, every process gone); a second run reuses the certificates, secrets and databases.
 //! A child that dies takes the launcher down with exit 1 and its name. Needs
 //! `cargo build --workspace --bins` first.
@@ -263,6 +264,23 @@ fn one_command_starts_everything_and_ctrl_c_stops_it() {
         .next()
         .expect("a UDID")
         .to_owned();
+
+    // The other ways a simulated device gets its identity.
+    for method in ["ota", "preissued"] {
+        let mut simulate = mdmctl(home.path());
+        simulate
+            .args(["dev", "simulate", "--data-dir"])
+            .arg(&data)
+            .args(["--devices", "1", "--enroll", method]);
+        let (code, out, err) = run(simulate);
+        assert_eq!(
+            code,
+            0,
+            "simulate --enroll {method} failed\n{out}\n{err}\n{}",
+            launcher.describe()
+        );
+        assert!(out.contains("Acknowledged"), "{method}:\n{out}");
+    }
 
     // What was printed works with the other nouns.
     let devices = || {

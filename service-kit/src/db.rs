@@ -14,6 +14,38 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Starting a transaction that is going to write.
+///
+/// On SQLite a plain `BEGIN` is deferred: the transaction takes the write lock only at its first
+/// write, and if another connection committed since its first read SQLite refuses the upgrade
+/// at once (`SQLITE_BUSY`, or `SQLITE_BUSY_SNAPSHOT` in WAL mode) without waiting for the busy
+/// timeout, which concurrent enrollments turned into 500s. `BEGIN IMMEDIATE` takes the write
+/// lock up front and waits its turn. PostgreSQL's row locks need nothing of the kind.
+pub trait BeginWrite {
+    /// The driver.
+    type Database: sqlx::Database;
+    /// Begins a transaction holding the write lock where the engine has one.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// The `[database]` section of a service configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@
 
 use super::QueueStore;
 use crate::error::Error;
-use service_kit::db::{is_unique_violation, Db};
+use service_kit::db::{is_unique_violation, BeginWrite, Db};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// Rows per SQLite `INSERT`: 4 parameters each, far below SQLite's 32,766 limit.
@@ -66,14 +66,14 @@ impl QueueStore {
             }
         }
         let result = match &self.db {
-            Db::Sqlite(pool) => match pool.begin().await {
+            Db::Sqlite(pool) => match pool.begin_write().await {
                 Ok(mut tx) => match insert_sqlite(&mut tx, command, now).await {
                     Ok(()) => tx.commit().await,
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),
             },
-            Db::Postgres(pool) => match pool.begin().await {
+            Db::Postgres(pool) => match pool.begin_write().await {
                 Ok(mut tx) => match insert_postgres(&mut tx, command, now).await {
                     Ok(()) => tx.commit().await,
                     Err(e) => Err(e),

@@ -3,6 +3,7 @@
 use super::rows::{CommandRow, DeliveryRow};
 use super::QueueStore;
 use crate::error::Error;
+use service_kit::db::BeginWrite;
 use service_kit::with_db;
 
 /// Deliveries listed with a command, at most (counts cover all of them).
@@ -39,7 +40,7 @@ impl QueueStore {
         // Both reads come from one snapshot, so the list and the counts always agree (a device
         // answering in between must not show as pending in one and acknowledged in the other).
         let (deliveries, counts) = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if self.db.engine() == "postgres" {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .execute(&mut *tx)

@@ -2,7 +2,11 @@
 //! and PushMagic), opens a session when woken (a new TLS connection, like a device after a push),
 //! sends Idle, executes every command it is given and answers it, and checks out when told to
 //! unenroll. It authenticates with its identity certificate (mTLS) or signs every body
-//! (`Mdm-Signature`, for servers behind a TLS-terminating load balancer).
+//! (`Mdm-Signature`, for servers behind a TLS-terminating load balancer). A simulated Mac can
+//! also run a user channel per logged-in user ([`SimDevice::user_channel`]): the same identity,
+//! the same UDID with a `UserID`, and a Token and PushMagic of its own.
+
+mod tls;
 
 use super::responder::{execute, report, Answer, DeviceFacts, DeviceState, ReceivedCommand};
 use super::stats::Stats;
@@ -13,7 +17,7 @@ use openssl::x509::X509;
 use plist::{Dictionary, Value};
 use rand::Rng;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How the device proves who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +69,9 @@ pub enum SimError {
     /// The identity could not be loaded.
     #[error("identity: {0}")]
     Identity(String),
+    /// Enrollment (OTA or the direct profile) failed.
+    #[error("enrollment: {0}")]
+    Enrollment(#[from] super::enroll::EnrollmentError),
 }
 
 /// What happened to one command in a session.
@@ -87,7 +94,29 @@ pub struct Behaviour {
     pub error_rate: f64,
 }
 
-/// A simulated device.
+/// A macOS user logged in on a simulated Mac.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimUser {
+    /// `UserID`: the user's GUID.
+    pub user_id: String,
+    /// `UserShortName`.
+    pub short_name: String,
+    /// `UserLongName`.
+    pub long_name: String,
+}
+
+impl SimUser {
+    /// The `number`th user of a Mac: a fresh GUID and names derived from the number.
+    pub fn new(number: usize) -> SimUser {
+        SimUser {
+            user_id: uuid::Uuid::new_v4().to_string().to_uppercase(),
+            short_name: format!("user{number}"),
+            long_name: format!("Simulated User {number}"),
+        }
+    }
+}
+
+/// A simulated device, or one user channel of a simulated Mac.
 pub struct SimDevice {
     /// Facts it reports.
     pub facts: DeviceFacts,
@@ -99,9 +128,11 @@ pub struct SimDevice {
     pub token: [u8; 32],
     /// PushMagic.
     pub push_magic: String,
+    /// The user, on a user channel; `None` on the device channel.
+    pub user: Option<SimUser>,
     config: Arc<SimConfig>,
-    identity_pem: String,
-    signer: (X509, PKey<Private>),
+    tls: Arc<rustls::ClientConfig>,
+    signer: Arc<(X509, PKey<Private>)>,
     client: reqwest::Client,
     stats: Option<Stats>,
 }
@@ -119,10 +150,8 @@ impl SimDevice {
             X509::from_pem(cert_pem.as_bytes()).map_err(|e| SimError::Identity(e.to_string()))?;
         let key = PKey::private_key_from_pem(key_pem.as_bytes())
             .map_err(|e| SimError::Identity(e.to_string()))?;
-        let mut token = [0u8; 32];
-        rand::thread_rng().fill(&mut token);
-        let identity_pem = format!("{cert_pem}\n{key_pem}");
-        let client = build_client(&config, &identity_pem)?;
+        let tls = tls::client_config(&config, cert_pem, key_pem)?;
+        let client = tls::http_client(&tls)?;
         Ok(SimDevice {
             facts: DeviceFacts::iphone(udid, index),
             behaviour: Behaviour {
@@ -130,13 +159,41 @@ impl SimDevice {
                 error_rate: config.error_rate,
             },
             state: DeviceState::default(),
-            token,
+            token: rand::thread_rng().gen(),
             push_magic: uuid::Uuid::new_v4().to_string().to_uppercase(),
+            user: None,
             config,
-            identity_pem,
-            signer: (cert, key),
+            tls,
+            signer: Arc::new((cert, key)),
             client,
             stats: None,
+        })
+    }
+
+    /// The same device reporting other facts (e.g. [`DeviceFacts::mac`]); the UDID is kept.
+    pub fn with_facts(mut self, facts: DeviceFacts) -> SimDevice {
+        self.facts = DeviceFacts {
+            udid: self.facts.udid.clone(),
+            ..facts
+        };
+        self
+    }
+
+    /// The channel of `user` on this device (a Mac): the device's identity and UDID, its own
+    /// Token, PushMagic and profiles, and a connection of its own.
+    pub fn user_channel(&self, user: SimUser) -> Result<SimDevice, SimError> {
+        Ok(SimDevice {
+            facts: self.facts.clone(),
+            behaviour: self.behaviour,
+            state: DeviceState::default(),
+            token: rand::thread_rng().gen(),
+            push_magic: uuid::Uuid::new_v4().to_string().to_uppercase(),
+            user: Some(user),
+            config: Arc::clone(&self.config),
+            tls: Arc::clone(&self.tls),
+            signer: Arc::clone(&self.signer),
+            client: tls::http_client(&self.tls)?,
+            stats: self.stats.clone(),
         })
     }
 
@@ -151,61 +208,97 @@ impl SimDevice {
         &self.facts.udid
     }
 
+    /// The ID the server keys this channel on: the UDID, or `<UDID>:<UserID>` on a user
+    /// channel (what the admin API takes to queue a command to it).
+    pub fn enrollment_id(&self) -> String {
+        match &self.user {
+            Some(user) => format!("{}:{}", self.facts.udid, user.user_id),
+            None => self.facts.udid.clone(),
+        }
+    }
+
+    /// The identifiers every message of this channel carries.
+    fn ids(&self) -> Dictionary {
+        let mut ids = Dictionary::new();
+        ids.insert("UDID".into(), Value::String(self.facts.udid.clone()));
+        if let Some(user) = &self.user {
+            ids.insert("UserID".into(), Value::String(user.user_id.clone()));
+        }
+        ids
+    }
+
     /// The token as the APNs path carries it.
     pub fn token_hex(&self) -> String {
         hex::encode(self.token)
     }
 
-    /// Authenticate, then TokenUpdate.
+    /// Authenticate, then TokenUpdate; a user channel sends only its TokenUpdate (with the
+    /// user's names), as macOS does once the device channel is enrolled.
     pub async fn enroll(&mut self) -> Result<(), SimError> {
         let f = &self.facts;
-        let authenticate = checkin(&[
-            ("MessageType", Value::String("Authenticate".into())),
-            ("UDID", Value::String(f.udid.clone())),
-            ("Topic", Value::String(self.config.topic.clone())),
-            ("SerialNumber", Value::String(f.serial_number.clone())),
-            ("DeviceName", Value::String(f.device_name.clone())),
-            ("OSVersion", Value::String(f.os_version.clone())),
-            ("BuildVersion", Value::String(f.build_version.clone())),
-            ("ProductName", Value::String(f.product_name.clone())),
-            ("ModelName", Value::String(f.model_name.clone())),
-        ]);
-        self.send_checkin("Authenticate", authenticate).await?;
-        let token_update = checkin(&[
-            ("MessageType", Value::String("TokenUpdate".into())),
-            ("UDID", Value::String(self.facts.udid.clone())),
+        if self.user.is_none() {
+            let authenticate = checkin(
+                self.ids(),
+                [
+                    ("MessageType", Value::from("Authenticate")),
+                    ("Topic", Value::String(self.config.topic.clone())),
+                    ("SerialNumber", Value::String(f.serial_number.clone())),
+                    ("DeviceName", Value::String(f.device_name.clone())),
+                    ("OSVersion", Value::String(f.os_version.clone())),
+                    ("BuildVersion", Value::String(f.build_version.clone())),
+                    ("ProductName", Value::String(f.product_name.clone())),
+                    ("ModelName", Value::String(f.model_name.clone())),
+                ],
+            );
+            self.send_checkin("Authenticate", authenticate).await?;
+        }
+        let mut entries = vec![
+            ("MessageType", Value::from("TokenUpdate")),
             ("Topic", Value::String(self.config.topic.clone())),
             ("Token", Value::Data(self.token.to_vec())),
             ("PushMagic", Value::String(self.push_magic.clone())),
-            (
-                "UnlockToken",
-                Value::Data(b"simulated-unlock-token".to_vec()),
-            ),
-            ("AwaitingConfiguration", Value::Boolean(false)),
-        ]);
+        ];
+        match &self.user {
+            None => entries.extend([
+                (
+                    "UnlockToken",
+                    Value::Data(b"simulated-unlock-token".to_vec()),
+                ),
+                ("AwaitingConfiguration", Value::Boolean(false)),
+            ]),
+            Some(user) => entries.extend([
+                ("UserShortName", Value::String(user.short_name.clone())),
+                ("UserLongName", Value::String(user.long_name.clone())),
+            ]),
+        }
+        let token_update = checkin(self.ids(), entries);
         self.send_checkin("TokenUpdate", token_update).await
     }
 
     /// CheckOut: the device leaves management.
     pub async fn check_out(&mut self) -> Result<(), SimError> {
-        let body = checkin(&[
-            ("MessageType", Value::String("CheckOut".into())),
-            ("UDID", Value::String(self.facts.udid.clone())),
-            ("Topic", Value::String(self.config.topic.clone())),
-        ]);
+        let body = checkin(
+            self.ids(),
+            [
+                ("MessageType", Value::from("CheckOut")),
+                ("Topic", Value::String(self.config.topic.clone())),
+            ],
+        );
         self.send_checkin("CheckOut", body).await
     }
 
-    /// A new connection for the next session, as after a push wakes the device.
+    /// A new connection for the next session, as after a push wakes the device (a full TLS
+    /// handshake). Without it, the next session reuses the open connection.
     pub fn reconnect(&mut self) -> Result<(), SimError> {
-        self.client = build_client(&self.config, &self.identity_pem)?;
+        self.client = tls::http_client(&self.tls)?;
         Ok(())
     }
 
     /// One session: Idle, then every command until the server has nothing more.
     pub async fn session(&mut self) -> Result<Vec<Handled>, SimError> {
         let mut handled = Vec::new();
-        let mut body = report(&self.facts.udid, "Idle", None, None);
+        let ids = self.ids();
+        let mut body = report(&ids, "Idle", None, None);
         let mut message_type = "Idle";
         // Bounded: a server that never stops sending commands cannot keep a device forever.
         for _ in 0..1_000 {
@@ -237,12 +330,7 @@ impl SimDevice {
                 request_type: command.request_type.clone(),
                 status,
             });
-            body = report(
-                &self.facts.udid,
-                status,
-                Some(&command.command_uuid),
-                result.as_ref(),
-            );
+            body = report(&ids, status, Some(&command.command_uuid), result.as_ref());
             message_type = status;
         }
         Ok(handled)
@@ -303,25 +391,12 @@ impl SimDevice {
     }
 }
 
-fn build_client(config: &SimConfig, identity_pem: &str) -> Result<reqwest::Client, SimError> {
-    let ca = reqwest::Certificate::from_pem(config.server_ca_pem.as_bytes())?;
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
-        .http1_only()
-        .timeout(Duration::from_secs(30));
-    if config.transport == Transport::Mtls {
-        builder = builder.identity(reqwest::Identity::from_pem(identity_pem.as_bytes())?);
+/// A check-in plist: the channel's identifiers, then `entries`.
+fn checkin<'a>(ids: Dictionary, entries: impl IntoIterator<Item = (&'a str, Value)>) -> Vec<u8> {
+    let mut dict = ids;
+    for (key, value) in entries {
+        dict.insert(key.to_owned(), value);
     }
-    Ok(builder.build()?)
-}
-
-fn checkin(entries: &[(&str, Value)]) -> Vec<u8> {
-    let dict: Dictionary = entries
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
     let mut out = Vec::new();
     let _ = Value::Dictionary(dict).to_writer_xml(&mut out);
     out

@@ -37,6 +37,19 @@ impl DeviceFacts {
             model_name: "iPhone".into(),
         }
     }
+
+    /// A Mac with facts derived from its UDID: it can run user channels.
+    pub fn mac(udid: &str, index: usize) -> DeviceFacts {
+        DeviceFacts {
+            udid: udid.to_string(),
+            serial_number: format!("SIMM{index:08}"),
+            device_name: format!("Simulated Mac {index}"),
+            os_version: "14.1".into(),
+            build_version: "23B74".into(),
+            product_name: "Mac14,2".into(),
+            model_name: "MacBook Air".into(),
+        }
+    }
 }
 
 /// A command as the device received it.
@@ -267,14 +280,13 @@ fn installed_profile(command: &Dictionary) -> Option<Dictionary> {
 
 /// The report plist a device sends: status, identifiers, and the answer's keys.
 pub fn report(
-    udid: &str,
+    ids: &Dictionary,
     status: &str,
     command_uuid: Option<&str>,
     extra: Option<&Answer>,
 ) -> Vec<u8> {
-    let mut dict = Dictionary::new();
+    let mut dict = ids.clone();
     dict.insert("Status".into(), Value::String(status.into()));
-    dict.insert("UDID".into(), Value::String(udid.into()));
     if let Some(uuid) = command_uuid {
         dict.insert("CommandUUID".into(), Value::String(uuid.into()));
     }
@@ -397,7 +409,8 @@ mod tests {
             domain: "MCMDMErrorDomain",
             description: "x".into(),
         };
-        let body = report("UDID-1", "Error", Some("U"), Some(&answer));
+        let ids = Dictionary::from_iter([("UDID".to_owned(), Value::from("UDID-1"))]);
+        let body = report(&ids, "Error", Some("U"), Some(&answer));
         let parsed = mdm_core::parse_report(&body).expect("valid report");
         assert_eq!(parsed.error_chain.len(), 1);
         assert_eq!(parsed.error_chain[0].error_code, Some(12021));

@@ -103,6 +103,8 @@ mod tests {
             device_ca_cert: "/w/data/x y/pki/device-ca.pem".into(),
             device_ca_key: "/w/data/x y/pki/device-ca.key".into(),
             device_ca_sha256: "00".into(),
+            apple_device_ca_cert: "/w/data/x y/pki/apple-device-ca.pem".into(),
+            apple_device_ca_key: "/w/data/x y/pki/apple-device-ca.key".into(),
             push_topic: "com.apple.mgmt.External.x".into(),
             mock_apns_url: "https://127.0.0.1:2197".into(),
             health_url: "http://127.0.0.1:1".into(),

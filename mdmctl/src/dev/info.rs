@@ -1,6 +1,7 @@
 //! `<data-dir>/dev.json`: what a script (or `mdmctl dev simulate`) needs to use the running
 //! development server: its URLs, the admin token, the CA to trust, the device CA to issue
-//! device identities with, and every process's pid. It is written (0600: it holds the token)
+//! device identities with, the simulated Apple device CA for OTA enrollment, and every
+//! process's pid. It is written (0600: it holds the token)
 //! once everything is ready, and rewritten without pids when the server stops, so a dev.json
 //! with pids means a running server.
 
@@ -42,6 +43,14 @@ pub struct DevInfo {
     pub device_ca_key: PathBuf,
     /// Hex SHA-256 of the device CA's certificate.
     pub device_ca_sha256: String,
+    /// The simulated Apple device CA's certificate: enroll-svc believes OTA phase 2 answers
+    /// signed by certificates it issued (development only). Empty in a dev.json written before
+    /// it existed.
+    #[serde(default)]
+    pub apple_device_ca_cert: PathBuf,
+    /// Its key, to issue simulated devices' Apple device certificates with.
+    #[serde(default)]
+    pub apple_device_ca_key: PathBuf,
     /// The push topic of the installed push certificate.
     pub push_topic: String,
     /// The mock APNs push-svc sends to.
@@ -138,6 +147,8 @@ mod tests {
             device_ca_cert: "/srv/dev/pki/device-ca.pem".into(),
             device_ca_key: "/srv/dev/pki/device-ca.key".into(),
             device_ca_sha256: "00".into(),
+            apple_device_ca_cert: "/srv/dev/pki/apple-device-ca.pem".into(),
+            apple_device_ca_key: "/srv/dev/pki/apple-device-ca.key".into(),
             push_topic: "com.apple.mgmt.External.x".into(),
             mock_apns_url: "https://127.0.0.1:2197".into(),
             health_url: "http://127.0.0.1:8081".into(),
@@ -157,6 +168,20 @@ mod tests {
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!format!("{:?}", sample()).contains("mdmdev_x"));
+    }
+
+    #[test]
+    fn a_dev_json_from_before_the_apple_device_ca_still_reads() {
+        let mut older = serde_json::to_value(sample()).expect("json");
+        let fields = older.as_object_mut().expect("object");
+        fields.remove("apple_device_ca_cert");
+        fields.remove("apple_device_ca_key");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("dev.json");
+        std::fs::write(&path, older.to_string()).expect("write");
+        let read = DevInfo::read(&path).expect("read");
+        assert_eq!(read.apple_device_ca_cert, PathBuf::new());
+        assert_eq!(read.admin_url, sample().admin_url);
     }
 
     #[test]

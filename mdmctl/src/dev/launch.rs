@@ -209,6 +209,7 @@ async fn start(
 
     let device_url = specs::https_url(ports.device);
     let device_ca = layout.device_ca();
+    let apple_device_ca = layout.apple_device_ca();
     let mut pids = children.pids();
     pids.insert(LAUNCHER.to_owned(), std::process::id());
     Ok(DevInfo {
@@ -223,6 +224,8 @@ async fn start(
         device_ca_cert: device_ca.cert,
         device_ca_key: device_ca.key,
         device_ca_sha256: pki.device_ca.sha256_hex()?,
+        apple_device_ca_cert: apple_device_ca.cert,
+        apple_device_ca_key: apple_device_ca.key,
         push_topic: pki.topic.clone(),
         mock_apns_url,
         health_url,

@@ -5,7 +5,8 @@
 //!   dev.json                 URLs, admin token, file paths, pids (0600)
 //!   secrets.json             admin token and the services' secret keys (0600)
 //!   pki/                     device CA, localhost server certificate, mock APNs CA and
-//!                            server certificate, push certificate; keys 0600
+//!                            server certificate, push certificate, simulated Apple device
+//!                            CA and the OTA device CA bundle; keys 0600
 //!   enroll.db command.db push.db
 //!   logs/<process>.log       this run's output of each process (the previous run's: .1)
 //! ```
@@ -106,6 +107,18 @@ impl Layout {
     /// The MDM push certificate (UID = the push topic).
     pub fn push(&self) -> PemPair {
         self.pair("push")
+    }
+
+    /// The stand-in for Apple's device CA (development only): it issues simulated devices'
+    /// "Apple device certificates", which sign OTA phase 2.
+    pub fn apple_device_ca(&self) -> PemPair {
+        self.pair("apple-device-ca")
+    }
+
+    /// The PEM bundle enroll-svc checks OTA phase 2 signatures against
+    /// (`enrollment.device_ca_file`): Apple's public device CAs and the simulated one.
+    pub fn ota_device_cas(&self) -> PathBuf {
+        self.pki_dir().join("ota-device-cas.pem")
     }
 
     fn pair(&self, stem: &str) -> PemPair {

@@ -2,8 +2,15 @@
 //! yesterday still connect and the push topic stays the same (push-svc refuses a certificate
 //! for another topic). A certificate is issued again only when it is missing, no longer signed
 //! by its CA (the CA files were replaced), or close to expiry; a CA is made only when missing.
+//!
+//! It includes a simulated Apple device CA, for OTA enrollment by simulated devices: enroll-svc's
+//! `enrollment.device_ca_file` (the anchors OTA phase 2 signatures must chain to) *replaces*
+//! Apple's compiled-in device CAs rather than adding to them, so the bundle written for it holds
+//! Apple's public device CAs as well as the simulated one, and a real device is believed as
+//! before. Only `mdmctl dev` trusts the simulated CA; a production enroll-svc never names it.
 
 use super::certs::{self, KeyedCert};
+use super::files;
 use super::layout::{Layout, PemPair};
 use anyhow::Context;
 
@@ -15,6 +22,15 @@ const APNS_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
 const DEVICE_CA_NAME: &str = "MDM Development Device CA";
 /// CN of the CA standing in for Apple's push infrastructure.
 const APNS_CA_NAME: &str = "MDM Development Mock APNs CA";
+/// CN of the CA standing in for Apple's device CA.
+const APPLE_DEVICE_CA_NAME: &str = "MDM Development Simulated Apple Device CA";
+/// Apple's public device CAs, from the files enroll-svc compiles in as its default OTA anchor
+/// (see `enroll-svc/certs/apple/README.md`).
+const APPLE_DEVICE_CAS: &str = concat!(
+    include_str!("../../../enroll-svc/certs/apple/apple_root_ca.pem"),
+    include_str!("../../../enroll-svc/certs/apple/apple_iphone_ca.pem"),
+    include_str!("../../../enroll-svc/certs/apple/apple_iphone_device_ca.pem"),
+);
 
 /// What the development server's processes are given.
 #[derive(Debug)]
@@ -31,6 +47,8 @@ pub struct DevPki {
     pub push: KeyedCert,
     /// The push topic (the push certificate's UID).
     pub topic: String,
+    /// Issues simulated devices' "Apple device certificates" (OTA phase 2).
+    pub apple_device_ca: KeyedCert,
     /// What was made on this run, for the log ("device CA", ...); empty when all was reused.
     pub made: Vec<&'static str>,
 }
@@ -79,6 +97,18 @@ impl DevPki {
             &mut made,
             |ca| certs::push(ca, &topic),
         )?;
+        let apple_device_ca = ca(
+            &layout.apple_device_ca(),
+            APPLE_DEVICE_CA_NAME,
+            false,
+            "simulated Apple device CA",
+            &mut made,
+        )?;
+        // Derived from the CA, so written on every run.
+        files::write_public(
+            &layout.ota_device_cas(),
+            ota_device_cas(&apple_device_ca)?.as_bytes(),
+        )?;
         Ok(DevPki {
             device_ca,
             server,
@@ -86,9 +116,21 @@ impl DevPki {
             apns_server,
             push,
             topic,
+            apple_device_ca,
             made,
         })
     }
+}
+
+/// What enroll-svc's `enrollment.device_ca_file` names: Apple's public device CAs, then the
+/// simulated one (the setting replaces the compiled-in CAs, so both are listed).
+pub fn ota_device_cas(simulated: &KeyedCert) -> anyhow::Result<String> {
+    let mut bundle = APPLE_DEVICE_CAS.to_owned();
+    if !bundle.ends_with('\n') {
+        bundle.push('\n');
+    }
+    bundle.push_str(&simulated.cert_pem()?);
+    Ok(bundle)
 }
 
 /// A push topic in the form Apple's MDM push certificates carry.
@@ -150,7 +192,7 @@ mod tests {
         let layout = Layout::new(dir.path()).expect("layout");
         layout.create().expect("dirs");
         let first = DevPki::load_or_create(&layout).expect("first run");
-        assert_eq!(first.made.len(), 5, "{:?}", first.made);
+        assert_eq!(first.made.len(), 6, "{:?}", first.made);
         assert!(first.topic.starts_with("com.apple.mgmt.External."));
         let mode = std::fs::metadata(layout.device_ca().key)
             .expect("key file")
@@ -163,6 +205,34 @@ mod tests {
         assert_eq!(second.topic, first.topic);
         let fingerprint = |pki: &DevPki| pki.device_ca.sha256_hex().expect("hash");
         assert_eq!(fingerprint(&second), fingerprint(&first));
+        let apple = |pki: &DevPki| pki.apple_device_ca.sha256_hex().expect("hash");
+        assert_eq!(apple(&second), apple(&first));
+    }
+
+    #[test]
+    fn the_ota_bundle_trusts_apple_and_the_simulated_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path()).expect("layout");
+        layout.create().expect("dirs");
+        let pki = DevPki::load_or_create(&layout).expect("pki");
+        let pem = std::fs::read(layout.ota_device_cas()).expect("the bundle is written");
+        let bundle = mdm_core::profile::chain::DeviceCaBundle::from_pem(&pem).expect("a bundle");
+        // Apple Root CA and the simulated CA are roots; Apple's two intermediates are not.
+        assert_eq!(bundle.counts(), (2, 2));
+        let device = certs::device_identity(&pki.apple_device_ca, "SIMULATED-UDID").expect("leaf");
+        bundle
+            .verify(&device.cert, &[], unix_now())
+            .expect("a simulated device certificate chains to the bundle");
+        let other = certs::new_ca("elsewhere", false).expect("ca");
+        let stranger = certs::device_identity(&other, "STRANGER").expect("leaf");
+        assert!(bundle.verify(&stranger.cert, &[], unix_now()).is_err());
+    }
+
+    fn unix_now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! `mdmctl dev simulate`: simulated devices (devsim's [`SimDevice`]) against the running
-//! development server, the way real ones meet it: each gets an identity certificate from the
-//! device CA (CN = a new UDID) and enrolls over mTLS (Authenticate, TokenUpdate);
+//! development server, the way real ones meet it. Each gets its identity certificate one of
+//! three ways ([`EnrollMethod`]): through the direct enrollment profile and SCEP, through OTA
+//! enrollment (phase 2 signed by a certificate from the simulated Apple device CA), or issued
+//! up front by the device CA (CN = a new UDID); the first two use one enrollment token created
+//! through the admin API. Each then enrolls over mTLS (Authenticate, TokenUpdate);
 //! DeviceInformation is queued to all of them through the admin API, which pushes them through
 //! push-svc and the mock APNs; each device then opens sessions (Idle, the command, its answer)
 //! until it has answered; the answers are read back through the admin API and printed.
@@ -18,7 +21,7 @@ use crate::devices::{filter::Filter, list_all};
 use crate::exit::Failure;
 use crate::output;
 use anyhow::Context;
-use devsim::sim::{SimConfig, SimDevice, Transport};
+use devsim::sim::{DeviceFacts, EnrollmentFlow, EnrollmentServer, SimConfig, SimDevice, Transport};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,16 +36,33 @@ const PUSH_LOOKUP: Duration = Duration::from_secs(3);
 /// What DeviceInformation asks.
 const QUERIES: [&str; 4] = ["DeviceName", "OSVersion", "SerialNumber", "ModelName"];
 
+/// How a simulated device gets its identity certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnrollMethod {
+    /// The direct enrollment profile (`/enroll/profile?token=`), then SCEP.
+    Profile,
+    /// OTA enrollment through the Profile Service, signed by a certificate from the simulated
+    /// Apple device CA, then SCEP twice.
+    Ota,
+    /// Issued up front by the device CA (CN = the UDID); no enrollment flow.
+    Preissued,
+}
+
+impl std::fmt::Display for EnrollMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EnrollMethod::Profile => "the direct profile",
+            EnrollMethod::Ota => "OTA",
+            EnrollMethod::Preissued => "a preissued identity",
+        })
+    }
+}
+
 /// Runs `mdmctl dev simulate`.
 pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()> {
     let layout = Layout::new(&args.data_dir)?;
     let info = DevInfo::read(&layout.info_file())?;
     ensure_running(&info, &args.data_dir)?;
-    let ca = KeyedCert::load(&PemPair {
-        cert: info.device_ca_cert.clone(),
-        key: info.device_ca_key.clone(),
-    })
-    .context("loading the device CA to issue device identities")?;
     let api = Api::new(Connection {
         url: parse_url(&info.admin_url).map_err(anyhow::Error::msg)?,
         token: info.admin_token.clone(),
@@ -54,9 +74,15 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
         .context("listing the enrolled devices")?
         .len();
 
-    let mut devices = enroll(&info, &ca, known + 1, usize::from(args.devices)).await?;
+    let count = usize::from(args.devices);
+    let identities = Identities::prepare(&info, &api, args.enroll, count).await?;
+    let mut devices = enroll(&info, &identities, known + 1, count).await?;
     let udids: Vec<String> = devices.iter().map(|d| d.udid().to_owned()).collect();
-    eprintln!("enrolled {} simulated device(s)", devices.len());
+    eprintln!(
+        "enrolled {} simulated device(s) by {}",
+        devices.len(),
+        args.enroll
+    );
     let body = json!({
         "devices": udids,
         "command": {"request_type": "DeviceInformation", "queries": QUERIES},
@@ -105,19 +131,104 @@ fn ensure_running(info: &DevInfo, data_dir: &Path) -> anyhow::Result<()> {
     .into())
 }
 
-/// `count` devices with identities from `ca`, numbered from `first`, each enrolled.
+/// Where simulated devices get their identities.
+enum Identities {
+    /// Issued by the device CA.
+    Preissued(KeyedCert),
+    /// Through an enrollment flow at the enrollment listener, with one token for all.
+    Enrollment {
+        server: EnrollmentServer,
+        token: String,
+        /// The simulated Apple device CA (OTA), or none (the direct profile).
+        apple_device_ca: Option<KeyedCert>,
+    },
+}
+
+impl Identities {
+    /// Loads the CA `method` needs and, for an enrollment flow, creates a token good for
+    /// `count` enrollments.
+    async fn prepare(
+        info: &DevInfo,
+        api: &Api,
+        method: EnrollMethod,
+        count: usize,
+    ) -> anyhow::Result<Identities> {
+        let apple_device_ca = match method {
+            EnrollMethod::Preissued => {
+                let ca = KeyedCert::load(&PemPair {
+                    cert: info.device_ca_cert.clone(),
+                    key: info.device_ca_key.clone(),
+                })
+                .context("loading the device CA to issue device identities")?;
+                return Ok(Identities::Preissued(ca));
+            }
+            EnrollMethod::Profile => None,
+            EnrollMethod::Ota => Some(apple_device_ca(info)?),
+        };
+        let token = api
+            .create_enrollment_token(&token_request(count))
+            .await
+            .context("creating an enrollment token for the simulated devices")?
+            .secret
+            .context("the new enrollment token came without its secret")?;
+        Ok(Identities::Enrollment {
+            server: EnrollmentServer {
+                enrollment_url: info.enrollment_url.clone(),
+                server_ca_pem: read_ca(info)?,
+            },
+            token,
+            apple_device_ca,
+        })
+    }
+}
+
+/// The body of the enrollment token the simulated devices share.
+fn token_request(count: usize) -> serde_json::Value {
+    json!({
+        "description": "mdmctl dev simulate",
+        "single_use": false,
+        "max_uses": count,
+        "ttl_seconds": 3600,
+    })
+}
+
+/// The simulated Apple device CA, or how to get one.
+fn apple_device_ca(info: &DevInfo) -> anyhow::Result<KeyedCert> {
+    if info.apple_device_ca_cert.as_os_str().is_empty() {
+        return Err(Failure {
+            message: "this development server has no simulated Apple device CA for OTA".into(),
+            hint: Some(
+                "restart `mdmctl dev` with this mdmctl (it makes one), or use --enroll profile"
+                    .into(),
+            ),
+        }
+        .into());
+    }
+    KeyedCert::load(&PemPair {
+        cert: info.apple_device_ca_cert.clone(),
+        key: info.apple_device_ca_key.clone(),
+    })
+    .context("loading the simulated Apple device CA")
+}
+
+fn read_ca(info: &DevInfo) -> anyhow::Result<String> {
+    std::fs::read_to_string(&info.ca_file)
+        .with_context(|| format!("reading {}", info.ca_file.display()))
+}
+
+/// `count` devices with identities from `identities`, numbered from `first`, each enrolled.
 async fn enroll(
     info: &DevInfo,
-    ca: &KeyedCert,
+    identities: &Identities,
     first: usize,
     count: usize,
 ) -> anyhow::Result<Vec<SimDevice>> {
-    let config = Arc::new(SimConfig {
+    let server_ca_pem = read_ca(info)?;
+    let preissued = Arc::new(SimConfig {
         server: info.device_url.clone(),
         checkin_path: specs::CHECKIN_PATH.into(),
         server_path: specs::SERVER_PATH.into(),
-        server_ca_pem: std::fs::read_to_string(&info.ca_file)
-            .with_context(|| format!("reading {}", info.ca_file.display()))?,
+        server_ca_pem: server_ca_pem.clone(),
         transport: Transport::Mtls,
         topic: info.push_topic.clone(),
         not_now_rate: 0.0,
@@ -126,15 +237,49 @@ async fn enroll(
     let mut devices = Vec::with_capacity(count);
     for index in first..first + count {
         let udid = uuid::Uuid::new_v4().to_string().to_uppercase();
-        let identity = certs::device_identity(ca, &udid)?;
-        let mut device = SimDevice::new(
-            index,
-            &udid,
-            &identity.cert_pem()?,
-            &identity.key_pem()?,
-            Arc::clone(&config),
-        )
-        .with_context(|| format!("setting up simulated device {udid}"))?;
+        let (cert_pem, key_pem, config) = match identities {
+            Identities::Preissued(ca) => {
+                let identity = certs::device_identity(ca, &udid)?;
+                (
+                    identity.cert_pem()?,
+                    identity.key_pem()?,
+                    Arc::clone(&preissued),
+                )
+            }
+            Identities::Enrollment {
+                server,
+                token,
+                apple_device_ca,
+            } => {
+                let flow = match apple_device_ca {
+                    Some(ca) => {
+                        let apple = certs::device_identity(ca, &udid)?;
+                        EnrollmentFlow::Ota {
+                            token: token.clone(),
+                            apple_device: (apple.cert, apple.key),
+                        }
+                    }
+                    None => EnrollmentFlow::DirectProfile {
+                        token: token.clone(),
+                    },
+                };
+                let facts = DeviceFacts::iphone(&udid, index);
+                let enrolled = devsim::sim::enroll(server, &flow, &facts)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "enrolling simulated device {udid} at {}",
+                            server.enrollment_url
+                        )
+                    })?;
+                let config = enrolled
+                    .sim_config(&server_ca_pem)
+                    .context("the enrollment profile's MDM payload")?;
+                (enrolled.cert_pem, enrolled.key_pem, Arc::new(config))
+            }
+        };
+        let mut device = SimDevice::new(index, &udid, &cert_pem, &key_pem, config)
+            .with_context(|| format!("setting up simulated device {udid}"))?;
         device
             .enroll()
             .await
@@ -223,4 +368,59 @@ fn check_answered(
         )),
     }
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Noun};
+    use clap::Parser;
+
+    fn simulate_args(extra: &[&str]) -> SimulateArgs {
+        let argv = ["mdmctl", "dev", "simulate"].iter().chain(extra);
+        let cli = Cli::try_parse_from(argv).expect("parses");
+        match cli.noun {
+            Noun::Dev(super::super::DevArgs {
+                verb: Some(super::super::DevVerb::Simulate(args)),
+                ..
+            }) => args,
+            other => panic!("not dev simulate: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_enrollment_flow_is_chosen_by_flag() {
+        assert_eq!(simulate_args(&[]).enroll, EnrollMethod::Profile);
+        for (flag, method) in [
+            ("ota", EnrollMethod::Ota),
+            ("profile", EnrollMethod::Profile),
+            ("preissued", EnrollMethod::Preissued),
+        ] {
+            assert_eq!(simulate_args(&["--enroll", flag]).enroll, method);
+        }
+        assert!(Cli::try_parse_from(["mdmctl", "dev", "simulate", "--enroll", "dep"]).is_err());
+    }
+
+    #[test]
+    fn one_token_serves_every_device() {
+        let body = token_request(5);
+        assert_eq!(body["max_uses"], 5);
+        assert_eq!(body["single_use"], false);
+        assert!(body["ttl_seconds"].as_u64().is_some_and(|ttl| ttl > 0));
+    }
+
+    #[test]
+    fn ota_against_an_older_server_says_to_restart_it() {
+        let info: DevInfo = serde_json::from_value(json!({
+            "data_dir": "/x", "device_url": "", "server_url": "", "checkin_url": "",
+            "enrollment_url": "", "admin_url": "", "admin_token": "", "ca_file": "",
+            "device_ca_cert": "", "device_ca_key": "", "device_ca_sha256": "", "push_topic": "",
+            "mock_apns_url": "", "health_url": "", "metrics_urls": {}, "logs_dir": "",
+            "pids": {}
+        }))
+        .expect("an older dev.json");
+        let error = apple_device_ca(&info).expect_err("no simulated Apple device CA");
+        let hint = crate::exit::hint_of(&error).unwrap_or_default();
+        assert!(hint.contains("restart `mdmctl dev`"), "{hint}");
+    }
 }

@@ -110,7 +110,9 @@ impl Inputs<'_> {
     }
 
     /// enroll-svc: the device CA is its identity CA (SCEP issues from it, as the simulator
-    /// does), and profiles point at the proxy's listeners.
+    /// does), and profiles point at the proxy's listeners. OTA phase 2 signatures must chain
+    /// to the bundle of Apple's device CAs and the simulated one (`enrollment.device_ca_file`
+    /// replaces Apple's compiled-in CAs, so the bundle lists them too; see [`super::pki`]).
     pub fn enroll_svc(&self) -> ProcessSpec {
         let ca = self.layout.device_ca();
         let mut env = self.service("MDM_ENROLL_", self.ports.enroll);
@@ -144,6 +146,10 @@ impl Inputs<'_> {
             (
                 "MDM_ENROLL_ENROLLMENT__SERVER_CA_FILE",
                 string(&path(&ca.cert)),
+            ),
+            (
+                "MDM_ENROLL_ENROLLMENT__DEVICE_CA_FILE",
+                string(&path(&self.layout.ota_device_cas())),
             ),
         ]));
         self.spec(ENROLL_SVC, env)
@@ -354,6 +360,10 @@ mod tests {
             assert_eq!(
                 enroll.env_value("MDM_ENROLL_ENROLLMENT__SERVER_URL"),
                 Some("\"https://127.0.0.1:8443/mdm\"")
+            );
+            assert_eq!(
+                enroll.env_value("MDM_ENROLL_ENROLLMENT__DEVICE_CA_FILE"),
+                Some("\"/srv/dev/pki/ota-device-cas.pem\"")
             );
             let command = inputs.command_svc();
             assert_eq!(

@@ -8,6 +8,7 @@
 use super::rows::CertificateRow;
 use super::PushStore;
 use crate::error::Error;
+use service_kit::db::BeginWrite;
 use service_kit::with_db;
 
 /// Versions kept after an upload (the current one and a short history).
@@ -48,7 +49,7 @@ impl PushStore {
     /// the server's topic.
     pub async fn insert_certificate(&self, c: &NewCertificate<'_>, now: i64) -> Result<i64, Error> {
         let result: Result<Result<i64, String>, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO push_topic (id, topic) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
                 .bind(c.topic)
                 .execute(&mut *tx)

@@ -53,6 +53,11 @@ impl TestCa {
         TestCa { cert, key }
     }
 
+    /// The CA's private key, PEM (PKCS#8): for a tool that issues certificates itself.
+    pub fn key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+
     /// The CA certificate, PEM: what a client or server is told to trust.
     pub fn cert_pem(&self) -> String {
         self.cert.pem()

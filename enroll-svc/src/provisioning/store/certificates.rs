@@ -2,6 +2,7 @@
 
 use super::{Flow, PkiStore};
 use crate::error::Error;
+use service_kit::db::BeginWrite;
 use service_kit::with_db;
 
 /// A certificate to record as issued.
@@ -104,7 +105,7 @@ impl PkiStore {
         now: i64,
     ) -> Result<bool, Error> {
         let result: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let consumed = sqlx::query(
                 "UPDATE scep_challenges SET used_at = $2
                  WHERE challenge_sha256 = $1 AND used_at IS NULL AND expires_at > $2",
@@ -132,7 +133,7 @@ impl PkiStore {
         old_sha256: &[u8],
     ) -> Result<(), Error> {
         let result: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert(record).execute(&mut *tx).await?;
             sqlx::query("UPDATE enrollments SET cert_sha256 = $1 WHERE cert_sha256 = $2")
                 .bind(&record.sha256)
