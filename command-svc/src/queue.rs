@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::metrics::{EnqueueLabels, Metrics, ReportLabels};
 use crate::push::PushSide;
-use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore};
+use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported};
 use mdm_core::CommandStatus;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{DeviceIdentity, EnqueueRequest, EnqueueResponse, GetUnlockTokenRequest};
@@ -109,37 +109,28 @@ impl CommandQueue {
         if let Some(push) = &self.push {
             push.seen(&enrollment.id);
         }
-        let now = now_ms();
-        if let Some(command_uuid) = report.command_uuid.as_deref() {
-            let changed = self
-                .store
-                .record_status(
-                    &enrollment.id,
-                    command_uuid,
-                    report.status,
-                    body,
-                    connection_id,
-                    now,
-                )
-                .await?;
-            if !changed {
-                tracing::debug!(enrollment = %enrollment.id, command_uuid, status = report.status.as_str(),
-                    "status for a command that is not queued (repeated or withdrawn): ignored");
-            }
-        }
+        // Idle answers no command (whatever CommandUUID it may carry).
         let idle = report.status == CommandStatus::Idle;
-        let Some(mut next) = self
+        let reported = report
+            .command_uuid
+            .as_deref()
+            .filter(|_| !idle)
+            .map(|command_uuid| Reported {
+                command_uuid,
+                status: report.status,
+                body,
+            });
+        let cycle = self
             .store
-            .next_command(&enrollment.id, connection_id, idle, now)
-            .await?
-        else {
+            .cycle(&enrollment.id, reported, connection_id, idle, now_ms())
+            .await?;
+        if let (Some(r), false) = (reported, cycle.recorded) {
+            tracing::debug!(enrollment = %enrollment.id, command_uuid = r.command_uuid, status = r.status.as_str(),
+                "status for a command that is not queued (repeated or withdrawn): ignored");
+        }
+        let Some(mut next) = cycle.next else {
             return Ok(None);
         };
-        if !next.sent_before {
-            self.store
-                .mark_sent(&enrollment.id, &next.command_uuid, now)
-                .await?;
-        }
         if next.request_type == "ClearPasscode" {
             next.payload = self.with_unlock_token(&enrollment.device_id, &next).await?;
         }

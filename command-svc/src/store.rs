@@ -1,20 +1,25 @@
 //! The command queue on SQLite or PostgreSQL.
 //!
-//! The hot path is the report cycle ([`QueueStore::record_status`], [`QueueStore::next_command`],
-//! [`QueueStore::mark_sent`]): each is one indexed statement, so a command round trip costs a
-//! handful of statements and two commits, whatever the size of the history.
+//! The hot path is the report cycle ([`QueueStore::cycle`]): on PostgreSQL one statement
+//! (record the status, pick the head of the queue, mark it sent) and one commit per device
+//! request; on SQLite its three indexed steps ([`QueueStore::record_status`],
+//! [`QueueStore::next_command`], [`QueueStore::mark_sent`]). Its cost does not grow with the size
+//! of the history.
 //!
 //! # Layout
+//! - `cycle`: the report cycle.
 //! - [`enqueue`](QueueStore::enqueue): one command row plus one delivery per target, in bulk.
 //! - `history`: commands and deliveries as administrators read them.
 //! - `retention`: expiry and purging, so tables stay bounded.
 //! - `rows`: the row types.
 
+mod cycle;
 mod enqueue;
 mod history;
 mod retention;
 mod rows;
 
+pub use cycle::{Cycle, Reported};
 pub use enqueue::{EnqueueOutcome, NewCommand};
 pub use retention::SweepReport;
 pub use rows::{CommandRow, DeliveryRow, DeliveryStatus};

@@ -1,7 +1,7 @@
 //! One behavioural suite for the queue store, run against SQLite and PostgreSQL (each test on
 //! a fresh database).
 
-use command_svc::store::{DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore};
+use command_svc::store::{DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore, Reported};
 use mdm_core::CommandStatus;
 use service_kit::db::{DatabaseConfig, Db};
 
@@ -145,6 +145,112 @@ macro_rules! queue_suite {
                 assert_eq!(c1.status, DeliveryStatus::Acknowledged);
                 assert_eq!(c1.result.as_deref(), Some(&b"result"[..]));
                 assert_eq!(c1.sent_at, Some(NOW));
+            }
+
+            #[tokio::test]
+            async fn the_report_cycle_records_picks_the_head_and_marks_it_sent() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                enqueue(&f.store, "C3", &["D1"], 0, None).await;
+                let answered = |uuid, status| {
+                    Some(Reported {
+                        command_uuid: uuid,
+                        status,
+                        body: b"report",
+                    })
+                };
+                let idle = f
+                    .store
+                    .cycle("D1", None, "conn-1", true, NOW)
+                    .await
+                    .expect("idle");
+                let first = idle.next.expect("the head");
+                assert_eq!(
+                    (first.command_uuid.as_str(), first.sent_before),
+                    ("C1", false)
+                );
+                // Asked again without an answer: the same head, now known to be sent.
+                let again = f
+                    .store
+                    .cycle("D1", None, "conn-1", true, NOW)
+                    .await
+                    .expect("idle");
+                assert!(again.next.expect("the head").sent_before);
+
+                // NotNow: skipped for the rest of the connection, the next one comes.
+                let later = f
+                    .store
+                    .cycle(
+                        "D1",
+                        answered("C1", CommandStatus::NotNow),
+                        "conn-1",
+                        false,
+                        NOW,
+                    )
+                    .await
+                    .expect("notnow");
+                assert!(later.recorded);
+                assert_eq!(later.next.expect("next").command_uuid, "C2");
+
+                // A final status dequeues with the report kept; the next comes in the same call.
+                let acked = f
+                    .store
+                    .cycle(
+                        "D1",
+                        answered("C2", CommandStatus::Acknowledged),
+                        "conn-1",
+                        false,
+                        NOW,
+                    )
+                    .await
+                    .expect("ack");
+                assert!(acked.recorded);
+                assert_eq!(acked.next.expect("next").command_uuid, "C3");
+                let repeated = f
+                    .store
+                    .cycle(
+                        "D1",
+                        answered("C2", CommandStatus::Error),
+                        "conn-1",
+                        false,
+                        NOW,
+                    )
+                    .await
+                    .expect("repeat");
+                assert!(!repeated.recorded, "a repeated status changes nothing");
+                let done = f
+                    .store
+                    .cycle(
+                        "D1",
+                        answered("C3", CommandStatus::Acknowledged),
+                        "conn-1",
+                        false,
+                        NOW,
+                    )
+                    .await
+                    .expect("ack");
+                assert_eq!(done.next, None, "C1 waits for the next Idle");
+                let idle = f
+                    .store
+                    .cycle("D1", None, "conn-1", true, NOW)
+                    .await
+                    .expect("idle");
+                assert_eq!(idle.next.expect("C1 again").command_uuid, "C1");
+
+                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let by_uuid = |uuid: &str| {
+                    history
+                        .iter()
+                        .find(|d| d.command_uuid == uuid)
+                        .expect("kept")
+                        .clone()
+                };
+                let (c1, c2) = (by_uuid("C1"), by_uuid("C2"));
+                assert_eq!((c1.status, c1.not_now_count), (DeliveryStatus::Queued, 1));
+                assert_eq!(c2.status, DeliveryStatus::Acknowledged);
+                assert_eq!(c2.result.as_deref(), Some(&b"report"[..]));
+                assert!(history.iter().all(|d| d.sent_at == Some(NOW)));
             }
 
             #[tokio::test]

@@ -1,28 +1,36 @@
-//! The system benchmark: the whole stack (proxy, enroll-svc, command-svc, push-svc as processes,
-//! real TLS, PostgreSQL by default) driven by simulated devices from this process, which also
-//! hosts the mock APNs. Scenarios:
+//! The system benchmark: the whole stack (proxy, enroll-svc, command-svc, push-svc and the mock
+//! APNs as processes, real TLS, PostgreSQL by default) driven by simulated devices from this
+//! process. Named scenarios (`--scenarios enroll,cycle,rate,fanout`, all by default):
 //!
-//! - `enroll`: N devices Authenticate and TokenUpdate.
-//! - `cycle`: K commands queued to each of N devices, then every device works through its queue
-//!   in sessions (a new TLS connection each, Idle → command → Acknowledged → … → empty);
-//!   reports command cycles per second and latency per message type.
-//! - `fanout`: one command to M devices; each sleeps until its push reaches the mock APNs, wakes
-//!   and answers; reports the time from enqueue to the last result.
+//! - `enroll`: N devices enroll (`--enroll-by preissued|profile|ota`; the flows include SCEP
+//!   and RSA key generation on the device side, as on a phone), then Authenticate and
+//!   TokenUpdate.
+//! - `cycle`: K commands queued to each of the N devices, then every device works through its
+//!   queue in one session (Idle → command → Acknowledged → … → empty), closed-loop with
+//!   `--concurrency` sessions in flight; `--new-connections` of the sessions open a new TLS
+//!   connection, as after a push. Reports command cycles per second and latency per message.
+//! - `rate`: the same at a fixed rate of `--rate` sessions per second: latency at a given load.
+//! - `fanout`: one command to M devices; each sleeps until the mock APNs's feed reports its
+//!   push, wakes and answers; reports the time from enqueue to the last result.
 //!
 //! Every scenario prints where the CPU went (per process, PostgreSQL included).
 //!
 //! ```sh
-//! cargo build --release --workspace --bins
-//! cargo run --release -p devsim --example bench -- --devices 1000 --commands 5 --fanout 10000
+//! bench/run.sh --devices 1000 --commands 5 --fanout 10000
 //! ```
 
-use devsim::sim::{stats, SimConfig, SimDevice, Stats, Transport};
+use devsim::admin::AdminApi;
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::load::{self, LoadPlan, Pace};
+use devsim::sim::{stats, EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
+use openssl::pkey::PKey;
+use openssl::x509::X509;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stack::ADMIN_TOKEN;
-use testkit::{Engine, Stack, StackOptions};
+use testkit::{Engine, Stack, StackOptions, TestCa};
 use tokio::sync::Semaphore;
 
 struct Args {
@@ -32,6 +40,10 @@ struct Args {
     commands: usize,
     fanout: usize,
     concurrency: usize,
+    rate: f64,
+    new_connections: f64,
+    enroll_by: String,
+    scenarios: Vec<String>,
     json: bool,
 }
 
@@ -42,7 +54,13 @@ fn args() -> Args {
         devices: 1000,
         commands: 5,
         fanout: 10_000,
-        concurrency: 128,
+        concurrency: 64,
+        rate: 100.0,
+        new_connections: 1.0,
+        enroll_by: "preissued".into(),
+        scenarios: ["enroll", "cycle", "rate", "fanout"]
+            .map(String::from)
+            .to_vec(),
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -55,6 +73,10 @@ fn args() -> Args {
             "--commands" => a.commands = value().parse().unwrap_or(a.commands),
             "--fanout" => a.fanout = value().parse().unwrap_or(a.fanout),
             "--concurrency" => a.concurrency = value().parse().unwrap_or(a.concurrency),
+            "--rate" => a.rate = value().parse().unwrap_or(a.rate),
+            "--new-connections" => a.new_connections = value().parse().unwrap_or(1.0),
+            "--enroll-by" => a.enroll_by = value(),
+            "--scenarios" => a.scenarios = value().split(',').map(String::from).collect(),
             "--json" => a.json = true,
             other => eprintln!("ignoring unknown flag {other}"),
         }
@@ -71,15 +93,13 @@ fn cpu_seconds(pid: u32) -> f64 {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (field(11) + field(12)) / 100.0
 }
 
 /// CPU seconds of every PostgreSQL process (the server forks a backend per connection).
@@ -103,246 +123,304 @@ fn postgres_cpu() -> f64 {
 }
 
 fn cpu_snapshot(stack: &Stack) -> BTreeMap<&'static str, f64> {
+    let mock = stack.apns.process().map_or(0.0, |p| cpu_seconds(p.id()));
     BTreeMap::from([
         ("proxy", cpu_seconds(stack.proxy.id())),
         ("enroll-svc", cpu_seconds(stack.enroll.id())),
         ("command-svc", cpu_seconds(stack.command.id())),
         ("push-svc", cpu_seconds(stack.push.id())),
+        ("mock-apns", mock),
         ("postgres", postgres_cpu()),
-        ("simulator + mock APNs", cpu_seconds(std::process::id())),
+        ("simulator", cpu_seconds(std::process::id())),
     ])
 }
 
-fn cpu_split(
-    before: &BTreeMap<&'static str, f64>,
-    after: &BTreeMap<&'static str, f64>,
-    elapsed: Duration,
-) -> serde_json::Value {
-    let mut split = serde_json::Map::new();
-    for (name, start) in before {
-        let used = after.get(name).copied().unwrap_or(0.0) - start;
-        split.insert(
-            name.to_string(),
-            json!({"cpu_seconds": used, "cores": used / elapsed.as_secs_f64()}),
+/// Measures the CPU every process spends while `work` runs.
+struct CpuWatch<'a> {
+    stack: &'a Stack,
+    before: BTreeMap<&'static str, f64>,
+    started: Instant,
+}
+
+impl<'a> CpuWatch<'a> {
+    fn start(stack: &'a Stack) -> CpuWatch<'a> {
+        CpuWatch {
+            stack,
+            before: cpu_snapshot(stack),
+            started: Instant::now(),
+        }
+    }
+
+    /// Cores used per process since the start.
+    fn split(&self) -> serde_json::Value {
+        let after = cpu_snapshot(self.stack);
+        let seconds = self.started.elapsed().as_secs_f64();
+        let mut split = serde_json::Map::new();
+        for (name, start) in &self.before {
+            let used = after.get(name).copied().unwrap_or(0.0) - start;
+            split.insert(
+                name.to_string(),
+                json!((used / seconds * 100.0).round() / 100.0),
+            );
+        }
+        serde_json::Value::Object(split)
+    }
+}
+
+struct Report {
+    json: bool,
+    scenarios: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Report {
+    fn add(
+        &mut self,
+        title: &str,
+        note: String,
+        seconds: f64,
+        stats: &Stats,
+        cpu: serde_json::Value,
+    ) {
+        let summaries = stats.summarize(Duration::from_secs_f64(seconds));
+        if !self.json {
+            println!("\n== {title}: {note}");
+            print!("{}", stats::table(&summaries));
+            println!("CPU (cores): {cpu}");
+        }
+        self.scenarios.insert(
+            title.into(),
+            json!({"seconds": seconds, "note": note, "messages": summaries, "cpu_cores": cpu}),
         );
     }
-    serde_json::Value::Object(split)
 }
 
-async fn enqueue(stack: &Stack, devices: &[String], request_type: &str) -> anyhow::Result<String> {
-    let body = json!({"devices": devices, "command": {"request_type": request_type}});
-    let response = stack
-        .admin_client()
-        .post(format!("{}/v1/commands", stack.admin_url))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "enqueue answered {}",
-        response.status()
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&response.bytes().await?)?;
-    Ok(answer["command_uuid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string())
+fn key_pair(ca: &TestCa) -> anyhow::Result<fleet::KeyPair> {
+    Ok(Arc::new((
+        X509::from_pem(ca.cert_pem().as_bytes())?,
+        PKey::private_key_from_pem(ca.key_pem().as_bytes())?,
+    )))
 }
 
-/// Runs `work` on every device with bounded concurrency; returns the devices and the time taken.
-async fn on_all<F, Fut>(
-    devices: Vec<SimDevice>,
-    concurrency: usize,
-    work: F,
-) -> anyhow::Result<(Vec<SimDevice>, Duration)>
-where
-    F: Fn(SimDevice) -> Fut + Send + Sync + 'static + Clone,
-    Fut: std::future::Future<Output = anyhow::Result<SimDevice>> + Send + 'static,
-{
-    let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = tokio::task::JoinSet::new();
-    for device in devices {
-        let permit = gate.clone().acquire_owned().await?;
-        let work = work.clone();
-        tasks.spawn(async move {
-            let _permit = permit;
-            work(device).await
-        });
-    }
-    let mut done = Vec::new();
-    while let Some(result) = tasks.join_next().await {
-        done.push(result??);
-    }
-    Ok((done, started.elapsed()))
-}
-
-fn print(
-    title: &str,
-    elapsed: Duration,
+async fn enroll(
+    stack: &Stack,
+    base: &Arc<SimConfig>,
+    provisioning: &Provisioning,
+    (first, count, concurrency): (usize, usize, usize),
     stats: &Stats,
-    cpu: &serde_json::Value,
-    extra: &str,
-    json_out: bool,
-    report: &mut serde_json::Map<String, serde_json::Value>,
-) {
-    let summaries = stats.summarize(elapsed);
-    if !json_out {
-        println!("\n== {title}: {:.2} s {extra}", elapsed.as_secs_f64());
-        print!("{}", stats::table(&summaries));
-        println!("CPU: {}", cpu);
+) -> anyhow::Result<Vec<SimDevice>> {
+    let spec = FleetSpec {
+        devices: count,
+        macs: 0,
+        users_per_mac: 0,
+        first,
+        udid_prefix: "BENCH-".into(),
+        concurrency,
+    };
+    let (devices, failures) = fleet::enroll_fleet(&spec, provisioning, base, stats).await;
+    if let Some(first) = failures.first() {
+        anyhow::bail!(
+            "{} enrollments failed; the first: {first}\n{}",
+            failures.len(),
+            stack.logs()
+        );
     }
-    report.insert(
-        title.into(),
-        json!({"seconds": elapsed.as_secs_f64(), "note": extra, "messages": summaries, "cpu": cpu}),
-    );
+    Ok(devices)
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = args();
+    let wants = |name: &str| a.scenarios.iter().any(|s| s == name);
     let stack = Stack::start(StackOptions {
         device_mode: if a.transport == Transport::Mtls {
             "mtls"
         } else {
             "signature"
         },
+        apns_process: true,
         ..StackOptions::new(a.engine)
     })
     .await?
     .ok_or_else(|| anyhow::anyhow!("PostgreSQL is switched off (MDM_TEST_POSTGRES=off)"))?;
-    let config = Arc::new(SimConfig {
+    let ca_pem = stack.device_ca.cert_pem();
+    let admin = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &ca_pem)?;
+    let base = Arc::new(SimConfig {
         server: stack.device_url.clone(),
         checkin_path: "/checkin".into(),
         server_path: "/mdm".into(),
-        server_ca_pem: stack.device_ca.cert_pem(),
+        server_ca_pem: ca_pem.clone(),
         transport: a.transport,
         topic: testkit::pki::PUSH_TOPIC.into(),
         not_now_rate: 0.0,
         error_rate: 0.0,
     });
-    let total = a.devices.max(a.fanout);
-    let mut report = serde_json::Map::new();
+    let preissued = Provisioning::Preissued {
+        ca: key_pair(&stack.device_ca)?,
+    };
+    let server = EnrollmentServer {
+        enrollment_url: stack.enrollment_url.clone(),
+        server_ca_pem: ca_pem.clone(),
+    };
+    let provisioning = match a.enroll_by.as_str() {
+        "profile" => Provisioning::DirectProfile {
+            server,
+            token: admin.enrollment_token("bench", a.devices).await?,
+        },
+        "ota" => Provisioning::Ota {
+            server,
+            token: admin.enrollment_token("bench", a.devices).await?,
+            apple_device_ca: key_pair(&stack.apple_device_ca)?,
+        },
+        _ => preissued.clone(),
+    };
+    let mut report = Report {
+        json: a.json,
+        scenarios: serde_json::Map::new(),
+    };
 
-    // Certificates are issued up front (not measured): the scenarios measure the server.
-    let mut devices = Vec::with_capacity(total);
-    for index in 0..total {
-        let udid = format!("BENCH-{index:06}-{}", uuid::Uuid::new_v4().simple());
-        let cert = stack.device_ca.issue_client(&udid);
-        devices.push(SimDevice::new(
-            index,
-            &udid,
-            &cert.cert_pem,
-            &cert.key_pem,
-            config.clone(),
-        )?);
-    }
-
-    // enroll: the first N devices.
+    // enroll: the first N devices, measured.
     let stats = Stats::default();
-    let rest = devices.split_off(a.devices.min(total));
-    let devices: Vec<SimDevice> = devices
-        .into_iter()
-        .map(|d| d.with_stats(stats.clone()))
-        .collect();
-    let before = cpu_snapshot(&stack);
-    let (devices, elapsed) = on_all(devices, a.concurrency, |mut d| async move {
-        d.enroll().await?;
-        Ok(d)
-    })
-    .await?;
-    let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
-    let rate = format!(
-        "({} devices, {:.0} enrollments/s)",
-        devices.len(),
-        devices.len() as f64 / elapsed.as_secs_f64()
-    );
-    print("enroll", elapsed, &stats, &cpu, &rate, a.json, &mut report);
-
-    // cycle: K commands to each of the N devices, drained in sessions.
-    let udids: Vec<String> = devices.iter().map(|d| d.udid().to_string()).collect();
-    for _ in 0..a.commands {
-        enqueue(&stack, &udids, "SecurityInfo").await?;
-    }
-    let stats = Stats::default();
-    let devices: Vec<SimDevice> = devices
-        .into_iter()
-        .map(|d| d.with_stats(stats.clone()))
-        .collect();
-    let before = cpu_snapshot(&stack);
-    let (devices, elapsed) = on_all(devices, a.concurrency, |mut d| async move {
-        d.reconnect()?;
-        let handled = d.session().await?;
-        anyhow::ensure!(
-            handled.len()
-                == handled
-                    .iter()
-                    .filter(|h| h.status == "Acknowledged")
-                    .count(),
-            "unexpected answers"
-        );
-        Ok(d)
-    })
-    .await?;
-    let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
-    let cycles = devices.len() * a.commands;
-    let rate = format!(
-        "({cycles} command cycles with {} devices = {:.0} cycles/s)",
-        devices.len(),
-        cycles as f64 / elapsed.as_secs_f64()
-    );
-    print("cycle", elapsed, &stats, &cpu, &rate, a.json, &mut report);
-
-    // fanout: enroll the rest (not measured here), then one command to all M devices via push.
-    let (more, _) = on_all(rest, a.concurrency, |mut d| async move {
-        d.enroll().await?;
-        Ok(d)
-    })
-    .await?;
-    let mut all: Vec<SimDevice> = devices.into_iter().chain(more).take(a.fanout).collect();
-    let stats = Stats::default();
-    all = all
-        .into_iter()
-        .map(|d| d.with_stats(stats.clone()))
-        .collect();
-    let udids: Vec<String> = all.iter().map(|d| d.udid().to_string()).collect();
-    let before = cpu_snapshot(&stack);
+    let cpu = CpuWatch::start(&stack);
     let started = Instant::now();
-    let uuid = enqueue(&stack, &udids, "DeviceInformation").await?;
-    let apns = &stack.apns.mock();
-    let uuid = uuid.as_str();
-    let gate = Arc::new(Semaphore::new(a.concurrency));
-    let results = futures::future::join_all(all.into_iter().map(|mut d| {
-        let gate = gate.clone();
-        async move {
-            let pushed = apns
-                .wait_for_push(&d.token_hex(), Duration::from_secs(600))
-                .await;
-            anyhow::ensure!(pushed.is_some(), "{} was never pushed", d.udid());
-            let _permit = gate.acquire().await?;
-            d.reconnect()?;
-            let handled = d.session().await?;
-            anyhow::ensure!(
-                handled.iter().any(|h| h.command_uuid == uuid),
-                "{} did not get the command",
-                d.udid()
-            );
-            Ok(())
+    let devices = enroll(
+        &stack,
+        &base,
+        &provisioning,
+        (0, a.devices, a.concurrency),
+        &stats,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if wants("enroll") {
+        let note = format!(
+            "{} devices by {} in {seconds:.2} s = {:.0} enrollments/s",
+            devices.len(),
+            a.enroll_by,
+            devices.len() as f64 / seconds
+        );
+        report.add("enroll", note, seconds, &stats, cpu.split());
+    }
+
+    // cycle and rate: K commands to each of the N devices, one session each.
+    let command = json!({"request_type": "SecurityInfo"});
+    let mut devices = devices;
+    let paces = [
+        (
+            "cycle",
+            Pace::Closed {
+                concurrency: a.concurrency,
+            },
+        ),
+        (
+            "rate",
+            Pace::Rate {
+                per_second: a.rate,
+                max_in_flight: 4 * a.concurrency,
+            },
+        ),
+    ];
+    for (name, pace) in paces {
+        if !wants(name) {
+            continue;
         }
-    }))
-    .await;
-    let elapsed = started.elapsed();
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    let cpu = cpu_split(&before, &cpu_snapshot(&stack), elapsed);
-    let note = format!(
-        "(enqueue to the last of {} results; {failed} failed)",
-        results.len()
-    );
-    print("fanout", elapsed, &stats, &cpu, &note, a.json, &mut report);
+        let plan = LoadPlan {
+            pace,
+            new_connection_share: a.new_connections,
+        };
+        let stats = Stats::default();
+        let cpu = CpuWatch::start(&stack);
+        let (back, outcome) = load::command_rounds(
+            devices,
+            &admin,
+            &command,
+            (a.commands, 1),
+            &plan,
+            &stats,
+            |_, _| {},
+        )
+        .await?;
+        devices = back;
+        let note = format!(
+            "{} command cycles over {} devices in {:.2} s = {:.0} cycles/s ({pace:?}, {:.0}% of sessions on a new TLS connection; {} failed sessions)",
+            outcome.acknowledged,
+            devices.len(),
+            outcome.seconds,
+            outcome.commands_per_second(),
+            a.new_connections * 100.0,
+            outcome.failed_sessions
+        );
+        report.add(name, note, outcome.seconds, &stats, cpu.split());
+        for why in &outcome.failures {
+            eprintln!("{name} failure: {why}");
+        }
+    }
+
+    // fanout: enroll the rest (not measured), then one command to M devices via push.
+    if wants("fanout") && a.fanout > 0 {
+        let more = a.fanout.saturating_sub(devices.len());
+        let extra = enroll(
+            &stack,
+            &base,
+            &preissued,
+            (a.devices, more, a.concurrency),
+            &Stats::default(),
+        )
+        .await?;
+        let stats = Stats::default();
+        let all: Vec<SimDevice> = devices
+            .into_iter()
+            .chain(extra)
+            .take(a.fanout)
+            .map(|d| d.with_stats(stats.clone()))
+            .collect();
+        let ids: Vec<String> = all.iter().map(SimDevice::enrollment_id).collect();
+        let feed = stack.apns.feed();
+        let cpu = CpuWatch::start(&stack);
+        let started = Instant::now();
+        let uuid = admin
+            .enqueue(
+                &ids,
+                json!({"request_type": "DeviceInformation", "queries": ["OSVersion"]}),
+            )
+            .await?;
+        let uuid = uuid.as_str();
+        let gate = Arc::new(Semaphore::new(a.concurrency));
+        let results = futures::future::join_all(all.into_iter().map(|mut d| {
+            let gate = Arc::clone(&gate);
+            async move {
+                let pushed = feed
+                    .wait_for_push(&d.token_hex(), 0, Duration::from_secs(600))
+                    .await;
+                anyhow::ensure!(pushed.is_some(), "{} was never pushed", d.udid());
+                let _permit = gate.acquire().await?;
+                d.reconnect()?;
+                let handled = d.session().await?;
+                anyhow::ensure!(
+                    handled.iter().any(|h| h.command_uuid == uuid),
+                    "{} did not get the command",
+                    d.udid()
+                );
+                Ok(())
+            }
+        }))
+        .await;
+        let seconds = started.elapsed().as_secs_f64();
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+            .collect();
+        let note = format!(
+            "one command to {} devices, enqueue to the last result {seconds:.2} s; {} failed",
+            results.len(),
+            failed.len()
+        );
+        report.add("fanout", note, seconds, &stats, cpu.split());
+        for why in failed.iter().take(5) {
+            eprintln!("fanout failure: {why}");
+        }
+    }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&report.scenarios)?);
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 
 use super::device::{Handled, SimDevice};
 use super::stats::Stats;
+use crate::admin::AdminApi;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -168,6 +169,36 @@ pub async fn run_sessions(
     }
     outcome.seconds = started.elapsed().as_secs_f64();
     (done, outcome)
+}
+
+/// The command cycle benchmark: `rounds` times, queue `commands` copies of `command` (the admin
+/// API's JSON form) to every device through `admin`, then run one session per device under
+/// `plan`. Every request from then on is recorded in `stats`; `progress` sees each round.
+pub async fn command_rounds(
+    devices: Vec<SimDevice>,
+    admin: &AdminApi,
+    command: &serde_json::Value,
+    (commands, rounds): (usize, usize),
+    plan: &LoadPlan,
+    stats: &Stats,
+    mut progress: impl FnMut(usize, &LoadOutcome),
+) -> anyhow::Result<(Vec<SimDevice>, LoadOutcome)> {
+    let ids: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
+    let mut devices: Vec<SimDevice> = devices
+        .into_iter()
+        .map(|d| d.with_stats(stats.clone()))
+        .collect();
+    let mut total = LoadOutcome::default();
+    for round in 1..=rounds {
+        for _ in 0..commands {
+            admin.enqueue(&ids, command.clone()).await?;
+        }
+        let (back, outcome) = run_sessions(devices, plan, stats).await;
+        devices = back;
+        progress(round, &outcome);
+        total.absorb(outcome);
+    }
+    Ok((devices, total))
 }
 
 async fn session(device: &mut SimDevice, reconnect: bool) -> Result<Vec<Handled>, String> {

@@ -3,8 +3,8 @@
 
 use crate::options::{required, BenchArgs};
 use crate::setup;
-use devsim::sim::load::{self, LoadOutcome, LoadPlan, Pace};
-use devsim::sim::{stats, SimDevice, Stats};
+use devsim::sim::load::{self, LoadPlan, Pace};
+use devsim::sim::{stats, Stats};
 use serde_json::json;
 use std::time::Duration;
 
@@ -45,35 +45,32 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         },
         new_connection_share: args.new_connections,
     };
-    let ids: Vec<String> = fleet.devices.iter().map(SimDevice::enrollment_id).collect();
+    let ids = fleet.devices.len();
     let command = json!({"request_type": args.request_type});
     let stats = Stats::default();
-    // From here on the devices' requests count in the load's figures, not the enrollment's.
-    let mut devices: Vec<SimDevice> = fleet
-        .devices
-        .into_iter()
-        .map(|d| d.with_stats(stats.clone()))
-        .collect();
-    let mut total = LoadOutcome::default();
-    for round in 1..=args.rounds {
-        for _ in 0..args.commands {
-            admin.enqueue(&ids, command.clone()).await?;
-        }
-        let (back, outcome) = load::run_sessions(devices, &plan, &stats).await;
-        devices = back;
-        if !args.json {
-            println!(
-                "round {round}: {} sessions, {} commands answered in {:.2} s ({:.0}/s), {} failed",
-                outcome.sessions,
-                outcome.acknowledged + outcome.not_now + outcome.errors,
-                outcome.seconds,
-                outcome.commands_per_second(),
-                outcome.failed_sessions
-            );
-        }
-        total.absorb(outcome);
-    }
-    let expected = ids.len() * args.commands * args.rounds;
+    let json_only = args.json;
+    let (_, total) = load::command_rounds(
+        fleet.devices,
+        &admin,
+        &command,
+        (args.commands, args.rounds),
+        &plan,
+        &stats,
+        |round, outcome| {
+            if !json_only {
+                println!(
+                    "round {round}: {} sessions, {} commands answered in {:.2} s ({:.0}/s), {} failed",
+                    outcome.sessions,
+                    outcome.acknowledged + outcome.not_now + outcome.errors,
+                    outcome.seconds,
+                    outcome.commands_per_second(),
+                    outcome.failed_sessions
+                );
+            }
+        },
+    )
+    .await?;
+    let expected = ids * args.commands * args.rounds;
     let answered = total.acknowledged + total.not_now + total.errors;
     let messages = stats.summarize(Duration::from_secs_f64(total.seconds));
     if args.json {

@@ -75,8 +75,9 @@ pub struct BenchArgs {
     /// Start sessions at this rate per second instead of closed-loop.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Share of sessions that open a new TLS connection (0..1), as a device does after a push.
-    #[arg(long, default_value_t = 0.5)]
+    /// Share of sessions that open a new TLS connection (0..1). A device woken by a push opens
+    /// one, then keeps it for the rest of the session's commands.
+    #[arg(long, default_value_t = 1.0)]
     pub new_connections: f64,
     /// Print the figures as JSON.
     #[arg(long)]

@@ -31,6 +31,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         "nothing would wake the devices: give --push-feed (the mock APNs's feed) or --poll-secs"
     );
     let fleet = setup::enroll(&args.fleet).await?;
+    // Before the line below: a script that waits for it reads the file next.
+    if let Some(path) = &args.ids_file {
+        let ids: Vec<String> = fleet.devices.iter().map(SimDevice::enrollment_id).collect();
+        std::fs::write(path, ids.join("\n") + "\n")
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    }
     eprintln!(
         "enrolled {} channels of {} devices in {:.2} s; waiting for commands{}",
         fleet.devices.len(),
@@ -42,11 +48,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             " (Ctrl-C stops)".into()
         }
     );
-    if let Some(path) = &args.ids_file {
-        let ids: Vec<String> = fleet.devices.iter().map(SimDevice::enrollment_id).collect();
-        std::fs::write(path, ids.join("\n") + "\n")
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    }
     let feed = args
         .push_feed
         .as_deref()

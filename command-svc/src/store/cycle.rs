@@ -1,0 +1,164 @@
+//! The report cycle in one call: record the device's status for the command it answered, pick
+//! the head of its queue and note it as sent.
+//!
+//! On PostgreSQL that is one statement: data-modifying CTEs record the status and mark the next
+//! command sent, so a command round trip costs one network round trip and one commit instead
+//! of three and two. All CTEs read one snapshot, in which the command just answered still looks
+//! queued: the head is therefore chosen among the others, which is what both outcomes need (a
+//! final status dequeues it; a NotNow skips it for the rest of the connection). SQLite has no
+//! data-modifying CTEs; there the three statements run in turn, as cheap as they are in-process.
+
+use super::{NextCommand, QueueStore};
+use crate::error::Error;
+use mdm_core::CommandStatus;
+use service_kit::db::Db;
+
+use super::DeliveryStatus;
+
+/// The status a device reported for a command.
+#[derive(Debug, Clone, Copy)]
+pub struct Reported<'a> {
+    /// CommandUUID.
+    pub command_uuid: &'a str,
+    /// Its status (never Idle).
+    pub status: CommandStatus,
+    /// The whole report, kept as the result of a final status.
+    pub body: &'a [u8],
+}
+
+/// What a cycle did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    /// Whether the reported status changed anything (false: repeated, or not queued).
+    pub recorded: bool,
+    /// The command to send now, already noted as sent.
+    pub next: Option<NextCommand>,
+}
+
+/// The cycle statement around the CTE that records the status (`$1` enrollment, `$2` reported
+/// CommandUUID, `$3` final status, `$4` report, `$5` now, `$6` connection, `$7` Idle).
+macro_rules! cycle_sql {
+    ($record:literal) => {
+        concat!(
+            "WITH recorded AS (",
+            $record,
+            "), next AS (
+                SELECT d.command_uuid, c.request_type, c.payload, d.sent_at
+                FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
+                WHERE d.enrollment_id = $1 AND d.status = 'queued'
+                  AND (c.expires_at IS NULL OR c.expires_at > $5)
+                  AND ($7 OR d.not_now_connection IS NULL OR d.not_now_connection <> $6)
+                  AND d.command_uuid IS DISTINCT FROM $2
+                ORDER BY d.priority DESC, d.command_uuid
+                LIMIT 1
+            ), sent AS (
+                UPDATE deliveries d SET sent_at = $5 FROM next
+                WHERE d.enrollment_id = $1 AND d.command_uuid = next.command_uuid
+                  AND d.sent_at IS NULL
+            )
+            SELECT (SELECT COUNT(*) FROM recorded), next.command_uuid, next.request_type,
+                   next.payload, next.sent_at
+            FROM (SELECT 1) AS one LEFT JOIN next ON TRUE"
+        )
+    };
+}
+
+const AFTER_IDLE: &str = cycle_sql!("SELECT 1 WHERE FALSE");
+const AFTER_FINAL: &str = cycle_sql!(
+    "UPDATE deliveries SET status = $3, result = $4, completed_at = $5, not_now_connection = NULL
+     WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued' RETURNING 1"
+);
+const AFTER_NOT_NOW: &str = cycle_sql!(
+    "UPDATE deliveries SET not_now_connection = $6, not_now_count = not_now_count + 1
+     WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued' RETURNING 1"
+);
+
+type CycleRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
+impl QueueStore {
+    /// Records `reported` (if the device answered a command) and answers the next command for
+    /// `enrollment_id` on `connection_id`, noted as sent. `idle` starts the connection over
+    /// (commands it answered NotNow to are offered again).
+    pub async fn cycle(
+        &self,
+        enrollment_id: &str,
+        reported: Option<Reported<'_>>,
+        connection_id: &str,
+        idle: bool,
+        now: i64,
+    ) -> Result<Cycle, Error> {
+        let Db::Postgres(pool) = &self.db else {
+            return self
+                .cycle_in_steps(enrollment_id, reported, connection_id, idle, now)
+                .await;
+        };
+        let (sql, status) = match reported.map(|r| r.status) {
+            None | Some(CommandStatus::Idle) => (AFTER_IDLE, ""),
+            Some(CommandStatus::NotNow) => (AFTER_NOT_NOW, ""),
+            Some(status) => (AFTER_FINAL, DeliveryStatus::from_final(status).as_str()),
+        };
+        let (recorded, uuid, request_type, payload, sent_at): CycleRow = sqlx::query_as(sql)
+            .bind(enrollment_id)
+            .bind(reported.map(|r| r.command_uuid))
+            .bind(status)
+            .bind(reported.map_or(&[][..], |r| r.body))
+            .bind(now)
+            .bind(connection_id)
+            .bind(idle)
+            .fetch_one(pool)
+            .await?;
+        let next = match (uuid, request_type, payload) {
+            (Some(command_uuid), Some(request_type), Some(payload)) => Some(NextCommand {
+                command_uuid,
+                request_type,
+                payload,
+                sent_before: sent_at.is_some(),
+            }),
+            _ => None,
+        };
+        Ok(Cycle {
+            recorded: recorded > 0,
+            next,
+        })
+    }
+
+    async fn cycle_in_steps(
+        &self,
+        enrollment_id: &str,
+        reported: Option<Reported<'_>>,
+        connection_id: &str,
+        idle: bool,
+        now: i64,
+    ) -> Result<Cycle, Error> {
+        let recorded = match reported {
+            Some(r) => {
+                self.record_status(
+                    enrollment_id,
+                    r.command_uuid,
+                    r.status,
+                    r.body,
+                    connection_id,
+                    now,
+                )
+                .await?
+            }
+            None => false,
+        };
+        let next = self
+            .next_command(enrollment_id, connection_id, idle, now)
+            .await?;
+        if let Some(next) = &next {
+            if !next.sent_before {
+                self.mark_sent(enrollment_id, &next.command_uuid, now)
+                    .await?;
+            }
+        }
+        Ok(Cycle { recorded, next })
+    }
+}
