@@ -21,8 +21,10 @@
 //! - `wire`: the HTTPS client (timeouts, bounded bodies).
 //! - `profile`: signed profiles and the payloads a device reads.
 //! - `scep`: the SCEP client.
+//! - [`keys`]: the devices' RSA keys, made off the runtime or ahead of time.
 
 pub mod error;
+pub mod keys;
 mod profile;
 mod scep;
 mod wire;

@@ -67,7 +67,7 @@ pub async fn obtain(
     })?;
 
     let device = |e: openssl::error::ErrorStack| EnrollmentError::device(step, e);
-    let key = pki::rsa_key(settings.key_size).map_err(device)?;
+    let key = super::keys::key(settings.key_size).await.map_err(device)?;
     let subject = subject(step, settings)?;
     let signer_cert = pki::self_signed_signer(&key, &subject).map_err(device)?;
     let signer = Signer {
