@@ -282,6 +282,32 @@ fn one_command_starts_everything_and_ctrl_c_stops_it() {
         assert!(out.contains("Acknowledged"), "{method}:\n{out}");
     }
 
+    // The simulator takes everything it needs from dev.json: OTA devices, a Mac with a user
+    // channel, commands queued through the admin API and answered.
+    let mut bench = Command::new(workspace_bin("mdm-devsim"));
+    bench
+        .args([
+            "bench",
+            "--json",
+            "--enroll",
+            "ota",
+            "--devices",
+            "2",
+            "--macs",
+            "1",
+        ])
+        .args(["--users-per-mac", "1", "--rounds", "1", "--dev-json"])
+        .arg(data.join("dev.json"));
+    let (code, out, err) = run(bench);
+    assert_eq!(
+        code,
+        0,
+        "mdm-devsim bench failed\n{out}\n{err}\n{}",
+        launcher.describe()
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).expect("a JSON report");
+    assert_eq!(report["load"]["outcome"]["acknowledged"], 3, "{report}");
+
     // What was printed works with the other nouns.
     let devices = || {
         let mut list = mdmctl(home.path());

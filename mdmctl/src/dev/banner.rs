@@ -47,6 +47,8 @@ pub fn ready(info: &DevInfo, mdmctl: &str, data_dir: &Path) -> String {
         "\nThe MDM server is running on this machine.\n\n{indented}\n\
          Enroll simulated devices and send them a command (in another terminal):\n  \
          {mdmctl} dev simulate{data_dir_flag}\n\n\
+         Or keep simulated devices running, woken by their pushes:\n  \
+         {devsim} run --dev-json {dev_json} --devices 20\n\n\
          Use the admin API with mdmctl:\n  \
          export MDM_URL={} MDM_TOKEN={} MDM_CA_FILE={}\n  \
          {mdmctl} devices list\n\n\
@@ -54,6 +56,8 @@ pub fn ready(info: &DevInfo, mdmctl: &str, data_dir: &Path) -> String {
         info.admin_url,
         info.admin_token,
         shell_word(&info.ca_file.display().to_string()),
+        devsim = mdmctl.replace("mdmctl", "mdm-devsim"),
+        dev_json = shell_word(&info.data_dir.join("dev.json").display().to_string()),
     )
 }
 
@@ -107,6 +111,7 @@ mod tests {
             apple_device_ca_key: "/w/data/x y/pki/apple-device-ca.key".into(),
             push_topic: "com.apple.mgmt.External.x".into(),
             mock_apns_url: "https://127.0.0.1:2197".into(),
+            push_feed_url: "http://127.0.0.1:2198".into(),
             health_url: "http://127.0.0.1:1".into(),
             metrics_urls: BTreeMap::new(),
             logs_dir: "/w/data/x y/logs".into(),

@@ -55,6 +55,10 @@ pub struct DevInfo {
     pub push_topic: String,
     /// The mock APNs push-svc sends to.
     pub mock_apns_url: String,
+    /// The mock APNs's push feed, which simulated devices follow to learn of their pushes
+    /// (`mdm-devsim run --push-feed`); empty in a dev.json from before it existed.
+    #[serde(default)]
+    pub push_feed_url: String,
     /// The proxy's `/healthz`, `/readyz` and `/metrics`.
     pub health_url: String,
     /// Each service's `/metrics` (and `/healthz`, `/readyz`), by process name.
@@ -151,6 +155,7 @@ mod tests {
             apple_device_ca_key: "/srv/dev/pki/apple-device-ca.key".into(),
             push_topic: "com.apple.mgmt.External.x".into(),
             mock_apns_url: "https://127.0.0.1:2197".into(),
+            push_feed_url: "http://127.0.0.1:2198".into(),
             health_url: "http://127.0.0.1:8081".into(),
             metrics_urls: BTreeMap::new(),
             logs_dir: "/srv/dev/logs".into(),

@@ -119,6 +119,17 @@ async fn start(
     })
     .await?;
     let mock_apns_url = format!("https://{apns_addr}");
+    let feed_addr = ready::until(
+        children,
+        "mock-apns's push feed",
+        &mock_log,
+        STARTUP,
+        || {
+            let found = ready::logged_addr(&mock_log, "mock-apns feed");
+            async move { found }
+        },
+    )
+    .await?;
 
     // enroll-svc and command-svc call each other, so readiness (which includes reaching the
     // services a service calls) is awaited once all three listen.
@@ -228,6 +239,7 @@ async fn start(
         apple_device_ca_key: apple_device_ca.key,
         push_topic: pki.topic.clone(),
         mock_apns_url,
+        push_feed_url: format!("http://{feed_addr}"),
         health_url,
         metrics_urls,
         logs_dir: layout.logs_dir(),
@@ -415,7 +427,7 @@ mod tests {
             "data_dir": "/x", "device_url": "", "server_url": "", "checkin_url": "",
             "enrollment_url": "", "admin_url": "", "admin_token": "", "ca_file": "",
             "device_ca_cert": "", "device_ca_key": "", "device_ca_sha256": "", "push_topic": "",
-            "mock_apns_url": "", "health_url": "", "metrics_urls": {}, "logs_dir": "",
+            "mock_apns_url": "", "push_feed_url": "", "health_url": "", "metrics_urls": {}, "logs_dir": "",
             "pids": { own_name.clone(): std::process::id() }
         });
         std::fs::write(layout.info_file(), info.to_string()).expect("write");

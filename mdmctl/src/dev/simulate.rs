@@ -415,7 +415,7 @@ mod tests {
             "data_dir": "/x", "device_url": "", "server_url": "", "checkin_url": "",
             "enrollment_url": "", "admin_url": "", "admin_token": "", "ca_file": "",
             "device_ca_cert": "", "device_ca_key": "", "device_ca_sha256": "", "push_topic": "",
-            "mock_apns_url": "", "health_url": "", "metrics_urls": {}, "logs_dir": "",
+            "mock_apns_url": "", "push_feed_url": "", "health_url": "", "metrics_urls": {}, "logs_dir": "",
             "pids": {}
         }))
         .expect("an older dev.json");

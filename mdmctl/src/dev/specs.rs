@@ -83,6 +83,8 @@ impl Inputs<'_> {
             args: vec![
                 "--listen".into(),
                 Ports::addr(0).to_string(),
+                "--feed-listen".into(),
+                Ports::addr(0).to_string(),
                 "--cert".into(),
                 path(&server.cert),
                 "--key".into(),

@@ -39,8 +39,13 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.mode {
             Mode::Run(args) => {
+                let push_feed = match (&args.push_feed, &args.fleet.dev_json) {
+                    (None, Some(path)) => options::dev_json_text(path, "push_feed_url")?,
+                    _ => args.push_feed.clone(),
+                };
                 let args = options::RunArgs {
                     fleet: args.fleet.with_dev_json()?,
+                    push_feed,
                     ..args
                 };
                 run::run(args).await

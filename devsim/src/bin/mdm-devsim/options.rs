@@ -33,7 +33,8 @@ pub struct RunArgs {
     /// The server and the fleet.
     #[command(flatten)]
     pub fleet: FleetArgs,
-    /// The mock APNs's push feed, `http://host:port` (`mock-apns --feed-listen`).
+    /// The mock APNs's push feed, `http://host:port` (`mock-apns --feed-listen`; from dev.json
+    /// with --dev-json).
     #[arg(long)]
     pub push_feed: Option<String>,
     /// Also wake every device on this timer, in seconds (0: only pushes wake them).
@@ -209,6 +210,23 @@ impl FleetArgs {
         fill(&mut self.apple_device_ca_key, file("apple_device_ca_key"));
         Ok(self)
     }
+}
+
+/// The contents of a dev.json.
+fn dev_json(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("reading {}: {e} (is `mdmctl dev` running?)", path.display())
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not dev.json: {e}", path.display()))
+}
+
+/// One text field of a dev.json, `None` when absent or empty.
+pub fn dev_json_text(path: &Path, key: &str) -> anyhow::Result<Option<String>> {
+    Ok(dev_json(path)?[key]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned))
 }
 
 fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
