@@ -14,10 +14,11 @@ use super::files;
 use super::layout::{Layout, PemPair};
 use anyhow::Context;
 
-/// Names the server certificate is valid for.
-pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
-/// Names the mock APNs's certificate is valid for.
-const APNS_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
+/// Names the server certificate is valid for: this machine, and the proxy's host name in
+/// `docker-compose.yml` (the set can be mounted there).
+pub const SERVER_NAMES: [&str; 4] = ["localhost", "127.0.0.1", "::1", "proxy"];
+/// Names the mock APNs's certificate is valid for, its compose host name included.
+const APNS_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "mock-apns"];
 /// CN of the device CA.
 const DEVICE_CA_NAME: &str = "MDM Development Device CA";
 /// CN of the CA standing in for Apple's push infrastructure.
