@@ -3,12 +3,17 @@
 //! mTLS mode and once in Mdm-Signature mode. Devices learn of their pushes from the mock's feed,
 //! as a phone learns of them from Apple.
 //!
-//! 20 devices enroll; DeviceInformation is queued to all of them through the admin API; each
+//! 20 devices enroll (over the air, by the direct profile and with identities issued up front;
+//! one is a Mac whose user enrolls a channel of its own); DeviceInformation is queued to all of them through the admin API; each
 //! device sleeps until its push arrives at the mock APNs, wakes, fetches and answers; every
 //! result is then readable through the admin API. A device set to answer NotNow gets the command
 //! again at its next wake-up. A device that unenrolls receives no more pushes.
 
-use devsim::sim::{DeviceFacts, SimConfig, SimDevice, SimUser, Transport};
+use devsim::admin::AdminApi;
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
+use openssl::pkey::PKey;
+use openssl::x509::X509;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +21,6 @@ use testkit::stack::ADMIN_TOKEN;
 use testkit::{Engine, Stack, StackOptions};
 
 const DEVICES: usize = 20;
-/// The device that is a Mac with a user channel.
-const MAC: usize = 1;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -64,41 +67,79 @@ async fn whole_system(engine: Engine, transport: Transport) {
         not_now_rate: 0.0,
         error_rate: 0.0,
     });
-    let stubborn_config = Arc::new(SimConfig {
-        not_now_rate: 1.0,
-        ..(*config).clone()
-    });
 
-    // Enroll: certificates issued up front by the device CA, CN = UDID.
+    // Enroll, every way a device can: over the air and by the direct profile (SCEP, signed and
+    // encrypted profiles), and with identities issued up front. The profile group starts with a
+    // Mac whose logged-in user enrolls a channel of its own (same identity, its own push token).
+    let api = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &stack.device_ca.cert_pem())
+        .expect("admin API client");
+    let server = EnrollmentServer {
+        enrollment_url: stack.enrollment_url.clone(),
+        server_ca_pem: stack.device_ca.cert_pem(),
+    };
+    let key_pair = |ca: &testkit::TestCa| {
+        Arc::new((
+            X509::from_pem(ca.cert_pem().as_bytes()).expect("CA certificate"),
+            PKey::private_key_from_pem(ca.key_pem().as_bytes()).expect("CA key"),
+        ))
+    };
+    let token = || async { api.enrollment_token("e2e", DEVICES).await.expect("token") };
+    let groups = [
+        (
+            Provisioning::Ota {
+                server: server.clone(),
+                token: token().await,
+                apple_device_ca: key_pair(&stack.apple_device_ca),
+            },
+            7,
+            0,
+        ),
+        (
+            Provisioning::DirectProfile {
+                server,
+                token: token().await,
+            },
+            7,
+            1,
+        ),
+        (
+            Provisioning::Preissued {
+                ca: key_pair(&stack.device_ca),
+            },
+            DEVICES - 14,
+            0,
+        ),
+    ];
     let mut devices = Vec::new();
-    for index in 0..DEVICES {
-        let udid = format!("E2E-{index:04}-{}", uuid::Uuid::new_v4().simple());
-        let cert = stack.device_ca.issue_client(&udid);
-        let config = if index == 0 {
-            stubborn_config.clone()
-        } else {
-            config.clone()
+    let mut first = 0;
+    for (provisioning, count, macs) in groups {
+        let spec = FleetSpec {
+            devices: count,
+            macs,
+            users_per_mac: 1,
+            first,
+            udid_prefix: "E2E-".into(),
+            concurrency: 4,
         };
-        let mut device =
-            SimDevice::new(index, &udid, &cert.cert_pem, &cert.key_pem, config).expect("device");
-        if index == MAC {
-            device = device.with_facts(DeviceFacts::mac(&udid, index));
-        }
-        device
-            .enroll()
-            .await
-            .unwrap_or_else(|e| panic!("{udid} enrolls: {e}\n{}", stack.logs()));
-        devices.push(device);
+        let (enrolled, failures) =
+            fleet::enroll_fleet(&spec, &provisioning, &config, &Stats::default()).await;
+        assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+        devices.extend(enrolled);
+        first += count;
     }
+    assert_eq!(
+        devices.len(),
+        DEVICES + 1,
+        "20 devices and one user channel"
+    );
+    let mac_udid = devices
+        .iter()
+        .find(|d| d.facts.product_name.starts_with("Mac"))
+        .expect("a Mac")
+        .udid()
+        .to_owned();
+    devices[0].behaviour.not_now_rate = 1.0;
     let leaver = devices.pop().expect("a device to unenroll");
-    // The Mac's logged-in user enrolls its own channel: same identity, its own push token.
-    let mut user = devices[MAC]
-        .user_channel(SimUser::new(1))
-        .expect("user channel");
-    user.enroll()
-        .await
-        .unwrap_or_else(|e| panic!("user channel enrolls: {e}\n{}", stack.logs()));
-    devices.push(user);
 
     // Queue DeviceInformation for all through the admin API, which pushes every target.
     let mut targets: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
@@ -147,7 +188,6 @@ async fn whole_system(engine: Engine, transport: Transport) {
         DEVICES - 2 + 1,
         "{command}"
     );
-    let mac_udid = format!("E2E-{MAC:04}-");
     let mut user_channel_answered = false;
     for delivery in command["deliveries"].as_array().expect("deliveries") {
         if delivery["status"] == "acknowledged" {
