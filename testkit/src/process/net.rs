@@ -1,5 +1,6 @@
 //! Loopback ports: picking a free one and waiting until something listens on it.
 
+use rand::Rng;
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Mutex;
@@ -10,25 +11,39 @@ use tokio::time::Instant;
 
 use super::POLL_INTERVAL;
 
-/// A loopback port chosen by the OS: bind 127.0.0.1:0, read the port, drop the listener.
-/// Another process may take it before the caller binds it, but that is rare on a test machine.
-/// The OS may well hand out the same port again at the next call (a stack once got one port for
-/// two of its listeners), so a port this process was already given is never answered twice.
+/// A free loopback port for a process the test is about to start, chosen outside the
+/// kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`).
+///
+/// A port picked by binding port 0 and letting go comes from the ephemeral range, where every
+/// service that binds port 0 (metrics listeners, the mock APNs) and every outgoing connection
+/// also gets its port: a push-svc started between the pick and the proxy's bind once took the
+/// proxy's device port. Below the range only ports handed out here compete, they are tried at
+/// random, each must be free to bind, and none is answered twice in one process.
 pub fn free_port() -> u16 {
     static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let (low, high) = outside_ephemeral_range();
     let mut given = GIVEN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for _ in 0..1_000 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("bind 127.0.0.1:0 to find a free port")
-            .port();
-        if given.insert(port) {
+    for _ in 0..10_000 {
+        let port = rand::thread_rng().gen_range(low..high);
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
             return port;
         }
     }
-    panic!("the OS kept answering ports this process was already given")
+    panic!("no free loopback port between {low} and {high}")
+}
+
+/// The ports below the ephemeral range to pick from (10,000 of them when the range starts at
+/// Linux's default 32768).
+fn outside_ephemeral_range() -> (u16, u16) {
+    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let high = start.max(2_048);
+    (high.saturating_sub(10_000).max(1_024), high)
 }
 
 /// Poll until a TCP connect to `addr` succeeds (every ~20 ms), or fail after `deadline`

@@ -22,6 +22,23 @@ fn free_port_is_bindable() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[test]
+fn free_ports_are_distinct_and_never_where_port_zero_binds_land() -> anyhow::Result<()> {
+    let ports: std::collections::BTreeSet<u16> = (0..200).map(|_| free_port()).collect();
+    assert_eq!(ports.len(), 200, "no port answered twice");
+    // What a service binding port 0 gets: never one of ours.
+    for _ in 0..50 {
+        let ephemeral = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        assert!(
+            ports.iter().all(|p| *p < ephemeral),
+            "{ephemeral} among {ports:?}"
+        );
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn finds_ready_and_terminates_quickly() -> anyhow::Result<()> {
     let mut child = spawn_sh("sh-ready", "echo ready; exec sleep 30").await?;
