@@ -5,8 +5,10 @@
 //! up front by the device CA (CN = a new UDID); the first two use one enrollment token created
 //! through the admin API. Each then enrolls over mTLS (Authenticate, TokenUpdate);
 //! DeviceInformation is queued to all of them through the admin API, which pushes them through
-//! push-svc and the mock APNs; each device then opens sessions (Idle, the command, its answer)
-//! until it has answered; the answers are read back through the admin API and printed.
+//! push-svc and the mock APNs; each device sleeps until the mock APNs's push feed reports its
+//! push, then opens a session (Idle, the command, its answer), as a phone does; the answers are
+//! read back through the admin API and printed. (Against a server whose dev.json names no push
+//! feed, devices poll with sessions instead.)
 
 use super::certs::{self, KeyedCert};
 use super::info::{runs_as, DevInfo, LAUNCHER};
@@ -22,6 +24,7 @@ use crate::exit::Failure;
 use crate::output;
 use anyhow::Context;
 use devsim::sim::{DeviceFacts, EnrollmentFlow, EnrollmentServer, SimConfig, SimDevice, Transport};
+use devsim::PushFeed;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -83,6 +86,8 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
         devices.len(),
         args.enroll
     );
+    // Followed before the command is queued; every push since the mock started counts anyway.
+    let feed = (!info.push_feed_url.is_empty()).then(|| PushFeed::follow(&info.push_feed_url));
     let body = json!({
         "devices": udids,
         "command": {"request_type": "DeviceInformation", "queries": QUERIES},
@@ -96,14 +101,22 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
         queued.command_uuid
     );
     let timeout = Duration::from_secs(args.timeout);
-    answer(&mut devices, &queued.command_uuid, timeout).await?;
+    match &feed {
+        Some(feed) => answer_when_pushed(&mut devices, feed, &queued.command_uuid, timeout).await?,
+        None => answer(&mut devices, &queued.command_uuid, timeout).await?,
+    }
     let command = api
         .command(&queued.command_uuid)
         .await
         .context("reading the command's results")?;
     let tokens: Vec<String> = devices.iter().map(SimDevice::token_hex).collect();
-    let mock_log = info.logs_dir.join(format!("{MOCK_APNS}.log"));
-    let pushed = pushes_seen(&mock_log, &tokens, PUSH_LOOKUP).await;
+    let pushed = match &feed {
+        Some(feed) => tokens.iter().map(|t| feed.pushes_to(t) > 0).collect(),
+        None => {
+            let mock_log = info.logs_dir.join(format!("{MOCK_APNS}.log"));
+            pushes_seen(&mock_log, &tokens, PUSH_LOOKUP).await
+        }
+    };
     let results = sim_report::results(&command, &udids, &pushed);
     match format {
         OutputFormat::Json => output::json(&results)?,
@@ -287,6 +300,41 @@ async fn enroll(
         devices.push(device);
     }
     Ok(devices)
+}
+
+/// Every device sleeps until the feed reports a push to it, then runs a session on a new
+/// connection, until it has answered `command_uuid` or `timeout` has passed (those still
+/// waiting show as pending in the results).
+async fn answer_when_pushed(
+    devices: &mut [SimDevice],
+    feed: &PushFeed,
+    command_uuid: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let end = Instant::now() + timeout;
+    let woken = devices.iter_mut().map(|device| async move {
+        let token = device.token_hex();
+        let mut seen = 0;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let Some(count) = feed.wait_for_push(&token, seen, left).await else {
+                return anyhow::Ok(());
+            };
+            seen = count;
+            device.reconnect()?;
+            let handled = device
+                .session()
+                .await
+                .with_context(|| format!("session of simulated device {}", device.udid()))?;
+            if handled.iter().any(|h| h.command_uuid == command_uuid) {
+                return Ok(());
+            }
+        }
+    });
+    for result in futures::future::join_all(woken).await {
+        result?;
+    }
+    Ok(())
 }
 
 /// Sessions, round after round, until every device has answered `command_uuid` or `timeout`
