@@ -237,7 +237,7 @@ async fn run_mode_devices_wake_on_their_push_and_check_out_at_sigterm() {
         None,
     )
     .await;
-    assert_ne!(device["status"], "enrolled", "{device}");
+    assert_eq!(device["status"], "checked_out", "{device}");
 }
 
 async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

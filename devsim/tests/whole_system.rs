@@ -7,11 +7,14 @@
 //! one is a Mac whose user enrolls a channel of its own); DeviceInformation is queued to all of them through the admin API; each
 //! device sleeps until its push arrives at the mock APNs, wakes, fetches and answers; every
 //! result is then readable through the admin API. A device set to answer NotNow gets the command
-//! again at its next wake-up. A device that unenrolls receives no more pushes.
+//! again at its next wake-up. A device the administrator unenrolls (RemoveProfile of the profile
+//! ProfileList shows enrolled it) checks out and receives no more pushes.
 
 use devsim::admin::AdminApi;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::responder::PREISSUED_ENROLLMENT_PROFILE;
 use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
+use devsim::PushFeed;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use serde_json::{json, Value};
@@ -139,7 +142,9 @@ async fn whole_system(engine: Engine, transport: Transport) {
         .udid()
         .to_owned();
     devices[0].behaviour.not_now_rate = 1.0;
-    let leaver = devices.pop().expect("a device to unenroll");
+    // An iPhone of the direct-profile group (after the OTA group, the Mac and its user): the
+    // administrator unenrolls it at the end by removing its enrollment profile.
+    let leaver = devices.remove(9);
 
     // Queue DeviceInformation for all through the admin API, which pushes every target.
     let mut targets: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
@@ -225,9 +230,39 @@ async fn whole_system(engine: Engine, transport: Transport) {
     );
     assert_eq!(again[0].status, "Acknowledged");
 
-    // The device that unenrolls gets no push for the next command.
+    // The administrator unenrolls a device: ProfileList shows the profile that enrolled it,
+    // RemoveProfile removes it; the device acknowledges, checks out, and is pushed no more.
     let mut leaver = leaver;
-    leaver.check_out().await.expect("check out");
+    let listed = command_to(
+        &stack,
+        pushes,
+        &mut leaver,
+        json!({"request_type": "ProfileList"}),
+    )
+    .await;
+    let profile = listed["deliveries"][0]["result"]["ProfileList"][0]["PayloadIdentifier"]
+        .as_str()
+        .expect("the enrollment profile is listed")
+        .to_owned();
+    assert_ne!(profile, PREISSUED_ENROLLMENT_PROFILE, "{listed}");
+    let removed = command_to(
+        &stack,
+        pushes,
+        &mut leaver,
+        json!({"request_type": "RemoveProfile", "identifier": profile}),
+    )
+    .await;
+    assert_eq!(removed["status_counts"]["acknowledged"], 1, "{removed}");
+    assert!(leaver.is_unenrolled());
+    let device = admin(
+        &stack,
+        reqwest::Method::GET,
+        &format!("/v1/devices/{}", leaver.udid()),
+        None,
+    )
+    .await;
+    assert_eq!(device["status"], "checked_out", "{device}");
+
     let pushes_before = pushes.pushes_to(&leaver.token_hex());
     let stubborn_pushes = pushes.pushes_to(&stubborn.token_hex());
     let second = admin(
@@ -247,6 +282,37 @@ async fn whole_system(engine: Engine, transport: Transport) {
         pushes_before,
         "no push after CheckOut"
     );
+}
+
+/// Queues `command` to `device` through the admin API; the device wakes on its push and
+/// answers; answers the command as the admin API shows it then.
+async fn command_to(
+    stack: &Stack,
+    pushes: &PushFeed,
+    device: &mut SimDevice,
+    command: Value,
+) -> Value {
+    let seen = pushes.pushes_to(&device.token_hex());
+    let body = json!({"devices": [device.udid()], "command": command});
+    let queued = admin(stack, reqwest::Method::POST, "/v1/commands", Some(body)).await;
+    let uuid = queued["command_uuid"].as_str().expect("uuid").to_owned();
+    let pushed = pushes
+        .wait_for_push(&device.token_hex(), seen, DEADLINE)
+        .await;
+    assert!(pushed.is_some(), "{} was not pushed", device.udid());
+    device.reconnect().expect("new connection");
+    let handled = device.session().await.expect("session");
+    assert!(
+        handled.iter().any(|h| h.command_uuid == uuid),
+        "{handled:?}"
+    );
+    admin(
+        stack,
+        reqwest::Method::GET,
+        &format!("/v1/commands/{uuid}"),
+        None,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -8,7 +8,10 @@
 
 mod tls;
 
-use super::responder::{execute, report, Answer, DeviceFacts, DeviceState, ReceivedCommand};
+use super::responder::{
+    execute, report, Answer, DeviceFacts, DeviceState, ReceivedCommand,
+    PREISSUED_ENROLLMENT_PROFILE,
+};
 use super::stats::Stats;
 use base64::Engine;
 use openssl::cms::{CMSOptions, CmsContentInfo};
@@ -158,7 +161,7 @@ impl SimDevice {
                 not_now_rate: config.not_now_rate,
                 error_rate: config.error_rate,
             },
-            state: DeviceState::default(),
+            state: DeviceState::enrolled_by(PREISSUED_ENROLLMENT_PROFILE),
             token: rand::thread_rng().gen(),
             push_magic: uuid::Uuid::new_v4().to_string().to_uppercase(),
             user: None,
@@ -168,6 +171,19 @@ impl SimDevice {
             client,
             stats: None,
         })
+    }
+
+    /// The same device, enrolled by the profile `identifier` (its ProfileList shows it, and
+    /// removing it unenrolls the device).
+    pub fn with_enrollment_profile(mut self, identifier: &str) -> SimDevice {
+        self.state = DeviceState::enrolled_by(identifier);
+        self
+    }
+
+    /// Whether the device left management (its enrollment profile was removed, or it checked
+    /// out): it runs no more sessions.
+    pub fn is_unenrolled(&self) -> bool {
+        self.state.unenrolled
     }
 
     /// The same device reporting other facts (e.g. [`DeviceFacts::mac`]); the UDID is kept.
@@ -277,6 +293,7 @@ impl SimDevice {
 
     /// CheckOut: the device leaves management.
     pub async fn check_out(&mut self) -> Result<(), SimError> {
+        self.state.unenrolled = true;
         let body = checkin(
             self.ids(),
             [
@@ -297,6 +314,9 @@ impl SimDevice {
     /// One session: Idle, then every command until the server has nothing more.
     pub async fn session(&mut self) -> Result<Vec<Handled>, SimError> {
         let mut handled = Vec::new();
+        if self.state.unenrolled {
+            return Ok(handled);
+        }
         let ids = self.ids();
         let mut body = report(&ids, "Idle", None, None);
         let mut message_type = "Idle";
@@ -305,6 +325,12 @@ impl SimDevice {
             let answer = self
                 .send(&self.config.server_path.clone(), message_type, body)
                 .await?;
+            if self.state.unenrolled {
+                // It just acknowledged the removal of its MDM profile: no longer managed, it
+                // takes no further command and tells the server it left.
+                self.check_out().await?;
+                break;
+            }
             if answer.is_empty() {
                 break;
             }

@@ -89,6 +89,8 @@ pub struct Enrolled {
     pub topic: String,
     /// SignMessage: sign every message (`Mdm-Signature`) rather than rely on mTLS.
     pub sign_message: bool,
+    /// The enrollment profile's PayloadIdentifier: removing that profile unenrolls the device.
+    pub profile_identifier: String,
 }
 
 impl std::fmt::Debug for Enrolled {
@@ -254,6 +256,7 @@ async fn install(wire: &Wire, enrollment: &Dictionary) -> Result<Enrolled, Enrol
     let settings = ScepSettings::read(step, scep_payload)?;
     let identity = scep::obtain(wire, Step::MdmIdentity, &settings).await?;
     let (cert_pem, key_pem) = pem(Step::MdmIdentity, &identity)?;
+    let profile_identifier = profile::string(step, enrollment, "PayloadIdentifier")?;
     Ok(Enrolled {
         cert_pem,
         key_pem,
@@ -261,6 +264,7 @@ async fn install(wire: &Wire, enrollment: &Dictionary) -> Result<Enrolled, Enrol
         check_in_url: mdm.check_in_url,
         topic: mdm.topic,
         sign_message: mdm.sign_message,
+        profile_identifier,
     })
 }
 
@@ -305,6 +309,7 @@ mod tests {
             check_in_url: check_in_url.map(str::to_owned),
             topic: "com.apple.mgmt.External.t".into(),
             sign_message: true,
+            profile_identifier: "com.example.enrollment".into(),
         }
     }
 

@@ -130,10 +130,10 @@ async fn one(
     } else {
         DeviceFacts::iphone(udid, index)
     };
-    let (cert_pem, key_pem, config) = match provisioning {
+    let (cert_pem, key_pem, config, profile) = match provisioning {
         Provisioning::Preissued { ca } => {
             let (cert, key) = issue(ca, udid)?;
-            (cert, key, base)
+            (cert, key, base, None)
         }
         Provisioning::DirectProfile { server, token } => {
             let flow = EnrollmentFlow::DirectProfile {
@@ -141,7 +141,8 @@ async fn one(
             };
             let enrolled = enroll(server, &flow, &facts).await?;
             let config = from_profile(&enrolled.sim_config(&base.server_ca_pem)?, &base);
-            (enrolled.cert_pem, enrolled.key_pem, config)
+            let profile = Some(enrolled.profile_identifier);
+            (enrolled.cert_pem, enrolled.key_pem, config, profile)
         }
         Provisioning::Ota {
             server,
@@ -154,12 +155,16 @@ async fn one(
             };
             let enrolled = enroll(server, &flow, &facts).await?;
             let config = from_profile(&enrolled.sim_config(&base.server_ca_pem)?, &base);
-            (enrolled.cert_pem, enrolled.key_pem, config)
+            let profile = Some(enrolled.profile_identifier);
+            (enrolled.cert_pem, enrolled.key_pem, config, profile)
         }
     };
     let mut device = SimDevice::new(index, udid, &cert_pem, &key_pem, config)?
         .with_facts(facts)
         .with_stats(stats.clone());
+    if let Some(profile) = profile {
+        device = device.with_enrollment_profile(&profile);
+    }
     device.enroll().await?;
     let mut channels = Vec::with_capacity(1 + users);
     for number in 1..=users {

@@ -112,6 +112,36 @@ pub enum Answer {
 pub struct DeviceState {
     /// Installed profiles by PayloadIdentifier.
     pub profiles: BTreeMap<String, Dictionary>,
+    /// The PayloadIdentifier of the profile that enrolled the device in MDM, listed among
+    /// `profiles`; removing it unenrolls the device.
+    pub enrollment_profile: Option<String>,
+    /// Set when the enrollment profile was removed: the device checks out once it has
+    /// acknowledged that, and takes no more commands.
+    pub unenrolled: bool,
+}
+
+/// PayloadIdentifier of the enrollment profile of a device whose identity was issued up front
+/// (no profile was ever installed; a real device always has one).
+pub const PREISSUED_ENROLLMENT_PROFILE: &str = "com.github.mdm-server.devsim.enrollment";
+
+impl DeviceState {
+    /// A device enrolled by the profile `identifier`, which lists as managed and removable.
+    pub fn enrolled_by(identifier: &str) -> DeviceState {
+        let mut profile = Dictionary::new();
+        profile.insert("PayloadIdentifier".into(), Value::String(identifier.into()));
+        profile.insert(
+            "PayloadDisplayName".into(),
+            Value::String("MDM enrollment".into()),
+        );
+        profile.insert("PayloadVersion".into(), Value::Integer(1.into()));
+        profile.insert("IsManaged".into(), Value::Boolean(true));
+        profile.insert("IsEncrypted".into(), Value::Boolean(false));
+        DeviceState {
+            profiles: BTreeMap::from([(identifier.to_owned(), profile)]),
+            enrollment_profile: Some(identifier.to_owned()),
+            unenrolled: false,
+        }
+    }
 }
 
 /// Executes `command` on a device with `facts` and `state`.
@@ -192,6 +222,8 @@ pub fn execute(command: &ReceivedCommand, facts: &DeviceFacts, state: &mut Devic
                 .and_then(Value::as_string)
                 .unwrap_or_default();
             if state.profiles.remove(id).is_some() {
+                // Removing the MDM profile unenrolls the device (it checks out after this).
+                state.unenrolled |= state.enrollment_profile.as_deref() == Some(id);
                 ack([])
             } else {
                 error(
@@ -400,6 +432,41 @@ mod tests {
             execute(&command("Teleport", &[]), &facts, &mut state),
             Answer::Error { code: 12021, .. }
         ));
+    }
+
+    #[test]
+    fn removing_the_enrollment_profile_unenrolls() {
+        let facts = DeviceFacts::iphone("UDID-1", 1);
+        let mut state = DeviceState::enrolled_by("com.example.enrollment");
+        let list = command("ProfileList", &[]);
+        let Answer::Acknowledged(listed) = execute(&list, &facts, &mut state) else {
+            panic!("ProfileList acknowledged");
+        };
+        assert_eq!(
+            listed
+                .get("ProfileList")
+                .and_then(Value::as_array)
+                .map(Vec::len),
+            Some(1)
+        );
+        let other = command(
+            "RemoveProfile",
+            &[("Identifier", Value::String("com.example.wifi".into()))],
+        );
+        assert!(matches!(
+            execute(&other, &facts, &mut state),
+            Answer::Error { .. }
+        ));
+        assert!(!state.unenrolled);
+        let remove = command(
+            "RemoveProfile",
+            &[("Identifier", Value::String("com.example.enrollment".into()))],
+        );
+        assert!(matches!(
+            execute(&remove, &facts, &mut state),
+            Answer::Acknowledged(_)
+        ));
+        assert!(state.unenrolled);
     }
 
     #[test]

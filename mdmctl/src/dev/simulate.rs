@@ -250,13 +250,14 @@ async fn enroll(
     let mut devices = Vec::with_capacity(count);
     for index in first..first + count {
         let udid = uuid::Uuid::new_v4().to_string().to_uppercase();
-        let (cert_pem, key_pem, config) = match identities {
+        let (cert_pem, key_pem, config, profile) = match identities {
             Identities::Preissued(ca) => {
                 let identity = certs::device_identity(ca, &udid)?;
                 (
                     identity.cert_pem()?,
                     identity.key_pem()?,
                     Arc::clone(&preissued),
+                    None,
                 )
             }
             Identities::Enrollment {
@@ -288,11 +289,20 @@ async fn enroll(
                 let config = enrolled
                     .sim_config(&server_ca_pem)
                     .context("the enrollment profile's MDM payload")?;
-                (enrolled.cert_pem, enrolled.key_pem, Arc::new(config))
+                let profile = Some(enrolled.profile_identifier);
+                (
+                    enrolled.cert_pem,
+                    enrolled.key_pem,
+                    Arc::new(config),
+                    profile,
+                )
             }
         };
         let mut device = SimDevice::new(index, &udid, &cert_pem, &key_pem, config)
             .with_context(|| format!("setting up simulated device {udid}"))?;
+        if let Some(profile) = profile {
+            device = device.with_enrollment_profile(&profile);
+        }
         device
             .enroll()
             .await

@@ -1,7 +1,8 @@
 //! `mdm-devsim run`: enrolled devices that live like real ones. Each sleeps until the mock
 //! APNs's feed reports a push to its token (or its poll timer fires), then opens a new
 //! connection and runs a session: Idle, every command, its answer. At Ctrl-C or after --for,
-//! the devices optionally check out and the figures are printed. SIGTERM stops it like Ctrl-C.
+//! the devices optionally check out and the figures are printed. A device whose MDM profile the
+//! administrator removes (RemoveProfile) checks out at once and stops. SIGTERM stops it like Ctrl-C.
 
 use crate::options::RunArgs;
 use crate::setup;
@@ -75,7 +76,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     if args.check_out {
-        for device in devices.iter_mut().filter(|d| d.user.is_none()) {
+        for device in devices
+            .iter_mut()
+            .filter(|d| d.user.is_none() && !d.is_unenrolled())
+        {
             if let Err(e) = device.check_out().await {
                 eprintln!("{}: CheckOut failed: {e}", device.enrollment_id());
             }
@@ -151,6 +155,10 @@ async fn live(
                 tally.failed_sessions += 1;
                 tally.last_failure = Some(format!("{}: {e}", device.enrollment_id()));
             }
+        }
+        if device.is_unenrolled() {
+            // Its MDM profile was removed: it checked out and waits for nothing more.
+            return (device, tally);
         }
         let pushed = async {
             match &feed {
