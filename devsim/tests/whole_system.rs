@@ -123,6 +123,9 @@ async fn whole_system(engine: Engine, transport: Transport) {
             first,
             udid_prefix: "E2E-".into(),
             concurrency: 4,
+            // The profile group resumes its TLS sessions: the edge must still know the device
+            // by the certificate of the session it resumes.
+            resume_tls: macs > 0,
         };
         let (enrolled, failures) =
             fleet::enroll_fleet(&spec, &provisioning, &config, &Stats::default()).await;

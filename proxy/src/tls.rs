@@ -92,6 +92,10 @@ pub enum TlsSetupError {
     Pingora(String),
 }
 
+/// Names the device listener's TLS sessions, so that they can be resumed (see
+/// [`device_tls`]).
+const SESSION_ID_CONTEXT: &[u8] = b"mdm-server device listener";
+
 /// Builds the device listener's TLS settings.
 pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError> {
     let ossl = |what: String| move |source| TlsSetupError::OpenSsl { what, source };
@@ -130,6 +134,14 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
     tls.set_verify_callback(mode, move |preverified, ctx| {
         preverified || within_skew(ctx, skew)
     });
+    // With client certificates requested, OpenSSL refuses any attempt to resume a TLS session
+    // ("session id context uninitialized") unless the context has an ID, and fails the whole
+    // handshake: a device offering a ticket (from this listener or from the enrollment listener
+    // on the same host name) could not connect at all. With the ID set, a ticket of this
+    // listener resumes the session and its verified certificate; any other is ignored and the
+    // handshake is a full one.
+    tls.set_session_id_context(SESSION_ID_CONTEXT)
+        .map_err(ossl("session ID context".into()))?;
     tls.enable_h2();
     Ok(tls)
 }

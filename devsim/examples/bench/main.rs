@@ -15,7 +15,8 @@
 //! - `fanout`: one command to M devices; each sleeps until the mock APNs's feed reports its
 //!   push, wakes and answers; reports the time from enqueue to the last result.
 //!
-//! Every scenario prints where the CPU went (per process, PostgreSQL included).
+//! Every scenario prints where the CPU went (per process, PostgreSQL included). `--resume-tls`
+//! lets devices resume their TLS sessions on new connections (abbreviated handshakes).
 //!
 //! ```sh
 //! bench/run.sh --devices 1000 --commands 5 --fanout 10000
@@ -47,6 +48,7 @@ struct Args {
     rate: f64,
     new_connections: f64,
     enroll_by: String,
+    resume_tls: bool,
     scenarios: Vec<String>,
     json: bool,
 }
@@ -62,6 +64,7 @@ fn args() -> Args {
         rate: 640.0,
         new_connections: 1.0,
         enroll_by: "preissued".into(),
+        resume_tls: false,
         scenarios: ["enroll", "cycle", "rate", "fanout"]
             .map(String::from)
             .to_vec(),
@@ -80,6 +83,7 @@ fn args() -> Args {
             "--rate" => a.rate = value().parse().unwrap_or(a.rate),
             "--new-connections" => a.new_connections = value().parse().unwrap_or(1.0),
             "--enroll-by" => a.enroll_by = value(),
+            "--resume-tls" => a.resume_tls = true,
             "--scenarios" => a.scenarios = value().split(',').map(String::from).collect(),
             "--json" => a.json = true,
             other => eprintln!("ignoring unknown flag {other}"),
@@ -126,7 +130,7 @@ async fn enroll(
     stack: &Stack,
     base: &Arc<SimConfig>,
     provisioning: &Provisioning,
-    (first, count, concurrency): (usize, usize, usize),
+    (first, count, concurrency, resume_tls): (usize, usize, usize, bool),
     stats: &Stats,
 ) -> anyhow::Result<Vec<SimDevice>> {
     let spec = FleetSpec {
@@ -136,6 +140,7 @@ async fn enroll(
         first,
         udid_prefix: "BENCH-".into(),
         concurrency,
+        resume_tls,
     };
     let (devices, failures) = fleet::enroll_fleet(&spec, provisioning, base, stats).await;
     if let Some(first) = failures.first() {
@@ -223,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
         &stack,
         &base,
         &provisioning,
-        (0, a.devices, a.concurrency),
+        (0, a.devices, a.concurrency, a.resume_tls),
         &stats,
     )
     .await?;
@@ -300,7 +305,7 @@ async fn main() -> anyhow::Result<()> {
             &stack,
             &base,
             &preissued,
-            (a.devices, more, a.concurrency),
+            (a.devices, more, a.concurrency, a.resume_tls),
             &Stats::default(),
         )
         .await?;

@@ -304,8 +304,19 @@ impl SimDevice {
         self.send_checkin("CheckOut", body).await
     }
 
+    /// Resume TLS sessions from now on: a new connection presents the ticket of the last one,
+    /// an abbreviated handshake, where the default is a full handshake every time.
+    pub fn resume_tls_sessions(mut self) -> Result<SimDevice, SimError> {
+        let mut tls = (*self.tls).clone();
+        tls.resumption = rustls::client::Resumption::in_memory_sessions(4);
+        self.tls = Arc::new(tls);
+        self.client = tls::http_client(&self.tls)?;
+        Ok(self)
+    }
+
     /// A new connection for the next session, as after a push wakes the device (a full TLS
-    /// handshake). Without it, the next session reuses the open connection.
+    /// handshake unless [`SimDevice::resume_tls_sessions`]). Without it, the next session
+    /// reuses the open connection.
     pub fn reconnect(&mut self) -> Result<(), SimError> {
         self.client = tls::http_client(&self.tls)?;
         Ok(())

@@ -69,6 +69,9 @@ pub struct FleetSpec {
     pub udid_prefix: String,
     /// Enrollments in flight at once.
     pub concurrency: usize,
+    /// Devices resume their TLS sessions on new connections (abbreviated handshakes) instead
+    /// of a full handshake each time.
+    pub resume_tls: bool,
 }
 
 /// Makes and enrolls the fleet: device channels first, each Mac's user channels right after
@@ -86,6 +89,7 @@ pub async fn enroll_fleet(
             break;
         };
         let is_mac = index - spec.first < spec.macs;
+        let resume_tls = spec.resume_tls;
         let users = if is_mac { spec.users_per_mac } else { 0 };
         let udid = format!(
             "{}{:08X}-{}",
@@ -97,7 +101,15 @@ pub async fn enroll_fleet(
         tasks.spawn(async move {
             let _permit = permit;
             let started = Instant::now();
-            let enrolled = one(index, &udid, is_mac, users, &provisioning, base, &stats).await;
+            let enrolled = one(
+                index,
+                &udid,
+                (is_mac, users, resume_tls),
+                &provisioning,
+                base,
+                &stats,
+            )
+            .await;
             stats.record(ENROLLMENT, started.elapsed(), enrolled.is_ok());
             (index, enrolled.map_err(|e| format!("{udid}: {e}")))
         });
@@ -119,8 +131,7 @@ pub async fn enroll_fleet(
 async fn one(
     index: usize,
     udid: &str,
-    is_mac: bool,
-    users: usize,
+    (is_mac, users, resume_tls): (bool, usize, bool),
     provisioning: &Provisioning,
     base: Arc<SimConfig>,
     stats: &Stats,
@@ -164,6 +175,9 @@ async fn one(
         .with_stats(stats.clone());
     if let Some(profile) = profile {
         device = device.with_enrollment_profile(&profile);
+    }
+    if resume_tls {
+        device = device.resume_tls_sessions()?;
     }
     device.enroll().await?;
     let mut channels = Vec::with_capacity(1 + users);

@@ -175,6 +175,10 @@ pub struct FleetArgs {
     /// Enrollments in flight at once.
     #[arg(long, default_value_t = 32)]
     pub enroll_concurrency: usize,
+    /// Resume TLS sessions on new connections (abbreviated handshakes) rather than a full
+    /// handshake each time.
+    #[arg(long)]
+    pub resume_tls: bool,
     /// Start of every UDID.
     #[arg(long, default_value = "SIM-")]
     pub udid_prefix: String,

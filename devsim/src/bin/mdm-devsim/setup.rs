@@ -53,6 +53,7 @@ pub async fn enroll(args: &FleetArgs) -> anyhow::Result<Fleet> {
         first: 1,
         udid_prefix: args.udid_prefix.clone(),
         concurrency: args.enroll_concurrency,
+        resume_tls: args.resume_tls,
     };
     let stats = Stats::default();
     let started = Instant::now();
