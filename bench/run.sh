@@ -5,7 +5,7 @@
 # devices. Named scenarios (all by default): enroll N devices; command cycles with N devices,
 # closed-loop (`cycle`) and at a fixed rate (`rate`); one command pushed to M devices (`fanout`).
 #   bench/run.sh --devices 1000 --commands 5 --fanout 10000 [--concurrency 64] [--rate 640]
-#       [--new-connections 1.0] [--enroll-by preissued|profile|ota] [--scenarios enroll,cycle]
+#       [--new-connections 1.0] [--resume-tls] [--enroll-by preissued|profile|ota] [--scenarios enroll,cycle]
 #       [--signature] [--sqlite] [--json]
 # `target/release/mdm-devsim bench` is the same load generator against any running server.
 set -euo pipefail
