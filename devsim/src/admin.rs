@@ -1,5 +1,5 @@
 //! The few admin API calls the simulator makes: queue a command to many devices, create an
-//! enrollment token for the enrollment flows, and read a command's deliveries.
+//! enrollment token for the enrollment flows, and read a command's deliveries and a device.
 
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -66,6 +66,16 @@ impl AdminApi {
     pub async fn command(&self, uuid: &str) -> anyhow::Result<Value> {
         self.call(reqwest::Method::GET, &format!("/v1/commands/{uuid}"), None)
             .await
+    }
+
+    /// `GET /v1/devices/<id>`: an enrollment as the admin API shows it.
+    pub async fn device(&self, enrollment_id: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/devices/{enrollment_id}"),
+            None,
+        )
+        .await
     }
 
     async fn call(

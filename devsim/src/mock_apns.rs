@@ -208,17 +208,7 @@ impl MockApns {
     /// Waits until a push to `token_hex` arrives (one already recorded counts), or `timeout`.
     /// This is what a simulated device does while it sleeps.
     pub async fn wait_for_push(&self, token_hex: &str, timeout: Duration) -> Option<Delivery> {
-        self.recorder.wait_for(token_hex, 0, timeout).await
-    }
-
-    /// Waits for a push to `token_hex` beyond the first `seen` ones (for a second wake-up).
-    pub async fn wait_for_next_push(
-        &self,
-        token_hex: &str,
-        seen: usize,
-        timeout: Duration,
-    ) -> Option<Delivery> {
-        self.recorder.wait_for(token_hex, seen, timeout).await
+        self.recorder.wait_for(token_hex, timeout).await
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! Run: `cargo build --workspace --bins && cargo nextest run -p devsim --test mdm_devsim`.
 
+use devsim::admin::AdminApi;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -214,13 +215,12 @@ async fn run_mode_devices_wake_on_their_push_and_check_out_at_sigterm() {
     assert_eq!(ids.len(), 5, "4 devices and one user channel: {ids:?}");
 
     // Queued through the admin API: pushed, woken, answered; no session was started by hand.
-    let queued = admin(&stack, reqwest::Method::POST, "/v1/commands", Some(json!({
-        "devices": ids, "command": {"request_type": "DeviceInformation", "queries": ["DeviceName"]}})))
-    .await;
-    let uuid = queued["command_uuid"].as_str().expect("uuid").to_owned();
+    let api = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &stack.device_ca.cert_pem())
+        .expect("admin API client");
+    let command = json!({"request_type": "DeviceInformation", "queries": ["DeviceName"]});
+    let uuid = api.enqueue(&ids, command).await.expect("queued");
     eventually(DEADLINE, "every channel to answer", || async {
-        let path = format!("/v1/commands/{uuid}");
-        let command = admin(&stack, reqwest::Method::GET, &path, None).await;
+        let command = api.command(&uuid).await.expect("the command");
         (command["status_counts"]["acknowledged"] == 5).then_some(())
     })
     .await
@@ -230,33 +230,6 @@ async fn run_mode_devices_wake_on_their_push_and_check_out_at_sigterm() {
     assert!(status.success(), "{}", sim.logs());
     assert!(sim.logs().contains("sessions in"), "{}", sim.logs());
     // Checked out: the device channels are no longer enrolled.
-    let device = admin(
-        &stack,
-        reqwest::Method::GET,
-        &format!("/v1/devices/{}", ids[0]),
-        None,
-    )
-    .await;
+    let device = api.device(&ids[0]).await.expect("the device");
     assert_eq!(device["status"], "checked_out", "{device}");
-}
-
-async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = stack
-        .admin_client()
-        .request(method, format!("{}{path}", stack.admin_url))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request.send().await.expect("admin API");
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body");
-    assert!(
-        status.is_success(),
-        "{status}: {}",
-        String::from_utf8_lossy(&bytes)
-    );
-    serde_json::from_slice(&bytes).expect("json")
 }

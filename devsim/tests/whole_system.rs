@@ -15,8 +15,6 @@ use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::responder::PREISSUED_ENROLLMENT_PROFILE;
 use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
 use devsim::PushFeed;
-use openssl::pkey::PKey;
-use openssl::x509::X509;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,29 +23,6 @@ use testkit::{Engine, Stack, StackOptions};
 
 const DEVICES: usize = 20;
 const DEADLINE: Duration = Duration::from_secs(60);
-
-async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = stack
-        .admin_client()
-        .request(method, format!("{}{path}", stack.admin_url))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    assert!(
-        response.status().is_success(),
-        "{}: {}",
-        response.status(),
-        stack.logs()
-    );
-    serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
-}
 
 async fn whole_system(engine: Engine, transport: Transport) {
     let mut options = StackOptions::new(engine);
@@ -80,12 +55,8 @@ async fn whole_system(engine: Engine, transport: Transport) {
         enrollment_url: stack.enrollment_url.clone(),
         server_ca_pem: stack.device_ca.cert_pem(),
     };
-    let key_pair = |ca: &testkit::TestCa| {
-        Arc::new((
-            X509::from_pem(ca.cert_pem().as_bytes()).expect("CA certificate"),
-            PKey::private_key_from_pem(ca.key_pem().as_bytes()).expect("CA key"),
-        ))
-    };
+    let key_pair =
+        |ca: &testkit::TestCa| fleet::key_pair(&ca.cert_pem(), &ca.key_pem()).expect("CA");
     let token = || async { api.enrollment_token("e2e", DEVICES).await.expect("token") };
     let groups = [
         (
@@ -152,14 +123,11 @@ async fn whole_system(engine: Engine, transport: Transport) {
     // Queue DeviceInformation for all through the admin API, which pushes every target.
     let mut targets: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
     targets.push(leaver.udid().to_string());
-    let queued = admin(
-        &stack,
-        reqwest::Method::POST,
-        "/v1/commands",
-        Some(json!({"devices": targets, "command": {"request_type": "DeviceInformation", "queries": ["DeviceName", "OSVersion", "SerialNumber"]}})),
-    )
-    .await;
-    let uuid = queued["command_uuid"].as_str().expect("uuid").to_string();
+    let command = json!({"request_type": "DeviceInformation", "queries": ["DeviceName", "OSVersion", "SerialNumber"]});
+    let uuid = api
+        .enqueue(&targets, command)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
 
     // Each device sleeps until its push arrives, then wakes and works through its queue.
     let pushes = stack.apns.feed();
@@ -183,13 +151,7 @@ async fn whole_system(engine: Engine, transport: Transport) {
     }
 
     // Every answer is visible through the admin API, with the device's own facts.
-    let command = admin(
-        &stack,
-        reqwest::Method::GET,
-        &format!("/v1/commands/{uuid}"),
-        None,
-    )
-    .await;
+    let command = api.command(&uuid).await.expect("the command");
     // All but the NotNow device and the one that left; the Mac's user channel answered too.
     assert_eq!(
         command["status_counts"]["acknowledged"],
@@ -237,7 +199,7 @@ async fn whole_system(engine: Engine, transport: Transport) {
     // RemoveProfile removes it; the device acknowledges, checks out, and is pushed no more.
     let mut leaver = leaver;
     let listed = command_to(
-        &stack,
+        &api,
         pushes,
         &mut leaver,
         json!({"request_type": "ProfileList"}),
@@ -249,7 +211,7 @@ async fn whole_system(engine: Engine, transport: Transport) {
         .to_owned();
     assert_ne!(profile, PREISSUED_ENROLLMENT_PROFILE, "{listed}");
     let removed = command_to(
-        &stack,
+        &api,
         pushes,
         &mut leaver,
         json!({"request_type": "RemoveProfile", "identifier": profile}),
@@ -257,25 +219,16 @@ async fn whole_system(engine: Engine, transport: Transport) {
     .await;
     assert_eq!(removed["status_counts"]["acknowledged"], 1, "{removed}");
     assert!(leaver.is_unenrolled());
-    let device = admin(
-        &stack,
-        reqwest::Method::GET,
-        &format!("/v1/devices/{}", leaver.udid()),
-        None,
-    )
-    .await;
+    let device = api.device(leaver.udid()).await.expect("the device");
     assert_eq!(device["status"], "checked_out", "{device}");
 
     let pushes_before = pushes.pushes_to(&leaver.token_hex());
     let stubborn_pushes = pushes.pushes_to(&stubborn.token_hex());
-    let second = admin(
-        &stack,
-        reqwest::Method::POST,
-        "/v1/commands",
-        Some(json!({"devices": [leaver.udid(), stubborn.udid()], "command": {"request_type": "SecurityInfo"}})),
-    )
-    .await;
-    assert!(second["command_uuid"].is_string());
+    let both = [leaver.udid().to_owned(), stubborn.udid().to_owned()];
+    let second = api
+        .enqueue(&both, json!({"request_type": "SecurityInfo"}))
+        .await;
+    assert!(second.is_ok_and(|uuid| !uuid.is_empty()));
     let pushed = pushes
         .wait_for_push(&stubborn.token_hex(), stubborn_pushes, DEADLINE)
         .await;
@@ -290,15 +243,14 @@ async fn whole_system(engine: Engine, transport: Transport) {
 /// Queues `command` to `device` through the admin API; the device wakes on its push and
 /// answers; answers the command as the admin API shows it then.
 async fn command_to(
-    stack: &Stack,
+    api: &AdminApi,
     pushes: &PushFeed,
     device: &mut SimDevice,
     command: Value,
 ) -> Value {
     let seen = pushes.pushes_to(&device.token_hex());
-    let body = json!({"devices": [device.udid()], "command": command});
-    let queued = admin(stack, reqwest::Method::POST, "/v1/commands", Some(body)).await;
-    let uuid = queued["command_uuid"].as_str().expect("uuid").to_owned();
+    let ids = [device.udid().to_owned()];
+    let uuid = api.enqueue(&ids, command).await.expect("queued");
     let pushed = pushes
         .wait_for_push(&device.token_hex(), seen, DEADLINE)
         .await;
@@ -309,13 +261,7 @@ async fn command_to(
         handled.iter().any(|h| h.command_uuid == uuid),
         "{handled:?}"
     );
-    admin(
-        stack,
-        reqwest::Method::GET,
-        &format!("/v1/commands/{uuid}"),
-        None,
-    )
-    .await
+    api.command(&uuid).await.expect("the command")
 }
 
 #[tokio::test]

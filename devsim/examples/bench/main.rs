@@ -29,8 +29,6 @@ use devsim::admin::AdminApi;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::load::{self, LoadPlan, Pace};
 use devsim::sim::{stats, EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
-use openssl::pkey::PKey;
-use openssl::x509::X509;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,10 +118,7 @@ impl Report {
 }
 
 fn key_pair(ca: &TestCa) -> anyhow::Result<fleet::KeyPair> {
-    Ok(Arc::new((
-        X509::from_pem(ca.cert_pem().as_bytes())?,
-        PKey::private_key_from_pem(ca.key_pem().as_bytes())?,
-    )))
+    Ok(fleet::key_pair(&ca.cert_pem(), &ca.key_pem())?)
 }
 
 async fn enroll(

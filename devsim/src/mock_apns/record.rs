@@ -220,13 +220,8 @@ impl Recorder {
         }
     }
 
-    /// The `skip`+1-th delivery to `token_hex`, waiting up to `timeout` for it.
-    pub(crate) async fn wait_for(
-        &self,
-        token_hex: &str,
-        skip: usize,
-        timeout: Duration,
-    ) -> Option<Delivery> {
+    /// The first delivery to `token_hex`, waiting up to `timeout` for it.
+    pub(crate) async fn wait_for(&self, token_hex: &str, timeout: Duration) -> Option<Delivery> {
         let token = token_hex.to_ascii_lowercase();
         let mut changes = self.changes.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -236,8 +231,7 @@ impl Recorder {
                 .state()
                 .deliveries
                 .iter()
-                .filter(|d| d.token == token)
-                .nth(skip)
+                .find(|d| d.token == token)
                 .cloned();
             if found.is_some() {
                 return found;

@@ -26,6 +26,15 @@ const VALIDITY: Duration = Duration::from_secs(30 * 86_400);
 /// A certificate and its key.
 pub type KeyPair = Arc<(X509, PKey<Private>)>;
 
+/// A [`KeyPair`] from a PEM certificate and a PEM key.
+pub fn key_pair(cert_pem: &str, key_pem: &str) -> Result<KeyPair, SimError> {
+    let certificate = X509::from_pem(cert_pem.as_bytes())
+        .map_err(|e| SimError::Identity(format!("certificate: {e}")))?;
+    let key = PKey::private_key_from_pem(key_pem.as_bytes())
+        .map_err(|e| SimError::Identity(format!("key: {e}")))?;
+    Ok(Arc::new((certificate, key)))
+}
+
 /// Where the devices' identities come from.
 #[derive(Clone)]
 pub enum Provisioning {
@@ -162,7 +171,10 @@ async fn one(
         } => {
             let flow = EnrollmentFlow::Ota {
                 token: token.clone(),
-                apple_device: issue_pair(apple_device_ca, &format!("Apple iPhone Device {udid}"))?,
+                apple_device: issue_identity(
+                    apple_device_ca,
+                    &format!("Apple iPhone Device {udid}"),
+                )?,
             };
             let enrolled = enroll(server, &flow, &facts).await?;
             let config = from_profile(&enrolled.sim_config(&base.server_ca_pem)?, &base);
@@ -204,7 +216,7 @@ fn from_profile(profile: &SimConfig, base: &SimConfig) -> Arc<SimConfig> {
 /// A client certificate for `common_name` from `ca`, with a new P-256 key; both PEM.
 pub fn issue(ca: &KeyPair, common_name: &str) -> Result<(String, String), SimError> {
     let failed = |e: openssl::error::ErrorStack| SimError::Identity(e.to_string());
-    let (cert, key) = issue_pair(ca, common_name)?;
+    let (cert, key) = issue_identity(ca, common_name)?;
     let cert_pem = cert.to_pem().map_err(failed)?;
     let key_pem = key.private_key_to_pem_pkcs8().map_err(failed)?;
     Ok((
@@ -214,7 +226,7 @@ pub fn issue(ca: &KeyPair, common_name: &str) -> Result<(String, String), SimErr
 }
 
 /// A client certificate for `common_name` from `ca`, with a new P-256 key.
-fn issue_pair(ca: &KeyPair, common_name: &str) -> Result<(X509, PKey<Private>), SimError> {
+pub fn issue_identity(ca: &KeyPair, common_name: &str) -> Result<(X509, PKey<Private>), SimError> {
     let failed = |e: openssl::error::ErrorStack| SimError::Identity(e.to_string());
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(failed)?;
     let key = EcKey::generate(&group)
@@ -237,4 +249,27 @@ fn issue_pair(ca: &KeyPair, common_name: &str) -> Result<(X509, PKey<Private>), 
     )
     .map_err(failed)?;
     Ok((cert, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_identities_name_their_device_and_chain_to_the_ca() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("curve");
+        let ca_key = PKey::from_ec_key(EcKey::generate(&group).expect("key")).expect("key");
+        let name = pki::name("Test Device CA", None).expect("name");
+        let ca = pki::self_signed_ca(&ca_key, &name, 1).expect("ca");
+        let ca: KeyPair = Arc::new((ca, ca_key));
+        let (cert, _) = issue_identity(&ca, "UDID-1").expect("identity");
+        assert_eq!(
+            pki::common_name(cert.subject_name()).as_deref(),
+            Some("UDID-1")
+        );
+        let ca_key = ca.0.public_key().expect("public key");
+        assert!(cert.verify(&ca_key).expect("verify"));
+        let (cert_pem, key_pem) = issue(&ca, "UDID-2").expect("PEM identity");
+        assert!(cert_pem.contains("BEGIN CERTIFICATE") && key_pem.contains("PRIVATE KEY"));
+    }
 }

@@ -6,7 +6,7 @@
 use super::files;
 use super::layout::PemPair;
 use anyhow::Context;
-use mdm_core::pki::{self, IdentityTemplate};
+use mdm_core::pki;
 use openssl::asn1::Asn1Time;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::error::ErrorStack;
@@ -175,25 +175,6 @@ pub fn topic_of(cert: &X509Ref) -> Option<String> {
         .and_then(|entry| entry.data().to_string().ok())
 }
 
-/// A device identity (CN = `udid`, clientAuth) signed by `ca`, as enroll-svc's SCEP server
-/// issues them.
-pub fn device_identity(ca: &KeyedCert, udid: &str) -> anyhow::Result<KeyedCert> {
-    let key = ec_key()?;
-    let subject = pki::name(udid, Some("mdm-server development"))?;
-    let now = unix_now();
-    let cert = pki::issue_identity(
-        &ca.cert,
-        &ca.key,
-        &key,
-        IdentityTemplate {
-            subject: &subject,
-            not_before: now - BACKDATE_SECS,
-            not_after: now + i64::from(DEVICE_DAYS) * 86_400,
-        },
-    )?;
-    Ok(KeyedCert { cert, key })
-}
-
 /// What every leaf shares: v3, random serial, issuer, validity from an hour ago, not a CA,
 /// digitalSignature, key identifiers.
 fn leaf_builder(
@@ -271,17 +252,6 @@ mod tests {
         let text = text(&push.cert);
         assert!(text.contains("TLS Web Client Authentication"), "{text}");
         assert!(push.identity_pem().expect("pem").contains("PRIVATE KEY"));
-    }
-
-    #[test]
-    fn device_identities_have_the_udid_as_cn() {
-        let ca = new_ca("Device CA", true).expect("ca");
-        let device = device_identity(&ca, "UDID-1").expect("identity");
-        assert_eq!(
-            pki::common_name(device.cert.subject_name()).as_deref(),
-            Some("UDID-1")
-        );
-        assert!(device.is_current_under(&ca));
     }
 
     #[test]

@@ -220,13 +220,20 @@ mod tests {
         let bundle = mdm_core::profile::chain::DeviceCaBundle::from_pem(&pem).expect("a bundle");
         // Apple Root CA and the simulated CA are roots; Apple's two intermediates are not.
         assert_eq!(bundle.counts(), (2, 2));
-        let device = certs::device_identity(&pki.apple_device_ca, "SIMULATED-UDID").expect("leaf");
+        let leaf = |ca: &KeyedCert, name: &str| {
+            let ca = std::sync::Arc::new((ca.cert.clone(), ca.key.clone()));
+            devsim::sim::fleet::issue_identity(&ca, name)
+                .expect("leaf")
+                .0
+        };
+        let device = leaf(&pki.apple_device_ca, "SIMULATED-UDID");
         bundle
-            .verify(&device.cert, &[], unix_now())
+            .verify(&device, &[], unix_now())
             .expect("a simulated device certificate chains to the bundle");
         let other = certs::new_ca("elsewhere", false).expect("ca");
-        let stranger = certs::device_identity(&other, "STRANGER").expect("leaf");
-        assert!(bundle.verify(&stranger.cert, &[], unix_now()).is_err());
+        assert!(bundle
+            .verify(&leaf(&other, "STRANGER"), &[], unix_now())
+            .is_err());
     }
 
     fn unix_now() -> i64 {

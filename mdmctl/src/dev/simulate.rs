@@ -10,7 +10,7 @@
 //! read back through the admin API and printed. (Against a server whose dev.json names no push
 //! feed, devices poll with sessions instead.)
 
-use super::certs::{self, KeyedCert};
+use super::certs::KeyedCert;
 use super::info::{runs_as, DevInfo, LAUNCHER};
 use super::layout::{Layout, PemPair};
 use super::sim_report::{self, DeviceResult};
@@ -23,7 +23,8 @@ use crate::devices::{filter::Filter, list_all};
 use crate::exit::Failure;
 use crate::output;
 use anyhow::Context;
-use devsim::sim::{DeviceFacts, EnrollmentFlow, EnrollmentServer, SimConfig, SimDevice, Transport};
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
 use devsim::PushFeed;
 use serde_json::json;
 use std::path::Path;
@@ -36,6 +37,8 @@ const POLL: Duration = Duration::from_millis(250);
 /// How long to look for the devices' pushes in the mock APNs's log once they answered (it
 /// prints its deliveries every 200 ms).
 const PUSH_LOOKUP: Duration = Duration::from_secs(3);
+/// Enrollments in flight at once.
+const ENROLLMENTS_IN_FLIGHT: usize = 8;
 /// What DeviceInformation asks.
 const QUERIES: [&str; 4] = ["DeviceName", "OSVersion", "SerialNumber", "ModelName"];
 
@@ -78,8 +81,8 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
         .len();
 
     let count = usize::from(args.devices);
-    let identities = Identities::prepare(&info, &api, args.enroll, count).await?;
-    let mut devices = enroll(&info, &identities, known + 1, count).await?;
+    let provisioning = provisioning(&info, &api, args.enroll, count).await?;
+    let mut devices = enroll(&info, &provisioning, known + 1, count).await?;
     let udids: Vec<String> = devices.iter().map(|d| d.udid().to_owned()).collect();
     eprintln!(
         "enrolled {} simulated device(s) by {}",
@@ -144,55 +147,46 @@ fn ensure_running(info: &DevInfo, data_dir: &Path) -> anyhow::Result<()> {
     .into())
 }
 
-/// Where simulated devices get their identities.
-enum Identities {
-    /// Issued by the device CA.
-    Preissued(KeyedCert),
-    /// Through an enrollment flow at the enrollment listener, with one token for all.
-    Enrollment {
-        server: EnrollmentServer,
-        token: String,
-        /// The simulated Apple device CA (OTA), or none (the direct profile).
-        apple_device_ca: Option<KeyedCert>,
-    },
-}
-
-impl Identities {
-    /// Loads the CA `method` needs and, for an enrollment flow, creates a token good for
-    /// `count` enrollments.
-    async fn prepare(
-        info: &DevInfo,
-        api: &Api,
-        method: EnrollMethod,
-        count: usize,
-    ) -> anyhow::Result<Identities> {
-        let apple_device_ca = match method {
-            EnrollMethod::Preissued => {
-                let ca = KeyedCert::load(&PemPair {
-                    cert: info.device_ca_cert.clone(),
-                    key: info.device_ca_key.clone(),
-                })
-                .context("loading the device CA to issue device identities")?;
-                return Ok(Identities::Preissued(ca));
-            }
-            EnrollMethod::Profile => None,
-            EnrollMethod::Ota => Some(apple_device_ca(info)?),
-        };
-        let token = api
-            .create_enrollment_token(&token_request(count))
-            .await
-            .context("creating an enrollment token for the simulated devices")?
-            .secret
-            .context("the new enrollment token came without its secret")?;
-        Ok(Identities::Enrollment {
-            server: EnrollmentServer {
-                enrollment_url: info.enrollment_url.clone(),
-                server_ca_pem: read_ca(info)?,
-            },
+/// Where the simulated devices get their identities (`method`), with the CA it needs loaded
+/// and, for an enrollment flow, a token created for `count` enrollments.
+async fn provisioning(
+    info: &DevInfo,
+    api: &Api,
+    method: EnrollMethod,
+    count: usize,
+) -> anyhow::Result<Provisioning> {
+    let apple_device_ca = match method {
+        EnrollMethod::Preissued => {
+            let ca = KeyedCert::load(&PemPair {
+                cert: info.device_ca_cert.clone(),
+                key: info.device_ca_key.clone(),
+            })
+            .context("loading the device CA to issue device identities")?;
+            return Ok(Provisioning::Preissued {
+                ca: Arc::new((ca.cert, ca.key)),
+            });
+        }
+        EnrollMethod::Profile => None,
+        EnrollMethod::Ota => Some(apple_device_ca(info)?),
+    };
+    let token = api
+        .create_enrollment_token(&token_request(count))
+        .await
+        .context("creating an enrollment token for the simulated devices")?
+        .secret
+        .context("the new enrollment token came without its secret")?;
+    let server = EnrollmentServer {
+        enrollment_url: info.enrollment_url.clone(),
+        server_ca_pem: read_ca(info)?,
+    };
+    Ok(match apple_device_ca {
+        Some(ca) => Provisioning::Ota {
+            server,
             token,
-            apple_device_ca,
-        })
-    }
+            apple_device_ca: Arc::new((ca.cert, ca.key)),
+        },
+        None => Provisioning::DirectProfile { server, token },
+    })
 }
 
 /// The body of the enrollment token the simulated devices share.
@@ -229,85 +223,41 @@ fn read_ca(info: &DevInfo) -> anyhow::Result<String> {
         .with_context(|| format!("reading {}", info.ca_file.display()))
 }
 
-/// `count` devices with identities from `identities`, numbered from `first`, each enrolled.
+/// `count` devices with identities from `provisioning`, numbered from `first`, each enrolled
+/// (devsim's fleet: the enrollment flow if any, then Authenticate and TokenUpdate over mTLS).
 async fn enroll(
     info: &DevInfo,
-    identities: &Identities,
+    provisioning: &Provisioning,
     first: usize,
     count: usize,
 ) -> anyhow::Result<Vec<SimDevice>> {
-    let server_ca_pem = read_ca(info)?;
-    let preissued = Arc::new(SimConfig {
+    let base = Arc::new(SimConfig {
         server: info.device_url.clone(),
         checkin_path: specs::CHECKIN_PATH.into(),
         server_path: specs::SERVER_PATH.into(),
-        server_ca_pem: server_ca_pem.clone(),
+        server_ca_pem: read_ca(info)?,
         transport: Transport::Mtls,
         topic: info.push_topic.clone(),
         not_now_rate: 0.0,
         error_rate: 0.0,
     });
-    let mut devices = Vec::with_capacity(count);
-    for index in first..first + count {
-        let udid = uuid::Uuid::new_v4().to_string().to_uppercase();
-        let (cert_pem, key_pem, config, profile) = match identities {
-            Identities::Preissued(ca) => {
-                let identity = certs::device_identity(ca, &udid)?;
-                (
-                    identity.cert_pem()?,
-                    identity.key_pem()?,
-                    Arc::clone(&preissued),
-                    None,
-                )
-            }
-            Identities::Enrollment {
-                server,
-                token,
-                apple_device_ca,
-            } => {
-                let flow = match apple_device_ca {
-                    Some(ca) => {
-                        let apple = certs::device_identity(ca, &udid)?;
-                        EnrollmentFlow::Ota {
-                            token: token.clone(),
-                            apple_device: (apple.cert, apple.key),
-                        }
-                    }
-                    None => EnrollmentFlow::DirectProfile {
-                        token: token.clone(),
-                    },
-                };
-                let facts = DeviceFacts::iphone(&udid, index);
-                let enrolled = devsim::sim::enroll(server, &flow, &facts)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "enrolling simulated device {udid} at {}",
-                            server.enrollment_url
-                        )
-                    })?;
-                let config = enrolled
-                    .sim_config(&server_ca_pem)
-                    .context("the enrollment profile's MDM payload")?;
-                let profile = Some(enrolled.profile_identifier);
-                (
-                    enrolled.cert_pem,
-                    enrolled.key_pem,
-                    Arc::new(config),
-                    profile,
-                )
-            }
-        };
-        let mut device = SimDevice::new(index, &udid, &cert_pem, &key_pem, config)
-            .with_context(|| format!("setting up simulated device {udid}"))?;
-        if let Some(profile) = profile {
-            device = device.with_enrollment_profile(&profile);
-        }
-        device
-            .enroll()
-            .await
-            .with_context(|| format!("enrolling simulated device {udid} at {}", info.device_url))?;
-        devices.push(device);
+    let spec = FleetSpec {
+        devices: count,
+        macs: 0,
+        users_per_mac: 0,
+        first,
+        udid_prefix: "SIM-".into(),
+        concurrency: ENROLLMENTS_IN_FLIGHT,
+        resume_tls: false,
+    };
+    let (devices, failures) =
+        fleet::enroll_fleet(&spec, provisioning, &base, &Stats::default()).await;
+    if let Some(first) = failures.first() {
+        anyhow::bail!(
+            "enrolling simulated devices at {}: {} of {count} failed; the first: {first}",
+            info.device_url,
+            failures.len()
+        );
     }
     Ok(devices)
 }

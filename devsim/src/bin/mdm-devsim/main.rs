@@ -38,25 +38,8 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.mode {
-            Mode::Run(args) => {
-                let push_feed = match (&args.push_feed, &args.fleet.dev_json) {
-                    (None, Some(path)) => options::dev_json_text(path, "push_feed_url")?,
-                    _ => args.push_feed.clone(),
-                };
-                let args = options::RunArgs {
-                    fleet: args.fleet.with_dev_json()?,
-                    push_feed,
-                    ..args
-                };
-                run::run(args).await
-            }
-            Mode::Bench(args) => {
-                let args = options::BenchArgs {
-                    fleet: args.fleet.with_dev_json()?,
-                    ..args
-                };
-                bench::run(args).await
-            }
+            Mode::Run(args) => run::run(args.with_dev_json()?).await,
+            Mode::Bench(args) => bench::run(args.with_dev_json()?).await,
         }
     });
     match result {

@@ -185,52 +185,67 @@ pub struct FleetArgs {
 }
 
 impl FleetArgs {
-    /// Fills what was not given from dev.json.
-    pub fn with_dev_json(mut self) -> anyhow::Result<FleetArgs> {
-        let Some(path) = &self.dev_json else {
-            return Ok(self);
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("reading {}: {e} (is `mdmctl dev` running?)", path.display())
-        })?;
-        let dev: Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{} is not dev.json: {e}", path.display()))?;
-        let text = |key: &str| {
-            dev[key]
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let file = |key: &str| text(key).map(PathBuf::from);
-        fill(&mut self.server, text("device_url"));
+    /// Fills what was not given from `dev`.
+    fn fill_from(&mut self, dev: &DevJson) {
+        let file = |key: &str| dev.text(key).map(PathBuf::from);
+        fill(&mut self.server, dev.text("device_url"));
         fill(&mut self.ca_file, file("ca_file"));
-        fill(&mut self.topic, text("push_topic"));
-        fill(&mut self.admin_url, text("admin_url"));
-        fill(&mut self.admin_token, text("admin_token"));
-        fill(&mut self.enrollment_url, text("enrollment_url"));
+        fill(&mut self.topic, dev.text("push_topic"));
+        fill(&mut self.admin_url, dev.text("admin_url"));
+        fill(&mut self.admin_token, dev.text("admin_token"));
+        fill(&mut self.enrollment_url, dev.text("enrollment_url"));
         fill(&mut self.device_ca_cert, file("device_ca_cert"));
         fill(&mut self.device_ca_key, file("device_ca_key"));
         fill(&mut self.apple_device_ca_cert, file("apple_device_ca_cert"));
         fill(&mut self.apple_device_ca_key, file("apple_device_ca_key"));
+    }
+}
+
+impl RunArgs {
+    /// Fills what was not given from --dev-json, the push feed included.
+    pub fn with_dev_json(mut self) -> anyhow::Result<RunArgs> {
+        if let Some(dev) = DevJson::of(&self.fleet)? {
+            self.fleet.fill_from(&dev);
+            fill(&mut self.push_feed, dev.text("push_feed_url"));
+        }
         Ok(self)
     }
 }
 
-/// The contents of a dev.json.
-fn dev_json(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!("reading {}: {e} (is `mdmctl dev` running?)", path.display())
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not dev.json: {e}", path.display()))
+impl BenchArgs {
+    /// Fills what was not given from --dev-json.
+    pub fn with_dev_json(mut self) -> anyhow::Result<BenchArgs> {
+        if let Some(dev) = DevJson::of(&self.fleet)? {
+            self.fleet.fill_from(&dev);
+        }
+        Ok(self)
+    }
 }
 
-/// One text field of a dev.json, `None` when absent or empty.
-pub fn dev_json_text(path: &Path, key: &str) -> anyhow::Result<Option<String>> {
-    Ok(dev_json(path)?[key]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned))
+/// The dev.json a running `mdmctl dev` writes, read once.
+struct DevJson(Value);
+
+impl DevJson {
+    /// The file --dev-json names, if any.
+    fn of(fleet: &FleetArgs) -> anyhow::Result<Option<DevJson>> {
+        let Some(path) = &fleet.dev_json else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("reading {}: {e} (is `mdmctl dev` running?)", path.display())
+        })?;
+        let dev = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not dev.json: {e}", path.display()))?;
+        Ok(Some(DevJson(dev)))
+    }
+
+    /// A text field, `None` when absent or empty.
+    fn text(&self, key: &str) -> Option<String> {
+        self.0[key]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
 }
 
 fn fill<T>(slot: &mut Option<T>, value: Option<T>) {

@@ -6,8 +6,6 @@ use crate::options::{read, required, EnrollBy, FleetArgs, TransportArg};
 use devsim::admin::AdminApi;
 use devsim::sim::fleet::{self, FleetSpec, KeyPair, Provisioning};
 use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
-use openssl::pkey::PKey;
-use openssl::x509::X509;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -121,9 +119,6 @@ fn key_pair(
 ) -> anyhow::Result<KeyPair> {
     let cert_path = required(cert, &format!("{flag}-cert"))?;
     let key_path = required(key, &format!("{flag}-key"))?;
-    let cert = X509::from_pem(read(cert_path)?.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", cert_path.display()))?;
-    let key = PKey::private_key_from_pem(read(key_path)?.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?;
-    Ok(Arc::new((cert, key)))
+    fleet::key_pair(&read(cert_path)?, &read(key_path)?)
+        .map_err(|e| anyhow::anyhow!("{} and {}: {e}", cert_path.display(), key_path.display()))
 }
