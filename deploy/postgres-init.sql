@@ -1,4 +1,4 @@
--- One database per service (DESIGN.md §2: no service reads another's tables).
+-- One database per service (docs/architecture.md §2: no service reads another's tables).
 CREATE DATABASE enroll;
 CREATE DATABASE command;
 CREATE DATABASE push;

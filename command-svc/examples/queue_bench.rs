@@ -1,8 +1,9 @@
 //! Queue benchmark: enqueue one command to N enrollments through the real gRPC API, then drain
 //! it as N devices would (Idle → command → Acknowledged → nothing), and report the times.
 //!
-//! command-svc runs in this process on a loopback listener; every call crosses real gRPC over
-//! TCP. On PostgreSQL a fresh database is created and dropped.
+//! command-svc runs in this process on a loopback listener, with an enroll-svc it asks which
+//! targets exist (none do: the command is queued with `allow_unknown` for enrollments to come);
+//! every call crosses real gRPC over TCP. On PostgreSQL fresh databases are created and dropped.
 //!
 //! ```sh
 //! cargo run --release -p command-svc --example queue_bench -- \
@@ -56,26 +57,59 @@ fn report(udid: &str, status: &str, command_uuid: Option<&str>) -> Vec<u8> {
 async fn main() -> anyhow::Result<()> {
     let args = args();
     let dir = tempfile::tempdir()?;
-    let (url, _database) = match &args.postgres {
+    let mut databases = Vec::new();
+    let url = |name: &str| -> anyhow::Result<String> {
+        Ok(format!(
+            "sqlite://{}",
+            dir.path().join(format!("{name}.db")).display()
+        ))
+    };
+    let (command_url, enroll_url) = match &args.postgres {
         Some(admin) => {
-            let db = testkit::TempDatabase::create_on(admin).await?;
-            (db.url.clone(), Some(db))
+            let command = testkit::TempDatabase::create_on(admin).await?;
+            let enroll = testkit::TempDatabase::create_on(admin).await?;
+            let urls = (command.url.clone(), enroll.url.clone());
+            databases.extend([command, enroll]);
+            urls
         }
-        None => (
-            format!("sqlite://{}", dir.path().join("command.db").display()),
-            None,
-        ),
+        None => (url("command")?, url("enroll")?),
     };
     let engine = if args.postgres.is_some() {
         "postgres"
     } else {
         "sqlite"
     };
+    let enroll_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let enroll_addr = enroll_listener.local_addr()?;
+    let enroll_env = std::collections::HashMap::from([
+        ("MDM_ENROLL_DATABASE__URL".to_string(), enroll_url),
+        (
+            "MDM_ENROLL_SECRET_KEY".to_string(),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
+        ),
+        (
+            "MDM_ENROLL_METRICS_LISTEN".to_string(),
+            "127.0.0.1:0".to_string(),
+        ),
+    ]);
+    let enroll_config: enroll_svc::Config = service_kit::config::load_from(None, &enroll_env)?;
+    let (stop_enroll, enroll_stopped) = oneshot::channel::<()>();
+    let enroll = tokio::spawn(enroll_svc::run(enroll_listener, enroll_config, async {
+        let _ = enroll_stopped.await;
+    }));
     let mut env = std::collections::HashMap::new();
-    env.insert("MDM_COMMAND_DATABASE__URL".to_string(), url);
+    env.insert("MDM_COMMAND_DATABASE__URL".to_string(), command_url);
     env.insert(
         "MDM_COMMAND_DATABASE__MAX_CONNECTIONS".to_string(),
         "32".to_string(),
+    );
+    env.insert(
+        "MDM_COMMAND_ENROLL_URL".to_string(),
+        format!("http://{enroll_addr}"),
+    );
+    env.insert(
+        "MDM_COMMAND_METRICS_LISTEN".to_string(),
+        "127.0.0.1:0".to_string(),
     );
     let config: command_svc::Config = service_kit::config::load_from(None, &env)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -103,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
             requested_by: "bench".into(),
             // The queue alone is measured here; push-svc has its own benchmark.
             no_push: true,
+            allow_unknown: true,
             ..Default::default()
         })
         .await?
@@ -178,5 +213,8 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = stop.send(());
     server.await??;
+    let _ = stop_enroll.send(());
+    enroll.await??;
+    drop(databases);
     Ok(())
 }

@@ -15,7 +15,8 @@ pub struct Config {
     /// gRPC listen address. Only the edge and enroll-svc should reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz` and `/readyz`.
+    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz`, `/readyz` (the database
+    /// answers) and `/peers` (the services it calls).
     #[serde(default = "default_metrics_listen")]
     pub metrics_listen: SocketAddr,
     /// Directory for the SQLite file when `database.url` is unset.

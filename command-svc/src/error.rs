@@ -17,7 +17,15 @@ pub enum Error {
     /// No such command.
     #[error("no command {0}")]
     NotFound(String),
-    /// enroll-svc could not be asked (ClearPasscode delivery).
+    /// Enqueue named enrollments that are not enrolled (and did not allow it).
+    #[error("{}", unknown_targets(.unknown, .checked_out))]
+    UnknownTargets {
+        /// Unknown to enroll-svc (a sample, with how many more).
+        unknown: String,
+        /// Checked out (a sample).
+        checked_out: String,
+    },
+    /// enroll-svc could not be asked (targets at enqueue, ClearPasscode delivery).
     #[error("enroll-svc: {0}")]
     Enroll(tonic::Status),
     /// The database failed.
@@ -41,18 +49,29 @@ impl Error {
             Error::InvalidReport(_) | Error::InvalidRequest(_) => ErrorCode::InvalidMessage,
             Error::IdentityMismatch(_) => ErrorCode::AuthenticationFailed,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::UnknownTargets { .. } => ErrorCode::InvalidMessage,
             // Whatever enroll-svc said, a failure to fetch a token is our fault, not the
             // device's: never let it become a 401 or 403 on the command channel.
             Error::Enroll(_) => ErrorCode::Unavailable,
-            Error::Database(e) => match e {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                    ErrorCode::Unavailable
-                }
-                _ => ErrorCode::Internal,
-            },
+            Error::Database(e) if service_kit::db::is_transient(e) => ErrorCode::Unavailable,
+            Error::Database(_) => ErrorCode::Internal,
             Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => ErrorCode::Internal,
         }
     }
+}
+
+fn unknown_targets(unknown: &str, checked_out: &str) -> String {
+    let mut parts = Vec::new();
+    if !unknown.is_empty() {
+        parts.push(format!("not enrolled here: {unknown}"));
+    }
+    if !checked_out.is_empty() {
+        parts.push(format!("checked out: {checked_out}"));
+    }
+    format!(
+        "{} (nothing was queued; allow_unknown queues for enrollments to come)",
+        parts.join("; ")
+    )
 }
 
 impl From<Error> for tonic::Status {

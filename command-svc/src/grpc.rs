@@ -5,9 +5,9 @@ use crate::queue::CommandQueue;
 use crate::store::{DeliveryRow, DeliveryStatus};
 use mdm_proto::v1::commands_server::Commands;
 use mdm_proto::v1::{
-    self, CancelRequest, CancelResponse, ClearQueueRequest, ClearQueueResponse, CommandInfo,
-    Delivery, EnqueueRequest, EnqueueResponse, GetCommandRequest, ListEnrollmentCommandsRequest,
-    ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
+    self, AuditEntry, CancelRequest, CancelResponse, CommandInfo, Delivery, EnqueueRequest,
+    EnqueueResponse, GetCommandRequest, ListAuditRequest, ListAuditResponse,
+    ListEnrollmentCommandsRequest, ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
 };
 use service_kit::now_ms;
 use tonic::{Request, Response, Status};
@@ -105,32 +105,46 @@ impl Commands for CommandsApi {
         request: Request<ListEnrollmentCommandsRequest>,
     ) -> Result<Response<ListEnrollmentCommandsResponse>, Status> {
         let request = request.into_inner();
-        let limit = match request.limit {
-            0 => 100,
-            n => n.min(1000),
-        };
+        let limit = mdm_proto::page_limit(request.limit);
         let rows = self
             .queue
             .store()
-            .deliveries_for(&request.enrollment_id, i64::from(limit))
+            .deliveries_for(&request.enrollment_id, limit)
             .await?;
         Ok(Response::new(ListEnrollmentCommandsResponse {
             deliveries: rows.into_iter().map(delivery).collect(),
         }))
     }
 
-    async fn clear_queue(
+    async fn list_audit(
         &self,
-        request: Request<ClearQueueRequest>,
-    ) -> Result<Response<ClearQueueResponse>, Status> {
-        let id = request.into_inner().enrollment_id;
-        let cleared = self.queue.store().clear_queue(&id, now_ms()).await?;
-        if cleared > 0 {
-            tracing::info!(enrollment = %id, cleared, "queue cleared on re-enrollment");
-        }
-        Ok(Response::new(ClearQueueResponse {
-            cleared: u32::try_from(cleared).unwrap_or(u32::MAX),
-        }))
+        request: Request<ListAuditRequest>,
+    ) -> Result<Response<ListAuditResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let entries = self
+            .queue
+            .store()
+            .list_audit(
+                (request.before_id > 0).then_some(request.before_id),
+                limit,
+                Some(request.enrollment_id.as_str()).filter(|s| !s.is_empty()),
+                Some(request.action.as_str()).filter(|s| !s.is_empty()),
+            )
+            .await?
+            .into_iter()
+            .map(|row| AuditEntry {
+                id: row.id,
+                at_ms: row.at,
+                actor: row.actor,
+                action: row.action,
+                enrollment_id: row.enrollment_id,
+                request_type: row.request_type,
+                command_uuid: row.command_uuid,
+                detail: row.reason,
+            })
+            .collect();
+        Ok(Response::new(ListAuditResponse { entries }))
     }
 }
 
@@ -142,6 +156,7 @@ fn delivery(row: DeliveryRow) -> Delivery {
         DeliveryStatus::CommandFormatError => v1::DeliveryStatus::CommandFormatError,
         DeliveryStatus::Cancelled => v1::DeliveryStatus::Cancelled,
         DeliveryStatus::Expired => v1::DeliveryStatus::Expired,
+        DeliveryStatus::Superseded => v1::DeliveryStatus::Superseded,
     };
     Delivery {
         enrollment_id: row.enrollment_id,

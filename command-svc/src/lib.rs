@@ -1,7 +1,7 @@
 //! command-svc owns the command queue: administrators enqueue commands for one or many
 //! enrollments; devices, through the edge, report a status and get their next command; results
 //! and history are kept under a retention policy. Commands follow the MDM protocol's queue
-//! semantics (DESIGN.md §6). It owns its database; it asks enroll-svc only for a device's
+//! semantics (docs/architecture.md §6). It owns its database; it asks enroll-svc only for a device's
 //! UnlockToken when a ClearPasscode command is delivered.
 //!
 //! # Layout
@@ -56,15 +56,18 @@ pub async fn run(
         .connect_lazy();
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let readiness = observe::all_of(vec![
-        ("database", observe::database_ready(store.db().clone())),
-        ("enroll-svc", observe::grpc_ready(enroll_channel.clone())),
-    ]);
-    let observability = observe::Observability::new(registry, readiness);
     let push_channel = tonic::transport::Endpoint::from_shared(config.push.url.clone())?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .connect_lazy();
+    let observability = observe::Observability::with_peers(
+        registry,
+        observe::database_ready(store.db().clone()),
+        vec![
+            ("enroll-svc", observe::grpc_ready(enroll_channel.clone())),
+            ("push-svc", observe::grpc_ready(push_channel.clone())),
+        ],
+    );
     let push = push::PushSide::new(push_channel, &config.push);
     let activity = tokio::spawn(
         push.clone()

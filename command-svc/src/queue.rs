@@ -1,4 +1,4 @@
-//! The command cycle (DESIGN.md §6, seed 004 "Dequeueing Commands") and enqueueing.
+//! The command cycle (docs/architecture.md §6, Apple's "Dequeueing Commands") and enqueueing.
 //!
 //! A command stays at the head of a device's queue until the device answers it with a final
 //! status; then it is dequeued with the report kept as its result. A repeated status changes
@@ -8,11 +8,15 @@
 use crate::error::Error;
 use crate::metrics::{EnqueueLabels, Metrics, ReportLabels};
 use crate::push::PushSide;
-use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported};
+use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported, Target};
 use mdm_core::CommandStatus;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
-use mdm_proto::v1::{DeviceIdentity, EnqueueRequest, EnqueueResponse, GetUnlockTokenRequest};
+use mdm_proto::v1::{
+    DeviceIdentity, EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest,
+    ResolveTargetsRequest,
+};
 use service_kit::now_ms;
+use std::collections::HashMap;
 use tonic::transport::Channel;
 
 /// Most targets one enqueue may name.
@@ -31,7 +35,8 @@ pub struct CommandQueue {
 }
 
 impl CommandQueue {
-    /// A queue over `store`; `enroll` is asked for UnlockTokens when ClearPasscode is delivered.
+    /// A queue over `store`; `enroll` is asked which targets exist (and their generation) at
+    /// enqueue, and for UnlockTokens when ClearPasscode is delivered.
     pub fn new(store: QueueStore, enroll: EnrollmentClient<Channel>) -> CommandQueue {
         CommandQueue {
             store,
@@ -120,9 +125,17 @@ impl CommandQueue {
                 status: report.status,
                 body,
             });
+        let generation = i64::try_from(identity.generation).unwrap_or(i64::MAX);
         let cycle = self
             .store
-            .cycle(&enrollment.id, reported, connection_id, idle, now_ms())
+            .cycle(
+                &enrollment.id,
+                generation,
+                reported,
+                connection_id,
+                idle,
+                now_ms(),
+            )
             .await?;
         if let (Some(r), false) = (reported, cycle.recorded) {
             tracing::debug!(enrollment = %enrollment.id, command_uuid = r.command_uuid, status = r.status.as_str(),
@@ -138,7 +151,7 @@ impl CommandQueue {
     }
 
     /// Adds the device's UnlockToken to a ClearPasscode command as it leaves: the token is a
-    /// master passcode (seed 004) and is never stored outside enroll-svc.
+    /// master passcode (Apple's MDM best practices) and is never stored outside enroll-svc.
     async fn with_unlock_token(
         &self,
         device_id: &str,
@@ -176,7 +189,7 @@ impl CommandQueue {
 
     /// Validates and queues a command for its targets.
     pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, Error> {
-        let targets = validated_targets(&request.enrollment_ids)?;
+        let ids = validated_targets(&request.enrollment_ids)?;
         if request.command_plist.len() > MAX_COMMAND_BYTES {
             return Err(Error::InvalidRequest(format!(
                 "the command is over {MAX_COMMAND_BYTES} bytes"
@@ -192,7 +205,7 @@ impl CommandQueue {
                 "{request_type} needs a reason"
             )));
         }
-        if request_type == "ClearPasscode" && targets.len() != 1 {
+        if request_type == "ClearPasscode" && ids.len() != 1 {
             return Err(Error::InvalidRequest(
                 "ClearPasscode goes to exactly one device whose owner has it in hand".into(),
             ));
@@ -204,6 +217,7 @@ impl CommandQueue {
                 "the expiry time has already passed".into(),
             ));
         }
+        let targets = self.resolve(ids, request.allow_unknown).await?;
         let command_uuid = uuid::Uuid::now_v7().to_string().to_uppercase();
         let payload = mdm_core::commands::render_command(&command, &command_uuid);
         let idempotency_key = Some(request.idempotency_key.as_str()).filter(|k| !k.is_empty());
@@ -260,11 +274,82 @@ impl CommandQueue {
         // After the commit, so the woken device finds the command. A duplicate is pushed too:
         // its client probably missed the first answer, and a wake-up is harmless.
         response.push = Some(match (&self.push, request.no_push) {
-            (Some(push), false) => push.wake(&targets).await,
+            (Some(push), false) => {
+                let ids: Vec<String> = targets.into_iter().map(|t| t.enrollment_id).collect();
+                push.wake(&ids).await
+            }
             _ => crate::push::not_attempted(),
         });
         Ok(response)
     }
+
+    /// Each target with the generation enroll-svc says it is in. An unknown or checked-out
+    /// target fails the enqueue, naming it, unless `allow_unknown`: then an unknown one is
+    /// queued for its first enrollment (generation 0) and a checked-out one for the generation
+    /// it left, which its next enrollment supersedes.
+    async fn resolve(&self, ids: Vec<String>, allow_unknown: bool) -> Result<Vec<Target>, Error> {
+        let known: HashMap<String, (u64, EnrollmentStatus)> = self
+            .enroll
+            .clone()
+            .resolve_targets(ResolveTargetsRequest {
+                enrollment_ids: ids.clone(),
+            })
+            .await
+            .map_err(Error::Enroll)?
+            .into_inner()
+            .targets
+            .into_iter()
+            .map(|t| {
+                let status = t.status();
+                (t.enrollment_id, (t.generation, status))
+            })
+            .collect();
+        let mut unknown = Vec::new();
+        let mut checked_out = Vec::new();
+        let targets = ids
+            .into_iter()
+            .map(|enrollment_id| {
+                let generation = match known.get(&enrollment_id) {
+                    None => {
+                        unknown.push(enrollment_id.clone());
+                        0
+                    }
+                    Some(&(generation, status)) => {
+                        if status == EnrollmentStatus::CheckedOut {
+                            checked_out.push(enrollment_id.clone());
+                        }
+                        i64::try_from(generation).unwrap_or(i64::MAX)
+                    }
+                };
+                Target {
+                    enrollment_id,
+                    generation,
+                }
+            })
+            .collect();
+        if allow_unknown || (unknown.is_empty() && checked_out.is_empty()) {
+            return Ok(targets);
+        }
+        Err(Error::UnknownTargets {
+            unknown: sample(&unknown),
+            checked_out: sample(&checked_out),
+        })
+    }
+}
+
+/// At most a few of `ids`, for an error message: "A, B, C and 97 more".
+fn sample(ids: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| mdm_proto::bounded(id, 64).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    text
 }
 
 /// Non-empty, bounded, deduplicated (first occurrence kept) enrollment IDs.

@@ -20,9 +20,9 @@ mod retention;
 mod rows;
 
 pub use cycle::{Cycle, Reported};
-pub use enqueue::{EnqueueOutcome, NewCommand};
+pub use enqueue::{EnqueueOutcome, NewCommand, Target};
 pub use retention::SweepReport;
-pub use rows::{CommandRow, DeliveryRow, DeliveryStatus};
+pub use rows::{AuditRow, CommandRow, DeliveryRow, DeliveryStatus};
 
 use crate::error::Error;
 use mdm_core::CommandStatus;
@@ -104,12 +104,14 @@ impl QueueStore {
         Ok(updated > 0)
     }
 
-    /// The head of an enrollment's queue: highest priority first, then enqueue order; never an
-    /// expired command; not a command the device answered NotNow to on this connection unless
-    /// the device starts over with Idle.
+    /// The head of an enrollment's queue for its `generation`: highest priority first, then
+    /// enqueue order; never an expired command, nor one queued for an earlier generation; not a
+    /// command the device answered NotNow to on this connection unless the device starts over
+    /// with Idle.
     pub async fn next_command(
         &self,
         enrollment_id: &str,
+        generation: i64,
         connection_id: &str,
         idle: bool,
         now: i64,
@@ -118,6 +120,7 @@ impl QueueStore {
             "SELECT d.command_uuid, c.request_type, c.payload, d.sent_at
              FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
              WHERE d.enrollment_id = $1 AND d.status = 'queued'
+               AND (d.generation = $5 OR d.generation = 0)
                AND (c.expires_at IS NULL OR c.expires_at > $2)
                AND ($4 OR d.not_now_connection IS NULL OR d.not_now_connection <> $3)
              ORDER BY d.priority DESC, d.command_uuid
@@ -127,6 +130,7 @@ impl QueueStore {
         .bind(now)
         .bind(connection_id)
         .bind(idle)
+        .bind(generation)
         .fetch_optional(pool)
         .await)?;
         Ok(row.map(
@@ -186,18 +190,28 @@ impl QueueStore {
         Ok(Some(cancelled))
     }
 
-    /// Drops everything still queued for an enrollment (re-enrollment). History stays, marked
-    /// cancelled, so an administrator can see what never ran.
-    pub async fn clear_queue(&self, enrollment_id: &str, now: i64) -> Result<u64, Error> {
-        let cleared = with_db!(&self.db, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled', completed_at = $2
-             WHERE enrollment_id = $1 AND status = 'queued'",
-        )
+    /// Marks what is still queued for an earlier generation of an enrollment as superseded:
+    /// the enrollment started afresh since, and a re-enrolled device must not run what was
+    /// meant for the one before (an old EraseDevice on a re-provisioned iPad). Runs at the
+    /// device's Idle; history stays, so an administrator sees what never ran.
+    pub async fn supersede_earlier(
+        &self,
+        enrollment_id: &str,
+        generation: i64,
+        now: i64,
+    ) -> Result<u64, Error> {
+        let superseded = with_db!(&self.db, pool => sqlx::query(SUPERSEDE_EARLIER)
         .bind(enrollment_id)
+        .bind(generation)
         .bind(now)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        Ok(cleared)
+        Ok(superseded)
     }
 }
+
+/// `$1` enrollment, `$2` its current generation, `$3` now. Generation 0 (queued before the
+/// enrollment was known) is never superseded: it waits for whichever generation asks.
+const SUPERSEDE_EARLIER: &str = "UPDATE deliveries SET status = 'superseded', completed_at = $3
+     WHERE enrollment_id = $1 AND status = 'queued' AND generation <> 0 AND generation < $2";

@@ -1,7 +1,9 @@
 //! One behavioural suite for the queue store, run against SQLite and PostgreSQL (each test on
 //! a fresh database).
 
-use command_svc::store::{DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore, Reported};
+use command_svc::store::{
+    DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore, Reported, Target,
+};
 use mdm_core::CommandStatus;
 use service_kit::db::{DatabaseConfig, Db};
 
@@ -41,7 +43,11 @@ pub async fn postgres() -> Option<Fixture> {
 
 const NOW: i64 = 1_700_000_000_000;
 
-/// Queues a command named `uuid` (its order among commands is its UUID's order, as with UUIDv7).
+/// The enrollments' generation in most tests.
+const G: i64 = 1;
+
+/// Queues a command named `uuid` (its order among commands is its UUID's order, as with UUIDv7)
+/// for generation [`G`] of its targets.
 async fn enqueue(
     store: &QueueStore,
     uuid: &str,
@@ -49,7 +55,25 @@ async fn enqueue(
     priority: i32,
     expires_at: Option<i64>,
 ) {
-    let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    enqueue_for(store, uuid, targets, G, priority, expires_at).await;
+}
+
+/// Queues a command for one generation of its targets.
+async fn enqueue_for(
+    store: &QueueStore,
+    uuid: &str,
+    targets: &[&str],
+    generation: i64,
+    priority: i32,
+    expires_at: Option<i64>,
+) {
+    let targets: Vec<Target> = targets
+        .iter()
+        .map(|t| Target {
+            enrollment_id: t.to_string(),
+            generation,
+        })
+        .collect();
     let payload = format!("<plist>{uuid}</plist>");
     let outcome = store
         .enqueue(
@@ -74,7 +98,7 @@ async fn enqueue(
 
 async fn head(store: &QueueStore, id: &str, connection: &str, idle: bool) -> Option<String> {
     store
-        .next_command(id, connection, idle, NOW)
+        .next_command(id, G, connection, idle, NOW)
         .await
         .expect("next")
         .map(|n| n.command_uuid)
@@ -96,7 +120,7 @@ macro_rules! queue_suite {
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
                 let first = f
                     .store
-                    .next_command("D1", "conn", true, NOW)
+                    .next_command("D1", G, "conn", true, NOW)
                     .await
                     .expect("next")
                     .expect("queued");
@@ -109,7 +133,7 @@ macro_rules! queue_suite {
                 // Asked again (Idle without an answer): the same head, known to be sent.
                 let again = f
                     .store
-                    .next_command("D1", "conn", true, NOW)
+                    .next_command("D1", G, "conn", true, NOW)
                     .await
                     .expect("next")
                     .expect("queued");
@@ -162,7 +186,7 @@ macro_rules! queue_suite {
                 };
                 let idle = f
                     .store
-                    .cycle("D1", None, "conn-1", true, NOW)
+                    .cycle("D1", G, None, "conn-1", true, NOW)
                     .await
                     .expect("idle");
                 let first = idle.next.expect("the head");
@@ -173,7 +197,7 @@ macro_rules! queue_suite {
                 // Asked again without an answer: the same head, now known to be sent.
                 let again = f
                     .store
-                    .cycle("D1", None, "conn-1", true, NOW)
+                    .cycle("D1", G, None, "conn-1", true, NOW)
                     .await
                     .expect("idle");
                 assert!(again.next.expect("the head").sent_before);
@@ -183,6 +207,7 @@ macro_rules! queue_suite {
                     .store
                     .cycle(
                         "D1",
+                        G,
                         answered("C1", CommandStatus::NotNow),
                         "conn-1",
                         false,
@@ -198,6 +223,7 @@ macro_rules! queue_suite {
                     .store
                     .cycle(
                         "D1",
+                        G,
                         answered("C2", CommandStatus::Acknowledged),
                         "conn-1",
                         false,
@@ -211,6 +237,7 @@ macro_rules! queue_suite {
                     .store
                     .cycle(
                         "D1",
+                        G,
                         answered("C2", CommandStatus::Error),
                         "conn-1",
                         false,
@@ -223,6 +250,7 @@ macro_rules! queue_suite {
                     .store
                     .cycle(
                         "D1",
+                        G,
                         answered("C3", CommandStatus::Acknowledged),
                         "conn-1",
                         false,
@@ -233,7 +261,7 @@ macro_rules! queue_suite {
                 assert_eq!(done.next, None, "C1 waits for the next Idle");
                 let idle = f
                     .store
-                    .cycle("D1", None, "conn-1", true, NOW)
+                    .cycle("D1", G, None, "conn-1", true, NOW)
                     .await
                     .expect("idle");
                 assert_eq!(idle.next.expect("C1 again").command_uuid, "C1");
@@ -314,7 +342,7 @@ macro_rules! queue_suite {
             }
 
             #[tokio::test]
-            async fn cancel_and_clear_withdraw_queued_commands() {
+            async fn cancel_withdraws_queued_commands() {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1", "D2"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
@@ -329,8 +357,6 @@ macro_rules! queue_suite {
                 );
                 assert_eq!(f.store.cancel("NOPE", NOW).await.expect("cancel"), None);
                 assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
-                assert_eq!(f.store.clear_queue("D1", NOW).await.expect("clear"), 1);
-                assert_eq!(head(&f.store, "D1", "c", true).await, None);
                 let (deliveries, counts) = f.store.deliveries_of("C1").await.expect("deliveries");
                 assert_eq!(deliveries.len(), 2);
                 let mut counts = counts;
@@ -342,9 +368,63 @@ macro_rules! queue_suite {
             }
 
             #[tokio::test]
+            async fn a_new_generation_never_gets_what_was_queued_for_an_earlier_one() {
+                let Some(f) = store().await else { return };
+                // A DeviceLock queued for generation 1; the device re-enrolls (generation 2).
+                enqueue_for(&f.store, "C1", &["D1"], 1, 0, None).await;
+                // Queued before the device was known: whichever generation asks first.
+                enqueue_for(&f.store, "C2", &["D1"], 0, 0, None).await;
+                enqueue_for(&f.store, "C3", &["D1"], 2, 0, None).await;
+                let idle = f
+                    .store
+                    .cycle("D1", 2, None, "conn", true, NOW)
+                    .await
+                    .expect("idle");
+                assert_eq!(idle.next.expect("next").command_uuid, "C2");
+                let acked = f
+                    .store
+                    .cycle(
+                        "D1",
+                        2,
+                        Some(Reported {
+                            command_uuid: "C2",
+                            status: CommandStatus::Acknowledged,
+                            body: b"r",
+                        }),
+                        "conn",
+                        false,
+                        NOW,
+                    )
+                    .await
+                    .expect("ack");
+                assert_eq!(acked.next.expect("next").command_uuid, "C3");
+                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let c1 = history
+                    .iter()
+                    .find(|d| d.command_uuid == "C1")
+                    .expect("kept");
+                assert_eq!(c1.status, DeliveryStatus::Superseded);
+                assert_eq!(c1.sent_at, None, "never sent");
+                // A stale edge still naming generation 1 is not served generation 2's commands.
+                assert_eq!(
+                    f.store
+                        .next_command("D1", 1, "conn", true, NOW)
+                        .await
+                        .expect("next"),
+                    None
+                );
+            }
+
+            #[tokio::test]
             async fn enqueue_is_idempotent_by_key_and_deduplicates_targets() {
                 let Some(f) = store().await else { return };
-                let targets = vec!["D1".to_string(), "D2".to_string()];
+                let targets: Vec<Target> = ["D1", "D2"]
+                    .iter()
+                    .map(|id| Target {
+                        enrollment_id: id.to_string(),
+                        generation: G,
+                    })
+                    .collect();
                 let command = |uuid: &'static str| NewCommand {
                     command_uuid: uuid,
                     request_type: "EraseDevice",

@@ -40,7 +40,12 @@ impl AdminApi {
     /// Queues `command` (the admin API's JSON form, e.g. `{"request_type": "SecurityInfo"}`)
     /// to `devices` (enrollment IDs); answers the CommandUUID.
     pub async fn enqueue(&self, devices: &[String], command: Value) -> anyhow::Result<String> {
-        let body = json!({"devices": devices, "command": command});
+        self.enqueue_body(json!({"devices": devices, "command": command}))
+            .await
+    }
+
+    /// `POST /v1/commands` with a body of the caller's; answers the CommandUUID.
+    pub async fn enqueue_body(&self, body: Value) -> anyhow::Result<String> {
         let answer = self
             .call(reqwest::Method::POST, "/v1/commands", Some(body))
             .await?;
@@ -76,6 +81,11 @@ impl AdminApi {
             None,
         )
         .await
+    }
+
+    /// `POST <path>` with a JSON body; answers the JSON answer of a 2xx, an error otherwise.
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
     async fn call(

@@ -1,6 +1,6 @@
 //! `devsim` is where the MDM server meets stand-ins for the outside world it cannot reach from a
 //! test: today the **mock APNs**, later the simulated devices and the load generator
-//! (DESIGN.md §9). Apple's push servers cannot be reached from a test machine, so push-svc's real
+//! (docs/architecture.md §9). Apple's push servers cannot be reached from a test machine, so push-svc's real
 //! send path runs against this mock over real TLS and HTTP/2.
 //!
 //! The mock checks what Apple checks and a little more: the client certificate must chain to a

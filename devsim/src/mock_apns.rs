@@ -10,7 +10,7 @@ mod record;
 mod server;
 mod validate;
 
-pub use record::{Delivery, Fault, Refusal};
+pub use record::{Delivery, Fault, Refusal, DEFAULT_KEEP};
 
 use crate::error::Error;
 use record::Recorder;
@@ -33,8 +33,10 @@ pub struct MockApnsConfig {
     pub client_ca_pem: String,
     /// SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (APNs typically allows 1000).
     pub max_concurrent_streams: u32,
-    /// Keep every delivery in memory (tests); off, only counts are kept (benchmarks).
+    /// Keep deliveries in memory (tests, the feed); off, only counts are kept (benchmarks).
     pub record_deliveries: bool,
+    /// How many of the latest deliveries and refusals are kept when recording.
+    pub keep: usize,
     /// Worker threads of the mock's own runtime.
     pub worker_threads: usize,
     /// Where to serve the push feed ([`feed`]) for simulated devices in other processes; `None`
@@ -52,6 +54,7 @@ impl MockApnsConfig {
             client_ca_pem: client_ca_pem.to_owned(),
             max_concurrent_streams: 1000,
             record_deliveries: true,
+            keep: DEFAULT_KEEP,
             worker_threads: 2,
             feed_listen: None,
         }
@@ -94,7 +97,7 @@ impl MockApns {
             .as_ref()
             .map(std::net::TcpListener::local_addr)
             .transpose()?;
-        let recorder = Arc::new(Recorder::new(config.record_deliveries));
+        let recorder = Arc::new(Recorder::new(config.record_deliveries, config.keep));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
             .thread_name("mock-apns")

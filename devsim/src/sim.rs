@@ -1,4 +1,4 @@
-//! Simulated devices (DESIGN.md §9): each with its own key pair, UDID, Token and PushMagic, that
+//! Simulated devices (docs/architecture.md §9): each with its own key pair, UDID, Token and PushMagic, that
 //! enroll, wait to be woken, fetch and answer commands like a real device, and report what they
 //! measured.
 //!

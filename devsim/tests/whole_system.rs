@@ -35,16 +35,12 @@ async fn whole_system(engine: Engine, transport: Transport) {
         eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
         return;
     };
-    let config = Arc::new(SimConfig {
-        server: stack.device_url.clone(),
-        checkin_path: "/checkin".into(),
-        server_path: "/mdm".into(),
-        server_ca_pem: stack.device_ca.cert_pem(),
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
         transport,
-        topic: testkit::pki::PUSH_TOPIC.into(),
-        not_now_rate: 0.0,
-        error_rate: 0.0,
-    });
+        testkit::pki::PUSH_TOPIC,
+    ));
 
     // Enroll, every way a device can: over the air and by the direct profile (SCEP, signed and
     // encrypted profiles), and with identities issued up front. The profile group starts with a
@@ -225,8 +221,20 @@ async fn whole_system(engine: Engine, transport: Transport) {
     let pushes_before = pushes.pushes_to(&leaver.token_hex());
     let stubborn_pushes = pushes.pushes_to(&stubborn.token_hex());
     let both = [leaver.udid().to_owned(), stubborn.udid().to_owned()];
-    let second = api
+    let refused = api
         .enqueue(&both, json!({"request_type": "SecurityInfo"}))
+        .await
+        .expect_err("a checked-out target fails the enqueue");
+    assert!(
+        format!("{refused:#}").contains(leaver.udid()),
+        "the error names it: {refused:#}"
+    );
+    let second = api
+        .enqueue_body(json!({
+            "devices": both,
+            "command": {"request_type": "SecurityInfo"},
+            "allow_unknown": true,
+        }))
         .await;
     assert!(second.is_ok_and(|uuid| !uuid.is_empty()));
     let pushed = pushes

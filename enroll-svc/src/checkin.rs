@@ -1,4 +1,4 @@
-//! Check-in handling (DESIGN.md §4): what each message does to the enrollment.
+//! Check-in handling (docs/architecture.md §4): what each message does to the enrollment.
 //!
 //! | message            | effect                                                         |
 //! |--------------------|----------------------------------------------------------------|
@@ -16,33 +16,23 @@ use crate::store::{
     AuthenticateOutcome, Authentication, DeviceFacts, EnrollmentStore, TokenUpdateRecord,
 };
 use mdm_core::CheckinMessage;
-use mdm_proto::v1::commands_client::CommandsClient;
-use mdm_proto::v1::ClearQueueRequest;
 use service_kit::secrets::SecretBox;
-use tonic::transport::Channel;
 
 /// Handles check-in messages from verified identities.
 #[derive(Debug, Clone)]
 pub struct CheckinService {
     store: EnrollmentStore,
     secrets: SecretBox,
-    commands: CommandsClient<Channel>,
     metrics: Metrics,
     push: Option<PushTargets>,
 }
 
 impl CheckinService {
-    /// A handler over a store, sealing secrets with `secrets`; `commands` is told to clear a
-    /// device's queue when it re-enrolls.
-    pub fn new(
-        store: EnrollmentStore,
-        secrets: SecretBox,
-        commands: CommandsClient<Channel>,
-    ) -> CheckinService {
+    /// A handler over a store, sealing secrets with `secrets`.
+    pub fn new(store: EnrollmentStore, secrets: SecretBox) -> CheckinService {
         CheckinService {
             store,
             secrets,
-            commands,
             metrics: Metrics::default(),
             push: None,
         }
@@ -120,30 +110,33 @@ impl CheckinService {
                     imei: m.imei.clone(),
                     meid: m.meid.clone(),
                 };
-                let outcome = self
+                let authenticated = self
                     .store
                     .authenticate(&Authentication {
                         id: &enrollment.id,
                         channel: enrollment.kind.into(),
                         cert_sha256: cert,
+                        cert_common_name: &identity.cert_common_name,
                         topic: Some(m.topic.as_str()),
                         facts: &facts,
                     })
-                    .await?;
-                let restarted = outcome == AuthenticateOutcome::Restarted;
-                if restarted {
-                    // A re-enrollment starts afresh: nothing queued for the old enrollment may
-                    // run. If command-svc cannot be reached the device gets 503 and repeats the
-                    // Authenticate, which lands here again (still an active enrollment).
-                    self.commands
-                        .clone()
-                        .clear_queue(ClearQueueRequest {
-                            enrollment_id: enrollment.id.clone(),
-                        })
-                        .await
-                        .map_err(Error::CommandService)?;
+                    .await;
+                if let Err(Error::RebindRefused(_)) = &authenticated {
+                    self.metrics.rebind_refused.inc();
                 }
-                tracing::info!(enrollment = %enrollment.id, restarted, "Authenticate");
+                let authenticated = authenticated?;
+                // A re-enrollment starts afresh: commands queued for the earlier generation are
+                // never served (command-svc compares generations), so nothing else is called.
+                match authenticated.outcome {
+                    AuthenticateOutcome::Rebound(proof) => {
+                        tracing::info!(target: "audit", enrollment = %enrollment.id, proof = proof.as_str(),
+                            generation = authenticated.generation, "Authenticate re-bound the enrollment to a new certificate");
+                    }
+                    outcome => {
+                        tracing::info!(enrollment = %enrollment.id, restarted = outcome == AuthenticateOutcome::Restarted,
+                            generation = authenticated.generation, "Authenticate");
+                    }
+                }
                 Vec::new()
             }
             CheckinMessage::TokenUpdate(m) => {

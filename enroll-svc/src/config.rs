@@ -17,7 +17,8 @@ pub struct Config {
     /// gRPC listen address. Only the edge should be able to reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz` and `/readyz`.
+    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz`, `/readyz` (the database
+    /// answers) and `/peers` (the services it calls).
     #[serde(default = "default_metrics_listen")]
     pub metrics_listen: SocketAddr,
     /// Directory for the SQLite file when `database.url` is unset.
@@ -26,9 +27,6 @@ pub struct Config {
     /// The enrollment database.
     #[serde(default)]
     pub database: DatabaseConfig,
-    /// command-svc gRPC URL: a re-enrollment clears the device's command queue there.
-    #[serde(default = "default_command_url")]
-    pub command_url: String,
     /// push-svc gRPC URL: TokenUpdate registers the enrollment's push target there, CheckOut
     /// removes it. When push-svc cannot be reached those check-ins answer 503.
     #[serde(default = "default_push_url")]
@@ -49,10 +47,6 @@ pub struct Config {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50051))
-}
-
-fn default_command_url() -> String {
-    "http://127.0.0.1:50052".into()
 }
 
 fn default_metrics_listen() -> SocketAddr {
@@ -82,12 +76,6 @@ impl ServiceConfig for Config {
             key: "secret_key".into(),
             reason: e.to_string(),
         })?;
-        if !(self.command_url.starts_with("http://") || self.command_url.starts_with("https://")) {
-            return Err(ConfigError::Setting {
-                key: "command_url".into(),
-                reason: "must be an http:// or https:// URL".into(),
-            });
-        }
         if !(self.push_url.starts_with("http://") || self.push_url.starts_with("https://")) {
             return Err(ConfigError::Setting {
                 key: "push_url".into(),

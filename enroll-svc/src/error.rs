@@ -12,12 +12,12 @@ pub enum Error {
     /// The identity the edge sent does not fit the message (or is incomplete).
     #[error("identity does not match the message: {0}")]
     IdentityMismatch(String),
-    /// The presented certificate is already bound to another enrollment.
-    #[error("the certificate is bound to another enrollment")]
-    CertificateInUse,
     /// The presented certificate is not the one bound to this enrollment.
     #[error("the certificate is not the one bound to enrollment {0}")]
     CertificateMismatch(String),
+    /// An Authenticate whose certificate does not prove it belongs to the device (audited).
+    #[error("binding refused: {0}")]
+    RebindRefused(String),
     /// The enrollment does not exist or is checked out.
     #[error("enrollment {0} is not managed by this server")]
     NotManaged(String),
@@ -27,9 +27,6 @@ pub enum Error {
     /// No such enrollment (queries).
     #[error("no enrollment {0}")]
     NotFound(String),
-    /// command-svc could not clear a re-enrolling device's queue.
-    #[error("command-svc: {}", .0.message())]
-    CommandService(tonic::Status),
     /// push-svc could not register or remove a push target.
     #[error("push-svc: {}", .0.message())]
     PushService(tonic::Status),
@@ -83,19 +80,20 @@ impl Error {
         match self {
             Error::InvalidMessage(_) => ErrorCode::InvalidMessage,
             Error::IdentityMismatch(_)
-            | Error::CertificateInUse
-            | Error::CertificateMismatch(_) => ErrorCode::AuthenticationFailed,
+            | Error::CertificateMismatch(_)
+            | Error::RebindRefused(_) => ErrorCode::AuthenticationFailed,
             Error::NotManaged(_) => ErrorCode::NotManaged,
             Error::Declined => ErrorCode::Declined,
             Error::NotFound(_) => ErrorCode::NotFound,
-            // Whatever command-svc said, it is a fault on our side, never the device's.
-            Error::CommandService(_) | Error::PushService(_) => ErrorCode::Unavailable,
-            Error::Database(e) => match e {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                    ErrorCode::Unavailable
-                }
-                _ => ErrorCode::Internal,
-            },
+            // The device's push target named a topic push-svc has no certificate for: the
+            // device's message (or the profile it came from) is wrong, loudly, at enrollment.
+            Error::PushService(s) if mdm_proto::code_of(s) == ErrorCode::InvalidMessage => {
+                ErrorCode::InvalidMessage
+            }
+            // Anything else push-svc said is a fault on our side, never the device's.
+            Error::PushService(_) => ErrorCode::Unavailable,
+            Error::Database(e) if service_kit::db::is_transient(e) => ErrorCode::Unavailable,
+            Error::Database(_) => ErrorCode::Internal,
             Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => {
                 ErrorCode::Internal
             }

@@ -4,12 +4,14 @@ use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
 use crate::provisioning::Provisioning;
-use crate::store::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
+use crate::store::{AuditQuery, EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
-    AuthorizeRequest, AuthorizeResponse, CheckinRequest, CheckinResponse, EnrollmentInfo,
-    EnrollmentStatus as ProtoStatus, GetEnrollmentRequest, GetUnlockTokenRequest,
-    GetUnlockTokenResponse, ListEnrollmentsRequest, ListEnrollmentsResponse,
+    ApproveReenrollmentRequest, AuditEntry, AuthorizeRequest, AuthorizeResponse, CheckinRequest,
+    CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus, GetEnrollmentRequest,
+    GetUnlockTokenRequest, GetUnlockTokenResponse, ListAuditRequest, ListAuditResponse,
+    ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest,
+    ResolveTargetsResponse, ResolvedTarget,
 };
 use service_kit::secrets::SecretBox;
 use tonic::{Request, Response, Status};
@@ -86,15 +88,9 @@ impl Enrollment for EnrollmentApi {
             ProtoStatus::Enrolled => Some(EnrollmentStatus::Enrolled),
             ProtoStatus::CheckedOut => Some(EnrollmentStatus::CheckedOut),
         };
-        let limit = match request.limit {
-            0 => 100,
-            n => n.min(1000),
-        };
-        let records = self
-            .store
-            .list(status, &request.after, i64::from(limit))
-            .await?;
-        let next_after = if records.len() == limit as usize {
+        let limit = mdm_proto::page_limit(request.limit);
+        let records = self.store.list(status, &request.after, limit).await?;
+        let next_after = if i64::try_from(records.len()) == Ok(limit) {
             records.last().map(|r| r.id.clone()).unwrap_or_default()
         } else {
             String::new()
@@ -112,15 +108,99 @@ impl Enrollment for EnrollmentApi {
         let identity = VerifiedIdentity::try_from(request.into_inner().identity)?;
         identity.check_policy()?;
         self.refuse_revoked(&identity).await?;
-        self.store
+        let mut generation = self
+            .store
             .authorize_device(&identity.device_id, &identity.cert_sha256)
             .await?;
         if identity.enrollment_id != identity.device_id {
-            self.store
+            generation = self
+                .store
                 .authorize_user_channel(&identity.enrollment_id)
                 .await?;
         }
-        Ok(Response::new(AuthorizeResponse {}))
+        Ok(Response::new(AuthorizeResponse {
+            generation: u64::try_from(generation).unwrap_or(0),
+        }))
+    }
+
+    async fn resolve_targets(
+        &self,
+        request: Request<ResolveTargetsRequest>,
+    ) -> Result<Response<ResolveTargetsResponse>, Status> {
+        let ids = request.into_inner().enrollment_ids;
+        let targets = self
+            .store
+            .resolve(&ids)
+            .await?
+            .into_iter()
+            .map(|(enrollment_id, generation, status)| ResolvedTarget {
+                enrollment_id,
+                generation: u64::try_from(generation).unwrap_or(0),
+                status: proto_status(status).into(),
+            })
+            .collect();
+        Ok(Response::new(ResolveTargetsResponse { targets }))
+    }
+
+    async fn approve_reenrollment(
+        &self,
+        request: Request<ApproveReenrollmentRequest>,
+    ) -> Result<Response<ReenrollmentApproval>, Status> {
+        let request = request.into_inner();
+        if request.reason.trim().is_empty() || request.approved_by.trim().is_empty() {
+            return Err(Error::InvalidRequest("an approval needs who and why".into()).into());
+        }
+        let ttl_secs = match request.ttl_seconds {
+            0 => DEFAULT_APPROVAL_TTL_SECS,
+            n => n.min(MAX_APPROVAL_TTL_SECS),
+        };
+        let approval = self
+            .store
+            .approve_reenrollment(
+                &request.enrollment_id,
+                &request.approved_by,
+                &request.reason,
+                i64::from(ttl_secs) * 1000,
+            )
+            .await?;
+        tracing::info!(target: "audit", enrollment = %approval.enrollment_id, by = %approval.approved_by,
+            reason = %approval.reason, "re-enrollment approved");
+        Ok(Response::new(ReenrollmentApproval {
+            enrollment_id: approval.enrollment_id,
+            approved_by: approval.approved_by,
+            reason: approval.reason,
+            created_at_ms: approval.created_at,
+            expires_at_ms: approval.expires_at,
+        }))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<ListAuditRequest>,
+    ) -> Result<Response<ListAuditResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let entries = self
+            .store
+            .list_audit(&AuditQuery {
+                before_id: (request.before_id > 0).then_some(request.before_id),
+                limit,
+                enrollment_id: Some(request.enrollment_id.as_str()).filter(|s| !s.is_empty()),
+                action: Some(request.action.as_str()).filter(|s| !s.is_empty()),
+            })
+            .await?
+            .into_iter()
+            .map(|e| AuditEntry {
+                id: e.id,
+                at_ms: e.at,
+                actor: e.actor,
+                action: e.action,
+                enrollment_id: e.enrollment_id,
+                detail: e.detail,
+                ..Default::default()
+            })
+            .collect();
+        Ok(Response::new(ListAuditResponse { entries }))
     }
 
     async fn get_unlock_token(
@@ -145,18 +225,26 @@ impl Enrollment for EnrollmentApi {
     }
 }
 
-fn info(r: EnrollmentRecord) -> EnrollmentInfo {
-    let status = match r.status {
+/// How long an approval waits for the device by default: a day.
+const DEFAULT_APPROVAL_TTL_SECS: u32 = 86_400;
+/// The longest an approval may wait: a week.
+const MAX_APPROVAL_TTL_SECS: u32 = 7 * 86_400;
+
+fn proto_status(status: EnrollmentStatus) -> ProtoStatus {
+    match status {
         EnrollmentStatus::Authenticated => ProtoStatus::Authenticated,
         EnrollmentStatus::Enrolled => ProtoStatus::Enrolled,
         EnrollmentStatus::CheckedOut => ProtoStatus::CheckedOut,
-    };
+    }
+}
+
+fn info(r: EnrollmentRecord) -> EnrollmentInfo {
     let f = r.facts;
     EnrollmentInfo {
         enrollment_id: r.id,
         device_id: r.device_id,
         user_id: r.user_id.unwrap_or_default(),
-        status: status.into(),
+        status: proto_status(r.status).into(),
         cert_sha256: r.cert_sha256.map(hex::encode).unwrap_or_default(),
         topic: r.topic.unwrap_or_default(),
         serial_number: f.serial_number.unwrap_or_default(),
@@ -180,5 +268,6 @@ fn info(r: EnrollmentRecord) -> EnrollmentInfo {
         token_updated_at_ms: r.token_updated_at.unwrap_or(0),
         checked_out_at_ms: r.checked_out_at.unwrap_or(0),
         last_seen_at_ms: r.last_seen_at,
+        generation: u64::try_from(r.generation).unwrap_or(0),
     }
 }

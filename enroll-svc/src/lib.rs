@@ -31,7 +31,6 @@ pub mod store;
 pub use config::Config;
 pub use error::Error;
 
-use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_server::EnrollmentServer;
 use mdm_proto::v1::provisioning_server::ProvisioningServer;
 use prometheus_client::registry::Registry;
@@ -59,11 +58,6 @@ pub async fn run(
     let store = store::EnrollmentStore::open(db).await?;
     let provisioning =
         provisioning::Provisioning::start(&config, store.db().clone(), &secrets).await?;
-    let commands = tonic::transport::Endpoint::from_shared(config.command_url.clone())?
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect_lazy();
     let push = tonic::transport::Endpoint::from_shared(config.push_url.clone())?
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(3))
@@ -71,19 +65,14 @@ pub async fn run(
         .connect_lazy();
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let readiness = observe::all_of(vec![
-        ("database", observe::database_ready(store.db().clone())),
-        ("command-svc", observe::grpc_ready(commands.clone())),
-        ("push-svc", observe::grpc_ready(push.clone())),
-    ]);
-    let observability = observe::Observability::new(registry, readiness);
-    let checkins = checkin::CheckinService::new(
-        store.clone(),
-        secrets.clone(),
-        CommandsClient::new(commands),
-    )
-    .with_metrics(metrics)
-    .with_push(push_targets::PushTargets::new(push));
+    let observability = observe::Observability::with_peers(
+        registry,
+        observe::database_ready(store.db().clone()),
+        vec![("push-svc", observe::grpc_ready(push.clone()))],
+    );
+    let checkins = checkin::CheckinService::new(store.clone(), secrets.clone())
+        .with_metrics(metrics)
+        .with_push(push_targets::PushTargets::new(push));
     let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets)
         .with_revocation(provisioning.clone());
 

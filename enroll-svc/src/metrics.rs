@@ -19,6 +19,9 @@ pub struct CheckinLabels {
 pub struct Metrics {
     /// Check-ins by message type and outcome.
     pub checkins: Family<CheckinLabels, Counter>,
+    /// Authenticates refused because the certificate did not prove it belongs to the device
+    /// (each one is also in the audit log).
+    pub rebind_refused: Counter,
 }
 
 impl Metrics {
@@ -29,6 +32,11 @@ impl Metrics {
             "mdm_checkins",
             "Check-in messages handled, by message type and outcome",
             metrics.checkins.clone(),
+        );
+        registry.register(
+            "mdm_enroll_rebind_refused",
+            "Authenticate messages refused because the certificate did not prove it belongs to the enrolled device",
+            metrics.rebind_refused.clone(),
         );
         metrics
     }

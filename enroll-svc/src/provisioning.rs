@@ -72,7 +72,9 @@ impl Provisioning {
                     Some(path) => std::fs::read(path).map_err(|e| {
                         Error::CaSetup(format!("cannot read {}: {e}", path.display()))
                     })?,
-                    None => ota::APPLE_DEVICE_CAS.as_bytes().to_vec(),
+                    None => mdm_core::profile::chain::APPLE_DEVICE_CAS
+                        .as_bytes()
+                        .to_vec(),
                 };
                 let device_cas = DeviceCaBundle::from_pem(&bundle)?;
                 let profiles = Arc::new(ProfileFactory::new(settings.clone(), &ca, store.clone())?);

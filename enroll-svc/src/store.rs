@@ -5,31 +5,22 @@
 //! cannot be separated by another request. When nothing matched, [`EnrollmentStore::diagnose`]
 //! finds out why, off the hot path.
 
+mod approvals;
+mod audit;
+mod authenticate;
 mod record;
 
+pub use approvals::Approval;
+pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
+pub use authenticate::{AuthenticateOutcome, Authenticated, Authentication, Proof};
 pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus};
 
 use crate::error::Error;
-use service_kit::db::{is_unique_violation, BeginWrite, Db};
+use service_kit::db::{BeginWrite, Db};
 use service_kit::{now_ms, with_db};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// What a device presents at Authenticate.
-#[derive(Debug, Clone)]
-pub struct Authentication<'a> {
-    /// Device-channel enrollment ID (UDID or EnrollmentID).
-    pub id: &'a str,
-    /// Device or User Enrollment device channel.
-    pub channel: ChannelKind,
-    /// SHA-256 of the identity certificate to bind.
-    pub cert_sha256: &'a [u8],
-    /// Push topic the device reports.
-    pub topic: Option<&'a str>,
-    /// Hardware and OS facts.
-    pub facts: &'a DeviceFacts,
-}
 
 /// What a TokenUpdate carries, the UnlockToken already sealed.
 #[derive(Debug, Clone)]
@@ -60,15 +51,6 @@ pub struct TokenUpdateRecord<'a> {
     pub awaiting_configuration: bool,
 }
 
-/// Whether an Authenticate created an enrollment or restarted one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthenticateOutcome {
-    /// No active enrollment existed for this ID.
-    New,
-    /// An active enrollment existed: it was started afresh (re-enrollment).
-    Restarted,
-}
-
 /// An enrollment's status and bound certificate, as [`EnrollmentStore::diagnose`] reads them.
 type StatusAndBinding = (String, Option<Vec<u8>>);
 
@@ -95,73 +77,6 @@ impl EnrollmentStore {
     /// The pool, for readiness checks.
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// Binds the certificate to the device channel and (re)starts its enrollment: push details,
-    /// secrets and user channels of an earlier enrollment are cleared.
-    pub async fn authenticate(&self, a: &Authentication<'_>) -> Result<AuthenticateOutcome, Error> {
-        let now = now_ms();
-        let f = a.facts;
-        let result: Result<AuthenticateOutcome, sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            let previous: Option<String> = sqlx::query_scalar("SELECT status FROM enrollments WHERE id = $1")
-                .bind(a.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO enrollments (id, device_id, channel, status, cert_sha256, topic, serial_number,
-                    product_name, model, model_name, device_name, os_version, build_version, imei, meid,
-                    created_at, authenticated_at, last_seen_at)
-                 VALUES ($1, $1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
-                 ON CONFLICT (id) DO UPDATE SET
-                    channel = excluded.channel, status = 'authenticated', cert_sha256 = excluded.cert_sha256,
-                    topic = excluded.topic, serial_number = excluded.serial_number,
-                    product_name = excluded.product_name, model = excluded.model,
-                    model_name = excluded.model_name, device_name = excluded.device_name,
-                    os_version = excluded.os_version, build_version = excluded.build_version,
-                    imei = excluded.imei, meid = excluded.meid,
-                    push_token = NULL, push_magic = NULL, unlock_token = NULL, bootstrap_token = NULL,
-                    awaiting_configuration = FALSE, authenticated_at = excluded.authenticated_at,
-                    token_updated_at = NULL, checked_out_at = NULL, last_seen_at = excluded.last_seen_at",
-            )
-            .bind(a.id)
-            .bind(a.channel.as_str())
-            .bind(a.cert_sha256)
-            .bind(a.topic)
-            .bind(f.serial_number.as_deref())
-            .bind(f.product_name.as_deref())
-            .bind(f.model.as_deref())
-            .bind(f.model_name.as_deref())
-            .bind(f.device_name.as_deref())
-            .bind(f.os_version.as_deref())
-            .bind(f.build_version.as_deref())
-            .bind(f.imei.as_deref())
-            .bind(f.meid.as_deref())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            // User channels have no Authenticate of their own: they return with their TokenUpdate.
-            sqlx::query(
-                "UPDATE enrollments SET status = 'checked_out', checked_out_at = $2
-                 WHERE device_id = $1 AND id <> $1 AND status <> 'checked_out'",
-            )
-            .bind(a.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(match previous.as_deref() {
-                Some("authenticated") | Some("enrolled") => AuthenticateOutcome::Restarted,
-                _ => AuthenticateOutcome::New,
-            })
-        }.await);
-        result.map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::CertificateInUse
-            } else {
-                Error::Database(e)
-            }
-        })
     }
 
     /// Records a TokenUpdate. The device channel moves to `enrolled`; a user channel is created
@@ -205,11 +120,15 @@ impl EnrollmentStore {
             if touched.rows_affected() == 0 {
                 return Ok(false);
             }
+            // A user channel back after a CheckOut (its own, or its device's re-enrollment)
+            // starts a new generation, like a device's Authenticate.
             sqlx::query(
                 "INSERT INTO enrollments (id, device_id, channel, user_id, user_short_name, user_long_name,
-                    status, topic, push_token, push_magic, created_at, token_updated_at, last_seen_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'enrolled', $7, $8, $9, $10, $10, $10)
+                    status, topic, push_token, push_magic, created_at, token_updated_at, last_seen_at, generation)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'enrolled', $7, $8, $9, $10, $10, $10, 1)
                  ON CONFLICT (id) DO UPDATE SET
+                    generation = CASE WHEN enrollments.status = 'checked_out'
+                        THEN enrollments.generation + 1 ELSE enrollments.generation END,
                     user_short_name = excluded.user_short_name, user_long_name = excluded.user_long_name,
                     status = 'enrolled', topic = COALESCE(excluded.topic, enrollments.topic),
                     push_token = excluded.push_token, push_magic = excluded.push_magic,
@@ -332,10 +251,15 @@ impl EnrollmentStore {
         }
     }
 
-    /// Checks that a device channel is active and presents its bound certificate.
-    pub async fn authorize_device(&self, device_id: &str, cert_sha256: &[u8]) -> Result<(), Error> {
-        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, String>(
-            "SELECT id FROM enrollments
+    /// Checks that a device channel is active and presents its bound certificate; answers its
+    /// generation.
+    pub async fn authorize_device(
+        &self,
+        device_id: &str,
+        cert_sha256: &[u8],
+    ) -> Result<i64, Error> {
+        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT generation FROM enrollments
              WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
         )
         .bind(device_id)
@@ -343,22 +267,60 @@ impl EnrollmentStore {
         .fetch_optional(pool)
         .await)?;
         match found {
-            Some(_) => Ok(()),
+            Some(generation) => Ok(generation),
             None => Err(self.diagnose(device_id, cert_sha256).await),
         }
     }
 
-    /// Checks that a user channel exists and is enrolled (its device is checked separately).
-    pub async fn authorize_user_channel(&self, id: &str) -> Result<(), Error> {
-        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, String>(
-            "SELECT id FROM enrollments WHERE id = $1 AND status = 'enrolled'",
+    /// Checks that a user channel exists and is enrolled (its device is checked separately);
+    /// answers its generation.
+    pub async fn authorize_user_channel(&self, id: &str) -> Result<i64, Error> {
+        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT generation FROM enrollments WHERE id = $1 AND status = 'enrolled'",
         )
         .bind(id)
         .fetch_optional(pool)
         .await)?;
-        found
-            .map(|_| ())
-            .ok_or_else(|| Error::NotManaged(id.to_string()))
+        found.ok_or_else(|| Error::NotManaged(id.to_string()))
+    }
+
+    /// The generation and status of each of `ids` that exists (unknown ones are left out).
+    pub async fn resolve(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, i64, EnrollmentStatus)>, Error> {
+        let mut found = Vec::with_capacity(ids.len());
+        // Bounded statements: a JSON array of at most this many IDs each.
+        for chunk in ids.chunks(5_000) {
+            let json =
+                serde_json::to_string(chunk).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            let rows: Vec<(String, i64, String)> = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_as(
+                        "SELECT id, generation, status FROM enrollments
+                     WHERE id IN (SELECT value FROM json_each($1))",
+                    )
+                    .bind(&json)
+                    .fetch_all(pool)
+                    .await?
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_as(
+                        "SELECT id, generation, status FROM enrollments
+                     WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                    )
+                    .bind(&json)
+                    .fetch_all(pool)
+                    .await?
+                }
+            };
+            for (id, generation, status) in rows {
+                let status = EnrollmentStatus::try_from(status)
+                    .map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?;
+                found.push((id, generation, status));
+            }
+        }
+        Ok(found)
     }
 
     /// Enrollments in ID order after `after`, optionally only those in `status`.

@@ -220,11 +220,21 @@ macro_rules! provisioning_suite {
             #[tokio::test]
             async fn a_renewal_moves_the_enrollment_binding() {
                 let Some(f) = store().await else { return };
+                f.pki
+                    .create_challenge(&challenge(1, NOW + 1000), NOW)
+                    .await
+                    .expect("create");
+                assert!(f
+                    .pki
+                    .record_with_challenge(&[1; 32], &issued("a1", 0xA1), NOW)
+                    .await
+                    .expect("issued"));
                 f.enrollments
                     .authenticate(&Authentication {
                         id: "UDID-1",
                         channel: ChannelKind::Device,
                         cert_sha256: &[0xA1; 32],
+                        cert_common_name: "UDID-1",
                         topic: None,
                         facts: &DeviceFacts::default(),
                     })
@@ -252,6 +262,11 @@ macro_rules! provisioning_suite {
                     .expect("get")
                     .expect("found");
                 assert_eq!(stored.renewed_from.as_deref(), Some("a1"));
+                assert_eq!(
+                    stored.enrollment_id.as_deref(),
+                    Some("UDID-1"),
+                    "a renewal belongs to the enrollment of what it renews"
+                );
             }
 
             #[tokio::test]

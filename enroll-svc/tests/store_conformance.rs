@@ -2,8 +2,8 @@
 //! (each test gets a fresh database).
 
 use enroll_svc::store::{
-    AuthenticateOutcome, Authentication, ChannelKind, DeviceFacts, EnrollmentStatus,
-    EnrollmentStore, TokenUpdateRecord,
+    AuditQuery, AuthenticateOutcome, Authenticated, Authentication, ChannelKind, DeviceFacts,
+    EnrollmentStatus, EnrollmentStore, Proof, TokenUpdateRecord,
 };
 use enroll_svc::Error;
 use service_kit::db::{DatabaseConfig, Db};
@@ -56,20 +56,43 @@ fn facts() -> DeviceFacts {
     }
 }
 
+/// An Authenticate with a certificate from an operator's CA whose CN is the UDID.
 async fn authenticate(
     store: &EnrollmentStore,
     id: &str,
     cert: &[u8],
 ) -> Result<AuthenticateOutcome, Error> {
+    authenticate_as(store, id, cert, id)
+        .await
+        .map(|done| done.outcome)
+}
+
+/// An Authenticate with a certificate whose CN is `cn`.
+async fn authenticate_as(
+    store: &EnrollmentStore,
+    id: &str,
+    cert: &[u8],
+    cn: &str,
+) -> Result<Authenticated, Error> {
     store
         .authenticate(&Authentication {
             id,
             channel: ChannelKind::Device,
             cert_sha256: cert,
+            cert_common_name: cn,
             topic: Some("com.apple.mgmt.test"),
             facts: &facts(),
         })
         .await
+}
+
+async fn generation(store: &EnrollmentStore, id: &str) -> i64 {
+    store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("exists")
+        .generation
 }
 
 fn token_update<'a>(
@@ -122,11 +145,19 @@ macro_rules! store_suite {
                 assert_eq!(record.status, EnrollmentStatus::Enrolled);
                 assert!(record.awaiting_configuration);
                 assert_eq!(record.unlock_token.as_deref(), Some(&[9, 9][..]));
-                // Re-enrollment with a new certificate: afresh, rebound.
+                assert_eq!(generation(&f.store, "D1").await, 1);
+                // Re-enrollment with the same certificate: afresh, a new generation.
                 assert_eq!(
-                    authenticate(&f.store, "D1", &CERT_B).await.expect("again"),
+                    authenticate(&f.store, "D1", &CERT_A).await.expect("again"),
                     AuthenticateOutcome::Restarted
                 );
+                assert_eq!(generation(&f.store, "D1").await, 2);
+                // With a new certificate whose CN (from the operator's CA) is the UDID: rebound.
+                assert_eq!(
+                    authenticate(&f.store, "D1", &CERT_B).await.expect("again"),
+                    AuthenticateOutcome::Rebound(Proof::OperatorCa)
+                );
+                assert_eq!(generation(&f.store, "D1").await, 3);
                 let record = f.store.get("D1").await.expect("get").expect("exists");
                 assert_eq!(record.status, EnrollmentStatus::Authenticated);
                 assert_eq!(record.cert_sha256.as_deref(), Some(&CERT_B[..]));
@@ -138,13 +169,116 @@ macro_rules! store_suite {
             async fn a_certificate_serves_one_enrollment() {
                 let Some(f) = store().await else { return };
                 authenticate(&f.store, "D1", &CERT_A).await.expect("first");
-                let err = authenticate(&f.store, "D2", &CERT_A)
+                let err = authenticate_as(&f.store, "D2", &CERT_A, "D2")
                     .await
                     .expect_err("bound elsewhere");
-                assert!(matches!(err, Error::CertificateInUse), "{err:?}");
+                assert!(matches!(err, Error::RebindRefused(_)), "{err:?}");
                 assert!(
                     f.store.get("D2").await.expect("get").is_none(),
                     "nothing half-written"
+                );
+                let audit = f
+                    .store
+                    .list_audit(&AuditQuery {
+                        limit: 10,
+                        enrollment_id: Some("D2"),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("audit");
+                assert_eq!(audit.len(), 1);
+                assert_eq!(audit[0].action, "enrollment.rebind_refused");
+            }
+
+            #[tokio::test]
+            async fn a_certificate_that_proves_nothing_cannot_take_an_active_enrollment() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "VICTIM", &CERT_A)
+                    .await
+                    .expect("victim");
+                f.store
+                    .token_update(&token_update(
+                        "VICTIM",
+                        "VICTIM",
+                        ChannelKind::Device,
+                        &CERT_A,
+                    ))
+                    .await
+                    .expect("victim enrolled");
+                // The attacker's certificate names another device (a direct profile's random CN).
+                let err = authenticate_as(&f.store, "VICTIM", &CERT_B, "5F0C-RANDOM")
+                    .await
+                    .expect_err("hijack");
+                assert!(matches!(err, Error::RebindRefused(_)), "{err:?}");
+                let victim = f.store.get("VICTIM").await.expect("get").expect("exists");
+                assert_eq!(victim.status, EnrollmentStatus::Enrolled, "untouched");
+                assert_eq!(victim.cert_sha256.as_deref(), Some(&CERT_A[..]));
+                assert_eq!(victim.push_token.as_deref(), Some(&[1, 2, 3][..]));
+                assert_eq!(victim.generation, 1);
+                let audit = f
+                    .store
+                    .list_audit(&AuditQuery {
+                        limit: 10,
+                        action: Some("enrollment.rebind_refused"),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("audit");
+                assert_eq!(audit.len(), 1, "{audit:?}");
+                assert_eq!(audit[0].enrollment_id, "VICTIM");
+                assert!(
+                    audit[0].detail.contains(&hex::encode(CERT_B)),
+                    "{:?}",
+                    audit[0]
+                );
+
+                // An administrator's approval lets it through, once.
+                f.store
+                    .approve_reenrollment("VICTIM", "ops", "re-enrolled by hand", 60_000)
+                    .await
+                    .expect("approve");
+                let done = authenticate_as(&f.store, "VICTIM", &CERT_B, "5F0C-RANDOM")
+                    .await
+                    .expect("approved");
+                assert_eq!(done.outcome, AuthenticateOutcome::Rebound(Proof::Approval));
+                assert_eq!(done.generation, 2);
+                let err = authenticate_as(&f.store, "VICTIM", &[0xC; 32], "OTHER")
+                    .await
+                    .expect_err("the approval was used");
+                assert!(matches!(err, Error::RebindRefused(_)), "{err:?}");
+                let approvals = f
+                    .store
+                    .list_audit(&AuditQuery {
+                        limit: 10,
+                        action: Some("enrollment.reenrollment_approved"),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("audit");
+                assert_eq!(approvals[0].actor, "ops");
+            }
+
+            #[tokio::test]
+            async fn a_checked_out_enrollment_comes_back_with_a_new_generation() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                f.store.check_out("D1", "D1", &CERT_A).await.expect("out");
+                assert_eq!(
+                    authenticate_as(&f.store, "D1", &CERT_B, "ANY")
+                        .await
+                        .expect("back")
+                        .outcome,
+                    AuthenticateOutcome::New
+                );
+                assert_eq!(generation(&f.store, "D1").await, 2);
+                let resolved = f
+                    .store
+                    .resolve(&["D1".to_string(), "NOPE".to_string()])
+                    .await
+                    .expect("resolve");
+                assert_eq!(
+                    resolved,
+                    vec![("D1".to_string(), 2, EnrollmentStatus::Authenticated)]
                 );
             }
 
@@ -253,6 +387,11 @@ macro_rules! store_suite {
                     .token_update(&token_update("D1:USER", "D1", ChannelKind::User, &CERT_A))
                     .await
                     .expect("user back");
+                assert_eq!(
+                    generation(&f.store, "D1:USER").await,
+                    3,
+                    "each return after a CheckOut (its own, then its device's) is a new generation"
+                );
                 authenticate(&f.store, "D1", &CERT_A)
                     .await
                     .expect("re-enroll again");
@@ -310,10 +449,14 @@ macro_rules! store_suite {
                     Err(Error::NotManaged(_))
                 ));
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                f.store
-                    .authorize_device("D1", &CERT_A)
-                    .await
-                    .expect("active");
+                assert_eq!(
+                    f.store
+                        .authorize_device("D1", &CERT_A)
+                        .await
+                        .expect("active"),
+                    1,
+                    "the generation"
+                );
                 assert!(matches!(
                     f.store.authorize_device("D1", &CERT_B).await,
                     Err(Error::CertificateMismatch(_))

@@ -203,7 +203,55 @@ impl CheckinMessage {
                 )))
             }
         };
+        message.check_lengths()?;
         Ok(message)
+    }
+
+    /// Refuses fields over their limits: they would be stored per device and sent to APNs
+    /// with every push.
+    fn check_lengths(&self) -> Result<(), ParseError> {
+        use crate::fields::{at_most, MAX_FACT_LEN, MAX_PUSH_FIELD_LEN, MAX_SECRET_LEN};
+        match self {
+            CheckinMessage::Authenticate(m) => {
+                at_most("Topic", m.topic.len(), MAX_PUSH_FIELD_LEN)?;
+                for (field, value) in [
+                    ("OSVersion", &m.os_version),
+                    ("BuildVersion", &m.build_version),
+                    ("ProductName", &m.product_name),
+                    ("SerialNumber", &m.serial_number),
+                    ("IMEI", &m.imei),
+                    ("MEID", &m.meid),
+                    ("DeviceName", &m.device_name),
+                    ("Model", &m.model),
+                    ("ModelName", &m.model_name),
+                ] {
+                    at_most(field, value.as_ref().map_or(0, String::len), MAX_FACT_LEN)?;
+                }
+            }
+            CheckinMessage::TokenUpdate(m) => {
+                at_most("Topic", m.topic.len(), MAX_PUSH_FIELD_LEN)?;
+                at_most("Token", m.token.len(), MAX_PUSH_FIELD_LEN)?;
+                at_most("PushMagic", m.push_magic.len(), MAX_PUSH_FIELD_LEN)?;
+                at_most(
+                    "UnlockToken",
+                    m.unlock_token.as_ref().map_or(0, Vec::len),
+                    MAX_SECRET_LEN,
+                )?;
+            }
+            CheckinMessage::CheckOut(m) => at_most("Topic", m.topic.len(), MAX_PUSH_FIELD_LEN)?,
+            CheckinMessage::SetBootstrapToken(m) => at_most(
+                "BootstrapToken",
+                m.bootstrap_token.as_ref().map_or(0, Vec::len),
+                MAX_SECRET_LEN,
+            )?,
+            CheckinMessage::UserAuthenticate(m) => at_most(
+                "DigestResponse",
+                m.digest_response.as_ref().map_or(0, String::len),
+                MAX_FACT_LEN,
+            )?,
+            CheckinMessage::GetBootstrapToken(_) => {}
+        }
+        Ok(())
     }
 }
 

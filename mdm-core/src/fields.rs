@@ -30,6 +30,28 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// The longest push `Topic`, `Token` and `PushMagic` accepted, in bytes. Real ones are about 60,
+/// 32 and 36; they go into a database row and an APNs request per push.
+pub const MAX_PUSH_FIELD_LEN: usize = 255;
+
+/// The longest secret blob accepted (`UnlockToken`, `BootstrapToken`); real ones are a few KB.
+pub const MAX_SECRET_LEN: usize = 64 * 1024;
+
+/// The longest recorded fact (`DeviceName`, `OSVersion`, ...) accepted; they are shown to
+/// administrators and kept per device.
+pub const MAX_FACT_LEN: usize = 1024;
+
+/// Refuses a field longer than `max` bytes, saying how long it was (never echoing it).
+pub(crate) fn at_most(field: &'static str, len: usize, max: usize) -> Result<(), ParseError> {
+    if len > max {
+        return Err(ParseError::InvalidField {
+            field,
+            reason: format!("{len} bytes, more than the {max} allowed"),
+        });
+    }
+    Ok(())
+}
+
 /// A strict optional string.
 pub(crate) fn opt_string(
     dict: &Dictionary,

@@ -81,7 +81,7 @@ impl Profile {
     }
 
     /// The top-level keys without the payloads. A profile holding an MDM payload must be
-    /// removable (seed 001, "A profile containing an MDM payload must be removable"), so
+    /// removable (iOS refuses it otherwise: "A profile containing an MDM payload must be removable"), so
     /// PayloadRemovalDisallowed is written as false rather than left to a default.
     fn header(&self) -> Dictionary {
         let mut dict = Dictionary::new();

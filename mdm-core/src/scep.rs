@@ -3,7 +3,7 @@
 //! PKCSReq or RenewalReq and reads the CertRep. Cryptography is OpenSSL's; this module adds what
 //! its bindings lack (SCEP's signed attributes, CSR attributes) with a small DER walker.
 //!
-//! Real clients are accepted as they are (notes/device-quirks.md): envelopes in DES-CBC, 3DES,
+//! Real clients are accepted as they are (docs/architecture.md §11): envelopes in DES-CBC, 3DES,
 //! AES-128/192/256-CBC; SHA-1 to SHA-512 signatures; a CSR with version 2; the challengePassword
 //! in the signed attributes instead of (or as well as) the CSR; BER from OpenSSL-based clients.
 //!

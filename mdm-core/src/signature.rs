@@ -4,7 +4,7 @@
 //!
 //! [`SignatureVerifier::verify`] takes the base64 header value and the body and either names the
 //! signer ([`VerifiedSigner`]) or says why not ([`SignatureError`], always a 403 at the edge). It
-//! accepts what real devices and clients send (shared/notes/device-quirks.md): BER with indefinite
+//! accepts what real devices and clients send (docs/architecture.md §11): BER with indefinite
 //! lengths, signatures with and without signed attributes, SHA-1/256/384/512, RSA (the signature
 //! algorithm given as `rsaEncryption` or `sha*WithRSAEncryption`) and ECDSA P-256, and a signer
 //! certificate with an empty subject. The signer certificate comes from the `SignedData` and must

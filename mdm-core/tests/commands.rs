@@ -1,5 +1,5 @@
-//! Commands and command results against third-party fixtures, read in place from the shared
-//! fixture tree: real command results converted to JSON for the admin API, and micromdm's
+//! Commands and command results against third-party fixtures, read from the repository's
+//! `fixtures/` (see its README for provenance and licences): real command results converted to JSON for the admin API, and micromdm's
 //! InstallProfile command in both its plist and its JSON form.
 //!
 //! The result directories are walked, and every file must appear in the table below: a new
@@ -14,7 +14,7 @@ use mdm_core::{
 use plist::Value;
 use serde_json::{json, Value as Json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 const COMMANDMENT: &str = "commandment/testdata";
 const RESULT_DIRS: [&str; 5] = [
     "DeviceInformation",

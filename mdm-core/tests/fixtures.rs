@@ -1,5 +1,5 @@
-//! Conformance against real device captures and third-party fixtures, read in place from the
-//! shared fixture tree (see its README for provenance and licences).
+//! Conformance against real device captures and third-party fixtures, read from the
+//! repository's `fixtures/` (see its README for provenance and licences).
 //!
 //! The message fixture directories are walked, and every file must appear in a table below with
 //! what it is expected to be: a new capture dropped in the tree fails the test until someone
@@ -16,7 +16,7 @@ use mdm_core::{
 };
 use plist::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 const COMMANDMENT: &str = "commandment/testdata";
 const NANOMDM: &str = "nanomdm/mdm/testdata";
 

@@ -89,7 +89,7 @@ impl ErrorCode {
         }
     }
 
-    /// The HTTP status the edge answers (DESIGN.md §4).
+    /// The HTTP status the edge answers (docs/architecture.md §4).
     pub fn http_status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidMessage => StatusCode::BAD_REQUEST,
@@ -112,8 +112,29 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-/// Builds the [`Status`] a service returns for `code`.
+/// The longest status message sent, in bytes. Messages often quote what a client sent (an ID, a
+/// parameter); gRPC carries them in an HTTP/2 header, and an unbounded one overflowed the peer's
+/// header limit, turning a client's mistake into a 500.
+pub const MAX_STATUS_MESSAGE: usize = 512;
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` when cut: for messages
+/// and log fields that may quote client input.
+pub fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// Builds the [`Status`] a service returns for `code`; the message is bounded to
+/// [`MAX_STATUS_MESSAGE`] bytes.
 pub fn status(code: ErrorCode, message: impl Into<String>) -> Status {
+    let message: String = message.into();
+    let message = bounded(&message, MAX_STATUS_MESSAGE).into_owned();
     let mut status = Status::new(code.grpc_code(), message);
     status.metadata_mut().insert(
         ERROR_CODE_METADATA,
@@ -160,6 +181,16 @@ mod tests {
             assert_eq!(code_of(&status), code);
             assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
         }
+    }
+
+    #[test]
+    fn status_messages_are_bounded_on_a_character_boundary() {
+        let long = format!("no device {}", "é".repeat(20_000));
+        let status = status(ErrorCode::NotFound, long);
+        assert!(status.message().len() <= MAX_STATUS_MESSAGE);
+        assert!(status.message().ends_with('…'));
+        assert_eq!(bounded("short", 10), "short");
+        assert_eq!(bounded("abcdef", 4), "a…");
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! # Layout
 //! - [`v1`]: generated messages, clients and servers (`mdm.v1` package).
 //! - [`error`]: [`ErrorCode`], how a service states *why* a call failed so that the edge can
-//!   answer the device with exactly the HTTP status DESIGN.md §4 asks for.
+//!   answer the device with exactly the HTTP status docs/architecture.md §4 asks for.
+//! - [`page`]: the paging convention of the listing RPCs.
 
 pub mod error;
+pub mod page;
 
-pub use error::{code_of, status, ErrorCode};
+pub use error::{bounded, code_of, status, ErrorCode, MAX_STATUS_MESSAGE};
+pub use page::page_limit;
 pub use tonic;
 
 /// Generated code for the `mdm.v1` package.

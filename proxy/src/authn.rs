@@ -1,4 +1,4 @@
-//! Who is calling on the device listener, per its mode (DESIGN.md §2, §4):
+//! Who is calling on the device listener, per its mode (docs/architecture.md §2, §4):
 //!
 //! | mode | identity from |
 //! |---|---|

@@ -1,8 +1,9 @@
 //! Authorization of the command channel: before command-svc sees a report, enroll-svc confirms
-//! that the identity is an active enrollment presenting its bound certificate. Positive answers
-//! are cached briefly, because a device sends several reports per connection and asking for
-//! each would double the backend calls of the hot path. Refusals are never cached, and a
-//! CheckOut seen by this edge evicts the device at once.
+//! that the identity is an active enrollment presenting its bound certificate, and says which
+//! generation of the enrollment it is (command-svc serves only that generation's commands).
+//! Positive answers are cached briefly, because a device sends several reports per connection
+//! and asking for each would double the backend calls of the hot path. Refusals are never
+//! cached, and an Authenticate or CheckOut seen by this edge evicts the device at once.
 
 use crate::backends::Backends;
 use crate::error::ProxyError;
@@ -16,11 +17,12 @@ const MAX_ENTRIES: usize = 200_000;
 
 type Key = (String, Vec<u8>);
 
-/// A TTL cache of positive authorizations in front of enroll-svc.
+/// A TTL cache of positive authorizations (until when, and the generation) in front of
+/// enroll-svc.
 #[derive(Debug)]
 pub struct Authorizer {
     ttl: Duration,
-    granted: Mutex<HashMap<Key, Instant>>,
+    granted: Mutex<HashMap<Key, (Instant, u64)>>,
 }
 
 impl Authorizer {
@@ -32,46 +34,50 @@ impl Authorizer {
         }
     }
 
-    /// Ok when `identity` may use the command channel; the enroll-svc error otherwise
-    /// (NotManaged → 401, AuthenticationFailed → 403, unreachable → 503).
+    /// The enrollment's generation when `identity` may use the command channel; the enroll-svc
+    /// error otherwise (NotManaged → 401, AuthenticationFailed → 403, unreachable → 503).
     pub async fn authorize(
         &self,
         backends: &Backends,
         identity: &DeviceIdentity,
-    ) -> Result<(), ProxyError> {
+    ) -> Result<u64, ProxyError> {
         let key = (identity.enrollment_id.clone(), identity.cert_sha256.clone());
-        if self.is_fresh(&key) {
-            return Ok(());
+        if let Some(generation) = self.fresh(&key) {
+            return Ok(generation);
         }
-        backends
+        let generation = backends
             .enroll_client()
             .authorize(AuthorizeRequest {
                 identity: Some(identity.clone()),
             })
             .await
-            .map_err(|status| ProxyError::backend("enroll-svc", &status))?;
+            .map_err(|status| ProxyError::backend("enroll-svc", &status))?
+            .into_inner()
+            .generation;
         if !self.ttl.is_zero() {
             let mut granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
             if granted.len() >= MAX_ENTRIES {
                 granted.clear();
             }
-            granted.insert(key, Instant::now() + self.ttl);
+            granted.insert(key, (Instant::now() + self.ttl, generation));
         }
-        Ok(())
+        Ok(generation)
     }
 
-    /// Forgets every cached answer for a device's enrollments (after its CheckOut).
+    /// Forgets every cached answer for a device's enrollments (after its Authenticate or
+    /// CheckOut).
     pub fn evict_device(&self, device_id: &str) {
         let mut granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
         let user_prefix = format!("{device_id}:");
         granted.retain(|(id, _), _| id != device_id && !id.starts_with(&user_prefix));
     }
 
-    fn is_fresh(&self, key: &Key) -> bool {
+    fn fresh(&self, key: &Key) -> Option<u64> {
         let granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
         granted
             .get(key)
-            .is_some_and(|until| *until > Instant::now())
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, generation)| *generation)
     }
 }
 
@@ -86,16 +92,17 @@ mod tests {
         {
             let mut granted = authorizer.granted.lock().expect("lock");
             for id in ["D1", "D1:U1", "D10", "D2"] {
-                granted.insert((id.to_string(), vec![1]), until);
+                granted.insert((id.to_string(), vec![1]), (until, 3));
             }
         }
         authorizer.evict_device("D1");
-        assert!(!authorizer.is_fresh(&("D1".into(), vec![1])));
-        assert!(!authorizer.is_fresh(&("D1:U1".into(), vec![1])));
-        assert!(authorizer.is_fresh(&("D10".into(), vec![1])));
-        assert!(authorizer.is_fresh(&("D2".into(), vec![1])));
-        assert!(
-            !authorizer.is_fresh(&("D2".into(), vec![2])),
+        assert_eq!(authorizer.fresh(&("D1".into(), vec![1])), None);
+        assert_eq!(authorizer.fresh(&("D1:U1".into(), vec![1])), None);
+        assert_eq!(authorizer.fresh(&("D10".into(), vec![1])), Some(3));
+        assert_eq!(authorizer.fresh(&("D2".into(), vec![1])), Some(3));
+        assert_eq!(
+            authorizer.fresh(&("D2".into(), vec![2])),
+            None,
             "keyed by certificate too"
         );
     }

@@ -11,7 +11,7 @@ use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
 use mdm_proto::v1::push_client::PushClient;
 use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -64,20 +64,18 @@ impl Backends {
         })
     }
 
-    /// Ready when enroll-svc and command-svc report SERVING.
-    pub fn readiness(self: &std::sync::Arc<Self>) -> service_kit::observe::ReadinessCheck {
-        let backends = self.clone();
-        std::sync::Arc::new(move || {
-            let backends = backends.clone();
-            Box::pin(async move {
-                service_kit::observe::grpc_ready(backends.enroll.get())()
-                    .await
-                    .map_err(|why| format!("enroll-svc: {why}"))?;
-                service_kit::observe::grpc_ready(backends.command.get())()
-                    .await
-                    .map_err(|why| format!("command-svc: {why}"))
-            })
-        })
+    /// Health checks of the services behind the edge, for `/peers` and `mdm_peer_up`. Each
+    /// takes its channel when it runs, inside the runtime (see the module's note).
+    pub fn peers(self: &Arc<Self>) -> Vec<(&'static str, service_kit::observe::ReadinessCheck)> {
+        let check = |pick: fn(&Backends) -> &LazyChannel| -> service_kit::observe::ReadinessCheck {
+            let backends = Arc::clone(self);
+            Arc::new(move || service_kit::observe::grpc_ready(pick(&backends).get())())
+        };
+        vec![
+            ("enroll-svc", check(|b| &b.enroll)),
+            ("command-svc", check(|b| &b.command)),
+            ("push-svc", check(|b| &b.push)),
+        ]
     }
 
     /// A client of enroll-svc (cheap: clones share one connection).

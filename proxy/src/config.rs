@@ -14,7 +14,8 @@ use std::path::PathBuf;
 pub struct Config {
     /// The device listener: where enrolled devices connect (the ServerURL and CheckInURL host).
     pub device: DeviceListener,
-    /// Plain-HTTP listener for `/healthz`, for load balancers and orchestrators.
+    /// Plain-HTTP operations listener: `/healthz`, `/readyz`, `/peers` and `/metrics`, for load
+    /// balancers, orchestrators and Prometheus.
     #[serde(default = "default_health_listen")]
     pub health_listen: SocketAddr,
     /// The gRPC services behind the edge.
@@ -96,7 +97,7 @@ pub enum DeviceAuthMode {
     TrustedHeader,
 }
 
-/// The identity policy (DESIGN.md §4).
+/// The identity policy (docs/architecture.md §4).
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentityPolicy {

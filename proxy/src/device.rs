@@ -88,9 +88,15 @@ impl DeviceApp {
                 self.metrics.message("checkin", message.message_type());
                 let enrollment = message.ids().enrollment()?;
                 let identity = identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
-                let checking_out = matches!(message, mdm_core::CheckinMessage::CheckOut(_));
+                // Both end the enrollment's current generation: what this edge cached about it
+                // is stale from now on.
+                let restarts_or_ends = matches!(
+                    message,
+                    mdm_core::CheckinMessage::Authenticate(_)
+                        | mdm_core::CheckinMessage::CheckOut(_)
+                );
                 let answer = self.backends.checkin(identity, body).await;
-                if checking_out {
+                if restarts_or_ends {
                     self.authorizer.evict_device(&enrollment.device_id);
                 }
                 answer
@@ -101,8 +107,9 @@ impl DeviceApp {
             Message::Report(report) => {
                 self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
-                let identity = identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
-                self.authorizer.authorize(&self.backends, &identity).await?;
+                let mut identity =
+                    identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
+                identity.generation = self.authorizer.authorize(&self.backends, &identity).await?;
                 self.backends
                     .report(identity, body, caller.connection_id)
                     .await

@@ -1,4 +1,4 @@
-//! Why a device request failed, mapped once to an HTTP status (DESIGN.md §4).
+//! Why a device request failed, mapped once to an HTTP status (docs/architecture.md §4).
 
 use http::StatusCode;
 use mdm_proto::ErrorCode;

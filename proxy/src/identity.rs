@@ -1,4 +1,4 @@
-//! The identity policy (DESIGN.md §4): does this certificate speak for the device that the
+//! The identity policy (docs/architecture.md §4): does this certificate speak for the device that the
 //! message names? The certificate binding (one certificate, one enrollment) is enforced by
 //! enroll-svc, which owns it; this is the part the edge can decide alone, before any backend
 //! is called.
@@ -36,6 +36,8 @@ pub fn verify(
         cert_common_name: cert.common_name.clone(),
         auth_method: method.into(),
         policy: proto_policy.into(),
+        // Known once enroll-svc has authorized the identity (command channel).
+        generation: 0,
     })
 }
 

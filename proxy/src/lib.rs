@@ -2,7 +2,7 @@
 //! (today: the client certificate verified in the handshake), parses the plist envelope, applies
 //! the identity policy and forwards the verified identity and the message to the owning service
 //! over gRPC. It owns no database. Its HTTP status codes are part of the MDM protocol
-//! (DESIGN.md §4): a device unenrolls on 401, so only a service's explicit "not managed" becomes
+//! (docs/architecture.md §4): a device unenrolls on 401, so only a service's explicit "not managed" becomes
 //! a 401 and every fault inside is a 5xx.
 //!
 //! # Layout
@@ -16,7 +16,9 @@
 //! - [`body`]: bounded body reading and responses.
 //! - [`error`]: why a request failed, mapped once to an HTTP status.
 //! - [`health`]: `/healthz`, `/readyz` and `/metrics`.
+//! - [`http_app`]: serving an app on pingora so that even unreadable requests get a status.
 //! - [`metrics`]: the edge's Prometheus metrics.
+//! - [`pingora_log`]: pingora's log lines, counted, bounded and without credentials.
 //! - [`admin`]: the admin listener: REST API with bearer tokens (when `[admin]` is configured).
 //! - [`enrollment`]: the enrollment listener: SCEP, OTA and direct profiles, `/MDMServiceConfig`
 //!   (when `[enrollment]` is configured).
@@ -34,8 +36,10 @@ pub mod device;
 pub mod enrollment;
 pub mod error;
 pub mod health;
+pub mod http_app;
 pub mod identity;
 pub mod metrics;
+pub mod pingora_log;
 pub mod revocation;
 pub mod tls;
 
@@ -92,15 +96,21 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     let backends = Arc::new(backends::Backends::new(&config.services)?);
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let observability = service_kit::observe::Observability::new(registry, backends.readiness());
+    // The edge keeps no state: once its listeners are up it is ready. The services behind it are
+    // reported at /peers; a device request that needs one that is down gets 503.
+    let observability = service_kit::observe::Observability::with_peers(
+        registry,
+        service_kit::observe::always_ready(),
+        backends.peers(),
+    );
     if let Some(enroll_config) = &config.enrollment {
         let mut enrollment = Service::new(
             "enrollment listener".to_string(),
-            enrollment::EnrollmentApp::new(
+            http_app::Answering(enrollment::EnrollmentApp::new(
                 enroll_config.clone(),
                 Arc::clone(&backends),
                 metrics.clone(),
-            ),
+            )),
         );
         enrollment.add_tls_with_settings(
             &enroll_config.listen.to_string(),
@@ -113,7 +123,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     if let Some(admin_config) = &config.admin {
         let mut admin = Service::new(
             "admin listener".to_string(),
-            admin::AdminApp::new(admin_config, Arc::clone(&backends)),
+            http_app::Answering(admin::AdminApp::new(admin_config, Arc::clone(&backends))),
         );
         admin.add_tls_with_settings(
             &admin_config.listen.to_string(),
@@ -125,7 +135,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     }
     let mut device = Service::new(
         "device listener".to_string(),
-        device::DeviceApp::new(
+        http_app::Answering(device::DeviceApp::new(
             config.device.clone(),
             Arc::clone(&backends),
             authorization::Authorizer::new(std::time::Duration::from_millis(
@@ -137,7 +147,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
                 std::time::Duration::from_millis(config.services.authorization_cache_ms),
             ),
             metrics,
-        ),
+        )),
     );
     device.add_tls_with_settings(
         &config.device.listen.to_string(),

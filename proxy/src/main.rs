@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    service_kit::telemetry::init(&config.log);
+    proxy::pingora_log::init(&config.log);
     let server = proxy::build_server(&config).context("cannot start the proxy")?;
     server.run_forever()
 }

@@ -82,6 +82,11 @@ impl Metrics {
             "Time to verify an Mdm-Signature header",
             m.signature_verify_seconds.clone(),
         );
+        registry.register(
+            "mdm_proxy_client_faults",
+            "Connections clients broke off (failed TLS or HTTP/2 handshakes, unreadable requests), by kind; logged at DEBUG",
+            crate::pingora_log::CLIENT_FAULTS.clone(),
+        );
         m
     }
 

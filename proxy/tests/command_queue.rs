@@ -12,14 +12,10 @@ use testkit::{eventually, Engine, Issued, Stack, StackOptions};
 
 /// The UDID in the real captures; our device uses it so the captures are sent unchanged.
 const UDID: &str = "1c111c111c111c111c111c111c111c111c111c11";
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/commandment/testdata"
-);
 
 /// A real device's report from the captures, answering `command_uuid`.
 fn captured(file: &str, command_uuid: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/{file}")).expect("fixture");
+    let text = testkit::fixture_text(&format!("commandment/testdata/{file}"));
     let start = text
         .find("<key>CommandUUID</key>")
         .expect("has a CommandUUID");
@@ -174,7 +170,7 @@ macro_rules! on_both_engines {
 on_both_engines!(
     the_command_cycle,
     priority_expiry_and_cancel,
-    re_enrollment_clears_the_queue,
+    re_enrollment_supersedes_the_queue,
     only_managed_devices_use_the_command_channel,
     admin_guard_rails,
 );
@@ -439,7 +435,7 @@ async fn priority_expiry_and_cancel(engine: Engine) {
     assert!(delivery(&stack, &expiring).await["sent_at"].is_null());
 }
 
-async fn re_enrollment_clears_the_queue(engine: Engine) {
+async fn re_enrollment_supersedes_the_queue(engine: Engine) {
     let Some(stack) = start(StackOptions::new(engine)).await else {
         return;
     };
@@ -452,7 +448,7 @@ async fn re_enrollment_clears_the_queue(engine: Engine) {
         assert_eq!(device.put(&stack, "/checkin", body).await.0, StatusCode::OK);
     }
     assert_eq!(device.idle(&stack).await, None);
-    assert_eq!(delivery(&stack, &stale).await["status"], "cancelled");
+    assert_eq!(delivery(&stack, &stale).await["status"], "superseded");
 }
 
 async fn only_managed_devices_use_the_command_channel(engine: Engine) {

@@ -166,7 +166,18 @@ async fn a_queued_command_pushes_the_device_until_it_checks_out(engine: Engine) 
         stack.logs()
     );
     let pushes = stack.apns.mock().deliveries_to(&token_hex).len();
-    let answer = enqueue(&stack).await;
+    // Queueing for a checked-out device is refused unless asked for (allow_unknown).
+    let body = json!({"devices": [UDID], "command": {"request_type": "ProfileList"}});
+    let (status, answer) = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"].as_str().is_some_and(|m| m.contains(UDID)),
+        "the refusal names the device: {answer}"
+    );
+    let body = json!({"devices": [UDID], "allow_unknown": true,
+        "command": {"request_type": "DeviceInformation", "queries": ["OSVersion"]}});
+    let (status, answer) = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["push"]["delivered"], 0, "{answer}");
     assert_eq!(answer["push"]["outcomes"]["no_target"], 1, "{answer}");
     assert_eq!(

@@ -16,7 +16,8 @@ pub struct Config {
     /// gRPC listen address. Only the edge and the other services should reach it.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz` and `/readyz`.
+    /// Plain-HTTP listener for Prometheus `/metrics`, `/healthz`, `/readyz` (the database
+    /// answers) and `/peers` (the services it calls).
     #[serde(default = "default_metrics_listen")]
     pub metrics_listen: SocketAddr,
     /// Directory for the SQLite file when `database.url` is unset.
@@ -34,7 +35,7 @@ pub struct Config {
     /// Push certificates.
     #[serde(default)]
     pub certificate: CertificateConfig,
-    /// The inactivity sweep (seed 004 "Detecting Inactive Devices").
+    /// The inactivity sweep (Apple's "Detecting Inactive Devices").
     #[serde(default)]
     pub sweep: SweepConfig,
     /// Logging.
@@ -108,7 +109,7 @@ pub struct SweepConfig {
     /// is still listening connects and proves it.
     #[serde(default = "default_push_after")]
     pub push_after_secs: u64,
-    /// A device silent this long is marked inactive (seed 004: "several days to a week").
+    /// A device silent this long is marked inactive (Apple suggests "several days to a week").
     #[serde(default = "default_inactive_after")]
     pub inactive_after_secs: u64,
     /// Most devices one sweep pushes; the rest wait for the next sweep.

@@ -1,7 +1,7 @@
 //! The certificate every replica pushes with: the newest row of `push_certificates`.
 //!
 //! A certificate uploaded through one replica must be used by all of them without a restart,
-//! and replicas keep nothing another would need (DESIGN.md §2). So each replica re-reads the
+//! and replicas keep nothing another would need (docs/architecture.md §2). So each replica re-reads the
 //! current version from the database at most every `certificate.refresh_ms` (one cheap
 //! `MAX(version)` read, only when pushes are being sent) and builds a new APNs client when it
 //! changed. If the database cannot be asked, the certificate in hand keeps being used.

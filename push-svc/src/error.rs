@@ -37,6 +37,19 @@ pub enum Error {
         /// The uploaded certificate's topic.
         new: String,
     },
+    /// A device's push target names a topic other than the installed certificate's: pushes
+    /// to it would fail with DeviceTokenNotForTopic, so the device could never be woken.
+    #[error(
+        "the Topic {device:?} is not the push certificate's topic {installed:?}: the MDM \
+         profile names another topic than the push certificate (enroll-svc's enrollment.topic \
+         must be the certificate's UID)"
+    )]
+    TopicMismatch {
+        /// What the device sent.
+        device: String,
+        /// The installed certificate's topic.
+        installed: String,
+    },
     /// No such target or no certificate installed.
     #[error("{0}")]
     NotFound(String),
@@ -68,15 +81,12 @@ impl Error {
             | Error::Unreadable(_)
             | Error::NotPushCertificate(_)
             | Error::KeyMismatch
-            | Error::Expired(_) => ErrorCode::InvalidMessage,
+            | Error::Expired(_)
+            | Error::TopicMismatch { .. } => ErrorCode::InvalidMessage,
             Error::TopicChange { .. } => ErrorCode::Conflict,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::Database(e) => match e {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                    ErrorCode::Unavailable
-                }
-                _ => ErrorCode::Internal,
-            },
+            Error::Database(e) if service_kit::db::is_transient(e) => ErrorCode::Unavailable,
+            Error::Database(_) => ErrorCode::Internal,
             Error::Secret(_)
             | Error::Tls(_)
             | Error::Migrate(_)

@@ -3,6 +3,7 @@
 use crate::current::CertificateCache;
 use crate::deliver::Pusher;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::store::{NewTarget, PushStore, TargetRow, TargetStatus};
 use crate::upload::Certificates;
 use mdm_proto::v1::push_server::Push;
@@ -25,6 +26,7 @@ pub struct PushApi {
     pusher: Arc<Pusher>,
     certificates: Certificates,
     cache: Arc<CertificateCache>,
+    metrics: Metrics,
 }
 
 impl PushApi {
@@ -34,12 +36,42 @@ impl PushApi {
         pusher: Arc<Pusher>,
         certificates: Certificates,
         cache: Arc<CertificateCache>,
+        metrics: Metrics,
     ) -> PushApi {
         PushApi {
             store,
             pusher,
             certificates,
             cache,
+            metrics,
+        }
+    }
+}
+
+/// Longest PushMagic or topic accepted (real ones are 36 and about 60 bytes).
+const MAX_PUSH_FIELD_LEN: usize = 255;
+
+impl PushApi {
+    /// Refuses a topic that is not the installed certificate's: the mismatch would otherwise
+    /// only show as pushes failing later, one device at a time. Before any certificate is
+    /// installed nothing can be compared: the target is kept and counted.
+    async fn check_topic(&self, topic: &str) -> Result<(), Error> {
+        match self.cache.current().await? {
+            Some(current) if current.row.topic != topic => {
+                self.metrics.topic_mismatch.inc();
+                tracing::warn!(device_topic = %mdm_proto::bounded(topic, 255), installed = %current.row.topic,
+                    "push target refused: its Topic is not the push certificate's");
+                Err(Error::TopicMismatch {
+                    device: topic.to_owned(),
+                    installed: current.row.topic.clone(),
+                })
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.metrics.without_certificate.inc();
+                tracing::warn!(topic, "push target registered with no push certificate installed: the device cannot be woken until one is uploaded");
+                Ok(())
+            }
         }
     }
 }
@@ -69,6 +101,13 @@ impl Push for PushApi {
         if r.push_magic.is_empty() || r.topic.is_empty() {
             return Err(Error::InvalidRequest("push_magic and topic are required".into()).into());
         }
+        if r.push_magic.len() > MAX_PUSH_FIELD_LEN || r.topic.len() > MAX_PUSH_FIELD_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "push_magic and topic are at most {MAX_PUSH_FIELD_LEN} bytes"
+            ))
+            .into());
+        }
+        self.check_topic(&r.topic).await?;
         self.store
             .register_target(
                 &NewTarget {
@@ -182,15 +221,9 @@ impl Push for PushApi {
             PushTargetStatus::Active => Some(TargetStatus::Active.as_str()),
             PushTargetStatus::Inactive => Some(TargetStatus::Inactive.as_str()),
         };
-        let limit = match r.limit {
-            0 => 100,
-            n => n.min(1000),
-        };
-        let rows = self
-            .store
-            .list_targets(status, &r.after, i64::from(limit))
-            .await?;
-        let next_after = if rows.len() == limit as usize {
+        let limit = mdm_proto::page_limit(r.limit);
+        let rows = self.store.list_targets(status, &r.after, limit).await?;
+        let next_after = if i64::try_from(rows.len()) == Ok(limit) {
             rows.last()
                 .map(|t| t.enrollment_id.clone())
                 .unwrap_or_default()

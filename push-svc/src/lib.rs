@@ -1,4 +1,4 @@
-//! push-svc owns push (DESIGN.md §7): the MDM push certificate, the push target of each
+//! push-svc owns push (docs/architecture.md §7): the MDM push certificate, the push target of each
 //! enrollment (token, PushMagic, topic) and delivery to APNs over HTTP/2. enroll-svc registers a
 //! target at TokenUpdate and removes it at CheckOut; command-svc pushes a command's targets when
 //! it is queued and reports which devices connected; administrators upload certificates and
@@ -68,13 +68,8 @@ pub async fn run(
 
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let observability = observe::Observability::new(
-        registry,
-        observe::all_of(vec![(
-            "database",
-            observe::database_ready(store.db().clone()),
-        )]),
-    );
+    let observability =
+        observe::Observability::new(registry, observe::database_ready(store.db().clone()));
     let cache = Arc::new(current::CertificateCache::new(
         store.clone(),
         secrets.clone(),
@@ -97,11 +92,11 @@ pub async fn run(
         store.clone(),
         Arc::clone(&pusher),
         certificates.clone(),
-        metrics,
+        metrics.clone(),
         config.sweep.clone(),
     ));
 
-    let api = grpc::PushApi::new(store.clone(), pusher, certificates, cache);
+    let api = grpc::PushApi::new(store.clone(), pusher, certificates, cache, metrics);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<PushServer<grpc::PushApi>>().await;
     let router = tonic::transport::Server::builder()

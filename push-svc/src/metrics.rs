@@ -34,6 +34,10 @@ pub struct Metrics {
     pub sweep_pushed: Counter,
     /// Devices the sweep marked inactive.
     pub sweep_inactive: Counter,
+    /// Push targets refused because their Topic is not the installed certificate's.
+    pub topic_mismatch: Counter,
+    /// Push targets registered while no certificate was installed (they cannot be woken yet).
+    pub without_certificate: Counter,
 }
 
 impl Metrics {
@@ -44,6 +48,16 @@ impl Metrics {
             "mdm_push_results",
             "Push results, by outcome",
             m.results.clone(),
+        );
+        registry.register(
+            "mdm_push_topic_mismatch",
+            "TokenUpdates refused because their Topic is not the push certificate's topic",
+            m.topic_mismatch.clone(),
+        );
+        registry.register(
+            "mdm_push_targets_without_certificate",
+            "Push targets registered while no push certificate was installed",
+            m.without_certificate.clone(),
         );
         registry.register(
             "mdm_push_certificate_expiry_timestamp_seconds",

@@ -1,5 +1,5 @@
 //! What became of one push, decided from APNs's status first: reasons are an open set
-//! (notes/apns.md), so an unknown reason under a known status is still classified, and kept
+//! (docs/architecture.md §11), so an unknown reason under a known status is still classified, and kept
 //! verbatim beside the outcome.
 
 use crate::apns::ApnsReply;

@@ -1,4 +1,4 @@
-//! The inactivity sweep (seed 004 "Detecting Inactive Devices"): push devices that have been
+//! The inactivity sweep (Apple's "Detecting Inactive Devices"): push devices that have been
 //! silent for `sweep.push_after_secs` so that a device still listening connects and proves it,
 //! and mark inactive those silent past `sweep.inactive_after_secs` (a week by default).
 //!

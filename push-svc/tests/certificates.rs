@@ -122,11 +122,7 @@ async fn certificates_that_cannot_push_are_refused_clearly() {
     );
 
     // The real-format fixture without a UID, with any key: refused for the UID first.
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/micromdm/push-certs/mock_push_cert_no_uid.pem"
-    ))
-    .expect("fixture");
+    let fixture = testkit::fixture_text("micromdm/push-certs/mock_push_cert_no_uid.pem");
     let err = push
         .upload_pem(&format!("{fixture}{}", no_uid.key_pem))
         .await

@@ -5,9 +5,13 @@
 //! compiled against each driver. Timestamps are `i64` Unix milliseconds and binary values
 //! `BLOB`/`BYTEA`, so rows decode identically on both.
 
+mod fault;
+
+pub use fault::{is_transient, is_unique_violation};
+
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -50,8 +54,9 @@ impl BeginWrite for PgPool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://path/file.db` or `postgres://user@host:5432/db`. When unset, the service uses a
-    /// SQLite file named after itself under its data directory.
+    /// `sqlite://path/file.db` or `postgres://user@host:5432/db` (TLS:
+    /// `?sslmode=verify-full&sslrootcert=/path/ca.pem`). When unset, the service uses a SQLite
+    /// file named after itself under its data directory.
     #[serde(default)]
     pub url: Option<String>,
     /// Upper bound on pooled connections. Connections are long-lived: opening one per request
@@ -99,6 +104,23 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// Warns when a PostgreSQL server off this host may be reached without TLS: sqlx's default
+/// (`prefer`) silently falls back to plaintext. `sslmode=verify-full` (with `sslrootcert`) is
+/// what a managed database wants.
+fn warn_without_tls(options: &PgConnectOptions) {
+    let host = options.get_host();
+    let local = options.get_socket().is_some()
+        || host.starts_with('/')
+        || matches!(host, "localhost" | "127.0.0.1" | "::1");
+    let required = matches!(
+        options.get_ssl_mode(),
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    );
+    if !local && !required {
+        tracing::warn!(%host, "PostgreSQL may be reached without TLS: add sslmode=verify-full&sslrootcert=<CA file> to the database URL");
+    }
+}
+
 /// Writes a query body once for both engines: `with_db!(db, pool => sqlx::query(..).execute(pool).await)`.
 /// `$pool` is a `&SqlitePool` in one expansion and a `&PgPool` in the other.
 #[macro_export]
@@ -117,10 +139,12 @@ impl Db {
     pub async fn connect(config: &DatabaseConfig, url: &str) -> Result<Db, sqlx::Error> {
         let acquire_timeout = Duration::from_millis(config.acquire_timeout_ms);
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            warn_without_tls(&options);
             let pool = PgPoolOptions::new()
                 .max_connections(config.max_connections)
                 .acquire_timeout(acquire_timeout)
-                .connect(url)
+                .connect_with(options)
                 .await?;
             return Ok(Db::Postgres(pool));
         }
@@ -179,11 +203,6 @@ impl Db {
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
     }
-}
-
-/// True when a database error is a unique-constraint violation (the same on both engines).
-pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
 #[cfg(test)]

@@ -2,14 +2,19 @@
 //! `/healthz` and readiness `/readyz`, served over plain HTTP on a listener of their own (gRPC
 //! ports speak HTTP/2 only, and a scraper should not need gRPC).
 //!
-//! Ready means the service can do its job now: its database answers and the services it calls
-//! are reachable. A load balancer takes a replica out of rotation while it is not ready, which
-//! is what a database outage should do, rather than failing every request behind it.
+//! Ready means the service can serve its own requests now: its database answers. A load
+//! balancer takes a replica out of rotation while it is not ready, which is what a database
+//! outage should do. The services a process calls are not part of it: two services that each
+//! waited for the other would never start, and one peer down would take every replica of its
+//! callers out of rotation even for requests that do not need it. Their state is reported
+//! beside it, at `/peers` and as the `mdm_peer_up` gauge.
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{body::Incoming, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,11 +25,19 @@ use tokio::net::TcpListener;
 pub type ReadinessCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// Labels of the `mdm_peer_up` gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct PeerLabels {
+    peer: &'static str,
+}
+
 /// The metrics and probes of one service.
 #[derive(Clone)]
 pub struct Observability {
     registry: Arc<Registry>,
     readiness: ReadinessCheck,
+    peers: Arc<Vec<(&'static str, ReadinessCheck)>>,
+    peer_up: Family<PeerLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Observability {
@@ -36,10 +49,46 @@ impl std::fmt::Debug for Observability {
 impl Observability {
     /// Serves `registry` and answers `/readyz` with `readiness`.
     pub fn new(registry: Registry, readiness: ReadinessCheck) -> Observability {
+        Observability::with_peers(registry, readiness, Vec::new())
+    }
+
+    /// Like [`Observability::new`], also reporting the services this one calls: `/peers` lists
+    /// each with its state, and `mdm_peer_up{peer}` is 1 or 0 at every scrape. They never make
+    /// the service unready.
+    pub fn with_peers(
+        mut registry: Registry,
+        readiness: ReadinessCheck,
+        peers: Vec<(&'static str, ReadinessCheck)>,
+    ) -> Observability {
+        let peer_up = Family::<PeerLabels, Gauge>::default();
+        if !peers.is_empty() {
+            registry.register(
+                "mdm_peer_up",
+                "Whether a service this one calls answered its health check at the last scrape",
+                peer_up.clone(),
+            );
+        }
         Observability {
             registry: Arc::new(registry),
             readiness,
+            peers: Arc::new(peers),
+            peer_up,
         }
+    }
+
+    /// Checks every peer at once; records each in `mdm_peer_up`.
+    async fn check_peers(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let checks = self
+            .peers
+            .iter()
+            .map(|(name, check)| async move { (*name, check().await) });
+        let results = futures::future::join_all(checks).await;
+        for (peer, result) in &results {
+            self.peer_up
+                .get_or_create(&PeerLabels { peer })
+                .set(i64::from(result.is_ok()));
+        }
+        results
     }
 
     /// The Prometheus text exposition of every registered metric.
@@ -54,11 +103,24 @@ impl Observability {
     /// Answers one probe or scrape.
     pub async fn respond(&self, path: &str) -> (StatusCode, &'static str, String) {
         match path {
-            "/metrics" => (
-                StatusCode::OK,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                self.render(),
-            ),
+            "/metrics" => {
+                self.check_peers().await;
+                (
+                    StatusCode::OK,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    self.render(),
+                )
+            }
+            "/peers" => {
+                let mut text = String::new();
+                for (name, result) in self.check_peers().await {
+                    match result {
+                        Ok(()) => text.push_str(&format!("{name}: up\n")),
+                        Err(why) => text.push_str(&format!("{name}: down: {why}\n")),
+                    }
+                }
+                (StatusCode::OK, "text/plain", text)
+            }
             "/healthz" => (StatusCode::OK, "text/plain", "ok\n".into()),
             "/readyz" => match (self.readiness)().await {
                 Ok(()) => (StatusCode::OK, "text/plain", "ready\n".into()),
@@ -117,6 +179,11 @@ pub fn all_of(checks: Vec<(&'static str, ReadinessCheck)>) -> ReadinessCheck {
             Ok(())
         })
     })
+}
+
+/// Readiness of a process with nothing of its own to check (the edge): ready once serving.
+pub fn always_ready() -> ReadinessCheck {
+    Arc::new(|| Box::pin(async { Ok(()) }))
 }
 
 /// A readiness check that the database answers.
@@ -197,5 +264,33 @@ mod tests {
         assert_eq!(get("/nope").await.0, 404);
         let _ = stop.send(());
         server.await.expect("stops");
+    }
+
+    #[tokio::test]
+    async fn a_peer_down_is_reported_but_keeps_the_service_ready() {
+        let observability = Observability::with_peers(
+            Registry::default(),
+            ready(Ok(())),
+            vec![
+                ("push-svc", ready(Ok(()))),
+                ("command-svc", ready(Err("connection refused".into()))),
+            ],
+        );
+        assert_eq!(observability.respond("/readyz").await.0, StatusCode::OK);
+        let (status, _, peers) = observability.respond("/peers").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            peers,
+            "push-svc: up\ncommand-svc: down: connection refused\n"
+        );
+        let (_, _, metrics) = observability.respond("/metrics").await;
+        assert!(
+            metrics.contains("mdm_peer_up{peer=\"command-svc\"} 0"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("mdm_peer_up{peer=\"push-svc\"} 1"),
+            "{metrics}"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Device messages as real devices send them (XML plists), for driving the server in tests.
-//! Shapes follow the captures in `shared/fixtures/commandment/testdata`.
+//! Shapes follow the captures in `fixtures/commandment/testdata`.
 
 /// Escapes text for a plist `<string>`.
 fn xml(text: &str) -> String {

@@ -52,6 +52,9 @@ pub struct StackOptions {
     pub sweep_interval_secs: Option<u64>,
     /// Run the mock APNs as its own `mock-apns` process rather than in the test process.
     pub apns_process: bool,
+    /// With [`Engine::Postgres`]: the server to create the databases on (an admin URL, such as
+    /// a [`crate::PgCluster`]'s), instead of `MDM_TEST_POSTGRES`'s.
+    pub postgres_server: Option<String>,
 }
 
 impl StackOptions {
@@ -65,6 +68,7 @@ impl StackOptions {
             max_body_bytes: None,
             sweep_interval_secs: None,
             apns_process: false,
+            postgres_server: None,
         }
     }
 }
@@ -154,7 +158,11 @@ impl Stack {
             ),
             Engine::Postgres => {
                 for _ in 0..3 {
-                    match TempDatabase::create().await? {
+                    let created = match &options.postgres_server {
+                        Some(server) => Some(TempDatabase::create_on(server).await?),
+                        None => TempDatabase::create().await?,
+                    };
+                    match created {
                         Some(db) => databases.push(db),
                         None => return Ok(None),
                     }
@@ -208,7 +216,6 @@ impl Stack {
             ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
             ("MDM_ENROLL_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ENROLL_DATABASE__URL", enroll_db),
-            ("MDM_ENROLL_COMMAND_URL", format!("http://{command_addr}")),
             ("MDM_ENROLL_PUSH_URL", format!("http://{push_addr}")),
             (
                 "MDM_ENROLL_SECRET_KEY",

@@ -7,6 +7,11 @@
 //! queued: the head is therefore chosen among the others, which is what both outcomes need (a
 //! final status dequeues it; a NotNow skips it for the rest of the connection). SQLite has no
 //! data-modifying CTEs; there the three statements run in turn, as cheap as they are in-process.
+//!
+//! Only deliveries of the device's current generation (or of generation 0, queued before the
+//! enrollment was known) are served. On Idle, the start of a session, deliveries left from an
+//! earlier generation are marked superseded in the same statement; the `next` CTE never picks
+//! them, so no row is touched by two CTEs.
 
 use super::{NextCommand, QueueStore};
 use crate::error::Error;
@@ -36,16 +41,22 @@ pub struct Cycle {
 }
 
 /// The cycle statement around the CTE that records the status (`$1` enrollment, `$2` reported
-/// CommandUUID, `$3` final status, `$4` report, `$5` now, `$6` connection, `$7` Idle).
+/// CommandUUID, `$3` final status, `$4` report, `$5` now, `$6` connection, `$7` Idle, `$8` the
+/// enrollment's generation).
 macro_rules! cycle_sql {
     ($record:literal) => {
         concat!(
             "WITH recorded AS (",
             $record,
-            "), next AS (
+            "), superseded AS (
+                UPDATE deliveries SET status = 'superseded', completed_at = $5
+                WHERE $7 AND enrollment_id = $1 AND status = 'queued'
+                  AND generation <> 0 AND generation < $8
+            ), next AS (
                 SELECT d.command_uuid, c.request_type, c.payload, d.sent_at
                 FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
                 WHERE d.enrollment_id = $1 AND d.status = 'queued'
+                  AND (d.generation = $8 OR d.generation = 0)
                   AND (c.expires_at IS NULL OR c.expires_at > $5)
                   AND ($7 OR d.not_now_connection IS NULL OR d.not_now_connection <> $6)
                   AND d.command_uuid IS DISTINCT FROM $2
@@ -83,11 +94,13 @@ type CycleRow = (
 
 impl QueueStore {
     /// Records `reported` (if the device answered a command) and answers the next command for
-    /// `enrollment_id` on `connection_id`, noted as sent. `idle` starts the connection over
-    /// (commands it answered NotNow to are offered again).
+    /// `enrollment_id` in its `generation` on `connection_id`, noted as sent. `idle` starts the
+    /// connection over (commands it answered NotNow to are offered again, and those of earlier
+    /// generations are superseded).
     pub async fn cycle(
         &self,
         enrollment_id: &str,
+        generation: i64,
         reported: Option<Reported<'_>>,
         connection_id: &str,
         idle: bool,
@@ -95,7 +108,14 @@ impl QueueStore {
     ) -> Result<Cycle, Error> {
         let Db::Postgres(pool) = &self.db else {
             return self
-                .cycle_in_steps(enrollment_id, reported, connection_id, idle, now)
+                .cycle_in_steps(
+                    enrollment_id,
+                    generation,
+                    reported,
+                    connection_id,
+                    idle,
+                    now,
+                )
                 .await;
         };
         let (sql, status) = match reported.map(|r| r.status) {
@@ -111,6 +131,7 @@ impl QueueStore {
             .bind(now)
             .bind(connection_id)
             .bind(idle)
+            .bind(generation)
             .fetch_one(pool)
             .await?;
         let next = match (uuid, request_type, payload) {
@@ -131,11 +152,16 @@ impl QueueStore {
     async fn cycle_in_steps(
         &self,
         enrollment_id: &str,
+        generation: i64,
         reported: Option<Reported<'_>>,
         connection_id: &str,
         idle: bool,
         now: i64,
     ) -> Result<Cycle, Error> {
+        if idle {
+            self.supersede_earlier(enrollment_id, generation, now)
+                .await?;
+        }
         let recorded = match reported {
             Some(r) => {
                 self.record_status(
@@ -151,7 +177,7 @@ impl QueueStore {
             None => false,
         };
         let next = self
-            .next_command(enrollment_id, connection_id, idle, now)
+            .next_command(enrollment_id, generation, connection_id, idle, now)
             .await?;
         if let Some(next) = &next {
             if !next.sent_before {

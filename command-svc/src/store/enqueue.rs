@@ -9,8 +9,17 @@ use crate::error::Error;
 use service_kit::db::{is_unique_violation, BeginWrite, Db};
 use sqlx::{Postgres, Sqlite, Transaction};
 
-/// Rows per SQLite `INSERT`: 4 parameters each, far below SQLite's 32,766 limit.
+/// Rows per SQLite `INSERT`: 5 parameters each, far below SQLite's 32,766 limit.
 const SQLITE_BATCH: usize = 2_000;
+
+/// One target of a command: an enrollment and the generation it is queued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The enrollment.
+    pub enrollment_id: String,
+    /// Its generation when the command was queued (0: not enrolled yet).
+    pub generation: i64,
+}
 
 /// A command to queue.
 #[derive(Debug, Clone)]
@@ -32,7 +41,7 @@ pub struct NewCommand<'a> {
     /// Why.
     pub reason: &'a str,
     /// Targets, deduplicated.
-    pub targets: &'a [String],
+    pub targets: &'a [Target],
     /// Write one audit entry per target (destructive commands).
     pub audit: bool,
 }
@@ -132,15 +141,19 @@ async fn insert_postgres(
         .bind(now)
         .execute(&mut **tx)
         .await?;
+    let ids: Vec<&str> = c.targets.iter().map(|t| t.enrollment_id.as_str()).collect();
+    let generations: Vec<i64> = c.targets.iter().map(|t| t.generation).collect();
     sqlx::query(
-        "INSERT INTO deliveries (enrollment_id, command_uuid, priority, status, queued_at)
-         SELECT target, $2, $3, 'queued', $4 FROM unnest($1::text[]) AS target
+        "INSERT INTO deliveries (enrollment_id, command_uuid, priority, status, queued_at, generation)
+         SELECT target, $2, $3, 'queued', $4, generation
+         FROM unnest($1::text[], $5::bigint[]) AS t (target, generation)
          ON CONFLICT DO NOTHING",
     )
-    .bind(c.targets)
+    .bind(&ids)
     .bind(c.command_uuid)
     .bind(c.priority)
     .bind(now)
+    .bind(&generations)
     .execute(&mut **tx)
     .await?;
     if c.audit {
@@ -148,7 +161,7 @@ async fn insert_postgres(
             "INSERT INTO audit_log (at, actor, action, request_type, command_uuid, enrollment_id, reason)
              SELECT $2, $3, 'enqueue', $4, $5, target, $6 FROM unnest($1::text[]) AS target",
         )
-        .bind(c.targets)
+        .bind(&ids)
         .bind(now)
         .bind(c.requested_by)
         .bind(c.request_type)
@@ -178,18 +191,19 @@ async fn insert_sqlite(
         .execute(&mut **tx)
         .await?;
     for batch in c.targets.chunks(SQLITE_BATCH) {
-        let rows = vec!["(?, ?, ?, 'queued', ?)"; batch.len()].join(", ");
+        let rows = vec!["(?, ?, ?, 'queued', ?, ?)"; batch.len()].join(", ");
         let sql = format!(
-            "INSERT INTO deliveries (enrollment_id, command_uuid, priority, status, queued_at)
+            "INSERT INTO deliveries (enrollment_id, command_uuid, priority, status, queued_at, generation)
              VALUES {rows} ON CONFLICT DO NOTHING"
         );
         let mut query = sqlx::query(&sql);
         for target in batch {
             query = query
-                .bind(target)
+                .bind(&target.enrollment_id)
                 .bind(c.command_uuid)
                 .bind(c.priority)
-                .bind(now);
+                .bind(now)
+                .bind(target.generation);
         }
         query.execute(&mut **tx).await?;
         if c.audit {
@@ -205,7 +219,7 @@ async fn insert_sqlite(
                     .bind(c.requested_by)
                     .bind(c.request_type)
                     .bind(c.command_uuid)
-                    .bind(target)
+                    .bind(&target.enrollment_id)
                     .bind(c.reason);
             }
             query.execute(&mut **tx).await?;

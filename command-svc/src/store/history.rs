@@ -1,6 +1,6 @@
 //! Commands and deliveries as administrators read them.
 
-use super::rows::{CommandRow, DeliveryRow};
+use super::rows::{AuditRow, CommandRow, DeliveryRow};
 use super::QueueStore;
 use crate::error::Error;
 use service_kit::db::BeginWrite;
@@ -90,6 +90,31 @@ impl QueueStore {
              WHERE command_uuid = $1 ORDER BY id",
         )
         .bind(command_uuid)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+
+    /// Audit entries newest first: before `before_id` (if any), of one enrollment and one
+    /// action (if given).
+    pub async fn list_audit(
+        &self,
+        before_id: Option<i64>,
+        limit: i64,
+        enrollment_id: Option<&str>,
+        action: Option<&str>,
+    ) -> Result<Vec<AuditRow>, Error> {
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, AuditRow>(
+            "SELECT id, at, actor, action, request_type, command_uuid, enrollment_id, reason
+             FROM audit_log
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR enrollment_id = $2)
+               AND ($3 IS NULL OR action = $3)
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(before_id)
+        .bind(enrollment_id)
+        .bind(action)
+        .bind(limit)
         .fetch_all(pool)
         .await)?;
         Ok(rows)

@@ -13,21 +13,24 @@ pub enum DeliveryStatus {
     Error,
     /// Answered CommandFormatError.
     CommandFormatError,
-    /// Withdrawn by an administrator or by a re-enrollment.
+    /// Withdrawn by an administrator.
     Cancelled,
     /// Expired before it was answered.
     Expired,
+    /// Queued for an earlier generation of the enrollment (before a re-enrollment): never sent.
+    Superseded,
 }
 
 impl DeliveryStatus {
     /// Every status.
-    pub const ALL: [DeliveryStatus; 6] = [
+    pub const ALL: [DeliveryStatus; 7] = [
         DeliveryStatus::Queued,
         DeliveryStatus::Acknowledged,
         DeliveryStatus::Error,
         DeliveryStatus::CommandFormatError,
         DeliveryStatus::Cancelled,
         DeliveryStatus::Expired,
+        DeliveryStatus::Superseded,
     ];
 
     /// The stored text.
@@ -39,6 +42,7 @@ impl DeliveryStatus {
             DeliveryStatus::CommandFormatError => "command_format_error",
             DeliveryStatus::Cancelled => "cancelled",
             DeliveryStatus::Expired => "expired",
+            DeliveryStatus::Superseded => "superseded",
         }
     }
 
@@ -107,4 +111,25 @@ pub struct DeliveryRow {
     pub completed_at: Option<i64>,
     /// The device's final report.
     pub result: Option<Vec<u8>>,
+}
+
+/// One audit entry: a destructive command queued for one enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Increasing.
+    pub id: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Who (admin token name).
+    pub actor: String,
+    /// What (`enqueue`).
+    pub action: String,
+    /// RequestType.
+    pub request_type: String,
+    /// The command.
+    pub command_uuid: String,
+    /// The target.
+    pub enrollment_id: String,
+    /// Why.
+    pub reason: String,
 }

@@ -165,16 +165,12 @@ async fn main() -> anyhow::Result<()> {
     .ok_or_else(|| anyhow::anyhow!("PostgreSQL is switched off (MDM_TEST_POSTGRES=off)"))?;
     let ca_pem = stack.device_ca.cert_pem();
     let admin = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &ca_pem)?;
-    let base = Arc::new(SimConfig {
-        server: stack.device_url.clone(),
-        checkin_path: "/checkin".into(),
-        server_path: "/mdm".into(),
-        server_ca_pem: ca_pem.clone(),
-        transport: a.transport,
-        topic: testkit::pki::PUSH_TOPIC.into(),
-        not_now_rate: 0.0,
-        error_rate: 0.0,
-    });
+    let base = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &ca_pem,
+        a.transport,
+        testkit::pki::PUSH_TOPIC,
+    ));
     let preissued = Provisioning::Preissued {
         ca: key_pair(&stack.device_ca)?,
     };

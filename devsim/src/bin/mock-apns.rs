@@ -46,6 +46,10 @@ struct Args {
     /// push feed then.
     #[arg(long, conflicts_with = "feed_listen")]
     quiet: bool,
+    /// Keep this many of the latest deliveries (and refusals) in memory; older ones are
+    /// forgotten, so a long run stays bounded. A feed client further behind skips them.
+    #[arg(long, default_value_t = devsim::mock_apns::DEFAULT_KEEP)]
+    keep: usize,
     /// Serve the push feed (`GET /pushes?after=N&wait_ms=MS`, plain HTTP) here, for simulated
     /// devices in other processes (`mdm-devsim --push-feed http://ADDR`).
     #[arg(long)]
@@ -67,6 +71,7 @@ fn main() -> anyhow::Result<()> {
     );
     config.listen = args.listen;
     config.record_deliveries = !args.quiet;
+    config.keep = args.keep;
     config.feed_listen = args.feed_listen;
     let mock = MockApns::start(config).context("start the mock APNs")?;
     mock.set_goaway_every(args.goaway_every);

@@ -2,7 +2,7 @@
 //! latency and GOAWAY settings, and waiting for a push.
 
 use super::feed::{FeedPage, FeedPush};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -64,10 +64,18 @@ impl Fault {
     }
 }
 
+/// The most recent deliveries and refusals kept: a long-running mock (the compose `sim`
+/// profile, a benchmark with a feed) must not grow without bound. The feed numbers deliveries
+/// from the first ever, so a client that fell behind the window skips what it missed.
+pub const DEFAULT_KEEP: usize = 50_000;
+
 #[derive(Default)]
 struct State {
-    deliveries: Vec<Delivery>,
-    refusals: Vec<Refusal>,
+    /// The last `keep` deliveries; the first has number `forgotten`.
+    deliveries: VecDeque<Delivery>,
+    forgotten: usize,
+    refusals: VecDeque<Refusal>,
+    keep: usize,
     faults: HashMap<String, Fault>,
     fault_all: Option<Fault>,
 }
@@ -86,10 +94,14 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(record: bool) -> Recorder {
+    /// Records deliveries when `record`, keeping the last `keep` of them and of refusals.
+    pub(crate) fn new(record: bool, keep: usize) -> Recorder {
         Recorder {
             record,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                keep: keep.max(1),
+                ..State::default()
+            }),
             delivered: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             goaways: AtomicU64::new(0),
@@ -110,14 +122,24 @@ impl Recorder {
     pub(crate) fn delivered(&self, delivery: Delivery) -> String {
         let n = self.delivered.fetch_add(1, Ordering::Relaxed) + 1;
         if self.record {
-            self.state().deliveries.push(delivery);
+            let mut state = self.state();
+            if state.deliveries.len() >= state.keep {
+                state.deliveries.pop_front();
+                state.forgotten += 1;
+            }
+            state.deliveries.push_back(delivery);
+            drop(state);
             self.changes.send_modify(|count| *count += 1);
         }
         format!("00000000-0000-4000-8000-{n:012x}")
     }
 
     pub(crate) fn refused(&self, refusal: Refusal) {
-        self.state().refusals.push(refusal);
+        let mut state = self.state();
+        if state.refusals.len() >= state.keep {
+            state.refusals.pop_front();
+        }
+        state.refusals.push_back(refusal);
     }
 
     pub(crate) fn fault_for(&self, token: &str) -> Option<Fault> {
@@ -140,11 +162,11 @@ impl Recorder {
     }
 
     pub(crate) fn deliveries(&self) -> Vec<Delivery> {
-        self.state().deliveries.clone()
+        self.state().deliveries.iter().cloned().collect()
     }
 
     pub(crate) fn refusals(&self) -> Vec<Refusal> {
-        self.state().refusals.clone()
+        self.state().refusals.iter().cloned().collect()
     }
 
     pub(crate) fn delivered_count(&self) -> u64 {
@@ -197,13 +219,14 @@ impl Recorder {
             changes.mark_unchanged();
             {
                 let state = self.state();
-                let total = state.deliveries.len();
+                let total = state.forgotten + state.deliveries.len();
                 if total > after || tokio::time::Instant::now() >= deadline {
                     let pushes: Vec<FeedPush> = state
                         .deliveries
                         .iter()
                         .enumerate()
-                        .skip(after)
+                        .map(|(i, d)| (state.forgotten + i, d))
+                        .skip_while(|(seq, _)| *seq < after)
                         .take(limit)
                         .map(|(seq, d)| FeedPush {
                             seq,
@@ -243,5 +266,42 @@ impl Recorder {
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(token: &str) -> Delivery {
+        Delivery {
+            token: token.into(),
+            topic: "t".into(),
+            push_magic: "m".into(),
+            push_type: "mdm".into(),
+            expiration: 0,
+            priority: None,
+            path: String::new(),
+            body: Vec::new(),
+            headers: Vec::new(),
+            at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_record_is_a_bounded_window_numbered_from_the_first_push() {
+        let recorder = Recorder::new(true, 3);
+        for i in 0..5 {
+            recorder.delivered(delivery(&format!("{i:02x}")));
+        }
+        let kept: Vec<String> = recorder.deliveries().into_iter().map(|d| d.token).collect();
+        assert_eq!(kept, ["02", "03", "04"]);
+        // A feed client behind the window gets what is left, with the global numbers.
+        let page = recorder.page(0, 10, Duration::ZERO).await;
+        let seqs: Vec<usize> = page.pushes.iter().map(|p| p.seq).collect();
+        assert_eq!((seqs, page.next), (vec![2, 3, 4], 5));
+        let page = recorder.page(4, 10, Duration::ZERO).await;
+        assert_eq!(page.pushes.len(), 1);
+        assert_eq!(recorder.delivered_count(), 5, "counts are of every push");
     }
 }

@@ -52,6 +52,23 @@ pub struct SimConfig {
     pub error_rate: f64,
 }
 
+impl SimConfig {
+    /// Devices of a server whose CheckInURL is `/checkin` and ServerURL `/mdm` (the paths of
+    /// the development stack and the tests), willing to answer every command.
+    pub fn new(server: &str, server_ca_pem: &str, transport: Transport, topic: &str) -> SimConfig {
+        SimConfig {
+            server: server.to_owned(),
+            checkin_path: "/checkin".into(),
+            server_path: "/mdm".into(),
+            server_ca_pem: server_ca_pem.to_owned(),
+            transport,
+            topic: topic.to_owned(),
+            not_now_rate: 0.0,
+            error_rate: 0.0,
+        }
+    }
+}
+
 /// Why a device's exchange with the server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {

@@ -1,5 +1,5 @@
 //! What a simulated device answers to each command, shaped like the real captures in
-//! `shared/fixtures/commandment/testdata` (same keys, same value types), and the device state the
+//! `fixtures/commandment/testdata` (same keys, same value types), and the device state the
 //! answers depend on (installed profiles).
 
 use plist::{Dictionary, Value};

@@ -264,6 +264,7 @@ fn certificate(c: IssuedCertificate) -> ProtoCertificate {
         revocation_reason: c.revocation_reason.unwrap_or_default(),
         revoked_by: c.revoked_by.unwrap_or_default(),
         renewed_from: c.renewed_from.unwrap_or_default(),
+        enrollment_id: c.enrollment_id.unwrap_or_default(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Over-the-air enrollment through a Profile Service (seeds 002 and 003), in three phases at one
+//! Over-the-air enrollment through a Profile Service (Apple's over-the-air enrollment), in three phases at one
 //! URL:
 //!
 //! 1. `GET /enroll?token=…`: the token is used; the device gets a Profile Service payload asking
@@ -24,13 +24,6 @@ use mdm_core::profile::Profile;
 use openssl::asn1::Asn1Time;
 use service_kit::now_ms;
 use std::sync::Arc;
-
-/// Apple's public device CAs, the default phase-2 anchor.
-pub const APPLE_DEVICE_CAS: &str = concat!(
-    include_str!("../../certs/apple/apple_root_ca.pem"),
-    include_str!("../../certs/apple/apple_iphone_ca.pem"),
-    include_str!("../../certs/apple/apple_iphone_device_ca.pem"),
-);
 
 /// Clock skew allowed on a fresh identity's notBefore in phase 3.
 const SKEW_SECS: i64 = 300;
@@ -186,17 +179,5 @@ impl OtaService {
             .await?;
         tracing::info!(session = %session.id, udid = %answer.udid, "OTA phase 3: enrollment profile delivered");
         self.profiles.sign(&profile.to_encrypted_xml(signer)?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn apples_public_device_cas_are_compiled_in() {
-        let bundle = DeviceCaBundle::from_pem(APPLE_DEVICE_CAS.as_bytes()).expect("bundle");
-        // Apple Root CA, and the two expired intermediates whose validity is not checked.
-        assert_eq!(bundle.counts(), (1, 2));
     }
 }

@@ -203,15 +203,15 @@ impl ProfileFactory {
         let mut profile = Profile::new(s.profile_identifier.clone(), "MDM Enrollment");
         profile.organization = s.organization.clone();
         profile.description = Some("Enrolls this device in mobile device management.".into());
-        // Certificates are installed before the MDM payload that needs them (seed 004).
+        // Certificates are installed before the MDM payload that needs them (Apple's MDM best practices).
         profile.payloads = self.root_payloads()?;
         profile.payloads.push(scep.to_dictionary());
         profile.payloads.push(mdm.to_dictionary());
         Ok(profile)
     }
 
-    /// The signed trust profile; `NotFound` when the TLS certificate is publicly trusted (seed
-    /// 004: "Do not return a URL that would generate an empty profile").
+    /// The signed trust profile; `NotFound` when the TLS certificate is publicly trusted
+    /// (Apple: "Do not return a URL that would generate an empty profile").
     pub fn trust_profile(&self) -> Result<Vec<u8>, Error> {
         if self.server_roots.is_empty() {
             return Err(Error::NotFound(

@@ -104,7 +104,7 @@ pub struct EnrollmentConfig {
     #[serde(default)]
     pub signing_key_file: Option<PathBuf>,
     /// PEM bundle the OTA phase-2 device signature must chain to. Default: Apple's public
-    /// device CAs (compiled in from `enroll-svc/certs/apple/`). Tests name a test CA here.
+    /// device CAs (compiled in from `mdm-core/certs/apple/`). Tests name a test CA here.
     #[serde(default)]
     pub device_ca_file: Option<PathBuf>,
     /// Seconds a SCEP challenge, and an OTA enrollment between its phases, stays usable.

@@ -159,4 +159,6 @@ pub struct EnrollmentRecord {
     pub checked_out_at: Option<i64>,
     /// Unix ms of the last message.
     pub last_seen_at: i64,
+    /// Grows each time the enrollment starts afresh; commands are queued for one generation.
+    pub generation: i64,
 }

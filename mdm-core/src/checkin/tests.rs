@@ -324,3 +324,49 @@ fn bootstrap_token_response_round_trips() {
     let value = crate::parse_plist_value(&none).expect("parse");
     assert_eq!(value.as_dictionary().map(plist::Dictionary::len), Some(0));
 }
+
+#[test]
+fn oversized_push_fields_and_facts_are_refused_without_echoing_them() {
+    let long = "x".repeat(200_000);
+    let token = "<key>Token</key><data>AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=</data>";
+    let cases = [
+        (
+            "Topic",
+            format!(
+                "{}{UDID}{}{token}{}",
+                kv("MessageType", "TokenUpdate"),
+                kv("Topic", &long),
+                kv("PushMagic", "magic")
+            ),
+        ),
+        (
+            "PushMagic",
+            format!(
+                "{}{UDID}{TOPIC}{token}{}",
+                kv("MessageType", "TokenUpdate"),
+                kv("PushMagic", &long)
+            ),
+        ),
+        (
+            "DeviceName",
+            format!(
+                "{}{UDID}{TOPIC}{}",
+                kv("MessageType", "Authenticate"),
+                kv("DeviceName", &long)
+            ),
+        ),
+    ];
+    for (field, entries) in cases {
+        let error = parse_checkin(&body(&entries)).expect_err(field);
+        let text = error.to_string();
+        assert!(text.contains(field) && text.len() < 200, "{text}");
+    }
+    // At the limit is fine.
+    let at_limit = "m".repeat(crate::fields::MAX_PUSH_FIELD_LEN);
+    parse_checkin(&body(&format!(
+        "{}{UDID}{TOPIC}{token}{}",
+        kv("MessageType", "TokenUpdate"),
+        kv("PushMagic", &at_limit)
+    )))
+    .expect("at the limit");
+}

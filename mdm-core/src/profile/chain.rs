@@ -2,7 +2,7 @@
 //! Certification Authority → Apple iPhone Device CA, or a test CA in its place).
 //!
 //! Apple's two intermediates expired in 2022 and 2014 yet still sign every device certificate
-//! (notes/device-quirks.md), so their validity period must not be checked; everything else's
+//! (docs/architecture.md §11), so their validity period must not be checked; everything else's
 //! must. OpenSSL verifies the path and signatures with its time check off, then this module
 //! checks the time of every certificate on the path except the bundle's intermediates.
 
@@ -12,6 +12,14 @@ use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509Ref, X509StoreContext, X509};
+
+/// Apple's public device CAs (`mdm-core/certs/apple/`, with their provenance): the default anchor
+/// for certificates built into Apple devices, which sign OTA phase 2.
+pub const APPLE_DEVICE_CAS: &str = concat!(
+    include_str!("../../certs/apple/apple_root_ca.pem"),
+    include_str!("../../certs/apple/apple_iphone_ca.pem"),
+    include_str!("../../certs/apple/apple_iphone_device_ca.pem"),
+);
 
 /// Trust anchors for device certificates.
 #[derive(Debug, Clone)]

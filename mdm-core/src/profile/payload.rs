@@ -1,4 +1,4 @@
-//! The payload dictionaries of an enrollment profile (seed 004, "Initial Profiles Should Contain
+//! The payload dictionaries of an enrollment profile (Apple's MDM best practices, "Initial Profiles Should Contain
 //! Only the Basics"): root certificates for TLS trust, a SCEP payload for the device identity, and
 //! the MDM payload that points at it.
 

@@ -1,4 +1,4 @@
-//! OTA enrollment's Profile Service (seeds 002, 003): the payload that asks a device for its
+//! OTA enrollment's Profile Service (Apple's over-the-air enrollment): the payload that asks a device for its
 //! attributes, and the answer the device posts back (a plist of attributes, signed by its Apple
 //! device certificate in phase 2 and by its new identity in phase 3).
 

@@ -1,6 +1,6 @@
 //! Content-encryption algorithms of SCEP envelopes, and OpenSSL's legacy provider for single DES.
 //!
-//! Real clients differ (notes/device-quirks.md): Apple's mdmclient sends 3DES or AES, some widely
+//! Real clients differ (docs/architecture.md §11): Apple's mdmclient sends 3DES or AES, some widely
 //! used clients single DES-CBC even when AES is offered. OpenSSL 3 moved single DES into its
 //! `legacy` provider, so [`load_legacy_provider`] loads it once at start-up; when it cannot,
 //! [`ContentCipher::openssl`] refuses DES with a clear error instead of failing deep inside a

@@ -5,7 +5,7 @@
 ///
 /// Every variant met while verifying a request means the same thing to the device: it is not
 /// authenticated, and the edge answers **403**. Never 401: a device removes its MDM profile on
-/// 401, and a forged or broken signature must not be able to unenroll anyone (DESIGN.md §4). The
+/// 401, and a forged or broken signature must not be able to unenroll anyone (docs/architecture.md §4). The
 /// variants exist so the edge can log the precise cause and tests can match on it. Text taken from
 /// the request is shortened before it is stored here, since these end up in logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

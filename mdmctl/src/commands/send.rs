@@ -54,6 +54,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
 
+    /// Also queue for devices the server does not know yet (they get the command at their first
+    /// enrollment). Without it, an unknown or checked-out device fails the send, named in the
+    /// error, and nothing is queued.
+    #[arg(long)]
+    pub allow_unknown: bool,
+
     /// Send a destructive command without asking for confirmation (required when stdin is not
     /// a terminal).
     #[arg(short, long)]
@@ -166,6 +172,9 @@ fn enqueue_body(
     }
     if let Some(reason) = reason {
         body.insert("reason".into(), json!(reason));
+    }
+    if args.allow_unknown {
+        body.insert("allow_unknown".into(), json!(true));
     }
     Value::Object(body)
 }

@@ -13,6 +13,7 @@ use super::certs::{self, KeyedCert};
 use super::files;
 use super::layout::{Layout, PemPair};
 use anyhow::Context;
+use mdm_core::profile::chain::APPLE_DEVICE_CAS;
 
 /// Names the server certificate is valid for: this machine, and the proxy's host name in
 /// `docker-compose.yml` (the set can be mounted there).
@@ -25,13 +26,6 @@ const DEVICE_CA_NAME: &str = "MDM Development Device CA";
 const APNS_CA_NAME: &str = "MDM Development Mock APNs CA";
 /// CN of the CA standing in for Apple's device CA.
 const APPLE_DEVICE_CA_NAME: &str = "MDM Development Simulated Apple Device CA";
-/// Apple's public device CAs, from the files enroll-svc compiles in as its default OTA anchor
-/// (see `enroll-svc/certs/apple/README.md`).
-const APPLE_DEVICE_CAS: &str = concat!(
-    include_str!("../../../enroll-svc/certs/apple/apple_root_ca.pem"),
-    include_str!("../../../enroll-svc/certs/apple/apple_iphone_ca.pem"),
-    include_str!("../../../enroll-svc/certs/apple/apple_iphone_device_ca.pem"),
-);
 
 /// What the development server's processes are given.
 #[derive(Debug)]

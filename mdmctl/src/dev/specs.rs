@@ -120,10 +120,6 @@ impl Inputs<'_> {
         let mut env = self.service("MDM_ENROLL_", self.ports.enroll);
         let device = https_url(self.ports.device);
         env.extend(pairs(&[
-            (
-                "MDM_ENROLL_COMMAND_URL",
-                string(&grpc_url(self.ports.command)),
-            ),
             ("MDM_ENROLL_PUSH_URL", string(&grpc_url(self.ports.push))),
             (
                 "MDM_ENROLL_SECRET_KEY",
@@ -352,8 +348,8 @@ mod tests {
                 Some("\"127.0.0.1:0\"")
             );
             assert_eq!(
-                enroll.env_value("MDM_ENROLL_COMMAND_URL"),
-                Some("\"http://127.0.0.1:7003\"")
+                enroll.env_value("MDM_ENROLL_PUSH_URL"),
+                Some("\"http://127.0.0.1:7004\"")
             );
             assert_eq!(
                 enroll.env_value("MDM_ENROLL_DATA_DIR"),

@@ -9,10 +9,6 @@ use testkit::{eventually, Stack};
 
 /// The UDID in the real captures.
 pub const CAPTURE_UDID: &str = "1c111c111c111c111c111c111c111c111c111c11";
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/commandment/testdata"
-);
 
 /// A command as the device received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,8 +105,7 @@ impl Device {
     pub async fn answer_device_information(&self, received: &Received) -> Option<Received> {
         assert_eq!(received.request_type, "DeviceInformation");
         let capture =
-            std::fs::read_to_string(format!("{FIXTURES}/DeviceInformation/iOS-11.3.1.xml"))
-                .expect("the DeviceInformation capture");
+            testkit::fixture_text("commandment/testdata/DeviceInformation/iOS-11.3.1.xml");
         let report =
             with_command_uuid(&capture, &received.command_uuid).replace(CAPTURE_UDID, &self.udid);
         self.report(report.into_bytes()).await

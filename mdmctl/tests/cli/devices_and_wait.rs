@@ -76,28 +76,33 @@ async fn list_devices_and_wait_for_device_information(engine: Engine) {
             received.command_uuid
         })
     });
-    let run = ctl
-        .run(&[
-            "commands",
-            "send",
-            "DeviceInformation",
-            "--device",
-            CAPTURE_UDID,
-            "--device",
-            OTHER_UDID,
-            "--query",
-            "DeviceName",
-            "--query",
-            "OSVersion",
-            "--wait",
-            "--timeout",
-            "60s",
-        ])
-        .await;
-    let mut answered = Vec::new();
-    for task in answering {
-        match task.await {
-            Ok(uuid) => answered.push(uuid),
+    let mdmctl = ctl.run(&[
+        "commands",
+        "send",
+        "DeviceInformation",
+        "--device",
+        CAPTURE_UDID,
+        "--device",
+        OTHER_UDID,
+        "--query",
+        "DeviceName",
+        "--query",
+        "OSVersion",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    tokio::pin!(mdmctl);
+    let devices = futures::future::try_join_all(answering);
+    tokio::pin!(devices);
+    // A device that fails (its task panics) fails the test at once, not after mdmctl's timeout.
+    let (run, answered) = tokio::select! {
+        answered = &mut devices => match answered {
+            Ok(answered) => (mdmctl.await, answered),
+            Err(e) => panic!("a device did not answer ({e}):\n{}", stack.logs()),
+        },
+        run = &mut mdmctl => match devices.await {
+            Ok(answered) => (run, answered),
             Err(e) => panic!(
                 "a device did not answer ({e}); mdmctl exited {}:\n{}\n{}\n{}",
                 run.code,
@@ -105,8 +110,8 @@ async fn list_devices_and_wait_for_device_information(engine: Engine) {
                 run.stderr,
                 stack.logs()
             ),
-        }
-    }
+        },
+    };
     let run = run.expect_code(0);
     assert_eq!(answered[0], answered[1], "one command for both");
     assert!(

@@ -41,6 +41,37 @@ async fn failures_exit_1_and_say_what_to_do() {
         .expect_code(1);
     assert!(run.stderr.contains("HTTP 404"), "{}", run.stderr);
 
+    // A device the server does not know fails the send, named; nothing is queued.
+    let run = ctl
+        .run(&[
+            "commands",
+            "send",
+            "ProfileList",
+            "--device",
+            "does-not-exist",
+        ])
+        .await
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("does-not-exist") && !run.stdout.contains("queued"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    // Unless the command is meant for when it enrolls.
+    let run = ctl
+        .run(&[
+            "commands",
+            "send",
+            "ProfileList",
+            "--device",
+            "does-not-exist",
+            "--allow-unknown",
+        ])
+        .await
+        .expect_code(0);
+    assert!(run.stdout.contains("queued ProfileList"), "{}", run.stdout);
+
     // The test CA is not a public root: without --ca-file the certificate is not trusted.
     ctl.unset("MDM_CA_FILE");
     let run = ctl.run(&["devices", "list"]).await.expect_code(1);

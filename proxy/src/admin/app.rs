@@ -96,6 +96,14 @@ impl AdminApp {
                 caller.require(Scope::Read)?;
                 devices::commands(backends, id, query).await
             }
+            Route::ApproveReenrollment => {
+                // Lets a certificate take over a device's management channel: as strong as
+                // an erase.
+                caller.require(Scope::Destructive)?;
+                session.set_read_timeout(Some(READ_TIMEOUT));
+                let body = read_limited(session, self.max_body_bytes).await?;
+                devices::approve_reenrollment(backends, caller, id, &body).await
+            }
             Route::Push => {
                 caller.require(Scope::Commands)?;
                 session.set_read_timeout(Some(READ_TIMEOUT));
@@ -178,7 +186,8 @@ impl ServeHttp for AdminApp {
             Err(error) => {
                 let status = error.status();
                 let method = session.req_header().method.clone();
-                let path = session.req_header().uri.path().to_owned();
+                // A client chooses the path: it is logged cut short.
+                let path = mdm_proto::bounded(session.req_header().uri.path(), 256).into_owned();
                 if status.is_server_error() {
                     tracing::error!(%error, %status, %method, %path, "admin request failed");
                 } else {

@@ -4,7 +4,7 @@
 //! before command-svc sees anything. Destructive commands need the `destructive` scope and a
 //! reason; ClearPasscode also needs `clear-passcode` and goes to exactly one device, because it
 //! removes the passcode and Data Protection and must never reach a lost device by accident
-//! (seed 004: it "can be issued and accounted for").
+//! (Apple: decide how it "can be issued and accounted for").
 
 use super::auth::Caller;
 use super::config::Scope;
@@ -54,6 +54,10 @@ struct EnqueueBody {
     /// or push.
     #[serde(default)]
     push: Option<bool>,
+    /// Queue for devices not enrolled yet (they get it at their first enrollment). Without it,
+    /// a device that is unknown or checked out fails the request, which names it.
+    #[serde(default)]
+    allow_unknown: bool,
 }
 
 /// Validates a `POST /v1/commands` body for `caller` and builds the gRPC request. `now_ms` is
@@ -109,6 +113,7 @@ pub fn enqueue_request(
         requested_by: caller.name.clone(),
         reason,
         no_push: body.push == Some(false),
+        allow_unknown: body.allow_unknown,
     })
 }
 

@@ -52,7 +52,7 @@ pub enum Scope {
     /// Also queue commands that lose data or lock the user out (EraseDevice, DeviceLock, …).
     Destructive,
     /// Also queue ClearPasscode, which removes the device's passcode and Data Protection
-    /// (seed 004: it must be issued deliberately and accounted for).
+    /// (Apple: it must be issued deliberately and accounted for).
     ClearPasscode,
     /// Install the MDM push certificate (a wrong one stops every device from being woken).
     PushCertificate,

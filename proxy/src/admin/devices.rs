@@ -1,15 +1,17 @@
 //! `/v1/devices`: enrollments (from enroll-svc) and each one's command history (from
 //! command-svc). Read-only.
 
+use super::auth::Caller;
 use super::error::AdminError;
 use super::query::Query;
 use super::render::{self, Reply};
 use crate::backends::Backends;
 use http::StatusCode;
 use mdm_proto::v1::{
-    EnrollmentStatus, GetEnrollmentRequest, GetTargetRequest, ListEnrollmentCommandsRequest,
-    ListEnrollmentsRequest,
+    ApproveReenrollmentRequest, EnrollmentStatus, GetEnrollmentRequest, GetTargetRequest,
+    ListEnrollmentCommandsRequest, ListEnrollmentsRequest,
 };
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Largest page either service serves.
@@ -67,7 +69,7 @@ pub async fn get(backends: &Backends, enrollment_id: &str) -> Result<Reply, Admi
         .map_err(|status| AdminError::backend("enroll-svc", &status))?
         .into_inner();
     let mut device = render::enrollment(&info);
-    // Push state (seed 004 inactivity, last push and its outcome) comes from push-svc.
+    // Push state (inactivity, last push and its outcome) comes from push-svc.
     let push = match backends
         .push_client()
         .get_target(GetTargetRequest {
@@ -105,6 +107,55 @@ pub async fn commands(
         StatusCode::OK,
         &json!({
             "deliveries": answer.deliveries.iter().map(render::delivery).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// The body of `POST /v1/devices/{id}/approve-reenrollment`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalBody {
+    /// Why the administrator vouches for the device: required, kept in the audit log.
+    reason: String,
+    /// How long the approval waits for the device's Authenticate (default a day, at most a week).
+    #[serde(default)]
+    ttl_seconds: Option<u32>,
+}
+
+/// `POST /v1/devices/{id}/approve-reenrollment` → 200: the device's next Authenticate may bind
+/// a certificate that proves nothing by itself (a re-enrollment through the direct profile).
+pub async fn approve_reenrollment(
+    backends: &Backends,
+    caller: &Caller,
+    enrollment_id: &str,
+    body: &[u8],
+) -> Result<Reply, AdminError> {
+    let body: ApprovalBody =
+        serde_json::from_slice(body).map_err(|e| AdminError::InvalidJson(e.to_string()))?;
+    if body.reason.trim().is_empty() || body.reason.len() > 1024 {
+        return Err(AdminError::Invalid(
+            "reason: say why, in at most 1024 bytes; it is kept in the audit log".into(),
+        ));
+    }
+    let approval = backends
+        .enroll_client()
+        .approve_reenrollment(ApproveReenrollmentRequest {
+            enrollment_id: enrollment_id.to_owned(),
+            approved_by: caller.name.clone(),
+            reason: body.reason,
+            ttl_seconds: body.ttl_seconds.unwrap_or(0),
+        })
+        .await
+        .map_err(|status| AdminError::backend("enroll-svc", &status))?
+        .into_inner();
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({
+            "enrollment_id": approval.enrollment_id,
+            "approved_by": approval.approved_by,
+            "reason": approval.reason,
+            "created_at": render::timestamp(approval.created_at_ms),
+            "expires_at": render::timestamp(approval.expires_at_ms),
         }),
     ))
 }

@@ -54,6 +54,7 @@ pub fn delivery_status(status: i32) -> &'static str {
         Ok(DeliveryStatus::CommandFormatError) => "command_format_error",
         Ok(DeliveryStatus::Cancelled) => "cancelled",
         Ok(DeliveryStatus::Expired) => "expired",
+        Ok(DeliveryStatus::Superseded) => "superseded",
         Ok(DeliveryStatus::Unspecified) | Err(_) => "unspecified",
     }
 }

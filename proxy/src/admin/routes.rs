@@ -12,6 +12,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/devices"),
     ("GET", "/v1/devices/{id}"),
     ("GET", "/v1/devices/{id}/commands"),
+    ("POST", "/v1/devices/{id}/approve-reenrollment"),
     ("POST", "/v1/push"),
     ("GET", "/v1/push-certificate"),
     ("PUT", "/v1/push-certificate"),
@@ -38,6 +39,8 @@ pub enum Route {
     GetDevice,
     /// `GET /v1/devices/{id}/commands`
     ListDeviceCommands,
+    /// `POST /v1/devices/{id}/approve-reenrollment`
+    ApproveReenrollment,
     /// `POST /v1/push`
     Push,
     /// `GET /v1/push-certificate`
@@ -68,6 +71,7 @@ impl Route {
             ("GET", "/v1/devices") => Route::ListDevices,
             ("GET", "/v1/devices/{id}") => Route::GetDevice,
             ("GET", "/v1/devices/{id}/commands") => Route::ListDeviceCommands,
+            ("POST", "/v1/devices/{id}/approve-reenrollment") => Route::ApproveReenrollment,
             ("POST", "/v1/push") => Route::Push,
             ("GET", "/v1/push-certificate") => Route::GetPushCertificate,
             ("PUT", "/v1/push-certificate") => Route::UploadPushCertificate,
@@ -97,6 +101,10 @@ impl Matched {
         self.params.first().map_or("", String::as_str)
     }
 }
+
+/// Longest path parameter accepted once decoded: a user channel's `<device>:<user>` of two
+/// maximal IDs. Anything longer names nothing, and would be echoed into messages and logs.
+pub const MAX_PARAM_BYTES: usize = 2 * mdm_core::MAX_ID_LEN + 1;
 
 /// Finds the route of `method` and `path` (without the query). A known path with another method
 /// is 405 with the methods it allows; an unknown path is 404.
@@ -133,9 +141,19 @@ fn match_template(template: &str, path: &str) -> Result<Option<Vec<String>>, Adm
                 if got.is_empty() {
                     return Ok(None);
                 }
+                if got.len() > 3 * MAX_PARAM_BYTES {
+                    return Err(AdminError::Invalid(format!(
+                        "a path parameter is longer than {MAX_PARAM_BYTES} bytes"
+                    )));
+                }
                 let decoded = percent_decode_str(got).decode_utf8().map_err(|_| {
                     AdminError::Invalid("a path segment is not UTF-8 once decoded".into())
                 })?;
+                if decoded.len() > MAX_PARAM_BYTES || decoded.chars().any(char::is_control) {
+                    return Err(AdminError::Invalid(format!(
+                        "a path parameter must be at most {MAX_PARAM_BYTES} bytes without control characters"
+                    )));
+                }
                 params.push(decoded.into_owned());
             }
             (Some(want), Some(got)) if want == got => {}
@@ -181,6 +199,22 @@ mod tests {
             resolve("GET", "/v1/devices/%FF"),
             Err(AdminError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn long_parameters_are_400_before_anything_is_asked() {
+        let long = "A".repeat(100_000);
+        for path in [
+            format!("/v1/devices/{long}"),
+            format!("/v1/commands/{long}"),
+            format!("/v1/devices/{}", "%41".repeat(MAX_PARAM_BYTES + 1)),
+        ] {
+            match resolve("GET", &path) {
+                Err(AdminError::Invalid(message)) => assert!(message.len() < 200),
+                other => panic!("expected 400, got {other:?}"),
+            }
+        }
+        assert!(resolve("GET", "/v1/devices/a%0Ab").is_err());
     }
 
     #[test]

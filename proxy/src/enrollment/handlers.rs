@@ -38,6 +38,9 @@ fn token(query: Option<&str>) -> Result<String, EnrollError> {
         .ok_or_else(|| EnrollError::BadRequest("an enrollment token (?token=) is required".into()))
 }
 
+/// The SCEP operations served (RFC 8894 §3.5 and §4), in any case, as enroll-svc accepts them.
+const SCEP_OPERATIONS: [&str; 3] = ["GetCACaps", "GetCACert", "PKIOperation"];
+
 /// `GET|POST /scep?operation=…[&message=…]`. `body` is the POST body (PKIOperation's DER).
 pub async fn scep(
     backends: &Backends,
@@ -46,6 +49,16 @@ pub async fn scep(
 ) -> Result<Reply, EnrollError> {
     let operation = param(query, "operation")?
         .ok_or_else(|| EnrollError::BadRequest("operation is required".into()))?;
+    // Known before asking enroll-svc, so that nothing a client made up travels on or is echoed.
+    if !SCEP_OPERATIONS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(&operation))
+    {
+        return Err(EnrollError::BadRequest(format!(
+            "operation must be one of {}",
+            SCEP_OPERATIONS.join(", ")
+        )));
+    }
     let message = match body {
         Some(body) => body,
         None if operation == "PKIOperation" => {
@@ -116,7 +129,7 @@ pub async fn trust_profile(backends: &Backends) -> Result<Reply, EnrollError> {
     Ok(profile(answer))
 }
 
-/// `GET /MDMServiceConfig` (seed 004): the enrollment URL, the anchor certificates' URL, and
+/// `GET /MDMServiceConfig` (Apple's MDM best practices): the enrollment URL, the anchor certificates' URL, and
 /// the trust profile's URL only when there is a trust profile to serve.
 pub async fn service_config(backends: &Backends) -> Result<Reply, EnrollError> {
     let answer = backends

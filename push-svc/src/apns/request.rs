@@ -1,4 +1,4 @@
-//! The exact wire format of an MDM push (DESIGN.md §7) and reading APNs's answer.
+//! The exact wire format of an MDM push (docs/architecture.md §7) and reading APNs's answer.
 //!
 //! `POST /3/device/<hex token>` with `apns-topic` (the certificate's UID), `apns-push-type: mdm`,
 //! an explicit `apns-expiration`, and the body `{"mdm":"<PushMagic>"}` — no `aps` dictionary.

@@ -1,12 +1,13 @@
-//! The real-format push certificates in the shared fixtures: the topic is read from the UID
+//! The real-format push certificates in the repository's `fixtures/`: the topic is read from the UID
 //! attribute; certificates without one, or with another prefix, are refused.
 
 use super::*;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 
 fn der(path: &str) -> Vec<u8> {
-    let pem = std::fs::read(format!("{FIXTURES}/{path}")).expect("fixture");
+    let full = format!("{FIXTURES}/{path}");
+    let pem = std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"));
     CertificateDer::from_pem_slice(&pem)
         .expect("a certificate")
         .to_vec()

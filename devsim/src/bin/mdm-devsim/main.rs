@@ -1,4 +1,4 @@
-//! `mdm-devsim`: simulated iPhones and Macs against an MDM server (DESIGN.md §9).
+//! `mdm-devsim`: simulated iPhones and Macs against an MDM server (docs/architecture.md §9).
 //!
 //! ```sh
 //! # against a running `mdmctl dev` (its data directory holds dev.json):

@@ -56,6 +56,8 @@ pub struct IssuedCertificate {
     pub revocation_reason: Option<String>,
     /// Who revoked it.
     pub revoked_by: Option<String>,
+    /// The enrollment it first authenticated (it can never authenticate another).
+    pub enrollment_id: Option<String>,
 }
 
 const INSERT_ISSUED: &str =
@@ -126,7 +128,8 @@ impl PkiStore {
 
     /// Records a renewal and moves the old certificate's enrollment binding to the new one, in
     /// one transaction: the device's next request presents the renewal, and must be accepted
-    /// as the certificate "the server issued" for that enrollment (DESIGN.md §4).
+    /// as the certificate "the server issued" for that enrollment (docs/architecture.md §4).
+    /// The renewal belongs to the same enrollment as what it renews, for life.
     pub async fn record_renewal(
         &self,
         record: &IssuedRecord,
@@ -135,6 +138,15 @@ impl PkiStore {
         let result: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             insert(record).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE issued_certificates SET enrollment_id =
+                    (SELECT enrollment_id FROM issued_certificates WHERE sha256 = $2)
+                 WHERE sha256 = $1",
+            )
+            .bind(&record.sha256)
+            .bind(old_sha256)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE enrollments SET cert_sha256 = $1 WHERE cert_sha256 = $2")
                 .bind(&record.sha256)
                 .bind(old_sha256)

@@ -2,11 +2,8 @@ use super::*;
 use crate::signature::algorithm::DigestAlgorithm;
 use crate::signature::tests::fixture::*;
 
-/// Apple's public CAs, as shipped in the shared fixtures.
-const APPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/apple-public-cas/"
-);
+/// Apple's public CAs, as shipped in `mdm-core/certs/apple/`.
+const APPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/certs/apple/");
 
 /// 2026-01-01: after both Apple intermediates expired, before Apple Root CA does.
 const IN_2026: i64 = 1_767_225_600;
@@ -14,7 +11,8 @@ const IN_2026: i64 = 1_767_225_600;
 const IN_2010: i64 = 1_262_304_000;
 
 fn apple(name: &str) -> ChainCert {
-    let pem = std::fs::read(format!("{APPLE}{name}")).expect("Apple CA fixture");
+    let path = format!("{APPLE}{name}");
+    let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let (_, der) = x509_cert::der::pem::decode_vec(&pem).expect("PEM");
     ChainCert::from_der(der).expect("certificate")
 }

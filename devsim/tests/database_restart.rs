@@ -1,0 +1,196 @@
+//! PostgreSQL restarts under load: the services' database (a server of the test's own) is
+//! restarted, stopped, and turned read-only (as writes reaching a standby in a failover) while
+//! simulated devices work through their queues and an administrator reads the API. Devices and the administrator see 200 or 503 — never a 500, never a 401 — and when the
+//! dust settles every command has been acknowledged by every device, each with its result.
+
+use devsim::admin::AdminApi;
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::{SimConfig, SimDevice, SimError, Stats, Transport};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::stack::ADMIN_TOKEN;
+use testkit::{Engine, PgCluster, PgClusterOptions, Stack, StackOptions, StopMode};
+use tokio::time::Instant;
+
+const DEVICES: usize = 6;
+const COMMANDS: usize = 12;
+const DEADLINE: Duration = Duration::from_secs(90);
+
+/// HTTP statuses seen, by who saw them.
+type Seen = Arc<Mutex<BTreeMap<String, usize>>>;
+
+fn saw(seen: &Seen, what: String) {
+    *seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(what)
+        .or_default() += 1;
+}
+
+/// Runs sessions until the device's queue is empty after `stop_after`; answers how many
+/// commands it handled. A 503 is retried; any other failure is recorded and retried too, so
+/// the test reports all of them at the end.
+async fn work(mut device: SimDevice, seen: Seen, stop_after: Instant) -> usize {
+    let mut handled = 0;
+    loop {
+        match device.session().await {
+            Ok(done) => {
+                handled += done.len();
+                if done.is_empty() && Instant::now() > stop_after {
+                    return handled;
+                }
+            }
+            Err(SimError::Status { status, .. }) => saw(&seen, format!("device {status}")),
+            Err(other) => saw(&seen, format!("device error: {other}")),
+        }
+        if Instant::now() > stop_after + DEADLINE {
+            return handled;
+        }
+        device.reconnect().expect("reconnect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_load_is_503_and_loses_nothing() {
+    let cluster =
+        Arc::new(PgCluster::start(PgClusterOptions::default()).expect("private PostgreSQL"));
+    let stack = Stack::start(StackOptions {
+        postgres_server: Some(cluster.admin_url()),
+        ..StackOptions::new(Engine::Postgres)
+    })
+    .await
+    .expect("stack starts")
+    .expect("a private server always runs");
+    let api = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &stack.device_ca.cert_pem())
+        .expect("admin client");
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
+        Transport::Mtls,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let spec = FleetSpec {
+        devices: DEVICES,
+        macs: 0,
+        users_per_mac: 0,
+        first: 0,
+        udid_prefix: "RESTART-".into(),
+        concurrency: DEVICES,
+        resume_tls: false,
+    };
+    let (devices, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let udids: Vec<String> = devices.iter().map(|d| d.udid().to_owned()).collect();
+    let mut commands = Vec::new();
+    for _ in 0..COMMANDS {
+        let uuid = api
+            .enqueue_body(json!({
+                "devices": udids,
+                "command": {"request_type": "DeviceInformation"},
+                "push": false,
+            }))
+            .await
+            .expect("queued");
+        commands.push(uuid);
+    }
+
+    let seen: Seen = Arc::default();
+    // The devices stop once their queue is empty after the restart is over.
+    let restart_over = Instant::now() + Duration::from_secs(6);
+    let workers: Vec<_> = devices
+        .into_iter()
+        .map(|device| tokio::spawn(work(device, Arc::clone(&seen), restart_over)))
+        .collect();
+    let admin = {
+        let (seen, client, url) = (
+            Arc::clone(&seen),
+            stack.admin_client(),
+            stack.admin_url.clone(),
+        );
+        let first = commands[0].clone();
+        tokio::spawn(async move {
+            while Instant::now() < restart_over + Duration::from_secs(1) {
+                for path in ["/v1/devices".to_owned(), format!("/v1/commands/{first}")] {
+                    match client
+                        .get(format!("{url}{path}"))
+                        .bearer_auth(ADMIN_TOKEN)
+                        .send()
+                        .await
+                    {
+                        Ok(response) => saw(&seen, format!("admin {}", response.status().as_u16())),
+                        Err(e) => saw(&seen, format!("admin error: {e}")),
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        })
+    };
+
+    // Mid-run: a restart (every session cut, 57P01), then an outage (connections refused).
+    // pg_ctl blocks: it runs off the runtime, so that the devices keep working meanwhile.
+    let control = |action: fn(&PgCluster) -> anyhow::Result<()>| {
+        let cluster = Arc::clone(&cluster);
+        async move {
+            tokio::task::spawn_blocking(move || action(&cluster))
+                .await
+                .expect("pg_ctl task")
+                .expect("pg_ctl");
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    control(PgCluster::restart).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    control(|cluster| cluster.stop(StopMode::Fast)).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    control(PgCluster::start_again).await;
+    // A failover in progress: writes reach a read-only standby for a while.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.set_read_only(true).await.expect("read-only");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    cluster.set_read_only(false).await.expect("writable");
+
+    let mut handled = 0;
+    for worker in workers {
+        handled += worker.await.expect("a device task");
+    }
+    admin.await.expect("the admin task");
+
+    let seen = seen.lock().expect("seen").clone();
+    let bad: Vec<_> = seen
+        .iter()
+        .filter(|(what, _)| !(what.ends_with(" 200") || what.ends_with(" 503")))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "only 200 and 503 may be seen: {seen:?}\n{}",
+        stack.logs()
+    );
+    assert!(
+        seen.keys().any(|what| what.ends_with(" 503")),
+        "the outage was noticed: {seen:?}"
+    );
+    assert!(handled >= DEVICES * COMMANDS, "{handled} commands handled");
+    for uuid in &commands {
+        let command = api.command(uuid).await.expect("command");
+        assert_eq!(
+            command["status_counts"]["acknowledged"], DEVICES,
+            "every device's answer is kept: {command}"
+        );
+        for delivery in command["deliveries"].as_array().expect("deliveries") {
+            assert!(
+                !delivery["result"].is_null(),
+                "an acknowledged delivery has its result: {delivery}"
+            );
+        }
+    }
+}
