@@ -13,7 +13,7 @@ COPY . .
 ENV OPENSSL_NO_VENDOR=1
 RUN cargo build --release --locked --bins \
  && mkdir /out \
- && for bin in proxy enroll-svc command-svc push-svc mdmctl mock-apns mdm-devsim; do \
+ && for bin in proxy enroll-svc command-svc push-svc admin-svc mdmctl mock-apns mdm-devsim; do \
       if [ -f "target/release/$bin" ]; then cp "target/release/$bin" /out/; fi; \
     done
 
@@ -26,5 +26,6 @@ RUN apt-get update \
 COPY --from=build /out/ /usr/local/bin/
 USER mdm
 WORKDIR /var/lib/mdm
-# Each service is started by name, e.g. `enroll-svc`, `proxy`; `--check-config` validates.
+# Each service is started by name, e.g. `enroll-svc`, `admin-svc`, `proxy`; `--check-config`
+# validates.
 CMD ["mdmctl", "--help"]

@@ -2,11 +2,12 @@
 
 use crate::error::Error;
 use crate::queue::CommandQueue;
-use crate::store::{DeliveryRow, DeliveryStatus};
+use crate::store::{CommandFilter, CommandRow, DeliveryRow, DeliveryStatus};
 use mdm_proto::v1::commands_server::Commands;
 use mdm_proto::v1::{
     self, AuditEntry, CancelRequest, CancelResponse, CommandInfo, Delivery, EnqueueRequest,
-    EnqueueResponse, GetCommandRequest, ListAuditRequest, ListAuditResponse,
+    EnqueueResponse, GetCommandRequest, ListAuditRequest, ListAuditResponse, ListCommandsRequest,
+    ListCommandsResponse, ListDeliveriesRequest, ListDeliveriesResponse,
     ListEnrollmentCommandsRequest, ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
 };
 use service_kit::now_ms;
@@ -63,7 +64,7 @@ impl Commands for CommandsApi {
         let cancelled = self
             .queue
             .store()
-            .cancel(&request.command_uuid, now_ms())
+            .cancel(&request.command_uuid, &request.requested_by, now_ms())
             .await?
             .ok_or_else(|| Error::NotFound(request.command_uuid.clone()))?;
         tracing::info!(command_uuid = %request.command_uuid, by = %request.requested_by, cancelled, "command cancelled");
@@ -82,21 +83,64 @@ impl Commands for CommandsApi {
             .command(&uuid)
             .await?
             .ok_or_else(|| Error::NotFound(uuid.clone()))?;
-        let (deliveries, counts) = store.deliveries_of(&uuid).await?;
-        Ok(Response::new(CommandInfo {
-            command_uuid: command.command_uuid,
-            request_type: command.request_type,
-            priority: command.priority,
-            created_at_ms: command.created_at,
-            expires_at_ms: command.expires_at.unwrap_or(0),
-            requested_by: command.requested_by,
-            reason: command.reason,
-            command_plist: command.payload,
-            deliveries: deliveries.into_iter().map(delivery).collect(),
-            status_counts: counts
-                .into_iter()
-                .map(|(status, n)| (status, u32::try_from(n).unwrap_or(u32::MAX)))
-                .collect(),
+        let counts = store.status_counts(&uuid).await?;
+        let mut info = command_info(command);
+        info.status_counts = counts
+            .into_iter()
+            .map(|(status, n)| (status, u32::try_from(n).unwrap_or(u32::MAX)))
+            .collect();
+        Ok(Response::new(info))
+    }
+
+    async fn list_commands(
+        &self,
+        request: Request<ListCommandsRequest>,
+    ) -> Result<Response<ListCommandsResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let text = |value: &str| Some(value).filter(|v| !v.is_empty()).map(str::to_owned);
+        let (request_type, requested_by) =
+            (text(&request.request_type), text(&request.requested_by));
+        let rows = self
+            .queue
+            .store()
+            .list_commands(
+                &CommandFilter {
+                    request_type: request_type.as_deref(),
+                    requested_by: requested_by.as_deref(),
+                },
+                text(&request.before).as_deref(),
+                limit,
+            )
+            .await?;
+        let next_before = next(&rows, limit, |row| row.command_uuid.clone());
+        Ok(Response::new(ListCommandsResponse {
+            commands: rows.into_iter().map(command_info).collect(),
+            next_before,
+        }))
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<ListDeliveriesRequest>,
+    ) -> Result<Response<ListDeliveriesResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let status = match request.status() {
+            v1::DeliveryStatus::Unspecified => None,
+            other => Some(store_status(other).as_str()),
+        };
+        let store = self.queue.store();
+        let rows = store
+            .deliveries_of(&request.command_uuid, status, &request.after, limit)
+            .await?;
+        if rows.is_empty() && store.command(&request.command_uuid).await?.is_none() {
+            return Err(Error::NotFound(request.command_uuid).into());
+        }
+        let next_after = next(&rows, limit, |row| row.enrollment_id.clone());
+        Ok(Response::new(ListDeliveriesResponse {
+            deliveries: rows.into_iter().map(delivery).collect(),
+            next_after,
         }))
     }
 
@@ -106,13 +150,16 @@ impl Commands for CommandsApi {
     ) -> Result<Response<ListEnrollmentCommandsResponse>, Status> {
         let request = request.into_inner();
         let limit = mdm_proto::page_limit(request.limit);
+        let before = Some(request.before.as_str()).filter(|b| !b.is_empty());
         let rows = self
             .queue
             .store()
-            .deliveries_for(&request.enrollment_id, limit)
+            .deliveries_for(&request.enrollment_id, before, limit)
             .await?;
+        let next_before = next(&rows, limit, |row| row.command_uuid.clone());
         Ok(Response::new(ListEnrollmentCommandsResponse {
             deliveries: rows.into_iter().map(delivery).collect(),
+            next_before,
         }))
     }
 
@@ -145,6 +192,43 @@ impl Commands for CommandsApi {
             })
             .collect();
         Ok(Response::new(ListAuditResponse { entries }))
+    }
+}
+
+/// The cursor after a full page: its last row's key; empty when the page was the last.
+fn next<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> String) -> String {
+    match rows.last() {
+        Some(last) if i64::try_from(rows.len()) == Ok(limit) => key(last),
+        _ => String::new(),
+    }
+}
+
+fn command_info(command: CommandRow) -> CommandInfo {
+    CommandInfo {
+        command_uuid: command.command_uuid,
+        request_type: command.request_type,
+        priority: command.priority,
+        created_at_ms: command.created_at,
+        expires_at_ms: command.expires_at.unwrap_or(0),
+        requested_by: command.requested_by,
+        reason: command.reason,
+        command_plist: command.payload,
+        status_counts: Default::default(),
+        cancelled_at_ms: command.cancelled_at.unwrap_or(0),
+        cancelled_by: command.cancelled_by.unwrap_or_default(),
+    }
+}
+
+/// The store's name of a delivery status asked for over gRPC.
+fn store_status(status: v1::DeliveryStatus) -> DeliveryStatus {
+    match status {
+        v1::DeliveryStatus::Queued | v1::DeliveryStatus::Unspecified => DeliveryStatus::Queued,
+        v1::DeliveryStatus::Acknowledged => DeliveryStatus::Acknowledged,
+        v1::DeliveryStatus::Error => DeliveryStatus::Error,
+        v1::DeliveryStatus::CommandFormatError => DeliveryStatus::CommandFormatError,
+        v1::DeliveryStatus::Cancelled => DeliveryStatus::Cancelled,
+        v1::DeliveryStatus::Expired => DeliveryStatus::Expired,
+        v1::DeliveryStatus::Superseded => DeliveryStatus::Superseded,
     }
 }
 

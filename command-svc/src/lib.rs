@@ -11,6 +11,7 @@
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`push`]: waking a command's targets through push-svc, reporting device activity.
 //! - [`retention`]: the periodic sweep.
+//! - [`inventory`]: the dispatcher of the inventory outbox to enroll-svc.
 //! - [`grpc`]: the `mdm.v1.Commands` adapter.
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod inventory;
 pub mod metrics;
 pub mod push;
 pub mod queue;
@@ -73,9 +75,16 @@ pub async fn run(
         push.clone()
             .flush_activity(Duration::from_millis(config.push.activity_flush_ms)),
     );
-    let queue = queue::CommandQueue::new(store.clone(), EnrollmentClient::new(enroll_channel))
+    let enroll = EnrollmentClient::new(enroll_channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let dispatcher =
+        inventory::InventoryDispatcher::new(store.clone(), enroll.clone(), metrics.clone());
+    let queue = queue::CommandQueue::new(store.clone(), enroll)
         .with_metrics(metrics.clone())
-        .with_push(push);
+        .with_push(push)
+        .with_inventory(dispatcher.waker());
+    let inventory = tokio::spawn(dispatcher.run());
     let sweeper = tokio::spawn(retention::run(store.clone(), config.retention.clone()));
     let gauges = tokio::spawn(retention::refresh_gauges(store.clone(), metrics));
 
@@ -102,6 +111,7 @@ pub async fn run(
     };
     sweeper.abort();
     activity.abort();
+    inventory.abort();
     gauges.abort();
     store.db().close().await;
     served?;

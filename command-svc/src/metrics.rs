@@ -33,6 +33,12 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     /// Age in seconds of the oldest waiting delivery (0 when none).
     pub oldest_queued_age_seconds: Gauge,
+    /// Inventory updates enroll-svc received from the outbox.
+    pub inventory_sent: Counter,
+    /// Attempts to send the inventory outbox that failed (retried).
+    pub inventory_failures: Counter,
+    /// Inventory updates waiting in the outbox.
+    pub inventory_backlog: Gauge,
 }
 
 impl Metrics {
@@ -58,6 +64,21 @@ impl Metrics {
             "mdm_queue_oldest_age_seconds",
             "Age of the oldest waiting delivery",
             m.oldest_queued_age_seconds.clone(),
+        );
+        registry.register(
+            "mdm_inventory_outbox_sent",
+            "Inventory updates enroll-svc received from the outbox",
+            m.inventory_sent.clone(),
+        );
+        registry.register(
+            "mdm_inventory_outbox_failures",
+            "Failed attempts to send the inventory outbox (retried)",
+            m.inventory_failures.clone(),
+        );
+        registry.register(
+            "mdm_inventory_outbox_backlog",
+            "Inventory updates waiting in the outbox",
+            m.inventory_backlog.clone(),
         );
         m
     }

@@ -15,8 +15,11 @@ use mdm_proto::v1::{
     DeviceIdentity, EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest,
     ResolveTargetsRequest,
 };
+use prost::Message;
 use service_kit::now_ms;
 use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
 use tonic::transport::Channel;
 
 /// Most targets one enqueue may name.
@@ -32,6 +35,7 @@ pub struct CommandQueue {
     enroll: EnrollmentClient<Channel>,
     metrics: Metrics,
     push: Option<PushSide>,
+    inventory: Option<Arc<Notify>>,
 }
 
 impl CommandQueue {
@@ -43,7 +47,14 @@ impl CommandQueue {
             enroll,
             metrics: Metrics::default(),
             push: None,
+            inventory: None,
         }
+    }
+
+    /// Wakes the inventory dispatcher whenever a result wrote to the outbox.
+    pub fn with_inventory(mut self, wake: Arc<Notify>) -> CommandQueue {
+        self.inventory = Some(wake);
+        self
     }
 
     /// Wakes targets after an enqueue and reports device activity through `push` (without it,
@@ -116,6 +127,9 @@ impl CommandQueue {
         }
         // Idle answers no command (whatever CommandUUID it may carry).
         let idle = report.status == CommandStatus::Idle;
+        // What the result says about the device goes to enroll-svc through the outbox.
+        let inventory = mdm_core::inventory::from_report(report)
+            .map(|update| mdm_proto::inventory::to_proto(&update).encode_to_vec());
         let reported = report
             .command_uuid
             .as_deref()
@@ -124,6 +138,7 @@ impl CommandQueue {
                 command_uuid,
                 status: report.status,
                 body,
+                inventory: inventory.as_deref(),
             });
         let generation = i64::try_from(identity.generation).unwrap_or(i64::MAX);
         let cycle = self
@@ -137,6 +152,9 @@ impl CommandQueue {
                 now_ms(),
             )
             .await?;
+        if let (true, Some(_), Some(wake)) = (cycle.recorded, &inventory, &self.inventory) {
+            wake.notify_one();
+        }
         if let (Some(r), false) = (reported, cycle.recorded) {
             tracing::debug!(enrollment = %enrollment.id, command_uuid = r.command_uuid, status = r.status.as_str(),
                 "status for a command that is not queued (repeated or withdrawn): ignored");

@@ -16,17 +16,21 @@
 mod cycle;
 mod enqueue;
 mod history;
+mod outbox;
 mod retention;
 mod rows;
 
 pub use cycle::{Cycle, Reported};
 pub use enqueue::{EnqueueOutcome, NewCommand, Target};
+pub use history::CommandFilter;
+pub use outbox::OutboxRow;
+use outbox::INSERT_OUTBOX;
 pub use retention::SweepReport;
 pub use rows::{AuditRow, CommandRow, DeliveryRow, DeliveryStatus};
 
 use crate::error::Error;
 use mdm_core::CommandStatus;
-use service_kit::db::Db;
+use service_kit::db::{BeginWrite, Db};
 use service_kit::with_db;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -64,15 +68,18 @@ impl QueueStore {
     }
 
     /// Records a device's status for a command it was sent. A final status (Acknowledged, Error,
-    /// CommandFormatError) dequeues it with the report kept as its result; NotNow keeps it
-    /// queued but skipped on `connection_id`. Returns false when nothing changed: a repeated
-    /// status, or a command that is no longer queued for this enrollment (harmless).
+    /// CommandFormatError) dequeues it with the report kept as its result, and `inventory` (what
+    /// the result says about the device) goes to the outbox in the same transaction; NotNow
+    /// keeps it queued but skipped on `connection_id`. Returns false when nothing changed: a
+    /// repeated status, or a command that is no longer queued for this enrollment (harmless).
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_status(
         &self,
         enrollment_id: &str,
         command_uuid: &str,
         status: CommandStatus,
         report: &[u8],
+        inventory: Option<&[u8]>,
         connection_id: &str,
         now: i64,
     ) -> Result<bool, Error> {
@@ -88,18 +95,33 @@ impl QueueStore {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?,
-            final_status => with_db!(&self.db, pool => sqlx::query(
-                "UPDATE deliveries SET status = $3, result = $4, completed_at = $5, not_now_connection = NULL
-                 WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
-            )
-            .bind(enrollment_id)
-            .bind(command_uuid)
-            .bind(DeliveryStatus::from_final(final_status).as_str())
-            .bind(report)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?,
+            final_status => {
+                let recorded: Result<u64, sqlx::Error> = with_db!(&self.db, pool => async {
+                    let mut tx = pool.begin_write().await?;
+                    let done = sqlx::query(
+                        "UPDATE deliveries SET status = $3, result = $4, completed_at = $5, not_now_connection = NULL
+                         WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
+                    )
+                    .bind(enrollment_id)
+                    .bind(command_uuid)
+                    .bind(DeliveryStatus::from_final(final_status).as_str())
+                    .bind(report)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let (1.., Some(inventory)) = (done.rows_affected(), inventory) {
+                        sqlx::query(INSERT_OUTBOX)
+                            .bind(enrollment_id)
+                            .bind(now)
+                            .bind(inventory)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }.await);
+                recorded?
+            }
         };
         Ok(updated > 0)
     }
@@ -173,21 +195,60 @@ impl QueueStore {
         Ok(stats)
     }
 
-    /// Withdraws a command from every queue it still waits in. `None` when it does not exist.
-    pub async fn cancel(&self, command_uuid: &str, now: i64) -> Result<Option<u64>, Error> {
-        let cancelled = with_db!(&self.db, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled', completed_at = $2
-             WHERE command_uuid = $1 AND status = 'queued'",
-        )
-        .bind(command_uuid)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        if cancelled == 0 && self.command(command_uuid).await?.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(cancelled))
+    /// Withdraws a command from every queue it still waits in, and records who cancelled it
+    /// (the first cancellation's time and author are kept, and audited). `None` when it does
+    /// not exist.
+    pub async fn cancel(
+        &self,
+        command_uuid: &str,
+        by: &str,
+        now: i64,
+    ) -> Result<Option<u64>, Error> {
+        let result: Result<Option<u64>, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let found: Option<(String, Option<i64>)> = sqlx::query_as(
+                "SELECT request_type, cancelled_at FROM commands WHERE command_uuid = $1",
+            )
+            .bind(command_uuid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((request_type, cancelled_at)) = found else {
+                return Ok(None);
+            };
+            let cancelled = sqlx::query(
+                "UPDATE deliveries SET status = 'cancelled', completed_at = $2
+                 WHERE command_uuid = $1 AND status = 'queued'",
+            )
+            .bind(command_uuid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if cancelled_at.is_none() {
+                sqlx::query(
+                    "UPDATE commands SET cancelled_at = $2, cancelled_by = $3 WHERE command_uuid = $1",
+                )
+                .bind(command_uuid)
+                .bind(now)
+                .bind(by)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, request_type, command_uuid, enrollment_id, reason)
+                     VALUES ($1, $2, 'command.cancelled', $3, $4, '', $5)",
+                )
+                .bind(now)
+                .bind(by)
+                .bind(&request_type)
+                .bind(command_uuid)
+                .bind(format!("{cancelled} queued deliveries withdrawn"))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(cancelled))
+        }.await);
+        Ok(result?)
     }
 
     /// Marks what is still queued for an earlier generation of an enrollment as superseded:

@@ -2,7 +2,7 @@
 //! a fresh database).
 
 use command_svc::store::{
-    DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore, Reported, Target,
+    CommandFilter, DeliveryStatus, EnqueueOutcome, NewCommand, QueueStore, Reported, Target,
 };
 use mdm_core::CommandStatus;
 use service_kit::db::{DatabaseConfig, Db};
@@ -146,6 +146,7 @@ macro_rules! queue_suite {
                         "C1",
                         CommandStatus::Acknowledged,
                         b"result",
+                        None,
                         "conn",
                         NOW
                     )
@@ -158,10 +159,14 @@ macro_rules! queue_suite {
                 // A repeated status changes nothing.
                 assert!(!f
                     .store
-                    .record_status("D1", "C1", CommandStatus::Error, b"late", "conn", NOW)
+                    .record_status("D1", "C1", CommandStatus::Error, b"late", None, "conn", NOW)
                     .await
                     .expect("repeat"));
-                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let history = f
+                    .store
+                    .deliveries_for("D1", None, 10)
+                    .await
+                    .expect("history");
                 let c1 = history
                     .iter()
                     .find(|d| d.command_uuid == "C1")
@@ -182,6 +187,7 @@ macro_rules! queue_suite {
                         command_uuid: uuid,
                         status,
                         body: b"report",
+                        inventory: None,
                     })
                 };
                 let idle = f
@@ -266,7 +272,11 @@ macro_rules! queue_suite {
                     .expect("idle");
                 assert_eq!(idle.next.expect("C1 again").command_uuid, "C1");
 
-                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let history = f
+                    .store
+                    .deliveries_for("D1", None, 10)
+                    .await
+                    .expect("history");
                 let by_uuid = |uuid: &str| {
                     history
                         .iter()
@@ -288,7 +298,7 @@ macro_rules! queue_suite {
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
                 assert!(f
                     .store
-                    .record_status("D1", "C1", CommandStatus::NotNow, b"", "conn-1", NOW)
+                    .record_status("D1", "C1", CommandStatus::NotNow, b"", None, "conn-1", NOW)
                     .await
                     .expect("notnow"));
                 assert_eq!(
@@ -307,7 +317,7 @@ macro_rules! queue_suite {
                     "Idle starts over"
                 );
                 f.store
-                    .record_status("D1", "C2", CommandStatus::NotNow, b"", "conn-1", NOW)
+                    .record_status("D1", "C2", CommandStatus::NotNow, b"", None, "conn-1", NOW)
                     .await
                     .expect("notnow");
                 assert_eq!(
@@ -315,7 +325,11 @@ macro_rules! queue_suite {
                     None,
                     "empty for the rest of the connection"
                 );
-                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let history = f
+                    .store
+                    .deliveries_for("D1", None, 10)
+                    .await
+                    .expect("history");
                 assert!(history
                     .iter()
                     .all(|d| d.status == DeliveryStatus::Queued && d.not_now_count == 1));
@@ -330,7 +344,11 @@ macro_rules! queue_suite {
                 assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
                 let swept = f.store.sweep(NOW, 0, 0).await.expect("sweep");
                 assert_eq!(swept.expired, 1);
-                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let history = f
+                    .store
+                    .deliveries_for("D1", None, 10)
+                    .await
+                    .expect("history");
                 assert_eq!(
                     history
                         .iter()
@@ -347,19 +365,40 @@ macro_rules! queue_suite {
                 enqueue(&f.store, "C1", &["D1", "D2"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
                 f.store
-                    .record_status("D2", "C1", CommandStatus::Acknowledged, b"r", "c", NOW)
+                    .record_status(
+                        "D2",
+                        "C1",
+                        CommandStatus::Acknowledged,
+                        b"r",
+                        None,
+                        "c",
+                        NOW,
+                    )
                     .await
                     .expect("ack");
                 assert_eq!(
-                    f.store.cancel("C1", NOW).await.expect("cancel"),
+                    f.store.cancel("C1", "ops", NOW).await.expect("cancel"),
                     Some(1),
                     "only D1's was still queued"
                 );
-                assert_eq!(f.store.cancel("NOPE", NOW).await.expect("cancel"), None);
+                assert_eq!(
+                    f.store.cancel("NOPE", "ops", NOW).await.expect("cancel"),
+                    None
+                );
                 assert_eq!(head(&f.store, "D1", "c", true).await.as_deref(), Some("C2"));
-                let (deliveries, counts) = f.store.deliveries_of("C1").await.expect("deliveries");
+                let deliveries = f
+                    .store
+                    .deliveries_of("C1", None, "", 10)
+                    .await
+                    .expect("deliveries");
                 assert_eq!(deliveries.len(), 2);
-                let mut counts = counts;
+                let cancelled = f.store.command("C1").await.expect("get").expect("kept");
+                assert_eq!(
+                    (cancelled.cancelled_at, cancelled.cancelled_by.as_deref()),
+                    (Some(NOW), Some("ops")),
+                    "a cancelled command stays readable, marked"
+                );
+                let mut counts = f.store.status_counts("C1").await.expect("counts");
                 counts.sort();
                 assert_eq!(
                     counts,
@@ -390,6 +429,7 @@ macro_rules! queue_suite {
                             command_uuid: "C2",
                             status: CommandStatus::Acknowledged,
                             body: b"r",
+                            inventory: None,
                         }),
                         "conn",
                         false,
@@ -398,7 +438,11 @@ macro_rules! queue_suite {
                     .await
                     .expect("ack");
                 assert_eq!(acked.next.expect("next").command_uuid, "C3");
-                let history = f.store.deliveries_for("D1", 10).await.expect("history");
+                let history = f
+                    .store
+                    .deliveries_for("D1", None, 10)
+                    .await
+                    .expect("history");
                 let c1 = history
                     .iter()
                     .find(|d| d.command_uuid == "C1")
@@ -413,6 +457,96 @@ macro_rules! queue_suite {
                         .expect("next"),
                     None
                 );
+            }
+
+            #[tokio::test]
+            async fn a_result_and_its_inventory_commit_together() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                let answered = |uuid| Reported {
+                    command_uuid: uuid,
+                    status: CommandStatus::Acknowledged,
+                    body: b"r",
+                    inventory: Some(b"facts"),
+                };
+                f.store
+                    .cycle("D1", G, None, "c", true, NOW)
+                    .await
+                    .expect("idle");
+                f.store
+                    .cycle("D1", G, Some(answered("C1")), "c", false, NOW)
+                    .await
+                    .expect("ack");
+                // A repeated answer writes nothing more.
+                f.store
+                    .cycle("D1", G, Some(answered("C1")), "c", false, NOW)
+                    .await
+                    .expect("repeat");
+                assert!(f
+                    .store
+                    .record_status(
+                        "D1",
+                        "C2",
+                        CommandStatus::Acknowledged,
+                        b"r",
+                        Some(b"more"),
+                        "c",
+                        NOW + 1
+                    )
+                    .await
+                    .expect("ack"));
+                let pending = f.store.pending_inventory(10).await.expect("outbox");
+                let payloads: Vec<&[u8]> =
+                    pending.iter().map(|row| row.payload.as_slice()).collect();
+                assert_eq!(payloads, [&b"facts"[..], &b"more"[..]]);
+                assert_eq!(pending[1].reported_at, NOW + 1);
+                f.store
+                    .delivered_inventory(&[pending[0].id])
+                    .await
+                    .expect("delivered");
+                assert_eq!(f.store.inventory_backlog().await.expect("backlog").0, 1);
+            }
+
+            #[tokio::test]
+            async fn commands_are_listed_newest_first_and_filtered() {
+                let Some(f) = store().await else { return };
+                enqueue(&f.store, "C1", &["D1"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                enqueue(&f.store, "C3", &["D1"], 0, None).await;
+                let page = |before: Option<&'static str>| {
+                    let store = f.store.clone();
+                    async move {
+                        store
+                            .list_commands(&CommandFilter::default(), before, 2)
+                            .await
+                            .expect("list")
+                            .into_iter()
+                            .map(|c| c.command_uuid)
+                            .collect::<Vec<_>>()
+                    }
+                };
+                assert_eq!(page(None).await, ["C3", "C2"]);
+                assert_eq!(page(Some("C2")).await, ["C1"]);
+                let none = f
+                    .store
+                    .list_commands(
+                        &CommandFilter {
+                            request_type: Some("EraseDevice"),
+                            ..Default::default()
+                        },
+                        None,
+                        10,
+                    )
+                    .await
+                    .expect("filtered");
+                assert!(none.is_empty());
+                let history = f
+                    .store
+                    .deliveries_for("D1", Some("C3"), 10)
+                    .await
+                    .expect("older");
+                assert_eq!(history.len(), 2);
             }
 
             #[tokio::test]
@@ -472,7 +606,15 @@ macro_rules! queue_suite {
                 enqueue(&f.store, "C1", &["D1"], 0, None).await;
                 enqueue(&f.store, "C2", &["D1"], 0, None).await;
                 f.store
-                    .record_status("D1", "C1", CommandStatus::Acknowledged, b"r", "c", NOW)
+                    .record_status(
+                        "D1",
+                        "C1",
+                        CommandStatus::Acknowledged,
+                        b"r",
+                        None,
+                        "c",
+                        NOW,
+                    )
                     .await
                     .expect("ack");
                 let report = f.store.sweep(NOW + 10, NOW + 5, 0).await.expect("sweep");
@@ -490,9 +632,28 @@ macro_rules! queue_suite {
                 let targets: Vec<String> = (0..5_000).map(|i| format!("DEV-{i:05}")).collect();
                 let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
                 enqueue(&f.store, "BULK", &refs, 0, None).await;
-                let (shown, counts) = f.store.deliveries_of("BULK").await.expect("deliveries");
+                let counts = f.store.status_counts("BULK").await.expect("counts");
                 assert_eq!(counts, vec![("queued".into(), 5_000)]);
-                assert_eq!(shown.len(), 1_000);
+                // Paged in enrollment order without repeats or gaps.
+                let mut after = String::new();
+                let mut seen = Vec::new();
+                loop {
+                    let page = f
+                        .store
+                        .deliveries_of("BULK", None, &after, 1_000)
+                        .await
+                        .expect("page");
+                    let Some(last) = page.last() else { break };
+                    after = last.enrollment_id.clone();
+                    seen.extend(page.into_iter().map(|d| d.enrollment_id));
+                }
+                assert_eq!(seen, targets);
+                let queued = f
+                    .store
+                    .deliveries_of("BULK", Some("acknowledged"), "", 10)
+                    .await
+                    .expect("filtered");
+                assert!(queued.is_empty());
                 assert_eq!(
                     head(&f.store, "DEV-04999", "c", true).await.as_deref(),
                     Some("BULK")

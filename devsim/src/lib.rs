@@ -17,6 +17,8 @@
 //! - `mock_apns::record`: deliveries, refusals, injected faults and waiting for a push.
 //! - `mock_apns::feed`: the long-poll feed of deliveries for devices in other processes.
 //! - [`push_feed`]: [`PushFeed`], the devices' client of that feed.
+//! - [`admin`]: [`admin::AdminApi`], the simulator's client of admin-svc's REST API (queue
+//!   commands, make enrollment tokens, read commands, their deliveries page by page, devices).
 //! - [`sim`]: simulated devices and their measurements.
 //! - [`error`]: the crate's error.
 //!

@@ -3,9 +3,10 @@
 //! simulated devices work through their queues and an administrator reads the API. Devices and the administrator see 200 or 503 — never a 500, never a 401 — and when the
 //! dust settles every command has been acknowledged by every device, each with its result.
 
-use devsim::admin::AdminApi;
+use devsim::admin::{count, AdminApi};
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::{SimConfig, SimDevice, SimError, Stats, Transport};
+use mdm_api::commands::DeliveryStatus;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -100,7 +101,8 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
                 "push": false,
             }))
             .await
-            .expect("queued");
+            .expect("queued")
+            .command_uuid;
         commands.push(uuid);
     }
 
@@ -120,7 +122,11 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
         let first = commands[0].clone();
         tokio::spawn(async move {
             while Instant::now() < restart_over + Duration::from_secs(1) {
-                for path in ["/v1/devices".to_owned(), format!("/v1/commands/{first}")] {
+                for path in [
+                    "/v1/devices".to_owned(),
+                    format!("/v1/commands/{first}"),
+                    format!("/v1/commands/{first}/deliveries"),
+                ] {
                     match client
                         .get(format!("{url}{path}"))
                         .bearer_auth(ADMIN_TOKEN)
@@ -179,17 +185,24 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
         seen.keys().any(|what| what.ends_with(" 503")),
         "the outage was noticed: {seen:?}"
     );
-    assert!(handled >= DEVICES * COMMANDS, "{handled} commands handled");
+    // `handled` is a lower bound: a session cut by a 503 after acknowledging some commands
+    // reports none of them, though the server kept every answer. What the server kept is the
+    // measure: every command acknowledged by every device, each with its result.
+    assert!(handled > 0, "the devices worked: {seen:?}");
     for uuid in &commands {
         let command = api.command(uuid).await.expect("command");
         assert_eq!(
-            command["status_counts"]["acknowledged"], DEVICES,
-            "every device's answer is kept: {command}"
+            count(&command, DeliveryStatus::Acknowledged) as usize,
+            DEVICES,
+            "every device's answer is kept ({handled} seen by the devices): {command:?}\n{}",
+            stack.logs()
         );
-        for delivery in command["deliveries"].as_array().expect("deliveries") {
+        let deliveries = api.deliveries(uuid, None).await.expect("deliveries");
+        assert_eq!(deliveries.len(), DEVICES, "{deliveries:?}");
+        for delivery in deliveries {
             assert!(
-                !delivery["result"].is_null(),
-                "an acknowledged delivery has its result: {delivery}"
+                delivery.status == DeliveryStatus::Acknowledged && delivery.result.is_some(),
+                "an acknowledged delivery has its result: {delivery:?}"
             );
         }
     }

@@ -47,8 +47,7 @@ async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Value) 
 
 /// A token good for `uses` enrollments.
 async fn token(stack: &Stack, uses: usize) -> String {
-    let body =
-        json!({"description": "devsim enrollment flows", "single_use": false, "max_uses": uses});
+    let body = json!({"description": "devsim enrollment flows", "max_uses": uses});
     let token = admin(stack, reqwest::Method::POST, "/v1/enrollment-tokens", body).await;
     token["secret"].as_str().expect("secret").to_owned()
 }

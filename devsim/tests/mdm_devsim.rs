@@ -5,7 +5,9 @@
 //!
 //! Run: `cargo build --workspace --bins && cargo nextest run -p devsim --test mdm_devsim`.
 
-use devsim::admin::AdminApi;
+use devsim::admin::{count, AdminApi};
+use mdm_api::commands::DeliveryStatus;
+use mdm_api::devices::EnrollmentStatus;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -221,7 +223,7 @@ async fn run_mode_devices_wake_on_their_push_and_check_out_at_sigterm() {
     let uuid = api.enqueue(&ids, command).await.expect("queued");
     eventually(DEADLINE, "every channel to answer", || async {
         let command = api.command(&uuid).await.expect("the command");
-        (command["status_counts"]["acknowledged"] == 5).then_some(())
+        (count(&command, DeliveryStatus::Acknowledged) == 5).then_some(())
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}\n{}", sim.logs(), stack.logs()));
@@ -231,5 +233,5 @@ async fn run_mode_devices_wake_on_their_push_and_check_out_at_sigterm() {
     assert!(sim.logs().contains("sessions in"), "{}", sim.logs());
     // Checked out: the device channels are no longer enrolled.
     let device = api.device(&ids[0]).await.expect("the device");
-    assert_eq!(device["status"], "checked_out", "{device}");
+    assert_eq!(device.status, EnrollmentStatus::CheckedOut, "{device:?}");
 }

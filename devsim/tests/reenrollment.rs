@@ -16,6 +16,8 @@ use devsim::sim::{
     enroll, DeviceFacts, Enrolled, EnrollmentFlow, EnrollmentServer, SimConfig, SimDevice,
     SimError, Transport,
 };
+use mdm_api::commands::DeliveryStatus;
+use mdm_api::devices::EnrollmentStatus;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::ListAuditRequest;
 use serde_json::json;
@@ -171,7 +173,7 @@ async fn hijack_is_refused_and_legitimate_reenrollment_works(engine: Engine) {
     assert_eq!(handled.len(), 1, "{handled:?}");
     assert_eq!(handled[0].command_uuid, uuid);
     let device = w.api.device(VICTIM).await.expect("device");
-    assert_eq!(device["status"], "enrolled", "{device}");
+    assert_eq!(device.status, EnrollmentStatus::Enrolled, "{device:?}");
 
     // Legitimate: the device enrolls over the air again; its new identity names its UDID.
     let mut again = w.device(VICTIM, &w.ota(VICTIM).await);
@@ -216,7 +218,8 @@ async fn nothing_queued_before_a_reenrollment_runs_after_it(engine: Engine) {
                 "push": false,
             }))
             .await
-            .expect("queued");
+            .expect("queued")
+            .command_uuid;
         if leave {
             device.check_out().await.expect("CheckOut");
             device = w.device(UDID, &identity);
@@ -227,10 +230,14 @@ async fn nothing_queued_before_a_reenrollment_runs_after_it(engine: Engine) {
             handled.is_empty(),
             "{case}: the stale DeviceLock was delivered: {handled:?}"
         );
-        let command = w.api.command(&lock).await.expect("command");
+        let deliveries = w.api.deliveries(&lock, None).await.expect("deliveries");
         assert_eq!(
-            command["deliveries"][0]["status"], "superseded",
-            "{case}: {command}"
+            deliveries
+                .iter()
+                .map(|d| (d.enrollment_id.as_str(), d.status))
+                .collect::<Vec<_>>(),
+            [(UDID, DeliveryStatus::Superseded)],
+            "{case}: {deliveries:?}"
         );
         // What is queued now is for the new enrollment, and arrives.
         let info = w

@@ -10,11 +10,13 @@
 //! again at its next wake-up. A device the administrator unenrolls (RemoveProfile of the profile
 //! ProfileList shows enrolled it) checks out and receives no more pushes.
 
-use devsim::admin::AdminApi;
+use devsim::admin::{count, AdminApi, AdminError};
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::responder::PREISSUED_ENROLLMENT_PROFILE;
 use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
 use devsim::PushFeed;
+use mdm_api::commands::{Command, DeliveryStatus};
+use mdm_api::devices::{Delivery, EnrollmentStatus};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,33 +152,48 @@ async fn whole_system(engine: Engine, transport: Transport) {
     let command = api.command(&uuid).await.expect("the command");
     // All but the NotNow device and the one that left; the Mac's user channel answered too.
     assert_eq!(
-        command["status_counts"]["acknowledged"],
+        count(&command, DeliveryStatus::Acknowledged) as usize,
         DEVICES - 2 + 1,
-        "{command}"
+        "{command:?}"
     );
+    assert_eq!(
+        count(&command, DeliveryStatus::Queued),
+        2,
+        "the NotNow device and the leaver: {command:?}"
+    );
+    let deliveries = api.deliveries(&uuid, None).await.expect("the deliveries");
+    assert_eq!(deliveries.len(), targets.len(), "one per target");
+    let acknowledged = api
+        .deliveries(&uuid, Some(DeliveryStatus::Acknowledged))
+        .await
+        .expect("the acknowledged deliveries");
+    assert_eq!(acknowledged.len(), DEVICES - 2 + 1);
     let mut user_channel_answered = false;
-    for delivery in command["deliveries"].as_array().expect("deliveries") {
-        if delivery["status"] == "acknowledged" {
-            let answers = &delivery["result"]["QueryResponses"];
-            let id = delivery["enrollment_id"].as_str().expect("enrollment_id");
-            let os = if id.starts_with(&mac_udid) {
-                "14.1"
-            } else {
-                "17.1"
-            };
-            assert_eq!(answers["OSVersion"], os, "{delivery}");
-            user_channel_answered |= id.starts_with(&mac_udid) && id.contains(':');
-            assert!(
-                answers["SerialNumber"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("SIM")),
-                "{delivery}"
-            );
-        }
+    for delivery in &acknowledged {
+        assert_eq!(
+            delivery.status,
+            DeliveryStatus::Acknowledged,
+            "{delivery:?}"
+        );
+        let answers = &delivery.result.as_ref().expect("a result")["QueryResponses"];
+        let id = delivery.enrollment_id.as_str();
+        let os = if id.starts_with(&mac_udid) {
+            "14.1"
+        } else {
+            "17.1"
+        };
+        assert_eq!(answers["OSVersion"], os, "{delivery:?}");
+        user_channel_answered |= id.starts_with(&mac_udid) && id.contains(':');
+        assert!(
+            answers["SerialNumber"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("SIM")),
+            "{delivery:?}"
+        );
     }
     assert!(
         user_channel_answered,
-        "the user channel's answer: {command}"
+        "the user channel's answer: {acknowledged:?}"
     );
 
     // The NotNow device gets the command again when it wakes next and, now willing, answers it.
@@ -194,29 +211,34 @@ async fn whole_system(engine: Engine, transport: Transport) {
     // The administrator unenrolls a device: ProfileList shows the profile that enrolled it,
     // RemoveProfile removes it; the device acknowledges, checks out, and is pushed no more.
     let mut leaver = leaver;
-    let listed = command_to(
+    let (_, listed) = command_to(
         &api,
         pushes,
         &mut leaver,
         json!({"request_type": "ProfileList"}),
     )
     .await;
-    let profile = listed["deliveries"][0]["result"]["ProfileList"][0]["PayloadIdentifier"]
+    let result = listed[0].result.as_ref().expect("ProfileList's result");
+    let profile = result["ProfileList"][0]["PayloadIdentifier"]
         .as_str()
         .expect("the enrollment profile is listed")
         .to_owned();
-    assert_ne!(profile, PREISSUED_ENROLLMENT_PROFILE, "{listed}");
-    let removed = command_to(
+    assert_ne!(profile, PREISSUED_ENROLLMENT_PROFILE, "{listed:?}");
+    let (removed, _) = command_to(
         &api,
         pushes,
         &mut leaver,
         json!({"request_type": "RemoveProfile", "identifier": profile}),
     )
     .await;
-    assert_eq!(removed["status_counts"]["acknowledged"], 1, "{removed}");
+    assert_eq!(
+        count(&removed, DeliveryStatus::Acknowledged),
+        1,
+        "{removed:?}"
+    );
     assert!(leaver.is_unenrolled());
     let device = api.device(leaver.udid()).await.expect("the device");
-    assert_eq!(device["status"], "checked_out", "{device}");
+    assert_eq!(device.status, EnrollmentStatus::CheckedOut, "{device:?}");
 
     let pushes_before = pushes.pushes_to(&leaver.token_hex());
     let stubborn_pushes = pushes.pushes_to(&stubborn.token_hex());
@@ -225,9 +247,17 @@ async fn whole_system(engine: Engine, transport: Transport) {
         .enqueue(&both, json!({"request_type": "SecurityInfo"}))
         .await
         .expect_err("a checked-out target fails the enqueue");
+    let refusal = refused
+        .downcast_ref::<AdminError>()
+        .unwrap_or_else(|| panic!("not the API's refusal: {refused:#}"));
+    assert_eq!(
+        (refusal.status, refusal.code()),
+        (422, Some("invalid_request")),
+        "{refusal}"
+    );
     assert!(
-        format!("{refused:#}").contains(leaver.udid()),
-        "the error names it: {refused:#}"
+        refusal.detail().contains(leaver.udid()),
+        "the error names it: {refusal}"
     );
     let second = api
         .enqueue_body(json!({
@@ -236,7 +266,12 @@ async fn whole_system(engine: Engine, transport: Transport) {
             "allow_unknown": true,
         }))
         .await;
-    assert!(second.is_ok_and(|uuid| !uuid.is_empty()));
+    assert!(
+        second
+            .as_ref()
+            .is_ok_and(|queued| !queued.command_uuid.is_empty() && queued.targets == 2),
+        "{second:?}"
+    );
     let pushed = pushes
         .wait_for_push(&stubborn.token_hex(), stubborn_pushes, DEADLINE)
         .await;
@@ -249,13 +284,13 @@ async fn whole_system(engine: Engine, transport: Transport) {
 }
 
 /// Queues `command` to `device` through the admin API; the device wakes on its push and
-/// answers; answers the command as the admin API shows it then.
+/// answers; answers the command and its deliveries as the admin API shows them then.
 async fn command_to(
     api: &AdminApi,
     pushes: &PushFeed,
     device: &mut SimDevice,
     command: Value,
-) -> Value {
+) -> (Command, Vec<Delivery>) {
     let seen = pushes.pushes_to(&device.token_hex());
     let ids = [device.udid().to_owned()];
     let uuid = api.enqueue(&ids, command).await.expect("queued");
@@ -269,7 +304,10 @@ async fn command_to(
         handled.iter().any(|h| h.command_uuid == uuid),
         "{handled:?}"
     );
-    api.command(&uuid).await.expect("the command")
+    (
+        api.command(&uuid).await.expect("the command"),
+        api.deliveries(&uuid, None).await.expect("the deliveries"),
+    )
 }
 
 #[tokio::test]

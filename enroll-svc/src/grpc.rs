@@ -4,14 +4,15 @@ use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::identity::VerifiedIdentity;
 use crate::provisioning::Provisioning;
-use crate::store::{AuditQuery, EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
+use crate::store::{AuditQuery, DeviceFilter, EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
-    ApproveReenrollmentRequest, AuditEntry, AuthorizeRequest, AuthorizeResponse, CheckinRequest,
-    CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus, GetEnrollmentRequest,
-    GetUnlockTokenRequest, GetUnlockTokenResponse, ListAuditRequest, ListAuditResponse,
-    ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest,
-    ResolveTargetsResponse, ResolvedTarget,
+    App, ApproveReenrollmentRequest, AuditEntry, AuthorizeRequest, AuthorizeResponse,
+    CheckinRequest, CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
+    GetEnrollmentRequest, GetUnlockTokenRequest, GetUnlockTokenResponse, ListAppsRequest,
+    ListAppsResponse, ListAuditRequest, ListAuditResponse, ListEnrollmentsRequest,
+    ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest, ResolveTargetsResponse,
+    ResolvedTarget, UpdateInventoryRequest, UpdateInventoryResponse,
 };
 use service_kit::secrets::SecretBox;
 use tonic::{Request, Response, Status};
@@ -89,7 +90,18 @@ impl Enrollment for EnrollmentApi {
             ProtoStatus::CheckedOut => Some(EnrollmentStatus::CheckedOut),
         };
         let limit = mdm_proto::page_limit(request.limit);
-        let records = self.store.list(status, &request.after, limit).await?;
+        let text = |value: String| Some(value).filter(|v| !v.is_empty());
+        let time = |ms: i64| Some(ms).filter(|ms| *ms > 0);
+        let filter = DeviceFilter {
+            status,
+            serial_number: text(request.serial_number),
+            model: text(request.model),
+            os_version_prefix: text(request.os_version_prefix),
+            name_prefix: text(request.name_prefix),
+            last_seen_after: time(request.last_seen_after_ms),
+            last_seen_before: time(request.last_seen_before_ms),
+        };
+        let records = self.store.list(&filter, &request.after, limit).await?;
         let next_after = if i64::try_from(records.len()) == Ok(limit) {
             records.last().map(|r| r.id.clone()).unwrap_or_default()
         } else {
@@ -171,6 +183,51 @@ impl Enrollment for EnrollmentApi {
             reason: approval.reason,
             created_at_ms: approval.created_at,
             expires_at_ms: approval.expires_at,
+        }))
+    }
+
+    async fn update_inventory(
+        &self,
+        request: Request<UpdateInventoryRequest>,
+    ) -> Result<Response<UpdateInventoryResponse>, Status> {
+        let request = request.into_inner();
+        let update = request
+            .update
+            .map(mdm_proto::inventory::from_proto)
+            .ok_or_else(|| Error::InvalidRequest("no inventory update".into()))?;
+        let applied = self
+            .store
+            .update_inventory(&request.enrollment_id, request.reported_at_ms, &update)
+            .await?;
+        Ok(Response::new(UpdateInventoryResponse { applied }))
+    }
+
+    async fn list_apps(
+        &self,
+        request: Request<ListAppsRequest>,
+    ) -> Result<Response<ListAppsResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let rows = self
+            .store
+            .apps(&request.enrollment_id, &request.after, limit)
+            .await?;
+        let next_after = match rows.last() {
+            Some(last) if i64::try_from(rows.len()) == Ok(limit) => last.identifier.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListAppsResponse {
+            apps: rows
+                .into_iter()
+                .map(|row| App {
+                    identifier: row.identifier,
+                    name: row.name.unwrap_or_default(),
+                    version: row.version.unwrap_or_default(),
+                    build: row.build.unwrap_or_default(),
+                    size_bytes: row.size_bytes.and_then(|n| u64::try_from(n).ok()),
+                })
+                .collect(),
+            next_after,
         }))
     }
 
@@ -269,5 +326,19 @@ fn info(r: EnrollmentRecord) -> EnrollmentInfo {
         checked_out_at_ms: r.checked_out_at.unwrap_or(0),
         last_seen_at_ms: r.last_seen_at,
         generation: u64::try_from(r.generation).unwrap_or(0),
+        inventory: Some(inventory(r.inventory)),
+    }
+}
+
+fn inventory(i: crate::store::Inventory) -> mdm_proto::v1::Inventory {
+    mdm_proto::v1::Inventory {
+        capacity_gb: i.capacity_gb,
+        available_gb: i.available_gb,
+        battery_level: i.battery_level,
+        supervised: i.supervised,
+        encrypted: i.encrypted,
+        passcode_present: i.passcode_present,
+        app_count: i.app_count.and_then(|n| u32::try_from(n).ok()),
+        updated_at_ms: i.inventory_updated_at.unwrap_or(0),
     }
 }

@@ -8,12 +8,16 @@
 mod approvals;
 mod audit;
 mod authenticate;
+mod inventory;
+mod listing;
 mod record;
 
 pub use approvals::Approval;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use authenticate::{AuthenticateOutcome, Authenticated, Authentication, Proof};
-pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus};
+pub use inventory::AppRow;
+pub use listing::DeviceFilter;
+pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus, Inventory};
 
 use crate::error::Error;
 use service_kit::db::{BeginWrite, Db};
@@ -321,24 +325,6 @@ impl EnrollmentStore {
             }
         }
         Ok(found)
-    }
-
-    /// Enrollments in ID order after `after`, optionally only those in `status`.
-    pub async fn list(
-        &self,
-        status: Option<EnrollmentStatus>,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<EnrollmentRecord>, Error> {
-        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, EnrollmentRecord>(
-            "SELECT * FROM enrollments WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(status.map(EnrollmentStatus::as_str))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows)
     }
 
     /// One enrollment, or `None`.

@@ -311,14 +311,34 @@ macro_rules! provisioning_suite {
                 );
                 let active: Vec<String> = f
                     .pki
-                    .list_tokens(false, NOW)
+                    .list_tokens(false, None, 100, NOW)
                     .await
                     .expect("list")
                     .into_iter()
                     .map(|t| t.id)
                     .collect();
                 assert_eq!(active, ["multi"]);
-                assert_eq!(f.pki.list_tokens(true, NOW).await.expect("list").len(), 3);
+                let all = f.pki.list_tokens(true, None, 100, NOW).await.expect("list");
+                assert_eq!(all.len(), 3);
+                // Pages of one follow each other newest first, without repeats or gaps.
+                let mut paged = Vec::new();
+                let mut after: Option<(i64, String)> = None;
+                loop {
+                    let page = f
+                        .pki
+                        .list_tokens(
+                            true,
+                            after.as_ref().map(|(at, id)| (*at, id.as_str())),
+                            1,
+                            NOW,
+                        )
+                        .await
+                        .expect("page");
+                    let Some(last) = page.last() else { break };
+                    after = Some((last.created_at, last.id.clone()));
+                    paged.extend(page.into_iter().map(|t| t.id));
+                }
+                assert_eq!(paged, all.into_iter().map(|t| t.id).collect::<Vec<_>>());
                 let revoked = f
                     .pki
                     .revoke_token("multi", NOW)

@@ -3,9 +3,10 @@
 
 use enroll_svc::store::{
     AuditQuery, AuthenticateOutcome, Authenticated, Authentication, ChannelKind, DeviceFacts,
-    EnrollmentStatus, EnrollmentStore, Proof, TokenUpdateRecord,
+    DeviceFilter, EnrollmentStatus, EnrollmentStore, Proof, TokenUpdateRecord,
 };
 use enroll_svc::Error;
+use mdm_core::{InstalledApp, InventoryUpdate};
 use service_kit::db::{DatabaseConfig, Db};
 
 /// A store on a fresh database, with what keeps the database alive.
@@ -280,6 +281,171 @@ macro_rules! store_suite {
                     resolved,
                     vec![("D1".to_string(), 2, EnrollmentStatus::Authenticated)]
                 );
+            }
+
+            #[tokio::test]
+            async fn inventory_folds_in_and_the_newest_report_wins() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                let update = InventoryUpdate {
+                    os_version: Some("17.4".into()),
+                    battery_level: Some(0.5),
+                    apps: Some(vec![
+                        InstalledApp {
+                            identifier: "com.b".into(),
+                            ..Default::default()
+                        },
+                        InstalledApp {
+                            identifier: "com.a".into(),
+                            size_bytes: Some(7),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                };
+                assert!(f
+                    .store
+                    .update_inventory("D1", 2_000, &update)
+                    .await
+                    .expect("apply"));
+                let older = InventoryUpdate {
+                    os_version: Some("16.0".into()),
+                    ..Default::default()
+                };
+                assert!(
+                    !f.store
+                        .update_inventory("D1", 1_000, &older)
+                        .await
+                        .expect("older"),
+                    "an older report never overwrites a newer one"
+                );
+                assert!(!f
+                    .store
+                    .update_inventory("NOPE", 3_000, &older)
+                    .await
+                    .expect("unknown"));
+                let record = f.store.get("D1").await.expect("get").expect("exists");
+                assert_eq!(record.facts.os_version.as_deref(), Some("17.4"));
+                assert_eq!(
+                    record.facts.serial_number.as_deref(),
+                    Some("SERIAL"),
+                    "kept"
+                );
+                assert_eq!(record.inventory.battery_level, Some(0.5));
+                assert_eq!(record.inventory.app_count, Some(2));
+                assert_eq!(record.inventory.inventory_updated_at, Some(2_000));
+                let apps = f.store.apps("D1", "", 10).await.expect("apps");
+                let ids: Vec<&str> = apps.iter().map(|a| a.identifier.as_str()).collect();
+                assert_eq!(ids, ["com.a", "com.b"]);
+                assert_eq!(apps[0].size_bytes, Some(7));
+                // A new list replaces the old one.
+                let fewer = InventoryUpdate {
+                    apps: Some(Vec::new()),
+                    ..Default::default()
+                };
+                assert!(f
+                    .store
+                    .update_inventory("D1", 3_000, &fewer)
+                    .await
+                    .expect("apply"));
+                assert!(f.store.apps("D1", "", 10).await.expect("apps").is_empty());
+            }
+
+            #[tokio::test]
+            async fn devices_are_filtered_server_side_and_paged_in_order() {
+                let Some(f) = store().await else { return };
+                for (id, cert, os, name) in [
+                    ("D1", [1u8; 32], "17.4", "Alice's iPhone"),
+                    ("D2", [2u8; 32], "16.7", "Bob's iPad"),
+                    ("D3", [3u8; 32], "17.0", "alice's iPad"),
+                    ("D4", [4u8; 32], "17.40", "Dana's iPhone"),
+                ] {
+                    authenticate(&f.store, id, &cert).await.expect("auth");
+                    let update = InventoryUpdate {
+                        os_version: Some(os.into()),
+                        device_name: Some(name.into()),
+                        serial_number: Some(format!("SN-{id}")),
+                        product_name: Some(
+                            if name.contains("iPad") {
+                                "iPad13,1"
+                            } else {
+                                "iPhone15,2"
+                            }
+                            .into(),
+                        ),
+                        ..Default::default()
+                    };
+                    f.store
+                        .update_inventory(id, 1, &update)
+                        .await
+                        .expect("apply");
+                }
+                let ids = |filter: DeviceFilter| {
+                    let store = f.store.clone();
+                    async move {
+                        store
+                            .list(&filter, "", 10)
+                            .await
+                            .expect("list")
+                            .into_iter()
+                            .map(|r| r.id)
+                            .collect::<Vec<_>>()
+                    }
+                };
+                assert_eq!(
+                    ids(DeviceFilter {
+                        os_version_prefix: Some("17".into()),
+                        ..Default::default()
+                    })
+                    .await,
+                    ["D1", "D3", "D4"]
+                );
+                // Whole version parts: 17.4 is not a prefix of 17.40.
+                assert_eq!(
+                    ids(DeviceFilter {
+                        os_version_prefix: Some("17.4".into()),
+                        ..Default::default()
+                    })
+                    .await,
+                    ["D1"]
+                );
+                assert_eq!(
+                    ids(DeviceFilter {
+                        name_prefix: Some("ALICE".into()),
+                        ..Default::default()
+                    })
+                    .await,
+                    ["D1", "D3"]
+                );
+                assert_eq!(
+                    ids(DeviceFilter {
+                        model: Some("iPad13,1".into()),
+                        os_version_prefix: Some("16".into()),
+                        ..Default::default()
+                    })
+                    .await,
+                    ["D2"]
+                );
+                assert_eq!(
+                    ids(DeviceFilter {
+                        serial_number: Some("SN-D3".into()),
+                        ..Default::default()
+                    })
+                    .await,
+                    ["D3"]
+                );
+                assert!(ids(DeviceFilter {
+                    last_seen_before: Some(1),
+                    ..Default::default()
+                })
+                .await
+                .is_empty());
+                let page = f
+                    .store
+                    .list(&DeviceFilter::default(), "D1", 1)
+                    .await
+                    .expect("page");
+                assert_eq!(page[0].id, "D2");
             }
 
             #[tokio::test]

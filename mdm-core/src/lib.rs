@@ -16,6 +16,7 @@
 //!   [`command_from_json`] and [`parse_command_plist`] (any request type), and
 //!   [`render_command`], which builds the plist a device receives.
 //! - [`json`]: [`plist_to_json`] and [`report_to_json`], command results for the admin API.
+//! - [`inventory`]: what an acknowledged result says about the device ([`InventoryUpdate`]).
 //! - [`signature`]: verifying the `Mdm-Signature` header ([`SignatureVerifier`]), a device's
 //!   detached CMS signature of the body, and chaining certificates to trust anchors.
 //! - [`error`]: [`ParseError`], the error of everything that parses a body; the signature module
@@ -32,6 +33,7 @@ pub mod decode;
 pub mod error;
 mod fields;
 pub mod ids;
+pub mod inventory;
 pub mod json;
 pub mod message;
 pub mod pki;
@@ -51,6 +53,7 @@ pub use commands::{
 pub use decode::{parse_plist_value, MAX_DEPTH};
 pub use error::ParseError;
 pub use ids::{ChannelIds, ChannelKind, EnrollmentRef, MAX_ID_LEN};
+pub use inventory::{InstalledApp, InventoryUpdate};
 pub use json::{plist_to_json, report_to_json};
 pub use message::{parse_message, Message};
 pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};

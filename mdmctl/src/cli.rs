@@ -2,6 +2,7 @@
 //! text. Each noun's arguments live in its own module.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 
 /// Administer the MDM server through its admin REST API.
@@ -76,20 +77,32 @@ pub enum Noun {
     PushCert(crate::push_cert::PushCertArgs),
     /// Enrollment tokens and the direct enrollment profile.
     Enroll(crate::enroll::EnrollArgs),
+    /// Make, list and revoke the admin API's own tokens (needs the `admin` scope).
+    AdminTokens(crate::admin_tokens::AdminTokensArgs),
+    /// Read the audit log: destructive commands, refused and approved re-enrollments, admin
+    /// tokens made and revoked; newest first.
+    Audit(crate::audit::AuditArgs),
     /// Print a shell completion script.
     Completions(crate::completions::CompletionsArgs),
     /// Run the whole server on this machine for development; simulated devices against it.
     ///
     /// `mdmctl dev` makes development certificates, an admin token and secret keys on its first
     /// run (kept in --data-dir and reused after), starts mock-apns, push-svc, enroll-svc,
-    /// command-svc and the proxy on loopback with SQLite, installs a push certificate, prints the
-    /// URLs and the admin token and writes them to <data-dir>/dev.json. Each process logs to
-    /// <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others are
-    /// stopped and mdmctl exits 1 naming it.
+    /// command-svc, admin-svc and the proxy on loopback with SQLite, installs a push certificate,
+    /// prints the URLs and the admin token and writes them to <data-dir>/dev.json. Each process
+    /// logs to <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others
+    /// are stopped and mdmctl exits 1 naming it.
     Dev(crate::dev::DevArgs),
     /// Check an Mdm-Signature header against a body: does it verify, who signed it, and why not
     /// (for debugging a load balancer that terminates TLS).
     InspectSignature(crate::signature::InspectSignatureArgs),
+}
+
+/// The value parser of an enum of the API (a status, a scope), by the name the API gives each
+/// value, so that the command line takes exactly what the server does: `--status checked_out`.
+/// A wrong name is a usage error that lists the right ones.
+pub fn api_enum<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -100,5 +113,16 @@ mod tests {
     #[test]
     fn the_command_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn api_enums_are_read_by_their_api_names() {
+        use mdm_api::devices::EnrollmentStatus;
+        assert_eq!(
+            api_enum::<EnrollmentStatus>("checked_out"),
+            Ok(EnrollmentStatus::CheckedOut)
+        );
+        let error = api_enum::<EnrollmentStatus>("lost").expect_err("unknown");
+        assert!(error.contains("`enrolled`"), "{error}");
     }
 }

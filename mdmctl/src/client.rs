@@ -1,25 +1,31 @@
-//! The admin API client: one method per route of `proxy/openapi.json`, bearer authentication,
-//! and every failure turned into an [`ApiError`] with advice.
+//! The client of the admin API (admin-svc; its contract is `admin-svc/openapi.json`): bearer
+//! authentication, the documents of the shared `mdm-api` crate (so that mdmctl and the server
+//! cannot drift apart), lists followed page by page, and every failure turned into an
+//! [`ApiError`] with advice.
 //!
-//! - [`model`]: the JSON documents.
-//! - [`error`]: failures and their hints.
+//! - [`answer`]: a decoded document together with the JSON the server sent.
+//! - [`routes`]: one method per route.
+//! - [`paging`]: following `next_cursor`; [`query`]: the lists' filters as parameters.
+//! - [`error`]: failures, the API's problem documents, and their hints.
 
+pub mod answer;
 pub mod error;
-pub mod model;
+pub mod paging;
+pub mod query;
+pub mod routes;
 
+pub use answer::{Answer, Listing};
 pub use error::ApiError;
+pub use paging::Span;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, Connection, Env};
 use crate::exit::Failure;
 use anyhow::Context;
-use model::{
-    Cancelled, Command, DeliveryList, DeviceList, Enqueued, Enrollment, EnrollmentToken,
-    EnrollmentTokenList, ErrorBody, PushCertificate, PushResponse,
-};
+use query::Pairs;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
@@ -58,108 +64,37 @@ impl Api {
         self.base.as_str().trim_end_matches('/')
     }
 
-    /// `GET /v1/devices`: one page.
-    pub async fn devices_page(
+    /// `GET` the document at `segments`.
+    pub(crate) async fn get<T: DeserializeOwned>(
         &self,
-        status: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<DeviceList, ApiError> {
-        let mut query = vec![("limit", limit.to_string())];
-        query.extend(status.map(|s| ("status", s.to_owned())));
-        query.extend(after.map(|a| ("after", a.to_owned())));
-        self.call(Method::GET, &["v1", "devices"], &query, None)
+        segments: &[&str],
+        query: &Pairs,
+    ) -> Result<Answer<T>, ApiError> {
+        self.send(Method::GET, self.url(segments, query), None)
             .await
     }
 
-    /// `GET /v1/devices/{id}`.
-    pub async fn device(&self, id: &str) -> Result<Enrollment, ApiError> {
-        self.call(Method::GET, &["v1", "devices", id], &[], None)
-            .await
-    }
-
-    /// `GET /v1/devices/{id}/commands`: newest first.
-    pub async fn device_commands(
+    /// `method` (POST, PUT) with `body` as JSON, or without a body (an action such as
+    /// `/cancel`).
+    pub(crate) async fn write<T: DeserializeOwned>(
         &self,
-        id: &str,
-        limit: Option<u32>,
-    ) -> Result<DeliveryList, ApiError> {
-        let query: Vec<_> = limit
-            .map(|l| ("limit", l.to_string()))
-            .into_iter()
-            .collect();
-        self.call(
-            Method::GET,
-            &["v1", "devices", id, "commands"],
-            &query,
-            None,
-        )
-        .await
-    }
-
-    /// `POST /v1/commands` with an `EnqueueRequest` body.
-    pub async fn enqueue(&self, body: &Value) -> Result<Enqueued, ApiError> {
-        self.call(Method::POST, &["v1", "commands"], &[], Some(body))
-            .await
-    }
-
-    /// `GET /v1/commands/{uuid}`.
-    pub async fn command(&self, uuid: &str) -> Result<Command, ApiError> {
-        self.call(Method::GET, &["v1", "commands", uuid], &[], None)
-            .await
-    }
-
-    /// `DELETE /v1/commands/{uuid}`.
-    pub async fn cancel(&self, uuid: &str) -> Result<Cancelled, ApiError> {
-        self.call(Method::DELETE, &["v1", "commands", uuid], &[], None)
-            .await
-    }
-
-    /// `POST /v1/push`: wakes `devices` now, one result per device.
-    pub async fn push(&self, devices: &[String]) -> Result<PushResponse, ApiError> {
-        let body = serde_json::json!({ "devices": devices });
-        self.call(Method::POST, &["v1", "push"], &[], Some(&body))
-            .await
-    }
-
-    /// `GET /v1/push-certificate`.
-    pub async fn push_certificate(&self) -> Result<PushCertificate, ApiError> {
-        self.call(Method::GET, &["v1", "push-certificate"], &[], None)
-            .await
-    }
-
-    /// `PUT /v1/push-certificate` with a `PushCertificateUpload` body.
-    pub async fn upload_push_certificate(&self, body: &Value) -> Result<PushCertificate, ApiError> {
-        self.call(Method::PUT, &["v1", "push-certificate"], &[], Some(body))
-            .await
-    }
-
-    /// `POST /v1/enrollment-tokens` with an `EnrollmentTokenRequest` body.
-    pub async fn create_enrollment_token(&self, body: &Value) -> Result<EnrollmentToken, ApiError> {
-        self.call(Method::POST, &["v1", "enrollment-tokens"], &[], Some(body))
-            .await
-    }
-
-    /// `GET /v1/enrollment-tokens`: newest first; revoked, expired and used-up ones too when
-    /// `include_inactive`.
-    pub async fn enrollment_tokens(
-        &self,
-        include_inactive: bool,
-    ) -> Result<EnrollmentTokenList, ApiError> {
-        let query = [("include_inactive", include_inactive.to_string())];
-        self.call(Method::GET, &["v1", "enrollment-tokens"], &query, None)
-            .await
-    }
-
-    /// `DELETE /v1/enrollment-tokens/{id}`.
-    pub async fn revoke_enrollment_token(&self, id: &str) -> Result<EnrollmentToken, ApiError> {
-        self.call(Method::DELETE, &["v1", "enrollment-tokens", id], &[], None)
+        method: Method,
+        segments: &[&str],
+        body: Option<&impl Serialize>,
+    ) -> Result<Answer<T>, ApiError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ApiError::Encoding {
+                detail: e.to_string(),
+            })?;
+        self.send(method, self.url(segments, &Pairs::new()), body)
             .await
     }
 
     /// The base URL with `segments` appended, each percent-encoded (a user channel's ID holds a
     /// `:`, and an ID must never be able to add a path segment).
-    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+    fn url(&self, segments: &[&str], query: &Pairs) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             // `config::parse_url` refused cannot-be-a-base URLs, so this always runs.
@@ -167,19 +102,18 @@ impl Api {
         }
         url.set_query(None);
         if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         url
     }
 
-    async fn call<T: DeserializeOwned>(
+    async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
-        segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<&Value>,
-    ) -> Result<T, ApiError> {
-        let url = self.url(segments, query);
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer<T>, ApiError> {
         let mut request = self
             .http
             .request(method, url.clone())
@@ -188,19 +122,21 @@ impl Api {
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
+                .body(body);
         }
         let transport = |e| ApiError::transport(self.base(), e);
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            return Err(refused(status, &bytes));
+            return Err(ApiError::refused(status, &bytes));
         }
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadAnswer {
-            url: url.to_string(),
-            detail: format!("HTTP {status} with a body that is not the expected JSON: {e}"),
-        })
+        serde_json::from_slice(&bytes)
+            .and_then(Answer::decode)
+            .map_err(|e| ApiError::BadAnswer {
+                url: url.to_string(),
+                detail: format!("HTTP {status} with a body that is not the expected JSON: {e}"),
+            })
     }
 }
 
@@ -248,28 +184,9 @@ pub async fn fetch(ca_file: Option<&Path>, url: Url) -> anyhow::Result<Vec<u8>> 
     let status = response.status();
     let bytes = response.bytes().await.map_err(transport)?;
     if !status.is_success() {
-        return Err(refused(status, &bytes).into());
+        return Err(ApiError::refused(status, &bytes).into());
     }
     Ok(bytes.to_vec())
-}
-
-/// The API's error body, or what can be said without one (a load balancer's HTML page).
-fn refused(status: reqwest::StatusCode, body: &[u8]) -> ApiError {
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) if !error.error.is_empty() => ApiError::Refused {
-            status,
-            code: error.error,
-            message: error.message,
-        },
-        _ => ApiError::Refused {
-            status,
-            code: "-".into(),
-            message: status
-                .canonical_reason()
-                .unwrap_or("no error body")
-                .to_lowercase(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -288,18 +205,18 @@ mod tests {
     #[test]
     fn ids_are_one_encoded_path_segment() {
         let api = api("https://mdm.example:9443");
-        let url = api.url(&["v1", "devices", "UDID-1:USER/2"], &[]);
+        let url = api.url(&["v1", "devices", "UDID-1:USER/2"], &Pairs::new());
         assert_eq!(
             url.as_str(),
             "https://mdm.example:9443/v1/devices/UDID-1:USER%2F2"
         );
         let url = api.url(
             &["v1", "devices"],
-            &[("after", "A:B&c".into()), ("limit", "5".into())],
+            &vec![("cursor", "A:B&c".into()), ("limit", "5".into())],
         );
         assert_eq!(
             url.as_str(),
-            "https://mdm.example:9443/v1/devices?after=A%3AB%26c&limit=5"
+            "https://mdm.example:9443/v1/devices?cursor=A%3AB%26c&limit=5"
         );
     }
 
@@ -307,29 +224,9 @@ mod tests {
     fn a_base_path_is_kept() {
         let api = api("https://gw.example/mdm/");
         assert_eq!(
-            api.url(&["v1", "commands"], &[]).as_str(),
+            api.url(&["v1", "commands"], &Pairs::new()).as_str(),
             "https://gw.example/mdm/v1/commands"
         );
         assert_eq!(api.base(), "https://gw.example/mdm");
-    }
-
-    #[test]
-    fn error_bodies_are_read_and_missing_ones_described() {
-        let body = br#"{"error":"not_found","message":"no such command"}"#;
-        match refused(reqwest::StatusCode::NOT_FOUND, body) {
-            ApiError::Refused { code, message, .. } => {
-                assert_eq!(
-                    (code.as_str(), message.as_str()),
-                    ("not_found", "no such command")
-                )
-            }
-            other => panic!("{other:?}"),
-        }
-        match refused(reqwest::StatusCode::BAD_GATEWAY, b"<html>") {
-            ApiError::Refused { code, message, .. } => {
-                assert_eq!((code.as_str(), message.as_str()), ("-", "bad gateway"))
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }

@@ -4,9 +4,9 @@
 //! `mdmctl dev` generates what a first run needs into the data directory (a development CA and
 //! a server certificate for localhost, an admin token, the services' secret keys, a mock APNs
 //! with its own CA and a push certificate), reuses it on later runs, starts mock-apns, push-svc,
-//! enroll-svc, command-svc and the proxy as child processes on loopback with SQLite under the
-//! data directory, installs the push certificate through the admin API, prints the URLs and the
-//! token and writes them to `<data-dir>/dev.json`. Ctrl-C stops everything.
+//! enroll-svc, command-svc, admin-svc and the proxy as child processes on loopback with SQLite
+//! under the data directory, installs the push certificate through the admin API, prints the
+//! URLs and the token and writes them to `<data-dir>/dev.json`. Ctrl-C stops everything.
 //!
 //! # Layout
 //! - [`layout`]: the files under the data directory; [`files`]: writing them (keys 0600).
@@ -80,14 +80,14 @@ pub struct StartArgs {
     /// Port of the device listener (ServerURL, CheckInURL; mTLS); 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 8443)]
     pub device_port: u16,
-    /// Port of the admin API; 0 picks a free one.
+    /// Port of the admin API (admin-svc); 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 9443)]
     pub admin_port: u16,
     /// Port of the enrollment listener (profiles, SCEP); 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 8444)]
     pub enrollment_port: u16,
     /// Directory of the server's binaries (proxy, enroll-svc, command-svc, push-svc,
-    /// mock-apns). Default: the directory of this mdmctl, where `cargo build --release --bins`
+    /// admin-svc, mock-apns). Default: the directory of this mdmctl, where `cargo build --release --bins`
     /// puts them.
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,

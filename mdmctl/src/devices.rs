@@ -1,20 +1,21 @@
-//! `mdmctl devices list|show`: enrollments as enroll-svc knows them.
+//! `mdmctl devices list|show|apps`: enrollments as enroll-svc knows them, filtered by the
+//! server, with their inventory, push state and installed apps.
 //!
-//! - [`filter`]: the filters the API does not apply itself (OS version, last seen).
-//! - [`render`]: tables of enrollments.
+//! - [`filter`]: the `list` filters as the API's query, and the OS version refinement.
+//! - [`render`]: tables of devices and apps.
 
 pub mod filter;
 pub mod render;
 
-use crate::cli::{GlobalArgs, OutputFormat};
-use crate::client::model::Enrollment;
-use crate::client::Api;
+use crate::cli::{api_enum, GlobalArgs, OutputFormat};
+use crate::client::{Api, Listing, Span};
 use crate::config::Env;
 use crate::duration::parse_duration;
 use crate::output;
+use crate::record;
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
-use filter::Filter;
+use clap::{Args, Subcommand};
+use mdm_api::devices::{Device, DeviceQuery, EnrollmentStatus};
 use std::time::{Duration, SystemTime};
 
 /// `mdmctl devices ...`
@@ -29,55 +30,50 @@ pub struct DevicesArgs {
 #[derive(Debug, Subcommand)]
 pub enum DevicesVerb {
     /// List enrollments (devices and user channels) in enrollment-ID order, every page. With
-    /// `-o json`, an array of the API's Enrollment objects.
+    /// `-o json`, an array of the API's Device objects.
     List(ListArgs),
-    /// Show every field of one enrollment.
+    /// Show every field of one enrollment, with its inventory and push state.
     Show {
         /// Enrollment ID: UDID, EnrollmentID, or `<device>:<user>` for a user channel.
         id: String,
     },
+    /// List the apps a device reported in its last InstalledApplicationList answer.
+    Apps {
+        /// Enrollment ID.
+        id: String,
+    },
 }
 
-/// Filters of `devices list`.
-#[derive(Debug, Args)]
+/// Filters of `devices list`, applied by the server.
+#[derive(Debug, Clone, Default, Args)]
 pub struct ListArgs {
-    /// Only enrollments in this state.
-    #[arg(long, value_enum)]
-    pub status: Option<Status>,
+    /// Only enrollments in this state: authenticated, enrolled or checked_out.
+    #[arg(long, value_name = "STATUS", value_parser = api_enum::<EnrollmentStatus>)]
+    pub status: Option<EnrollmentStatus>,
+    /// Only the device with this serial number.
+    #[arg(long, value_name = "SERIAL")]
+    pub serial: Option<String>,
+    /// Only this model: a ProductName (iPhone15,2), Model or ModelName (iPhone).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
     /// Only devices whose OS version starts with these whole components: `17` matches 17.0 and
     /// 17.4.1, `17.4` matches 17.4 and 17.4.1 but not 17.40.
-    #[arg(long, value_name = "VERSION")]
-    pub os: Option<String>,
+    #[arg(long, visible_alias = "os", value_name = "VERSION")]
+    pub os_version: Option<String>,
+    /// Only devices whose name starts with this, ignoring case.
+    #[arg(long, value_name = "PREFIX")]
+    pub name: Option<String>,
     /// Only devices that contacted the server within this long, e.g. 30m, 24h, 7d.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub last_seen_within: Option<Duration>,
+    /// Only devices that have not contacted the server for this long (never-seen ones are left
+    /// out), e.g. 30d.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub not_seen_within: Option<Duration>,
     /// Enrollments fetched per request; every page is fetched either way.
     #[arg(long, value_name = "N", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
-}
-
-/// An enrollment state, as the API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Status {
-    /// Authenticate received, no TokenUpdate yet.
-    Authenticated,
-    /// Enrolled and reachable by push.
-    Enrolled,
-    /// The device checked out (unenrolled).
-    CheckedOut,
-}
-
-impl Status {
-    /// The API's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Authenticated => "authenticated",
-            Status::Enrolled => "enrolled",
-            Status::CheckedOut => "checked_out",
-        }
-    }
 }
 
 /// Runs `mdmctl devices ...`.
@@ -86,21 +82,16 @@ pub async fn run(args: DevicesArgs, global: &GlobalArgs, env: &Env) -> anyhow::R
     match args.verb {
         DevicesVerb::List(list) => {
             let now = SystemTime::now();
-            let filter = Filter {
-                os_prefix: list.os.clone(),
-                seen_since: list.last_seen_within.and_then(|d| now.checked_sub(d)),
-            };
-            let status = list.status.map(Status::as_str);
-            let devices = list_all(&api, status, list.page_size, &filter)
+            let devices = list_all(&api, &filter::query(&list, now), list.page_size)
                 .await
                 .context("listing devices")?;
             match global.output {
-                OutputFormat::Json => output::json(&devices),
+                OutputFormat::Json => output::json(&devices.json),
                 OutputFormat::Table => {
                     if devices.is_empty() {
                         eprintln!("no devices match");
                     }
-                    output::text(&render::list(&devices, now).to_string())
+                    output::text(&render::list(&devices.items, now).to_string())
                 }
             }
         }
@@ -110,32 +101,37 @@ pub async fn run(args: DevicesArgs, global: &GlobalArgs, env: &Env) -> anyhow::R
                 .await
                 .with_context(|| format!("reading device {id}"))?;
             match global.output {
-                OutputFormat::Json => output::json(&device),
-                OutputFormat::Table => output::text(&render::show(&device).to_string()),
+                OutputFormat::Json => output::json(&device.json),
+                OutputFormat::Table => {
+                    output::text(&record::rows(&device.json, render::SHOWN_FIRST).to_string())
+                }
+            }
+        }
+        DevicesVerb::Apps { id } => {
+            let apps = api
+                .device_apps(&id, Span::all(1000))
+                .await
+                .with_context(|| format!("listing the apps of {id}"))?;
+            match global.output {
+                OutputFormat::Json => output::json(&apps.json),
+                OutputFormat::Table => {
+                    if apps.is_empty() {
+                        eprintln!(
+                            "{id} has reported no apps (queue InstalledApplicationList to ask)"
+                        );
+                    }
+                    output::text(&render::apps(&apps.items).to_string())
+                }
             }
         }
     }
 }
 
-/// Every enrollment in `status` (all when `None`) that passes `filter`, following `next_after`
-/// page by page.
+/// Every enrollment `query` matches, following the pages.
 pub async fn list_all(
     api: &Api,
-    status: Option<&str>,
+    query: &DeviceQuery,
     page_size: u32,
-    filter: &Filter,
-) -> anyhow::Result<Vec<Enrollment>> {
-    let mut devices = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = api
-            .devices_page(status, after.as_deref(), page_size)
-            .await?;
-        devices.extend(page.devices.into_iter().filter(|d| filter.matches(d)));
-        match page.next_after {
-            // A server that hands back the cursor it was given would loop forever.
-            Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
-            _ => return Ok(devices),
-        }
-    }
+) -> anyhow::Result<Listing<Device>> {
+    Ok(api.devices(query, Span::all(page_size)).await?)
 }

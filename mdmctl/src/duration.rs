@@ -1,6 +1,7 @@
 //! Durations on the command line (`24h`, `5m`, `1h30m`) and the ages shown in tables
 //! (`3h ago`), from the API's RFC 3339 timestamps.
 
+use mdm_api::commands::{ExpiresAfter, Expiry};
 use std::time::{Duration, SystemTime};
 
 /// Parses a positive duration such as `90s`, `5m`, `24h`, `7d` or `1h 30m`: the value parser of
@@ -17,6 +18,27 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// An RFC 3339 timestamp from the API; `None` if it does not parse.
 pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text).ok()
+}
+
+/// A lifetime given on the command line (`--ttl`, `--expires-in`) as the API's expiry. The API
+/// counts whole seconds: rounded up, so that `500ms` does not become "already expired"; a
+/// lifetime beyond what a `u32` holds is left for the server to refuse as too long.
+pub fn ttl(duration: Duration) -> Expiry {
+    let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    Expiry::After(ExpiresAfter {
+        ttl_seconds: u32::try_from(secs).unwrap_or(u32::MAX),
+    })
+}
+
+/// `time` as RFC 3339 in UTC, to whole seconds: how the API takes times.
+pub fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// Whether the RFC 3339 time `at` is at or before `now` (an expiry that has come); `false`
+/// without a time.
+pub fn is_past(at: Option<&str>, now: SystemTime) -> bool {
+    at.and_then(parse_timestamp).is_some_and(|at| at <= now)
 }
 
 /// How long before `now` the RFC 3339 time `at` was, in its largest whole unit: `45s ago`,
@@ -56,6 +78,26 @@ mod tests {
             assert!(error.contains("e.g. 90s"), "{bad}: {error}");
         }
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn lifetimes_are_whole_seconds_rounded_up() {
+        let secs = |d| match ttl(d) {
+            Expiry::After(after) => after.ttl_seconds,
+            Expiry::At(at) => panic!("{at:?}"),
+        };
+        assert_eq!(secs(Duration::from_millis(500)), 1);
+        assert_eq!(secs(Duration::from_secs(3600)), 3600);
+        assert_eq!(secs(Duration::from_millis(1500)), 2);
+    }
+
+    #[test]
+    fn times_are_written_for_the_api_and_compared() {
+        let now = parse_timestamp("2026-11-21T12:00:00.750Z").expect("valid");
+        assert_eq!(rfc3339(now), "2026-11-21T12:00:00Z");
+        assert!(is_past(Some("2026-11-21T11:00:00Z"), now));
+        assert!(!is_past(Some("2026-11-22T00:00:00Z"), now));
+        assert!(!is_past(None, now));
     }
 
     #[test]

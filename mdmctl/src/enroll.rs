@@ -2,16 +2,17 @@
 //! enrollment URLs require, and the direct enrollment profile downloaded with one.
 
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::client::model::EnrollmentToken;
-use crate::client::{self, Api};
+use crate::client::{self, Api, Span};
 use crate::config::{self, Env};
-use crate::duration::parse_duration;
+use crate::duration::{is_past, parse_duration, ttl};
 use crate::exit::UsageError;
 use crate::output;
 use crate::table::Table;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value};
+use mdm_api::enrollment::{
+    CreatedEnrollmentToken, EnrollmentToken, EnrollmentTokenQuery, EnrollmentTokenRequest,
+};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -56,14 +57,17 @@ pub enum TokenVerb {
 }
 
 /// Options of `enroll token create`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct CreateArgs {
     /// One enrollment only (the server's default).
-    #[arg(long, conflicts_with = "uses")]
+    #[arg(long, conflicts_with_all = ["uses", "unlimited"])]
     pub single_use: bool,
     /// At most N enrollments.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub uses: Option<u32>,
+    /// Any number of enrollments until the token expires.
+    #[arg(long, conflicts_with = "uses")]
+    pub unlimited: bool,
     /// How long the token is valid, e.g. 24h or 7d (the server's default is a week).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub expires_in: Option<Duration>,
@@ -107,22 +111,26 @@ async fn token(verb: TokenVerb, global: &GlobalArgs, env: &Env) -> anyhow::Resul
                 .await
                 .context("creating an enrollment token")?;
             match global.output {
-                OutputFormat::Json => output::json(&token),
-                OutputFormat::Table => output::text(&created(&token).to_string()),
+                OutputFormat::Json => output::json(&token.json),
+                OutputFormat::Table => output::text(&created(&token.value).to_string()),
             }
         }
         TokenVerb::List { all } => {
-            let list = api
-                .enrollment_tokens(all)
+            let query = EnrollmentTokenQuery {
+                include_inactive: all.then_some(true),
+                ..EnrollmentTokenQuery::default()
+            };
+            let tokens = api
+                .enrollment_tokens(&query, Span::all(1000))
                 .await
                 .context("listing enrollment tokens")?;
             match global.output {
-                OutputFormat::Json => output::json(&list.tokens),
+                OutputFormat::Json => output::json(&tokens.json),
                 OutputFormat::Table => {
-                    if list.tokens.is_empty() {
+                    if tokens.is_empty() {
                         eprintln!("no enrollment tokens");
                     }
-                    output::text(&listed(&list.tokens, SystemTime::now()).to_string())
+                    output::text(&listed(&tokens.items, SystemTime::now()).to_string())
                 }
             }
         }
@@ -132,48 +140,36 @@ async fn token(verb: TokenVerb, global: &GlobalArgs, env: &Env) -> anyhow::Resul
                 .await
                 .with_context(|| format!("revoking enrollment token {id}"))?;
             match global.output {
-                OutputFormat::Json => output::json(&token),
-                OutputFormat::Table => output::line(&format!("revoked {}", token.id)),
+                OutputFormat::Json => output::json(&token.json),
+                OutputFormat::Table => output::line(&format!("revoked {}", token.value.id)),
             }
         }
     }
 }
 
 /// The `EnrollmentTokenRequest` of `create`'s options.
-pub fn create_body(args: &CreateArgs) -> Value {
-    let mut body = Map::new();
-    if args.single_use {
-        body.insert("single_use".into(), true.into());
+pub fn create_body(args: &CreateArgs) -> EnrollmentTokenRequest {
+    EnrollmentTokenRequest {
+        description: args.description.clone().unwrap_or_default(),
+        user_name: args.user.clone(),
+        max_uses: args.uses.or(args.single_use.then_some(1)),
+        unlimited: args.unlimited,
+        expiry: args.expires_in.map(ttl),
     }
-    if let Some(uses) = args.uses {
-        body.insert("single_use".into(), false.into());
-        body.insert("max_uses".into(), uses.into());
-    }
-    if let Some(ttl) = args.expires_in {
-        // At least a second: the API counts in whole seconds and refuses 0.
-        body.insert("ttl_seconds".into(), ttl.as_secs().max(1).into());
-    }
-    if let Some(user) = &args.user {
-        body.insert("user_name".into(), user.clone().into());
-    }
-    if let Some(description) = &args.description {
-        body.insert("description".into(), description.clone().into());
-    }
-    Value::Object(body)
 }
 
 /// A new token as `field value` rows, the secret and URLs included.
-fn created(t: &EnrollmentToken) -> Table {
+fn created(t: &CreatedEnrollmentToken) -> Table {
     let mut table = Table::without_header();
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut field = |name: &str, value: String| table.row([name.to_owned(), value]);
-    field("id", t.id.clone());
-    field("secret", text(&t.secret));
-    field("enrollment_url", text(&t.enrollment_url));
-    field("profile_url", text(&t.profile_url));
-    field("user_name", text(&t.user_name));
-    field("max_uses", uses_limit(t));
-    field("expires_at", text(&t.expires_at));
+    field("id", t.token.id.clone());
+    field("secret", t.secret.clone());
+    field("enrollment_url", t.enrollment_url.clone());
+    field("profile_url", t.profile_url.clone());
+    field("user_name", text(&t.token.user_name));
+    field("max_uses", uses_limit(&t.token));
+    field("expires_at", text(&t.token.expires_at));
     table
 }
 
@@ -186,12 +182,7 @@ fn uses_limit(t: &EnrollmentToken) -> String {
 pub fn state(t: &EnrollmentToken, now: SystemTime) -> &'static str {
     if t.revoked_at.is_some() {
         "revoked"
-    } else if t
-        .expires_at
-        .as_deref()
-        .and_then(crate::duration::parse_timestamp)
-        .is_some_and(|at| at <= now)
-    {
+    } else if is_past(t.expires_at.as_deref(), now) {
         "expired"
     } else if t.max_uses.is_some_and(|max| t.uses >= max) {
         "used_up"
@@ -266,17 +257,30 @@ mod tests {
     #[test]
     fn create_options_become_the_request() {
         let args = CreateArgs {
-            single_use: false,
             uses: Some(5),
             expires_in: Some(Duration::from_secs(7 * 86_400)),
             user: Some("alice".into()),
-            description: None,
+            ..CreateArgs::default()
         };
         assert_eq!(
-            create_body(&args),
-            serde_json::json!({"single_use": false, "max_uses": 5, "ttl_seconds": 604_800,
-                               "user_name": "alice"})
+            serde_json::to_value(create_body(&args)).expect("json"),
+            serde_json::json!({"description": "", "user_name": "alice", "max_uses": 5,
+                               "unlimited": false, "expiry": {"ttl_seconds": 604_800}})
         );
+        let unlimited = CreateArgs {
+            unlimited: true,
+            ..CreateArgs::default()
+        };
+        let body = create_body(&unlimited);
+        assert_eq!(
+            (body.max_uses, body.unlimited, body.expiry),
+            (None, true, None)
+        );
+        let single = CreateArgs {
+            single_use: true,
+            ..CreateArgs::default()
+        };
+        assert_eq!(create_body(&single).max_uses, Some(1));
     }
 
     #[test]
@@ -284,9 +288,15 @@ mod tests {
         let now = parse_timestamp("2026-11-21T12:00:00Z").expect("time");
         let token = |f: fn(&mut EnrollmentToken)| {
             let mut t = EnrollmentToken {
-                expires_at: Some("2026-11-28T12:00:00Z".into()),
+                id: "T1".into(),
+                description: String::new(),
+                user_name: None,
                 max_uses: Some(1),
-                ..EnrollmentToken::default()
+                uses: 0,
+                created_by: "ops".into(),
+                created_at: None,
+                expires_at: Some("2026-11-28T12:00:00Z".into()),
+                revoked_at: None,
             };
             f(&mut t);
             state(&t, now)

@@ -1,28 +1,34 @@
-//! `mdmctl`: the administrator's command line over the MDM server's admin REST API
-//! (`proxy/openapi.json`). It lists devices, queues commands and follows their results, with
-//! output for people (tables) and for scripts (`-o json`, stable exit codes).
+//! `mdmctl`: the administrator's command line over the MDM server's admin REST API (admin-svc,
+//! `admin-svc/openapi.json`), speaking its documents through the shared `mdm-api` crate. It
+//! lists devices, queues commands and follows their results, with output for people (tables) and
+//! for scripts (`-o json`: what the server sent; stable exit codes).
 //!
 //! # Layout
 //! One module per noun of the command line, plus what they share:
 //! - [`cli`]: the command tree ([`Cli`]) and the options every command takes.
 //! - [`config`]: where the server URL, token and CA file come from (flags > `MDM_*` > file), and
 //!   `mdmctl config set|show`.
-//! - [`devices`]: `devices list|show`.
+//! - [`devices`]: `devices list|show|apps`.
 //! - [`commands`]: `commands send|show|list|cancel`, confirmation of destructive commands,
 //!   `--wait`.
 //! - [`push`]: `push DEVICE...`, wake devices now.
 //! - [`push_cert`]: `push-cert show|upload`, the MDM push certificate.
 //! - [`enroll`]: `enroll token create|list|revoke` and `enroll profile`.
+//! - [`admin_tokens`]: `admin-tokens create|list|revoke`, the API's own tokens.
+//! - [`audit`]: `audit`, the audit log.
 //! - [`completions`]: shell completion scripts.
 //! - [`dev`]: `mdmctl dev`, the whole server on this machine with development certificates,
 //!   and `mdmctl dev simulate`, simulated devices against it.
-//! - [`client`]: the HTTP client of the admin API, its JSON model, and its failures with the
-//!   hint that goes with each.
-//! - [`table`], [`output`], [`duration`]: column tables, printing, durations and ages.
+//! - [`client`]: the HTTP client of the admin API (one method per route, pages followed), and
+//!   its failures with the hint that goes with each.
+//! - [`table`], [`record`], [`output`], [`duration`]: column tables, one document as
+//!   `field value` rows, printing, durations and ages.
 //! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
 //!
 //! - [`signature`]: `inspect-signature`, the Mdm-Signature check an operator runs by hand.
 
+pub mod admin_tokens;
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod commands;
@@ -36,6 +42,7 @@ pub mod exit;
 pub mod output;
 pub mod push;
 pub mod push_cert;
+pub mod record;
 pub mod signature;
 pub mod table;
 
@@ -55,6 +62,8 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Push(args) => push::run(args, &global, &env).await,
         Noun::PushCert(args) => push_cert::run(args, &global, &env).await,
         Noun::Enroll(args) => enroll::run(args, &global, &env).await,
+        Noun::AdminTokens(args) => admin_tokens::run(args, &global, &env).await,
+        Noun::Audit(args) => audit::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
         Noun::InspectSignature(args) => signature::run(&args),

@@ -2,7 +2,6 @@
 //! APNs (or the server) said.
 
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::client::model::PushResponse;
 use crate::client::Api;
 use crate::config::Env;
 use crate::exit::Failure;
@@ -10,6 +9,7 @@ use crate::output;
 use crate::table::Table;
 use anyhow::Context;
 use clap::Args;
+use mdm_api::push::{PushRequest, PushResults};
 
 /// `mdmctl push ...`
 #[derive(Debug, Args)]
@@ -22,11 +22,15 @@ pub struct PushArgs {
 /// Runs `mdmctl push ...`: exit 1 when any device's push was not delivered.
 pub async fn run(args: PushArgs, global: &GlobalArgs, env: &Env) -> anyhow::Result<()> {
     let api = Api::connect(global, env)?;
-    let answer = api.push(&args.devices).await.context("pushing")?;
+    let body = PushRequest {
+        devices: args.devices,
+    };
+    let pushed = api.push(&body).await.context("pushing")?;
     match global.output {
-        OutputFormat::Json => output::json(&answer)?,
-        OutputFormat::Table => output::text(&render(&answer).to_string())?,
+        OutputFormat::Json => output::json(&pushed.json)?,
+        OutputFormat::Table => output::text(&render(&pushed.value).to_string())?,
     }
+    let answer = pushed.value;
     if let Some(why) = &answer.certificate_error {
         eprintln!("warning: APNs refused the push certificate: {why}");
     }
@@ -48,7 +52,7 @@ pub async fn run(args: PushArgs, global: &GlobalArgs, env: &Env) -> anyhow::Resu
 }
 
 /// Devices whose outcome is anything but `delivered`.
-pub fn undelivered(answer: &PushResponse) -> usize {
+pub fn undelivered(answer: &PushResults) -> usize {
     answer
         .results
         .iter()
@@ -57,7 +61,7 @@ pub fn undelivered(answer: &PushResponse) -> usize {
 }
 
 /// One row per device: ID, outcome, APNs status, reason.
-pub fn render(answer: &PushResponse) -> Table {
+pub fn render(answer: &PushResults) -> Table {
     let mut table = Table::new(["ENROLLMENT ID", "OUTCOME", "APNS", "REASON"]);
     for r in &answer.results {
         table.row([
@@ -73,18 +77,20 @@ pub fn render(answer: &PushResponse) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::model::PushResult;
+    use mdm_api::push::PushResult;
 
     #[test]
     fn anything_but_delivered_counts_as_a_failure() {
         let result = |id: &str, outcome: &str| PushResult {
             enrollment_id: id.into(),
             outcome: outcome.into(),
-            ..PushResult::default()
+            reason: None,
+            apns_status: None,
         };
-        let answer = PushResponse {
+        let answer = PushResults {
             results: vec![result("A", "delivered"), result("B", "no_target")],
-            ..PushResponse::default()
+            counts: Default::default(),
+            certificate_error: None,
         };
         assert_eq!(undelivered(&answer), 1);
         let text = render(&answer).to_string();

@@ -1,17 +1,16 @@
 //! `mdmctl push-cert show|upload`: the MDM push certificate push-svc uses (its topic and when it
 //! expires), and installing a renewed one.
 
-use crate::cli::{GlobalArgs, OutputFormat};
-use crate::client::model::PushCertificate;
+use crate::cli::{api_enum, GlobalArgs, OutputFormat};
 use crate::client::Api;
 use crate::config::Env;
 use crate::exit::UsageError;
 use crate::output;
-use crate::table::Table;
+use crate::record;
 use anyhow::Context;
 use base64::Engine as _;
-use clap::{ArgGroup, Args, Subcommand, ValueEnum};
-use serde_json::{Map, Value};
+use clap::{ArgGroup, Args, Subcommand};
+use mdm_api::push::{PemUpload, Pkcs12Upload, PushCertificateUpload, PushEnvironment};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -50,19 +49,14 @@ pub struct UploadArgs {
     /// Read the PKCS#12 password from the first line of stdin (else the password is empty).
     #[arg(long, requires = "p12")]
     pub password_stdin: bool,
-    /// The APNs environment the certificate is for.
-    #[arg(long, value_enum, default_value_t = Environment::Production)]
-    pub environment: Environment,
+    /// The APNs environment the certificate is for: production or sandbox.
+    #[arg(long, value_name = "ENV", default_value = "production",
+          value_parser = api_enum::<PushEnvironment>)]
+    pub environment: PushEnvironment,
 }
 
-/// An APNs environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Environment {
-    /// api.push.apple.com.
-    Production,
-    /// api.sandbox.push.apple.com.
-    Sandbox,
-}
+/// The fields shown first: what the certificate is for and when it must be renewed.
+const SHOWN_FIRST: &[&str] = &["topic", "environment", "not_after", "days_left", "warning"];
 
 /// Runs `mdmctl push-cert ...`.
 pub async fn run(args: PushCertArgs, global: &GlobalArgs, env: &Env) -> anyhow::Result<()> {
@@ -83,10 +77,12 @@ pub async fn run(args: PushCertArgs, global: &GlobalArgs, env: &Env) -> anyhow::
         }
     };
     match global.output {
-        OutputFormat::Json => output::json(&certificate)?,
-        OutputFormat::Table => output::text(&render(&certificate).to_string())?,
+        OutputFormat::Json => output::json(&certificate.json)?,
+        OutputFormat::Table => {
+            output::text(&record::rows(&certificate.json, SHOWN_FIRST).to_string())?
+        }
     }
-    if let Some(warning) = &certificate.warning {
+    if let Some(warning) = &certificate.value.warning {
         eprintln!("warning: {warning}");
     }
     Ok(())
@@ -97,29 +93,24 @@ pub async fn run(args: PushCertArgs, global: &GlobalArgs, env: &Env) -> anyhow::
 pub fn upload_body(
     args: &UploadArgs,
     password: impl FnOnce() -> anyhow::Result<String>,
-) -> anyhow::Result<Value> {
-    let mut body = Map::new();
-    if let Some(cert) = &args.cert {
-        body.insert("pem".into(), base64_file(cert)?.into());
-    }
-    if let Some(key) = &args.key {
-        body.insert("key_pem".into(), base64_file(key)?.into());
-    }
+) -> anyhow::Result<PushCertificateUpload> {
+    let environment = Some(args.environment);
     if let Some(p12) = &args.p12 {
-        body.insert("pkcs12".into(), base64_file(p12)?.into());
-        let password = if args.password_stdin {
-            password()?
-        } else {
-            String::new()
-        };
-        body.insert("password".into(), password.into());
+        return Ok(PushCertificateUpload::Pkcs12(Pkcs12Upload {
+            pkcs12: base64_file(p12)?,
+            password: args.password_stdin.then(password).transpose()?,
+            environment,
+        }));
     }
-    let environment = match args.environment {
-        Environment::Production => "production",
-        Environment::Sandbox => "sandbox",
+    // clap requires one of --cert and --p12.
+    let Some(cert) = &args.cert else {
+        return Err(UsageError::new("give --cert or --p12").into());
     };
-    body.insert("environment".into(), environment.into());
-    Ok(Value::Object(body))
+    Ok(PushCertificateUpload::Pem(PemUpload {
+        pem: base64_file(cert)?,
+        key_pem: args.key.as_deref().map(base64_file).transpose()?,
+        environment,
+    }))
 }
 
 fn base64_file(path: &Path) -> anyhow::Result<String> {
@@ -140,32 +131,6 @@ fn read_password_line(mut input: impl BufRead) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// The certificate as `field value` rows.
-pub fn render(c: &PushCertificate) -> Table {
-    let mut table = Table::without_header();
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut field = |name: &str, value: String| table.row([name.to_owned(), value]);
-    field("topic", c.topic.clone());
-    field("environment", c.environment.clone());
-    field("not_after", text(&c.not_after));
-    field("days_left", c.days_left.to_string());
-    field("warning", text(&c.warning));
-    field("subject", c.subject.clone());
-    field("issuer", c.issuer.clone());
-    field("serial_number", c.serial_number.clone());
-    field("sha256", c.sha256.clone());
-    field("not_before", text(&c.not_before));
-    field("uploaded_at", text(&c.uploaded_at));
-    field("uploaded_by", text(&c.uploaded_by));
-    field("last_error", text(&c.last_error));
-    field("last_error_at", text(&c.last_error_at));
-    field("version", c.version.to_string());
-    for (name, value) in &c.other {
-        field(name, value.to_string());
-    }
-    table
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,13 +145,33 @@ mod tests {
             key: None,
             p12: Some(p12),
             password_stdin: true,
-            environment: Environment::Sandbox,
+            environment: PushEnvironment::Sandbox,
         };
         let password = || read_password_line(&b"s3cret\r\nignored\n"[..]);
         let body = upload_body(&args, password).expect("body");
         assert_eq!(
-            body,
+            serde_json::to_value(body).expect("json"),
             serde_json::json!({"pkcs12": "UDEy", "password": "s3cret", "environment": "sandbox"})
+        );
+    }
+
+    #[test]
+    fn a_pem_upload_carries_the_key_apart_when_given() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (cert, key) = (dir.path().join("push.pem"), dir.path().join("push.key"));
+        std::fs::write(&cert, b"CERT").expect("write");
+        std::fs::write(&key, b"KEY").expect("write");
+        let args = UploadArgs {
+            cert: Some(cert),
+            key: Some(key),
+            p12: None,
+            password_stdin: false,
+            environment: PushEnvironment::Production,
+        };
+        let body = upload_body(&args, || unreachable!("no password for PEM")).expect("body");
+        assert_eq!(
+            serde_json::to_value(body).expect("json"),
+            serde_json::json!({"pem": "Q0VSVA==", "key_pem": "S0VZ", "environment": "production"})
         );
     }
 }

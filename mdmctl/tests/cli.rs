@@ -1,15 +1,16 @@
-//! `mdmctl` as a real process against the real stack (proxy with its admin listener and the
-//! services behind it, on loopback with TLS made for the test), with simulated devices enrolled
+//! `mdmctl` as a real process against the real stack (admin-svc's API, the proxy and the
+//! services behind them, on loopback with TLS made for the test), with simulated devices enrolled
 //! and answering over mTLS. Needs `cargo build --workspace --bins` first.
 //!
 //! - `ctl`: running mdmctl; `device`: a simulated device.
 //! - One file per scenario group: `devices_and_wait`, `cancel`, `destructive`, `config`,
-//!   `errors`.
+//!   `errors`, `admin_tokens`.
 
 mod cli {
     pub mod ctl;
     pub mod device;
 
+    mod admin_tokens;
     mod cancel;
     mod config;
     mod destructive;

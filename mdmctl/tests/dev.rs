@@ -213,11 +213,21 @@ fn one_command_starts_everything_and_ctrl_c_stops_it() {
         "push-svc",
         "enroll-svc",
         "command-svc",
+        "admin-svc",
         "proxy",
     ];
     for name in expected {
         assert!(info.pids.contains_key(name), "{name} missing: {info:?}");
     }
+    assert!(
+        info.metrics_urls.contains_key("admin-svc"),
+        "{:?}",
+        info.metrics_urls
+    );
+    assert!(
+        data.join("admin.db").is_file(),
+        "admin-svc keeps its database in the data dir"
+    );
     let stdout = launcher.stdout();
     for shown in [&info.admin_url, &info.admin_token, &info.enrollment_url] {
         assert!(
@@ -308,7 +318,21 @@ fn one_command_starts_everything_and_ctrl_c_stops_it() {
     let report: serde_json::Value = serde_json::from_str(&out).expect("a JSON report");
     assert_eq!(report["load"]["outcome"]["acknowledged"], 3, "{report}");
 
-    // What was printed works with the other nouns.
+    // What was printed works with the other nouns, admin-svc's own included: the token has
+    // every scope, `admin` too.
+    let mut tokens = mdmctl(home.path());
+    tokens
+        .args(["admin-tokens", "list"])
+        .env("MDM_URL", &info.admin_url)
+        .env("MDM_TOKEN", &info.admin_token)
+        .env("MDM_CA_FILE", &info.ca_file);
+    let (code, out, err) = run(tokens);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("config:dev") && l.contains("admin")),
+        "{out}"
+    );
     let devices = || {
         let mut list = mdmctl(home.path());
         list.args(["devices", "list", "-o", "json"])

@@ -92,10 +92,13 @@ async fn enrollment_tokens_and_the_direct_profile() {
         .await
         .expect_code(0);
     let created = run.json();
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = created["token"]["id"].as_str().expect("id").to_owned();
     let secret = created["secret"].as_str().expect("secret").to_owned();
-    assert_eq!(created["max_uses"], 3);
-    assert_eq!(created["user_name"], "alice");
+    assert_eq!(created["token"]["max_uses"], 3);
+    assert_eq!(created["token"]["user_name"], "alice");
+    assert!(created["profile_url"]
+        .as_str()
+        .is_some_and(|u| u.contains(&secret)));
 
     let run = ctl.run(&["enroll", "token", "list"]).await.expect_code(0);
     let row = |stdout: &str| {

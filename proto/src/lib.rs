@@ -7,8 +7,10 @@
 //! - [`error`]: [`ErrorCode`], how a service states *why* a call failed so that the edge can
 //!   answer the device with exactly the HTTP status docs/architecture.md §4 asks for.
 //! - [`page`]: the paging convention of the listing RPCs.
+//! - [`inventory`]: inventory updates between their wire form and `mdm_core`'s.
 
 pub mod error;
+pub mod inventory;
 pub mod page;
 
 pub use error::{bounded, code_of, status, ErrorCode, MAX_STATUS_MESSAGE};

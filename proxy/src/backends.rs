@@ -9,7 +9,6 @@ use crate::error::ProxyError;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
-use mdm_proto::v1::push_client::PushClient;
 use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -50,7 +49,6 @@ impl LazyChannel {
 pub struct Backends {
     enroll: LazyChannel,
     command: LazyChannel,
-    push: LazyChannel,
 }
 
 impl Backends {
@@ -60,7 +58,6 @@ impl Backends {
         Ok(Backends {
             enroll: LazyChannel::new(&config.enroll_url, timeout)?,
             command: LazyChannel::new(&config.command_url, timeout)?,
-            push: LazyChannel::new(&config.push_url, timeout)?,
         })
     }
 
@@ -74,7 +71,6 @@ impl Backends {
         vec![
             ("enroll-svc", check(|b| &b.enroll)),
             ("command-svc", check(|b| &b.command)),
-            ("push-svc", check(|b| &b.push)),
         ]
     }
 
@@ -96,13 +92,6 @@ impl Backends {
     /// certificate status (same connection as [`Backends::enroll_client`]).
     pub fn provisioning_client(&self) -> ProvisioningClient<Channel> {
         ProvisioningClient::new(self.enroll.get())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
-    }
-
-    /// A client of push-svc (cheap: clones share one connection).
-    pub fn push_client(&self) -> PushClient<Channel> {
-        PushClient::new(self.push.get())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }

@@ -1,6 +1,5 @@
 //! Proxy configuration (`MDM_PROXY_*`).
 
-pub use crate::admin::config::AdminListener;
 pub use crate::enrollment::EnrollmentListener;
 use serde::Deserialize;
 use service_kit::config::{ConfigError, ServiceConfig};
@@ -31,9 +30,6 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
-    /// The admin listener (REST API); off when absent.
-    #[serde(default)]
-    pub admin: Option<AdminListener>,
     /// The enrollment listener (SCEP, OTA and direct profiles, MDMServiceConfig); off when
     /// absent.
     #[serde(default)]
@@ -119,9 +115,6 @@ pub struct Services {
     /// command-svc gRPC URL.
     #[serde(default = "default_command_url")]
     pub command_url: String,
-    /// push-svc gRPC URL (admin API: push, push certificate, devices' push state).
-    #[serde(default = "default_push_url")]
-    pub push_url: String,
     /// Milliseconds a positive command-channel authorization from enroll-svc is reused
     /// (0 = ask every time). A CheckOut through this edge evicts at once.
     #[serde(default = "default_authorization_cache_ms")]
@@ -136,7 +129,6 @@ impl Default for Services {
         Services {
             enroll_url: default_enroll_url(),
             command_url: default_command_url(),
-            push_url: default_push_url(),
             authorization_cache_ms: default_authorization_cache_ms(),
             timeout_ms: default_timeout_ms(),
         }
@@ -172,9 +164,6 @@ fn default_enroll_url() -> String {
 }
 fn default_command_url() -> String {
     "http://127.0.0.1:50052".into()
-}
-fn default_push_url() -> String {
-    "http://127.0.0.1:50053".into()
 }
 fn default_authorization_cache_ms() -> u64 {
     5_000
@@ -248,26 +237,12 @@ impl ServiceConfig for Config {
                 "must be an http:// or https:// URL".into(),
             ));
         }
-        if let Some(admin) = &self.admin {
-            admin.validate()?;
-            if admin.listen == d.listen || admin.listen == self.health_listen {
-                return Err(setting(
-                    "admin.listen",
-                    "must differ from device.listen and health_listen".into(),
-                ));
-            }
-        }
         if let Some(enrollment) = &self.enrollment {
             enrollment.validate()?;
-            let taken = [
-                Some(d.listen),
-                Some(self.health_listen),
-                self.admin.as_ref().map(|a| a.listen),
-            ];
-            if taken.contains(&Some(enrollment.listen)) {
+            if enrollment.listen == d.listen || enrollment.listen == self.health_listen {
                 return Err(setting(
                     "enrollment.listen",
-                    "must differ from the device, health and admin listeners".into(),
+                    "must differ from the device and health listeners".into(),
                 ));
             }
         }

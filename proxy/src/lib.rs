@@ -19,14 +19,12 @@
 //! - [`http_app`]: serving an app on pingora so that even unreadable requests get a status.
 //! - [`metrics`]: the edge's Prometheus metrics.
 //! - [`pingora_log`]: pingora's log lines, counted, bounded and without credentials.
-//! - [`admin`]: the admin listener: REST API with bearer tokens (when `[admin]` is configured).
 //! - [`enrollment`]: the enrollment listener: SCEP, OTA and direct profiles, `/MDMServiceConfig`
 //!   (when `[enrollment]` is configured).
 //! - [`revocation`]: certificate status from enroll-svc (revoked, direct-flow), briefly cached.
 //!
 //! The binary calls [`build_server`] and runs it; tests start the binary as a process.
 
-pub mod admin;
 pub mod authn;
 pub mod authorization;
 pub mod backends;
@@ -59,9 +57,6 @@ pub enum SetupError {
     /// TLS material is unusable.
     #[error("device listener TLS: {0}")]
     Tls(#[from] tls::TlsSetupError),
-    /// The admin listener's TLS material is unusable.
-    #[error("admin listener TLS: {0}")]
-    AdminTls(tls::TlsSetupError),
     /// The enrollment listener's TLS material is unusable.
     #[error("enrollment listener TLS: {0}")]
     EnrollmentTls(tls::TlsSetupError),
@@ -119,19 +114,6 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
         );
         server.add_service(enrollment);
         tracing::info!(enrollment = %enroll_config.listen, "enrollment listening");
-    }
-    if let Some(admin_config) = &config.admin {
-        let mut admin = Service::new(
-            "admin listener".to_string(),
-            http_app::Answering(admin::AdminApp::new(admin_config, Arc::clone(&backends))),
-        );
-        admin.add_tls_with_settings(
-            &admin_config.listen.to_string(),
-            None,
-            admin::admin_tls(admin_config).map_err(SetupError::AdminTls)?,
-        );
-        server.add_service(admin);
-        tracing::info!(admin = %admin_config.listen, "admin API listening");
     }
     let mut device = Service::new(
         "device listener".to_string(),

@@ -11,7 +11,7 @@ use prometheus_client::registry::Registry;
 /// Labels of an HTTP answer.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    /// `device` or `admin`.
+    /// `device` or `enrollment`.
     pub listener: &'static str,
     /// The HTTP status code.
     pub status: u16,

@@ -101,8 +101,28 @@ fn client_fault(message: &str) -> Option<&'static str> {
 
 /// `message` with credentials masked and cut to [`MAX_MESSAGE`] bytes.
 pub fn sanitize(message: &str) -> String {
-    let masked = mask_credentials(message);
+    let masked = mask_queries(&mask_credentials(message));
     mdm_proto::bounded(&masked, MAX_MESSAGE).into_owned()
+}
+
+/// Masks every query string: an enrollment URL carries its token there (`?token=`), and a
+/// request line echoed in an error would carry it into the log.
+fn mask_queries(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find('?') {
+        let after = &rest[at + 1..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(after.len());
+        out.push_str(&rest[..=at]);
+        if end > 0 {
+            out.push_str("[redacted]");
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Masks what follows `authorization` or `bearer` (any case) up to the end of the line or
@@ -145,6 +165,11 @@ mod tests {
         let raw = "request head: authorization: bearer abc\r\nhost: x";
         assert!(!sanitize(raw).contains("abc"), "{}", sanitize(raw));
         assert_eq!(sanitize("nothing to hide"), "nothing to hide");
+        let line = "buf: GET /enroll?token=s3cr3t&x=1 HTTP/9.9\r\nHost: a";
+        assert_eq!(
+            sanitize(line),
+            "buf: GET /enroll?[redacted] HTTP/9.9\r\nHost: a"
+        );
     }
 
     #[test]

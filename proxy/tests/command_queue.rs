@@ -1,5 +1,5 @@
 //! The command queue end to end: proxy, enroll-svc and command-svc as processes with real TLS,
-//! commands queued through the admin API, a device fetching and answering them over mTLS with
+//! commands queued through admin-svc's API, a device fetching and answering them over mTLS with
 //! results taken from real device captures, and the outcome read back through the admin API.
 //! Each scenario runs once on SQLite and once on PostgreSQL.
 
@@ -110,13 +110,8 @@ async fn admin(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     let url = format!("{}{path}", stack.admin_url);
-    let client = stack.admin_client();
-    let request = match method {
-        "POST" => client.post(url),
-        "DELETE" => client.delete(url),
-        _ => client.get(url),
-    };
-    let request = request.bearer_auth(token);
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let request = stack.admin_client().request(method, url).bearer_auth(token);
     let request = match body {
         Some(body) => request
             .header("content-type", "application/json")
@@ -138,12 +133,55 @@ async fn enqueue(stack: &Stack, command: Value, extra: Value) -> String {
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
-    let (status, answer) = admin(stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(body)).await;
+    let response = stack
+        .admin_client()
+        .post(format!("{}/v1/commands", stack.admin_url))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    let answer: Value =
+        serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
     assert_eq!(status, StatusCode::CREATED, "{answer}\n{}", stack.logs());
-    answer["command_uuid"].as_str().expect("uuid").to_string()
+    let uuid = answer["command_uuid"].as_str().expect("uuid").to_string();
+    // The Location names the command.
+    let location = location.expect("a Location");
+    let (status, read) = admin(stack, "GET", &location, READ_ONLY_TOKEN, None).await;
+    assert_eq!(
+        (status, read["command_uuid"].as_str()),
+        (StatusCode::OK, Some(uuid.as_str())),
+        "{location}: {read}"
+    );
+    uuid
 }
 
+/// The command's one delivery (to [`UDID`]), from its deliveries page.
 async fn delivery(stack: &Stack, uuid: &str) -> Value {
+    let (status, page) = admin(
+        stack,
+        "GET",
+        &format!("/v1/commands/{uuid}/deliveries"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["next_cursor"], Value::Null, "one page: {page}");
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{page}");
+    items[0].clone()
+}
+
+/// `GET /v1/commands/<uuid>`: the command with its delivery counts.
+async fn command(stack: &Stack, uuid: &str) -> Value {
     let (status, command) = admin(
         stack,
         "GET",
@@ -153,7 +191,24 @@ async fn delivery(stack: &Stack, uuid: &str) -> Value {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{command}");
-    command["deliveries"][0].clone()
+    command
+}
+
+/// A refusal is an RFC 9457 problem document with this status and code.
+fn assert_problem(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    let (got, problem) = answer;
+    assert_eq!(*got, status, "{problem}");
+    assert_eq!(problem["status"], status.as_u16(), "{problem}");
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(
+        problem["type"],
+        format!("urn:mdm:problem:{code}"),
+        "{problem}"
+    );
+    assert!(
+        problem["title"].is_string() && problem["detail"].is_string(),
+        "{problem}"
+    );
 }
 
 macro_rules! on_both_engines {
@@ -274,13 +329,65 @@ async fn the_command_cycle(engine: Engine) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let uuids: Vec<&str> = history["deliveries"]
+    assert_eq!(history["next_cursor"], Value::Null, "{history}");
+    let uuids: Vec<&str> = history["items"]
         .as_array()
         .expect("list")
         .iter()
         .filter_map(|d| d["command_uuid"].as_str())
         .collect();
     assert_eq!(uuids, vec![profiles.as_str(), info.as_str()]);
+    // The same, a page at a time: the cursor continues where the first page ended.
+    let path = format!("/v1/devices/{UDID}/commands?limit=1");
+    let (status, first) = admin(&stack, "GET", &path, READ_ONLY_TOKEN, None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        first["items"][0]["command_uuid"],
+        profiles.as_str(),
+        "{first}"
+    );
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (status, second) = admin(
+        &stack,
+        "GET",
+        &format!("{path}&cursor={cursor}"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(
+        second["items"][0]["command_uuid"],
+        info.as_str(),
+        "{second}"
+    );
+    // A cursor is for the list that made it: elsewhere, or made up, it is refused (422), never
+    // a wrong page; `after` is not a parameter any more (400).
+    for (path, status, code) in [
+        (
+            format!("/v1/devices?cursor={cursor}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            format!("/v1/devices/{UDID}/commands?cursor=bm90LWEtY3Vyc29y"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            format!("/v1/devices?after={UDID}"),
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        ),
+        (
+            "/v1/devices?limit=0".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        ),
+    ] {
+        let refused = admin(&stack, "GET", &path, READ_ONLY_TOKEN, None).await;
+        assert_problem(&refused, status, code);
+    }
     let (status, listed) = admin(
         &stack,
         "GET",
@@ -290,7 +397,7 @@ async fn the_command_cycle(engine: Engine) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(listed["devices"][0]["enrollment_id"], UDID, "{listed}");
+    assert_eq!(listed["items"][0]["enrollment_id"], UDID, "{listed}");
     let (status, one) = admin(
         &stack,
         "GET",
@@ -299,10 +406,19 @@ async fn the_command_cycle(engine: Engine) {
         None,
     )
     .await;
+    // Authenticate said C39TEST0001; the DeviceInformation answer (from the capture) is folded
+    // into the record since, so the device shows what it reported last.
     assert_eq!(
         (status, one["serial_number"].as_str()),
-        (StatusCode::OK, Some("C39TEST0001"))
+        (StatusCode::OK, Some("C00000000004")),
+        "{one}"
     );
+    assert_eq!(
+        (one["os_version"].as_str(), one["device_name"].as_str()),
+        (Some("11.3.1"), Some("iPad")),
+        "{one}"
+    );
+    assert!(one["inventory"]["updated_at"].is_string(), "{one}");
 
     // The round trip moved the counters of every process it crossed.
     let metric =
@@ -386,7 +502,7 @@ async fn priority_expiry_and_cancel(engine: Engine) {
     let expiring = enqueue(
         &stack,
         json!({"request_type": "CertificateList"}),
-        json!({"priority": 5, "ttl_seconds": 1}),
+        json!({"priority": 5, "expiry": {"ttl_seconds": 1}}),
     )
     .await;
     let cancelled = enqueue(
@@ -396,7 +512,39 @@ async fn priority_expiry_and_cancel(engine: Engine) {
     )
     .await;
 
+    // Cancel answers the command, cancelled; it stays readable, marked so.
     let (status, answer) = admin(
+        &stack,
+        "POST",
+        &format!("/v1/commands/{cancelled}/cancel"),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["command_uuid"], cancelled.as_str(), "{answer}");
+    assert_eq!(answer["status_counts"]["cancelled"], 1, "{answer}");
+    assert!(answer["cancelled_at"].is_string(), "{answer}");
+    assert_eq!(answer["cancelled_by"], "ops", "{answer}");
+    let read = command(&stack, &cancelled).await;
+    assert_eq!(
+        (&read["cancelled_at"], &read["cancelled_by"]),
+        (&answer["cancelled_at"], &answer["cancelled_by"]),
+        "{read}"
+    );
+    assert_eq!(delivery(&stack, &cancelled).await["status"], "cancelled");
+    let (status, page) = admin(
+        &stack,
+        "GET",
+        &format!("/v1/commands/{cancelled}/deliveries?status=cancelled"),
+        READ_ONLY_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["enrollment_id"], UDID, "{page}");
+    // Cancel is a POST: DELETE is not a method of the command.
+    let (status, _) = admin(
         &stack,
         "DELETE",
         &format!("/v1/commands/{cancelled}"),
@@ -404,11 +552,7 @@ async fn priority_expiry_and_cancel(engine: Engine) {
         None,
     )
     .await;
-    assert_eq!(
-        (status, answer["cancelled"].as_u64()),
-        (StatusCode::OK, Some(1))
-    );
-    assert_eq!(delivery(&stack, &cancelled).await["status"], "cancelled");
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 
     // The highest priority goes first; the device keeps it unanswered while the other expires.
     let (uuid, _, _) = device.idle(&stack).await.expect("a command");
@@ -504,7 +648,7 @@ async fn admin_guard_rails(engine: Engine) {
     };
     let device = Device::enroll(&stack, UDID).await;
     let body = json!({"devices": [UDID], "command": {"request_type": "ProfileList"}});
-    let (status, error) = admin(
+    let refused = admin(
         &stack,
         "POST",
         "/v1/commands",
@@ -512,19 +656,81 @@ async fn admin_guard_rails(engine: Engine) {
         Some(body.clone()),
     )
     .await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "unauthorized");
+    let response = stack
+        .admin_client()
+        .get(format!("{}/v1/devices", stack.admin_url))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        (status, error["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        response.headers()["content-type"],
+        "application/problem+json",
+        "failures are RFC 9457 problem documents"
     );
-    let (status, _) = admin(&stack, "POST", "/v1/commands", READ_ONLY_TOKEN, Some(body)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let refused = admin(&stack, "POST", "/v1/commands", READ_ONLY_TOKEN, Some(body)).await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
 
+    // A body that does not match the schema is a 400; one whose values cannot be used, a 422.
+    for malformed in [
+        json!({"devices": [], "command": {"request_type": "ProfileList"}}),
+        json!({"devices": [UDID, UDID], "command": {"request_type": "ProfileList"}}),
+        json!({"devices": [UDID], "command": {"request_type": "ProfileList"}, "ttl_seconds": 5}),
+        json!({"devices": UDID, "command": {"request_type": "ProfileList"}}),
+    ] {
+        let refused = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(malformed)).await;
+        assert_problem(&refused, StatusCode::BAD_REQUEST, "malformed_request");
+    }
     let erase = json!({"devices": [UDID], "command": {"request_type": "EraseDevice"}});
-    let (status, error) = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(erase)).await;
+    let refused = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(erase)).await;
+    assert_problem(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert!(
+        refused.1["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reason")),
+        "a destructive command needs a reason: {}",
+        refused.1
+    );
+    let two = json!({"devices": [UDID, "ANOTHER-DEVICE"], "reason": "at the desk",
+        "command": {"request_type": "ClearPasscode"}});
+    let refused = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(two)).await;
+    assert_problem(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    let past = json!({"devices": [UDID], "command": {"request_type": "ProfileList"},
+        "expiry": {"expires_at": "2001-01-01T00:00:00Z"}});
+    let refused = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(past)).await;
+    assert_problem(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    let unknown =
+        json!({"devices": ["NO-SUCH-DEVICE"], "command": {"request_type": "ProfileList"}});
+    let refused = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(unknown)).await;
+    assert_problem(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert!(
+        refused.1["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("NO-SUCH-DEVICE")),
+        "the refusal names the device: {}",
+        refused.1
+    );
     assert_eq!(
-        status,
-        StatusCode::BAD_REQUEST,
-        "a destructive command needs a reason: {error}"
+        device.idle(&stack).await,
+        None,
+        "nothing refused was queued"
     );
 
     // ClearPasscode: one device, a reason, and the stored UnlockToken added on the way out.
@@ -544,19 +750,11 @@ async fn admin_guard_rails(engine: Engine) {
         text.contains("<key>UnlockToken</key>") && text.contains("dW5sb2NrLXRva2VuLWJsb2I="),
         "{text}"
     );
-    let (status, command) = admin(
-        &stack,
-        "GET",
-        &format!("/v1/commands/{uuid}"),
-        READ_ONLY_TOKEN,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let queued = command(&stack, &uuid).await;
     assert!(
-        !command.to_string().contains("dW5sb2NrLXRva2VuLWJsb2I="),
+        !queued.to_string().contains("dW5sb2NrLXRva2VuLWJsb2I="),
         "the UnlockToken is not kept with the command"
     );
-    assert_eq!(command["requested_by"], "ops");
-    assert_eq!(command["reason"], "owner at the desk with ID");
+    assert_eq!(queued["requested_by"], "ops");
+    assert_eq!(queued["reason"], "owner at the desk with ID");
 }

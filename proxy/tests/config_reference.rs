@@ -32,12 +32,7 @@ const DATABASE: &str = "service-kit/src/db.rs";
 const BINARIES: &[Binary] = &[
     Binary {
         name: "proxy",
-        files: &[
-            "proxy/src/config.rs",
-            "proxy/src/admin/config.rs",
-            "proxy/src/enrollment/config.rs",
-            LOG,
-        ],
+        files: &["proxy/src/config.rs", "proxy/src/enrollment/config.rs", LOG],
     },
     Binary {
         name: "enroll-svc",
@@ -55,6 +50,15 @@ const BINARIES: &[Binary] = &[
     Binary {
         name: "push-svc",
         files: &["push-svc/src/config.rs", DATABASE, LOG],
+    },
+    Binary {
+        name: "admin-svc",
+        files: &[
+            "admin-svc/src/config.rs",
+            "mdm-api/src/scope.rs",
+            DATABASE,
+            LOG,
+        ],
     },
 ];
 

@@ -1,6 +1,7 @@
-//! What a hostile or broken client sends, on every listener of the edge: identifiers of 100 KB
-//! are refused with a 4xx (never a 500 from an overflowing gRPC status), and a request refused
-//! before its body was read still gets its status over HTTP/2 (not a bare stream reset).
+//! What a hostile or broken client sends, on every listener of the edge and on admin-svc's API:
+//! identifiers of 100 KB are refused with a 4xx (never a 500 from an overflowing gRPC status),
+//! and a request refused before its body was read still gets its status over HTTP/2 (not a bare
+//! stream reset).
 
 use reqwest::StatusCode;
 use rustls_pki_types::pem::PemObject;
@@ -104,11 +105,13 @@ async fn a_100_kb_identifier_is_a_4xx_on_every_listener() {
     let line = raw(&stack.device_url, tls(&stack, Some(&cert)), &head, &body).await;
     assert_refused(&line, "a check-in with a 100 KB UDID", &stack);
 
-    // Admin API: path parameters of 100 KB, with a valid token.
+    // Admin API (admin-svc): path parameters of 100 KB, with a valid token.
     for (method, path) in [
         ("GET", format!("/v1/devices/{id}")),
         ("GET", format!("/v1/devices/{id}/commands")),
-        ("DELETE", format!("/v1/commands/{id}")),
+        ("POST", format!("/v1/commands/{id}/cancel")),
+        ("GET", format!("/v1/commands/{id}/deliveries")),
+        ("POST", format!("/v1/enrollment-tokens/{id}/revoke")),
         ("GET", format!("/v1/certificates/{id}")),
     ] {
         let head = format!(
@@ -129,7 +132,8 @@ async fn a_100_kb_identifier_is_a_4xx_on_every_listener() {
         let line = raw(&stack.enrollment_url, tls(&stack, None), &head, b"").await;
         assert_refused(&line, &format!("GET {}…", &target[..16]), &stack);
     }
-    // A malformed header beside a valid token: pingora's error quotes the request head.
+    // A malformed header beside a valid token: an error that quoted the request head would log
+    // the token.
     let head = format!(
         "GET /v1/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nBad\u{1}Header: x\r\n\r\n"
     );

@@ -1,6 +1,7 @@
 //! Every binary's life cycle as an operator sees it: `--check-config` accepts a valid
-//! configuration and names the problem in an invalid one; services report gRPC health; the proxy
-//! answers `/healthz`; SIGTERM stops each within a few seconds.
+//! configuration and names the problem in an invalid one (admin-svc's tokens included); services
+//! report gRPC health; the proxy answers `/healthz`; SIGTERM stops each (admin-svc too) within a
+//! few seconds.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -87,6 +88,47 @@ fn check_config_accepts_valid_and_explains_invalid_settings() {
     );
     assert!(!ok && text.contains("device.cert_file"), "{text}");
 
+    // admin-svc: the admin API's listener and tokens are its own now.
+    let (ok, text) = check_config(
+        "admin-svc",
+        &[
+            ("MDM_ADMIN_CERT_FILE", "/nonexistent/server.pem"),
+            ("MDM_ADMIN_KEY_FILE", "/nonexistent/server.key"),
+        ],
+    );
+    assert!(!ok && text.contains("cert_file"), "{text}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    for file in [&cert, &key] {
+        std::fs::write(file, "").expect("write");
+    }
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let files = [
+        ("MDM_ADMIN_CERT_FILE", cert.as_str()),
+        ("MDM_ADMIN_KEY_FILE", key.as_str()),
+    ];
+    let (ok, text) = check_config("admin-svc", &files);
+    assert!(
+        !ok && text.contains("tokens"),
+        "an API nobody can call is refused: {text}"
+    );
+    let token = format!(
+        "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\"]}}]",
+        "ab".repeat(32)
+    );
+    let mut env = files.to_vec();
+    env.push(("MDM_ADMIN_TOKENS", &token));
+    let (ok, text) = check_config("admin-svc", &env);
+    assert!(ok && text.contains("configuration is valid"), "{text}");
+    let bad_scope = token.replace("read", "root");
+    env.pop();
+    env.push(("MDM_ADMIN_TOKENS", &bad_scope));
+    let (ok, text) = check_config("admin-svc", &env);
+    assert!(
+        !ok && text.contains("root"),
+        "an unknown scope is named: {text}"
+    );
+
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("enroll.toml");
     std::fs::write(&file, "secret_key = \"x\"\n[database\n").expect("write");
@@ -135,10 +177,20 @@ async fn assert_stops_quickly(process: &mut ChildProcess) {
 
 #[tokio::test]
 async fn services_report_health_and_stop_on_sigterm() {
+    // A database of the test's own: the default file under ./data outlives the test, and one
+    // left by an older build may hold migrations this build does not know.
+    let dir = tempfile::tempdir().expect("tempdir");
     for (bin, prefix) in [("command-svc", "MDM_COMMAND_"), ("push-svc", "MDM_PUSH_")] {
         let mut env = vec![
             (format!("{prefix}LISTEN"), "127.0.0.1:0".to_string()),
             (format!("{prefix}METRICS_LISTEN"), "127.0.0.1:0".to_string()),
+            (
+                format!("{prefix}DATABASE__URL"),
+                format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("{bin}.db")).display()
+                ),
+            ),
         ];
         if bin == "push-svc" {
             env.push(("MDM_PUSH_SECRET_KEY".to_string(), KEY.to_string()));
@@ -181,4 +233,5 @@ async fn the_stack_serves_health_and_stops_on_sigterm() {
 
     assert_stops_quickly(&mut stack.enroll).await;
     assert_stops_quickly(&mut stack.proxy).await;
+    assert_stops_quickly(&mut stack.admin).await;
 }

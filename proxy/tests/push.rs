@@ -1,8 +1,8 @@
-//! Push end to end, as processes: proxy, enroll-svc, command-svc and push-svc, with the mock
-//! APNs standing in for Apple. A TokenUpdate through the proxy registers the device's push
-//! target; a command queued through the admin API reaches the mock as a push for that device
-//! (exact token, topic and PushMagic) and wakes it; after a CheckOut it does not. Runs once on
-//! SQLite and once on PostgreSQL.
+//! Push end to end, as processes: proxy, enroll-svc, command-svc, push-svc and admin-svc, with
+//! the mock APNs standing in for Apple. A TokenUpdate through the proxy registers the device's
+//! push target; a command queued through the admin API reaches the mock as a push for that
+//! device (exact token, topic and PushMagic) and wakes it; after a CheckOut it does not. Runs
+//! once on SQLite and once on PostgreSQL.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -166,12 +166,14 @@ async fn a_queued_command_pushes_the_device_until_it_checks_out(engine: Engine) 
         stack.logs()
     );
     let pushes = stack.apns.mock().deliveries_to(&token_hex).len();
-    // Queueing for a checked-out device is refused unless asked for (allow_unknown).
+    // Queueing for a checked-out device is refused unless asked for (allow_unknown): the body
+    // is well formed, its device unusable, so 422.
     let body = json!({"devices": [UDID], "command": {"request_type": "ProfileList"}});
     let (status, answer) = admin(&stack, "POST", "/v1/commands", ADMIN_TOKEN, Some(body)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["code"], "invalid_request", "{answer}");
     assert!(
-        answer["message"].as_str().is_some_and(|m| m.contains(UDID)),
+        answer["detail"].as_str().is_some_and(|m| m.contains(UDID)),
         "the refusal names the device: {answer}"
     );
     let body = json!({"devices": [UDID], "allow_unknown": true,
@@ -190,6 +192,10 @@ async fn a_queued_command_pushes_the_device_until_it_checks_out(engine: Engine) 
     let (status, cert) = admin(&stack, "GET", "/v1/push-certificate", READ_ONLY_TOKEN, None).await;
     assert_eq!(status, StatusCode::OK, "{cert}");
     assert_eq!(cert["topic"], PUSH_TOPIC);
+    assert_eq!(
+        cert["uploaded_by"], "ops",
+        "installed by the stack at start: {cert}"
+    );
     assert!(
         cert["days_left"].as_i64().is_some_and(|d| d > 300),
         "{cert}"
@@ -232,7 +238,9 @@ async fn a_push_svc_fault_answers_503_and_applies_nothing() {
     stack.push.kill();
     let status = checkin(&stack, &device, msg::token_update(UDID, &TOKEN, MAGIC)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}", stack.logs());
-    let (_, info) = admin(
+    // push-svc is down, so the device API cannot show push state: a 503 to retry, not a 500;
+    // enroll-svc's row is checked through the enrollment listing instead.
+    let (status, info) = admin(
         &stack,
         "GET",
         &format!("/v1/devices/{UDID}"),
@@ -240,11 +248,15 @@ async fn a_push_svc_fault_answers_503_and_applies_nothing() {
         None,
     )
     .await;
-    // push-svc is down, so the device API cannot show push state; enroll-svc's row is checked
-    // through the enrollment listing instead.
+    assert_eq!(
+        (status, info["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "{info}"
+    );
     let (status, list) = admin(&stack, "GET", "/v1/devices", READ_ONLY_TOKEN, None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let row = &list["devices"][0];
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    let row = &list["items"][0];
     assert_eq!(
         row["status"], "authenticated",
         "TokenUpdate not recorded: {row} / {info}"

@@ -16,11 +16,13 @@
 //! - [`messages`]: device check-in and report plists shaped like real captures.
 //! - [`fixtures`]: the repository's third-party protocol data ([`fixture`], [`fixture_text`]).
 //! - [`apns`]: the mock APNs with its CA and a push certificate ([`ApnsFixture`]).
+//! - [`device`]: one device driven by hand ([`TestDevice`]).
 //! - [`stack`]: the services and the proxy started as processes for one test ([`Stack`]).
 //!
 //! The main items are re-exported at the crate root.
 
 pub mod apns;
+pub mod device;
 pub mod fixtures;
 pub mod http;
 pub mod messages;
@@ -31,6 +33,7 @@ pub mod process;
 pub mod stack;
 
 pub use apns::ApnsFixture;
+pub use device::{Received, TestDevice};
 pub use fixtures::{fixture, fixture_text};
 pub use http::{https_client, https_client_builder};
 pub use pg_cluster::{PgCluster, PgClusterOptions, StopMode};

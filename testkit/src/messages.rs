@@ -140,3 +140,17 @@ pub fn unknown_message_type(udid: &str) -> Vec<u8> {
 pub fn idle(udid: &str) -> Vec<u8> {
     plist(&[string("Status", "Idle"), string("UDID", udid)].concat())
 }
+
+/// A command report: `Status` for `command_uuid`, with `extra` (raw plist `<key>…` entries,
+/// such as a `QueryResponses` dictionary) beside it.
+pub fn report(udid: &str, command_uuid: &str, status: &str, extra: &str) -> Vec<u8> {
+    plist(
+        &[
+            string("Status", status),
+            string("UDID", udid),
+            string("CommandUUID", command_uuid),
+            extra.to_owned(),
+        ]
+        .concat(),
+    )
+}

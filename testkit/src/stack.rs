@@ -1,5 +1,5 @@
-//! The server's processes started for a test: enroll-svc, command-svc, push-svc and the proxy as
-//! real binaries on loopback ports, with a device CA and a server certificate made for the test, on
+//! The server's processes started for a test: enroll-svc, command-svc, push-svc, admin-svc and
+//! the proxy as real binaries on loopback ports, with a device CA and a server certificate made for the test, on
 //! SQLite or on a fresh PostgreSQL database; the proxy also serves enrollment (SCEP, OTA) from
 //! enroll-svc's own CA. push-svc delivers to a mock APNs (in the test process,
 //! on its own runtime) and has a push certificate installed through the admin API at start.
@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The admin token with every scope (named `ops`).
+/// The admin token with every scope, `admin` included (named `ops`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-with-every-scope";
 /// An admin token with the `read` scope only (named `auditor`).
 pub const READ_ONLY_TOKEN: &str = "test-read-only-token";
@@ -52,6 +52,9 @@ pub struct StackOptions {
     pub sweep_interval_secs: Option<u64>,
     /// Run the mock APNs as its own `mock-apns` process rather than in the test process.
     pub apns_process: bool,
+    /// A `tracing` filter for every process (`RUST_LOG`), such as `debug`; the services'
+    /// defaults otherwise.
+    pub log_filter: Option<&'static str>,
     /// With [`Engine::Postgres`]: the server to create the databases on (an admin URL, such as
     /// a [`crate::PgCluster`]'s), instead of `MDM_TEST_POSTGRES`'s.
     pub postgres_server: Option<String>,
@@ -68,6 +71,7 @@ impl StackOptions {
             max_body_bytes: None,
             sweep_interval_secs: None,
             apns_process: false,
+            log_filter: None,
             postgres_server: None,
         }
     }
@@ -97,14 +101,20 @@ pub struct Stack {
     pub enroll_metrics_addr: SocketAddr,
     /// command-svc's `/metrics` listener.
     pub command_metrics_addr: SocketAddr,
+    /// push-svc's `/metrics` listener.
+    pub push_metrics_addr: SocketAddr,
     /// The proxy.
     pub proxy: ChildProcess,
     /// `https://127.0.0.1:<port>` of the device listener.
     pub device_url: String,
     /// The proxy's health listener.
     pub health_addr: SocketAddr,
-    /// `https://127.0.0.1:<port>` of the admin listener.
+    /// admin-svc.
+    pub admin: ChildProcess,
+    /// `https://127.0.0.1:<port>` of admin-svc's API.
     pub admin_url: String,
+    /// admin-svc's `/metrics` listener.
+    pub admin_metrics_addr: SocketAddr,
     /// `https://127.0.0.1:<port>` of the enrollment listener (SCEP, OTA, profiles).
     pub enrollment_url: String,
     /// enroll-svc's device-identity CA (generated at its first start), as PEM: the proxy's
@@ -150,14 +160,15 @@ impl Stack {
                 pki.path().join(format!("{name}.db")).display()
             )
         };
-        let (enroll_db, command_db, push_db) = match options.engine {
+        let (enroll_db, command_db, push_db, admin_db) = match options.engine {
             Engine::Sqlite => (
                 sqlite_url("enroll"),
                 sqlite_url("command"),
                 sqlite_url("push"),
+                sqlite_url("admin"),
             ),
             Engine::Postgres => {
-                for _ in 0..3 {
+                for _ in 0..4 {
                     let created = match &options.postgres_server {
                         Some(server) => Some(TempDatabase::create_on(server).await?),
                         None => TempDatabase::create().await?,
@@ -171,6 +182,7 @@ impl Stack {
                     databases[0].url.clone(),
                     databases[1].url.clone(),
                     databases[2].url.clone(),
+                    databases[3].url.clone(),
                 )
             }
         };
@@ -195,7 +207,13 @@ impl Stack {
         } else {
             ApnsFixture::start()
         };
-        let push_env = env(&[
+        let with_log = |mut env: Vec<(String, String)>| {
+            if let Some(filter) = options.log_filter {
+                env.push(("RUST_LOG".into(), filter.into()));
+            }
+            env
+        };
+        let push_env = with_log(env(&[
             ("MDM_PUSH_LISTEN", push_addr.to_string()),
             ("MDM_PUSH_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_PUSH_DATABASE__URL", push_db),
@@ -211,8 +229,8 @@ impl Stack {
             ),
             ("MDM_PUSH_APNS__RETRY_BACKOFF_MS", "5".into()),
             ("MDM_PUSH_CERTIFICATE__REFRESH_MS", "200".into()),
-        ]);
-        let enroll_env = env(&[
+        ]));
+        let enroll_env = with_log(env(&[
             ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
             ("MDM_ENROLL_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ENROLL_DATABASE__URL", enroll_db),
@@ -252,15 +270,15 @@ impl Stack {
                 path(key_file.clone()),
             ),
             ("MDM_ENROLL_ENROLLMENT__DEVICE_CA_FILE", path(apple_ca_file)),
-        ]);
-        let mut command_env = env(&[
+        ]));
+        let mut command_env = with_log(env(&[
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
             ("MDM_COMMAND_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_COMMAND_DATABASE__URL", command_db),
             ("MDM_COMMAND_ENROLL_URL", format!("http://{enroll_addr}")),
             ("MDM_COMMAND_PUSH__URL", format!("http://{push_addr}")),
             ("MDM_COMMAND_PUSH__ACTIVITY_FLUSH_MS", "200".into()),
-        ]);
+        ]));
         if let Some(secs) = options.sweep_interval_secs {
             command_env.push((
                 "MDM_COMMAND_RETENTION__SWEEP_INTERVAL_SECS".into(),
@@ -271,17 +289,41 @@ impl Stack {
         let (enroll, _) = start_service("enroll-svc", &enroll_env).await?;
         let (command, _) = start_service("command-svc", &command_env).await?;
         let enroll_metrics_addr = metrics_addr(&enroll, "enroll-svc").await?;
+        let push_metrics_addr = metrics_addr(&push, "push-svc").await?;
         let command_metrics_addr = metrics_addr(&command, "command-svc").await?;
 
         let health_port = free_port();
         let admin_port = free_port();
         let tokens = format!(
-            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\"]}}, \
+            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\", \"admin\"]}}, \
              {{name = \"auditor\", sha256 = \"{}\", scopes = [\"read\"]}}]",
             sha256_hex(ADMIN_TOKEN),
             sha256_hex(READ_ONLY_TOKEN)
         );
-        let mut proxy_env = env(&[
+        let admin_env = with_log(env(&[
+            ("MDM_ADMIN_LISTEN", format!("127.0.0.1:{admin_port}")),
+            ("MDM_ADMIN_METRICS_LISTEN", "127.0.0.1:0".into()),
+            ("MDM_ADMIN_CERT_FILE", path(cert_file.clone())),
+            ("MDM_ADMIN_KEY_FILE", path(key_file.clone())),
+            ("MDM_ADMIN_DATABASE__URL", admin_db),
+            ("MDM_ADMIN_TOKENS", tokens),
+            (
+                "MDM_ADMIN_SERVICES__ENROLL_URL",
+                format!("http://{enroll_addr}"),
+            ),
+            (
+                "MDM_ADMIN_SERVICES__COMMAND_URL",
+                format!("http://{command_addr}"),
+            ),
+            (
+                "MDM_ADMIN_SERVICES__PUSH_URL",
+                format!("http://{push_addr}"),
+            ),
+            ("MDM_ADMIN_SERVICES__TIMEOUT_MS", "5000".into()),
+        ]));
+        let (admin, _) = start_service("admin-svc", &admin_env).await?;
+        let admin_metrics_addr = metrics_addr(&admin, "admin-svc").await?;
+        let mut proxy_env = with_log(env(&[
             (
                 "MDM_PROXY_DEVICE__LISTEN",
                 format!("127.0.0.1:{device_port}"),
@@ -310,10 +352,6 @@ impl Stack {
                 "MDM_PROXY_HEALTH_LISTEN",
                 format!("127.0.0.1:{health_port}"),
             ),
-            ("MDM_PROXY_ADMIN__LISTEN", format!("127.0.0.1:{admin_port}")),
-            ("MDM_PROXY_ADMIN__CERT_FILE", path(cert_file.clone())),
-            ("MDM_PROXY_ADMIN__KEY_FILE", path(key_file.clone())),
-            ("MDM_PROXY_ADMIN__TOKENS", tokens),
             (
                 "MDM_PROXY_SERVICES__ENROLL_URL",
                 format!("http://{enroll_addr}"),
@@ -322,14 +360,10 @@ impl Stack {
                 "MDM_PROXY_SERVICES__COMMAND_URL",
                 format!("http://{command_addr}"),
             ),
-            (
-                "MDM_PROXY_SERVICES__PUSH_URL",
-                format!("http://{push_addr}"),
-            ),
             ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
             ("MDM_PROXY_THREADS", "2".into()),
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
-        ]);
+        ]));
         proxy_env.push(("MDM_PROXY_DEVICE__MODE".into(), options.device_mode.into()));
         if let Some(cidrs) = options.trusted_proxies {
             proxy_env.push(("MDM_PROXY_DEVICE__TRUSTED_PROXIES".into(), cidrs.into()));
@@ -340,9 +374,8 @@ impl Stack {
         let proxy = ChildProcess::spawn("proxy", &workspace_bin("proxy"), &[], &proxy_env).await?;
         let device_addr = SocketAddr::from(([127, 0, 0, 1], device_port));
         let health_addr = SocketAddr::from(([127, 0, 0, 1], health_port));
-        let admin_addr = SocketAddr::from(([127, 0, 0, 1], admin_port));
         let enrollment_addr = SocketAddr::from(([127, 0, 0, 1], enrollment_port));
-        for addr in [device_addr, health_addr, admin_addr, enrollment_addr] {
+        for addr in [device_addr, health_addr, enrollment_addr] {
             wait_for_tcp(addr, STARTUP)
                 .await
                 .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
@@ -359,10 +392,13 @@ impl Stack {
             apns,
             enroll_metrics_addr,
             command_metrics_addr,
+            push_metrics_addr,
             proxy,
             device_url: format!("https://127.0.0.1:{device_port}"),
             health_addr,
+            admin,
             admin_url: format!("https://127.0.0.1:{admin_port}"),
+            admin_metrics_addr,
             enrollment_url: format!("https://127.0.0.1:{enrollment_port}"),
             identity_ca_file,
             apple_device_ca,
@@ -424,10 +460,11 @@ impl Stack {
     /// Logs of every process, for failure messages.
     pub fn logs(&self) -> String {
         let mut logs = format!(
-            "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- push-svc ---\n{}\n--- proxy ---\n{}",
+            "--- enroll-svc ---\n{}\n--- command-svc ---\n{}\n--- push-svc ---\n{}\n--- admin-svc ---\n{}\n--- proxy ---\n{}",
             self.enroll.logs(),
             self.command.logs(),
             self.push.logs(),
+            self.admin.logs(),
             self.proxy.logs()
         );
         if let Some(mock) = self.apns.process() {

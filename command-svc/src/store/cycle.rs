@@ -29,6 +29,9 @@ pub struct Reported<'a> {
     pub status: CommandStatus,
     /// The whole report, kept as the result of a final status.
     pub body: &'a [u8],
+    /// What the result says about the device (`mdm.v1.InventoryUpdate`, encoded), written to
+    /// the inventory outbox in the same transaction as the result.
+    pub inventory: Option<&'a [u8]>,
 }
 
 /// What a cycle did.
@@ -42,13 +45,16 @@ pub struct Cycle {
 
 /// The cycle statement around the CTE that records the status (`$1` enrollment, `$2` reported
 /// CommandUUID, `$3` final status, `$4` report, `$5` now, `$6` connection, `$7` Idle, `$8` the
-/// enrollment's generation).
+/// enrollment's generation, `$9` the inventory update for the outbox, or NULL).
 macro_rules! cycle_sql {
     ($record:literal) => {
         concat!(
             "WITH recorded AS (",
             $record,
-            "), superseded AS (
+            "), outbox AS (
+                INSERT INTO inventory_outbox (enrollment_id, reported_at, payload)
+                SELECT $1, $5, $9 WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM recorded)
+            ), superseded AS (
                 UPDATE deliveries SET status = 'superseded', completed_at = $5
                 WHERE $7 AND enrollment_id = $1 AND status = 'queued'
                   AND generation <> 0 AND generation < $8
@@ -132,6 +138,7 @@ impl QueueStore {
             .bind(connection_id)
             .bind(idle)
             .bind(generation)
+            .bind(reported.and_then(|r| r.inventory))
             .fetch_one(pool)
             .await?;
         let next = match (uuid, request_type, payload) {
@@ -169,6 +176,7 @@ impl QueueStore {
                     r.command_uuid,
                     r.status,
                     r.body,
+                    r.inventory,
                     connection_id,
                     now,
                 )

@@ -159,7 +159,7 @@ async fn insert_postgres(
     if c.audit {
         sqlx::query(
             "INSERT INTO audit_log (at, actor, action, request_type, command_uuid, enrollment_id, reason)
-             SELECT $2, $3, 'enqueue', $4, $5, target, $6 FROM unnest($1::text[]) AS target",
+             SELECT $2, $3, 'command.queued', $4, $5, target, $6 FROM unnest($1::text[]) AS target",
         )
         .bind(&ids)
         .bind(now)
@@ -207,7 +207,7 @@ async fn insert_sqlite(
         }
         query.execute(&mut **tx).await?;
         if c.audit {
-            let rows = vec!["(?, ?, 'enqueue', ?, ?, ?, ?)"; batch.len()].join(", ");
+            let rows = vec!["(?, ?, 'command.queued', ?, ?, ?, ?)"; batch.len()].join(", ");
             let sql = format!(
                 "INSERT INTO audit_log (at, actor, action, request_type, command_uuid, enrollment_id, reason)
                  VALUES {rows}"

@@ -3,11 +3,20 @@
 use super::rows::{AuditRow, CommandRow, DeliveryRow};
 use super::QueueStore;
 use crate::error::Error;
-use service_kit::db::BeginWrite;
 use service_kit::with_db;
 
-/// Deliveries listed with a command, at most (counts cover all of them).
-pub const COMMAND_DELIVERIES_SHOWN: i64 = 1_000;
+/// The columns of a [`CommandRow`].
+const COMMAND_COLUMNS: &str = "command_uuid, request_type, payload, priority, expires_at,
+    requested_by, reason, created_at, cancelled_at, cancelled_by";
+
+/// What to list of commands.
+#[derive(Debug, Clone, Default)]
+pub struct CommandFilter<'a> {
+    /// Only this RequestType.
+    pub request_type: Option<&'a str>,
+    /// Only those queued by this requester.
+    pub requested_by: Option<&'a str>,
+}
 
 const DELIVERY_COLUMNS: &str =
     "d.enrollment_id, d.command_uuid, c.request_type, d.priority, d.status,
@@ -16,64 +25,88 @@ const DELIVERY_COLUMNS: &str =
 impl QueueStore {
     /// One command.
     pub async fn command(&self, command_uuid: &str) -> Result<Option<CommandRow>, Error> {
-        let row = with_db!(&self.db, pool => sqlx::query_as::<_, CommandRow>(
-            "SELECT command_uuid, request_type, payload, priority, expires_at, requested_by, reason, created_at
-             FROM commands WHERE command_uuid = $1",
-        )
+        let sql = format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE command_uuid = $1");
+        let row = with_db!(&self.db, pool => sqlx::query_as::<_, CommandRow>(&sql)
         .bind(command_uuid)
         .fetch_optional(pool)
         .await)?;
         Ok(row)
     }
 
-    /// A command's first deliveries (enrollment-ID order) and the count per status.
+    /// Commands newest first (CommandUUIDs are UUIDv7), before `before` (the last one of the
+    /// previous page), matching `filter`.
+    pub async fn list_commands(
+        &self,
+        filter: &CommandFilter<'_>,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CommandRow>, Error> {
+        let sql = format!(
+            "SELECT {COMMAND_COLUMNS} FROM commands
+             WHERE ($1 IS NULL OR request_type = $1) AND ($2 IS NULL OR requested_by = $2)
+               AND ($3 IS NULL OR command_uuid < $3)
+             ORDER BY command_uuid DESC LIMIT $4"
+        );
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, CommandRow>(&sql)
+            .bind(filter.request_type)
+            .bind(filter.requested_by)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// How many of a command's deliveries are in each status.
+    pub async fn status_counts(&self, command_uuid: &str) -> Result<Vec<(String, i64)>, Error> {
+        let counts = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i64)>(
+            "SELECT status, COUNT(*) FROM deliveries WHERE command_uuid = $1 GROUP BY status",
+        )
+        .bind(command_uuid)
+        .fetch_all(pool)
+        .await)?;
+        Ok(counts)
+    }
+
+    /// A command's deliveries in enrollment-ID order after `after`, optionally of one status.
     pub async fn deliveries_of(
         &self,
         command_uuid: &str,
-    ) -> Result<(Vec<DeliveryRow>, Vec<(String, i64)>), Error> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
-             WHERE d.command_uuid = $1 ORDER BY d.enrollment_id LIMIT $2"
-        );
-        const COUNTS: &str =
-            "SELECT status, COUNT(*) FROM deliveries WHERE command_uuid = $1 GROUP BY status";
-        // Both reads come from one snapshot, so the list and the counts always agree (a device
-        // answering in between must not show as pending in one and acknowledged in the other).
-        let (deliveries, counts) = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            if self.db.engine() == "postgres" {
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let deliveries = sqlx::query_as::<_, DeliveryRow>(&sql)
-                .bind(command_uuid)
-                .bind(COMMAND_DELIVERIES_SHOWN)
-                .fetch_all(&mut *tx)
-                .await?;
-            let counts = sqlx::query_as::<_, (String, i64)>(COUNTS)
-                .bind(command_uuid)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>((deliveries, counts))
-        }
-        .await)?;
-        Ok((deliveries, counts))
-    }
-
-    /// An enrollment's queue and history, newest command first.
-    pub async fn deliveries_for(
-        &self,
-        enrollment_id: &str,
+        status: Option<&str>,
+        after: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, Error> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
-             WHERE d.enrollment_id = $1 ORDER BY d.command_uuid DESC LIMIT $2"
+             WHERE d.command_uuid = $1 AND ($2 IS NULL OR d.status = $2) AND d.enrollment_id > $3
+             ORDER BY d.enrollment_id LIMIT $4"
+        );
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(&sql)
+            .bind(command_uuid)
+            .bind(status)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// An enrollment's queue and history, newest command first, before `before` (the last
+    /// CommandUUID of the previous page).
+    pub async fn deliveries_for(
+        &self,
+        enrollment_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, Error> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
+             WHERE d.enrollment_id = $1 AND ($2 IS NULL OR d.command_uuid < $2)
+             ORDER BY d.command_uuid DESC LIMIT $3"
         );
         let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(enrollment_id)
+            .bind(before)
             .bind(limit)
             .fetch_all(pool)
             .await)?;

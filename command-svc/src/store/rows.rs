@@ -85,6 +85,10 @@ pub struct CommandRow {
     pub reason: String,
     /// When (Unix ms).
     pub created_at: i64,
+    /// When an administrator cancelled it (Unix ms).
+    pub cancelled_at: Option<i64>,
+    /// Who cancelled it.
+    pub cancelled_by: Option<String>,
 }
 
 /// One command for one enrollment, with its outcome.
@@ -113,7 +117,8 @@ pub struct DeliveryRow {
     pub result: Option<Vec<u8>>,
 }
 
-/// One audit entry: a destructive command queued for one enrollment.
+/// One audit entry: a destructive command queued for one enrollment (`command.queued`), or a
+/// command cancelled (`command.cancelled`, no enrollment).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
     /// Increasing.

@@ -8,10 +8,11 @@ use mdm_proto::v1::provisioning_server::Provisioning as ProvisioningRpc;
 use mdm_proto::v1::{
     CertificateFlow, CertificateStatusRequest, CertificateStatusResponse,
     CreateEnrollmentTokenRequest, CreateEnrollmentTokenResponse, DirectProfileRequest,
-    EnrollmentToken, GetIssuedCertificateRequest, IssuedCertificate as ProtoCertificate,
-    ListEnrollmentTokensRequest, ListEnrollmentTokensResponse, OtaEnrollRequest, ProfileResponse,
-    RevokeCertificateRequest, RevokeEnrollmentTokenRequest, ScepRequest, ScepResponse,
-    ServiceConfigRequest, ServiceConfigResponse, TrustProfileRequest,
+    EnrollmentToken, GetEnrollmentTokenRequest, GetIssuedCertificateRequest,
+    IssuedCertificate as ProtoCertificate, ListEnrollmentTokensRequest,
+    ListEnrollmentTokensResponse, OtaEnrollRequest, ProfileResponse, RevokeCertificateRequest,
+    RevokeEnrollmentTokenRequest, ScepRequest, ScepResponse, ServiceConfigRequest,
+    ServiceConfigResponse, TrustProfileRequest,
 };
 use service_kit::now_ms;
 use tonic::{Request, Response, Status};
@@ -126,15 +127,46 @@ impl ProvisioningRpc for ProvisioningApi {
         &self,
         request: Request<ListEnrollmentTokensRequest>,
     ) -> Result<Response<ListEnrollmentTokensResponse>, Status> {
-        let include_inactive = request.into_inner().include_inactive;
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let after = match request.after.split_once(':') {
+            _ if request.after.is_empty() => None,
+            Some((at, id)) => Some((
+                at.parse::<i64>()
+                    .map_err(|_| Error::InvalidRequest("a bad token cursor".into()))?,
+                id,
+            )),
+            None => return Err(Error::InvalidRequest("a bad token cursor".into()).into()),
+        };
         let records = self
             .provisioning
             .store()
-            .list_tokens(include_inactive, now_ms())
+            .list_tokens(request.include_inactive, after, limit, now_ms())
             .await?;
+        let next_after = match records.last() {
+            Some(last) if i64::try_from(records.len()) == Ok(limit) => {
+                format!("{}:{}", last.created_at, last.id)
+            }
+            _ => String::new(),
+        };
         Ok(Response::new(ListEnrollmentTokensResponse {
             tokens: records.into_iter().map(token).collect(),
+            next_after,
         }))
+    }
+
+    async fn get_enrollment_token(
+        &self,
+        request: Request<GetEnrollmentTokenRequest>,
+    ) -> Result<Response<EnrollmentToken>, Status> {
+        let id = request.into_inner().id;
+        let record = self
+            .provisioning
+            .store()
+            .token(&id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("enrollment token {id}")))?;
+        Ok(Response::new(token(record)))
     }
 
     async fn revoke_enrollment_token(

@@ -1,5 +1,5 @@
-//! enroll-svc's audit log: refused bindings, approved re-enrollments. Append-only; read newest
-//! first.
+//! enroll-svc's audit log: refused bindings, approved re-enrollments, revoked certificates.
+//! Append-only; read newest first.
 
 use super::EnrollmentStore;
 use crate::error::Error;

@@ -161,4 +161,28 @@ pub struct EnrollmentRecord {
     pub last_seen_at: i64,
     /// Grows each time the enrollment starts afresh; commands are queued for one generation.
     pub generation: i64,
+    /// What command results said about it.
+    #[sqlx(flatten)]
+    pub inventory: Inventory,
+}
+
+/// What command results said about a device (see `store::inventory`).
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct Inventory {
+    /// DeviceCapacity, GB.
+    pub capacity_gb: Option<f64>,
+    /// AvailableDeviceCapacity, GB.
+    pub available_gb: Option<f64>,
+    /// BatteryLevel, 0 to 1.
+    pub battery_level: Option<f64>,
+    /// IsSupervised.
+    pub supervised: Option<bool>,
+    /// Storage encrypted.
+    pub encrypted: Option<bool>,
+    /// PasscodePresent.
+    pub passcode_present: Option<bool>,
+    /// Apps in the last InstalledApplicationList.
+    pub app_count: Option<i64>,
+    /// Unix ms of the report that last updated it.
+    pub inventory_updated_at: Option<i64>,
 }

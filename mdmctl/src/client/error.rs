@@ -1,21 +1,24 @@
 //! Why a call to the admin API failed, classified once, each with the hint that tells the
-//! administrator what to do about it.
+//! administrator what to do about it. The server's refusals are RFC 9457 problem documents
+//! ([`mdm_api::Problem`]): their `detail` says what happened and their `code` which kind of
+//! refusal it is.
 
+use mdm_api::Problem;
 use reqwest::StatusCode;
 use std::error::Error as StdError;
 
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The server answered with an error status (and usually the API's error body).
-    #[error("the server refused: {message} (HTTP {status}, {code})")]
+    /// The server answered with an error status (and usually a problem document).
+    #[error("the server refused: {detail} (HTTP {status}, {code})")]
     Refused {
         /// The HTTP status.
         status: StatusCode,
-        /// The API's stable code (`unauthorized`, `not_found`, ...), or `-` without a body.
+        /// The problem's stable code (`unauthorized`, `not_found`, ...), or `-` without one.
         code: String,
-        /// The API's message.
-        message: String,
+        /// The problem's detail, for the administrator.
+        detail: String,
     },
     /// Nothing accepts connections at the address.
     #[error("cannot connect to {url}: connection refused")]
@@ -55,9 +58,35 @@ pub enum ApiError {
         /// What was wrong with it.
         detail: String,
     },
+    /// A request body could not be written as JSON (a bug in mdmctl).
+    #[error("mdmctl could not encode its request: {detail}")]
+    Encoding {
+        /// serde's reason.
+        detail: String,
+    },
 }
 
 impl ApiError {
+    /// The refusal answered with `status`: the problem document's code and detail, or what can
+    /// be said without one (a load balancer's HTML page, a proxy that is not admin-svc).
+    pub fn refused(status: StatusCode, body: &[u8]) -> ApiError {
+        match serde_json::from_slice::<Problem>(body) {
+            Ok(problem) if !problem.code.is_empty() => ApiError::Refused {
+                status,
+                code: problem.code,
+                detail: problem.detail,
+            },
+            _ => ApiError::Refused {
+                status,
+                code: "-".into(),
+                detail: status
+                    .canonical_reason()
+                    .unwrap_or("no problem document")
+                    .to_lowercase(),
+            },
+        }
+    }
+
     /// Classifies a transport failure of a request to the server at `base`.
     pub fn transport(base: &str, error: reqwest::Error) -> ApiError {
         let url = base.to_owned();
@@ -96,7 +125,9 @@ impl ApiError {
             ApiError::ConnectionRefused { .. }
             | ApiError::Timeout { .. }
             | ApiError::Unreachable { .. } => true,
-            ApiError::UntrustedCertificate { .. } | ApiError::BadAnswer { .. } => false,
+            ApiError::UntrustedCertificate { .. }
+            | ApiError::BadAnswer { .. }
+            | ApiError::Encoding { .. } => false,
         }
     }
 
@@ -111,7 +142,17 @@ impl ApiError {
                     "use a token that has this scope (MDM_TOKEN / mdmctl config set token)".into(),
                 ),
                 StatusCode::NOT_FOUND => Some(
-                    "check the ID: `mdmctl devices list` and `mdmctl commands list --device ID` show them"
+                    "check the ID: `mdmctl devices list` and `mdmctl commands list` show them"
+                        .into(),
+                ),
+                // The request does not match the API's schema: the detail names the field. One
+                // mdmctl did not take from the command line means the versions differ.
+                StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => Some(
+                    "if the detail names nothing you gave, mdmctl and the server are of different versions"
+                        .into(),
+                ),
+                StatusCode::PAYLOAD_TOO_LARGE => Some(
+                    "the request is over the server's body limit (admin-svc's max_body_bytes)"
                         .into(),
                 ),
                 status if status.is_server_error() => {
@@ -134,9 +175,10 @@ impl ApiError {
                     .into(),
             ),
             ApiError::Unreachable { .. } => Some("check MDM_URL (or --url)".into()),
-            ApiError::BadAnswer { .. } => {
-                Some("is MDM_URL the admin listener of the MDM proxy?".into())
-            }
+            ApiError::BadAnswer { .. } => Some(
+                "is MDM_URL the admin API (admin-svc), and mdmctl of the server's version?".into(),
+            ),
+            ApiError::Encoding { .. } => None,
         }
     }
 }
@@ -184,19 +226,45 @@ mod tests {
         let refused = |status| ApiError::Refused {
             status,
             code: "x".into(),
-            message: "m".into(),
+            detail: "m".into(),
         };
         let hint = refused(StatusCode::UNAUTHORIZED).hint().expect("hint");
         assert!(hint.contains("MDM_TOKEN"), "{hint}");
         assert!(refused(StatusCode::SERVICE_UNAVAILABLE)
             .hint()
             .is_some_and(|h| h.contains("retry")));
-        assert_eq!(refused(StatusCode::BAD_REQUEST).hint(), None);
+        assert_eq!(refused(StatusCode::UNPROCESSABLE_ENTITY).hint(), None);
+        assert!(refused(StatusCode::BAD_REQUEST)
+            .hint()
+            .is_some_and(|h| h.contains("versions")));
         let hint = ApiError::ConnectionRefused {
             url: "https://127.0.0.1:1".into(),
         }
         .hint()
         .expect("hint");
         assert!(hint.contains("https://127.0.0.1:1") && hint.contains("MDM_URL"));
+    }
+
+    #[test]
+    fn problem_documents_are_read_and_missing_ones_described() {
+        let body = br#"{"type":"urn:mdm:problem:not_found","title":"Not Found","status":404,
+                        "detail":"no such command","code":"not_found"}"#;
+        let error = ApiError::refused(StatusCode::NOT_FOUND, body);
+        assert_eq!(
+            error.to_string(),
+            "the server refused: no such command (HTTP 404 Not Found, not_found)"
+        );
+        match ApiError::refused(StatusCode::BAD_GATEWAY, b"<html>") {
+            ApiError::Refused { code, detail, .. } => {
+                assert_eq!((code.as_str(), detail.as_str()), ("-", "bad gateway"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // The proxy's old error body is not a problem document.
+        let old = br#"{"error":"not_found","message":"no such command"}"#;
+        assert!(matches!(
+            ApiError::refused(StatusCode::NOT_FOUND, old),
+            ApiError::Refused { code, .. } if code == "-"
+        ));
     }
 }

@@ -1,42 +1,49 @@
 //! Commands and their results for people: a block per device with what it answered, in the
 //! terms of the request type (DeviceInformation's QueryResponses as key/value, the profiles of
-//! a ProfileList, an Error's ErrorChain), a command's header, and a device's history.
+//! a ProfileList, an Error's ErrorChain), a command's header, a device's history, and the list
+//! of commands.
 
-use crate::client::model::{Command, Delivery};
 use crate::duration::age;
+use crate::record::text;
 use crate::table::Table;
+use mdm_api::commands::{Command, DeliveryStatus};
+use mdm_api::devices::Delivery;
 use serde_json::{Map, Value};
 use std::time::SystemTime;
 
 /// Indent of a device's details under its status line.
 const INDENT: &str = "    ";
 
-/// The command's fields, one per row.
+/// The command's fields, one per row; who cancelled it and when, if someone did.
 pub fn header(command: &Command) -> Table {
     let mut table = Table::without_header();
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
     table.row(["command_uuid".into(), command.command_uuid.clone()]);
     table.row(["request_type".into(), command.request_type.clone()]);
     table.row(["priority".into(), command.priority.to_string()]);
-    table.row(["created_at".into(), text(&command.created_at)]);
-    table.row(["expires_at".into(), text(&command.expires_at)]);
-    table.row(["requested_by".into(), text(&command.requested_by)]);
-    table.row(["reason".into(), text(&command.reason)]);
+    table.row(["created_at".into(), or_empty(&command.created_at)]);
+    table.row(["expires_at".into(), or_empty(&command.expires_at)]);
+    table.row(["requested_by".into(), or_empty(&command.requested_by)]);
+    table.row(["reason".into(), or_empty(&command.reason)]);
+    if command.cancelled_at.is_some() {
+        table.row(["cancelled_at".into(), or_empty(&command.cancelled_at)]);
+        table.row(["cancelled_by".into(), or_empty(&command.cancelled_by)]);
+    }
     table
 }
 
-/// A block per listed delivery: `<device>  <status>`, then the details of its result.
-pub fn deliveries(command: &Command) -> String {
+/// A block per delivery: `<device>  <status>`, then the details of its result.
+pub fn deliveries(request_type: &str, deliveries: &[Delivery]) -> String {
     let mut out = String::new();
     let mut lines = Table::without_header();
-    for d in &command.deliveries {
+    for d in deliveries {
         lines.row([d.enrollment_id.clone(), status_label(d)]);
     }
     // The status lines share one table so that they align; each is followed by its details.
-    for (line, d) in lines.to_string().lines().zip(&command.deliveries) {
+    for (line, d) in lines.to_string().lines().zip(deliveries) {
         out.push_str(line);
         out.push('\n');
-        let details = details(&command.request_type, d);
+        let details = details(request_type, d);
         if !details.is_empty() {
             for detail in details.to_string().lines() {
                 out.push_str(INDENT);
@@ -50,17 +57,17 @@ pub fn deliveries(command: &Command) -> String {
 
 /// A delivery's status as the protocol names it: `Acknowledged`, `Error`, `NotNow (2 times), still queued`, ...
 pub fn status_label(d: &Delivery) -> String {
-    match d.status.as_str() {
-        "acknowledged" => "Acknowledged".into(),
-        "error" => "Error".into(),
-        "command_format_error" => "CommandFormatError".into(),
-        "queued" if d.not_now_count == 1 => "NotNow (once), still queued".into(),
-        "queued" if d.not_now_count > 1 => {
+    match d.status {
+        DeliveryStatus::Acknowledged => "Acknowledged".into(),
+        DeliveryStatus::Error => "Error".into(),
+        DeliveryStatus::CommandFormatError => "CommandFormatError".into(),
+        DeliveryStatus::Queued if d.not_now_count == 1 => "NotNow (once), still queued".into(),
+        DeliveryStatus::Queued if d.not_now_count > 1 => {
             format!("NotNow ({} times), still queued", d.not_now_count)
         }
-        "queued" if d.sent_at.is_some() => "sent, no answer yet".into(),
-        "queued" => "pending".into(),
-        other => other.into(),
+        DeliveryStatus::Queued if d.sent_at.is_some() => "sent, no answer yet".into(),
+        DeliveryStatus::Queued => "pending".into(),
+        other => other.as_str().into(),
     }
 }
 
@@ -117,10 +124,12 @@ pub fn details(request_type: &str, d: &Delivery) -> Table {
     table
 }
 
-/// Each key of an object and its value, in key order.
+/// Each key of an object and its value, sorted by key (whatever order the device sent).
 fn key_values(table: &mut Table, object: Option<&Value>) {
     if let Some(Value::Object(object)) = object {
-        for (key, value) in object {
+        let mut fields: Vec<_> = object.iter().collect();
+        fields.sort_unstable_by_key(|(key, _)| key.as_str());
+        for (key, value) in fields {
             table.row([key.clone(), text(Some(value))]);
         }
     }
@@ -135,15 +144,6 @@ fn list(table: &mut Table, result: &Map<String, Value>, field: &str, name: &str,
     }
 }
 
-/// A JSON value as one line: strings bare, the rest as compact JSON.
-fn text(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
 /// A device's commands, newest first.
 pub fn history(deliveries: &[Delivery], now: SystemTime) -> Table {
     let mut table = Table::new([
@@ -153,17 +153,44 @@ pub fn history(deliveries: &[Delivery], now: SystemTime) -> Table {
         "QUEUED",
         "COMPLETED",
     ]);
-    let ago = |at: &Option<String>| at.as_deref().map(|t| age(now, t)).unwrap_or_default();
     for d in deliveries {
         table.row([
             d.command_uuid.clone(),
             d.request_type.clone(),
             status_label(d),
-            ago(&d.queued_at),
-            ago(&d.completed_at),
+            ago(now, &d.queued_at),
+            ago(now, &d.completed_at),
         ]);
     }
     table
+}
+
+/// Commands, newest first: who queued them, when, and whether one was cancelled.
+pub fn commands(commands: &[Command], now: SystemTime) -> Table {
+    let mut table = Table::new([
+        "COMMAND UUID",
+        "REQUEST TYPE",
+        "CREATED",
+        "REQUESTED BY",
+        "CANCELLED",
+        "REASON",
+    ]);
+    for c in commands {
+        table.row([
+            c.command_uuid.clone(),
+            c.request_type.clone(),
+            ago(now, &c.created_at),
+            c.requested_by.clone().unwrap_or_default(),
+            ago(now, &c.cancelled_at),
+            c.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    table
+}
+
+/// How long before `now` a time was; empty without one.
+fn ago(now: SystemTime, at: &Option<String>) -> String {
+    at.as_deref().map(|t| age(now, t)).unwrap_or_default()
 }
 
 #[cfg(test)]

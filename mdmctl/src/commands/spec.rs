@@ -6,7 +6,7 @@ use crate::exit::UsageError;
 use anyhow::Context;
 use clap::Args;
 use mdm_core::commands::{parse_command_plist, parse_full_command, request_type_of, CommandSpec};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// The request types with typed flags, as Apple spells them.
@@ -88,7 +88,7 @@ pub struct Built {
     /// The RequestType as Apple spells it.
     pub request_type: String,
     /// The JSON `command`: typed (`request_type`) or raw (`plist`).
-    pub command: Value,
+    pub command: Map<String, Value>,
 }
 
 /// Builds the command named `request_type` from `flags`.
@@ -114,7 +114,10 @@ pub fn build(request_type: &str, flags: &CommandFlags) -> anyhow::Result<Built> 
     // The server validates again; checking here gives a usage error before anything is sent.
     spec.to_command()
         .map_err(|e| UsageError::new(format!("{canonical}: {e}")))?;
-    let command = serde_json::to_value(&spec).context("serializing the command")?;
+    let Value::Object(command) = serde_json::to_value(&spec).context("serializing the command")?
+    else {
+        anyhow::bail!("{canonical} did not serialize as a JSON object");
+    };
     Ok(Built {
         request_type: (*canonical).to_owned(),
         command,
@@ -244,7 +247,7 @@ fn from_plist_file(request_type: &str, path: &Path) -> anyhow::Result<Built> {
     let xml = String::from_utf8(xml).context("the XML plist is not UTF-8")?;
     Ok(Built {
         request_type: found,
-        command: json!({ "plist": xml }),
+        command: Map::from_iter([("plist".to_owned(), Value::String(xml))]),
     })
 }
 

@@ -1,10 +1,10 @@
 //! Which devices a command goes to: `--device` (repeatable), `--devices-file`, or `--all`.
 
 use crate::client::Api;
-use crate::devices::filter::Filter;
 use crate::exit::{Failure, UsageError};
 use anyhow::Context;
 use clap::Args;
+use mdm_api::devices::{DeviceQuery, EnrollmentStatus};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -85,10 +85,15 @@ pub fn unique(named: Vec<(String, String)>) -> Result<Vec<String>, String> {
 }
 
 async fn all_enrolled(api: &Api) -> anyhow::Result<Vec<String>> {
-    let devices = crate::devices::list_all(api, Some("enrolled"), 1000, &Filter::default())
+    let enrolled = DeviceQuery {
+        status: Some(EnrollmentStatus::Enrolled),
+        ..DeviceQuery::default()
+    };
+    let devices = crate::devices::list_all(api, &enrolled, 1000)
         .await
         .context("listing the enrolled devices for --all")?;
     let ids: Vec<String> = devices
+        .items
         .into_iter()
         .filter(|d| d.user_id.is_none())
         .map(|d| d.enrollment_id)

@@ -1,11 +1,11 @@
-//! `--wait`: follow a command's deliveries (`GET /v1/commands/{uuid}`) until no device still
-//! has it queued, or the deadline passes; a progress bar on a terminal when there are several
-//! devices.
+//! `--wait`: follow a command's `status_counts` (`GET /v1/commands/{uuid}`) until no device
+//! still has it queued, or the deadline passes; a progress bar on a terminal when there are
+//! several devices. [`Tally`] is where the deliveries stand, here and in `commands show`.
 
-use crate::client::model::Command;
 use crate::client::Api;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mdm_api::commands::{Command, DeliveryStatus};
 use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -17,58 +17,69 @@ const FIRST_POLL: Duration = Duration::from_millis(200);
 /// Longest pause between polls.
 const MAX_POLL: Duration = Duration::from_secs(2);
 
-/// Where the deliveries of a command stand.
+/// Where the deliveries of a command stand, from its `status_counts` (every target).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Answered Acknowledged.
-    pub acknowledged: i64,
+    pub acknowledged: u64,
     /// Answered Error or CommandFormatError.
-    pub error: i64,
-    /// Still queued after the device answered NotNow at least once.
-    pub not_now: i64,
-    /// Still queued, never answered.
-    pub pending: i64,
+    pub error: u64,
+    /// Still queued.
+    pub queued: u64,
+    /// Of those queued, the ones whose device answered NotNow at least once: the counts do not
+    /// say, so this is counted from listed deliveries, when they were read.
+    pub not_now: Option<u64>,
     /// Withdrawn before the device answered.
-    pub cancelled: i64,
+    pub cancelled: u64,
     /// Expired before the device answered.
-    pub expired: i64,
+    pub expired: u64,
+    /// Queued before the device re-enrolled, never sent.
+    pub superseded: u64,
 }
 
 impl Tally {
-    /// The tally of `command`: totals from `status_counts` (every target); NotNow from the
-    /// deliveries listed, the only place it shows (at most the first 1000 targets).
-    pub fn of(command: &Command) -> Tally {
-        let count = |status: &str| command.status_counts.get(status).copied().unwrap_or(0);
-        let queued = count("queued");
-        let not_now = command
-            .deliveries
-            .iter()
-            .filter(|d| d.status == "queued" && d.not_now_count > 0)
-            .count();
-        let not_now = i64::try_from(not_now).unwrap_or(i64::MAX).min(queued);
-        Tally {
-            acknowledged: count("acknowledged"),
-            error: count("error") + count("command_format_error"),
-            not_now,
-            pending: queued - not_now,
-            cancelled: count("cancelled"),
-            expired: count("expired"),
+    /// The tally of `command`'s counts; `not_now` as counted among its queued deliveries.
+    pub fn of(command: &Command, not_now: Option<u64>) -> Tally {
+        let mut tally = Tally::default();
+        for status in DeliveryStatus::ALL {
+            let n = command
+                .status_counts
+                .get(status.as_str())
+                .copied()
+                .map_or(0, u64::from);
+            // Every status by name: one added to the API must be placed here.
+            let bucket = match status {
+                DeliveryStatus::Queued => &mut tally.queued,
+                DeliveryStatus::Acknowledged => &mut tally.acknowledged,
+                DeliveryStatus::Error | DeliveryStatus::CommandFormatError => &mut tally.error,
+                DeliveryStatus::Cancelled => &mut tally.cancelled,
+                DeliveryStatus::Expired => &mut tally.expired,
+                DeliveryStatus::Superseded => &mut tally.superseded,
+            };
+            *bucket += n;
         }
+        tally.not_now = not_now.map(|n| n.min(tally.queued));
+        tally
     }
 
     /// Every target.
-    pub fn total(&self) -> i64 {
-        self.acknowledged + self.error + self.not_now + self.pending + self.cancelled + self.expired
+    pub fn total(&self) -> u64 {
+        self.acknowledged
+            + self.error
+            + self.queued
+            + self.cancelled
+            + self.expired
+            + self.superseded
     }
 
     /// Targets still waiting for an answer.
-    pub fn outstanding(&self) -> i64 {
-        self.not_now + self.pending
+    pub fn outstanding(&self) -> u64 {
+        self.queued
     }
 
     /// Whether every target has a final status.
     pub fn done(&self) -> bool {
-        self.outstanding() == 0
+        self.queued == 0
     }
 
     /// Whether every target acknowledged.
@@ -81,50 +92,51 @@ impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Acknowledged {}, Error {}, NotNow {}, pending {}",
-            self.acknowledged, self.error, self.not_now, self.pending
+            "Acknowledged {}, Error {}",
+            self.acknowledged, self.error
         )?;
-        if self.cancelled > 0 {
-            write!(f, ", cancelled {}", self.cancelled)?;
+        match self.not_now {
+            Some(not_now) => write!(f, ", NotNow {not_now}, pending {}", self.queued - not_now)?,
+            None => write!(f, ", queued {}", self.queued)?,
         }
-        if self.expired > 0 {
-            write!(f, ", expired {}", self.expired)?;
+        for (name, n) in [
+            ("cancelled", self.cancelled),
+            ("expired", self.expired),
+            ("superseded", self.superseded),
+        ] {
+            if n > 0 {
+                write!(f, ", {name} {n}")?;
+            }
         }
         Ok(())
     }
 }
 
-/// Polls `uuid` until it is done or `timeout` passes; returns the last state read. A transient
-/// failure (a service restarting) is retried until the deadline: a long wait should outlive a
-/// rolling restart of the server.
-pub async fn follow(api: &Api, uuid: &str, timeout: Duration) -> anyhow::Result<Command> {
+/// Polls `uuid` until no delivery is queued or `timeout` passes. A transient failure (a service
+/// restarting) is retried until the deadline: a long wait should outlive a rolling restart of
+/// the server. What the command came to is read afterwards, with its deliveries.
+pub async fn follow(api: &Api, uuid: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     let mut pause = FIRST_POLL;
     let mut bar: Option<ProgressBar> = None;
-    let mut last: Option<Command> = None;
     let mut retrying = false;
     loop {
-        let read = api.command(uuid).await;
-        let may_retry = last.is_some() || Instant::now() < deadline;
-        match read {
+        match api.command(uuid).await {
             Ok(command) => {
                 retrying = false;
-                let tally = Tally::of(&command);
+                let tally = Tally::of(&command.value, None);
                 if bar.is_none() && tally.total() > 1 && std::io::stderr().is_terminal() {
                     bar = Some(progress_bar(tally.total()));
                 }
                 if let Some(bar) = &bar {
-                    let answered = tally.total() - tally.outstanding();
-                    bar.set_position(u64::try_from(answered).unwrap_or(0));
+                    bar.set_position(tally.total() - tally.outstanding());
                     bar.set_message(tally.to_string());
                 }
-                let done = finished(&command, &tally);
-                last = Some(command);
-                if done {
+                if tally.done() {
                     break;
                 }
             }
-            Err(error) if error.is_transient() && may_retry => {
+            Err(error) if error.is_transient() && Instant::now() < deadline => {
                 // Said once per outage, not at every poll.
                 if !retrying {
                     let note = format!("{error}; retrying until the timeout");
@@ -149,29 +161,11 @@ pub async fn follow(api: &Api, uuid: &str, timeout: Duration) -> anyhow::Result<
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match last {
-        Some(command) => Ok(command),
-        // Every read failed transiently until the deadline: read once more for the error.
-        None => api
-            .command(uuid)
-            .await
-            .with_context(|| format!("following command {uuid}")),
-    }
+    Ok(())
 }
 
-/// Whether every delivery is final, by the counts and by the deliveries listed. command-svc
-/// reads the two separately, so one answer can hold a delivery still queued next to counts
-/// that already include its acknowledgement; such a mixed answer is read again rather than
-/// printed as the outcome.
-fn finished(command: &Command, tally: &Tally) -> bool {
-    tally.done() && command.deliveries.iter().all(|d| d.status != "queued")
-}
-
-fn progress_bar(total: i64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(u64::try_from(total).unwrap_or(0)),
-        ProgressDrawTarget::stderr(),
-    );
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) =
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} answered  {msg}")
     {
@@ -184,44 +178,23 @@ fn progress_bar(total: i64) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::model::Delivery;
+    use serde_json::json;
 
-    fn delivery(status: &str, not_now: i64) -> Delivery {
-        Delivery {
-            status: status.into(),
-            not_now_count: not_now,
-            ..Delivery::default()
-        }
+    fn command(counts: serde_json::Value) -> Command {
+        serde_json::from_value(json!({
+            "command_uuid": "C1", "request_type": "ProfileList", "priority": 0,
+            "status_counts": counts,
+        }))
+        .expect("a Command")
     }
 
     #[test]
     fn a_tally_splits_queued_into_not_now_and_pending() {
-        let command = Command {
-            status_counts: [
-                ("queued", 3),
-                ("acknowledged", 4),
-                ("command_format_error", 1),
-            ]
-            .into_iter()
-            .map(|(s, n)| (s.to_owned(), n))
-            .collect(),
-            deliveries: vec![
-                delivery("queued", 2),
-                delivery("queued", 0),
-                delivery("queued", 0),
-                delivery("acknowledged", 1),
-            ],
-            ..Command::default()
-        };
-        let tally = Tally::of(&command);
+        let command = command(json!({"queued": 3, "acknowledged": 4, "command_format_error": 1}));
+        let tally = Tally::of(&command, Some(1));
         assert_eq!(
-            (
-                tally.acknowledged,
-                tally.error,
-                tally.not_now,
-                tally.pending
-            ),
-            (4, 1, 1, 2)
+            (tally.acknowledged, tally.error, tally.queued, tally.not_now),
+            (4, 1, 3, Some(1))
         );
         assert_eq!(tally.total(), 8);
         assert!(!tally.done());
@@ -229,30 +202,27 @@ mod tests {
             tally.to_string(),
             "Acknowledged 4, Error 1, NotNow 1, pending 2"
         );
-    }
-
-    #[test]
-    fn a_mixed_answer_is_not_finished() {
-        // Regression: counts said all acknowledged while a listed delivery was still queued.
-        let command = Command {
-            status_counts: [("acknowledged".to_owned(), 2)].into_iter().collect(),
-            deliveries: vec![delivery("queued", 0), delivery("acknowledged", 0)],
-            ..Command::default()
-        };
-        let tally = Tally::of(&command);
-        assert!(tally.done() && !finished(&command, &tally));
+        assert_eq!(
+            Tally::of(&command, None).to_string(),
+            "Acknowledged 4, Error 1, queued 3"
+        );
+        assert_eq!(
+            Tally::of(&command, Some(9)).not_now,
+            Some(3),
+            "never over queued"
+        );
     }
 
     #[test]
     fn done_when_nothing_is_queued() {
-        let command = Command {
-            status_counts: [("acknowledged".to_owned(), 2), ("expired".to_owned(), 1)]
-                .into_iter()
-                .collect(),
-            ..Command::default()
-        };
-        let tally = Tally::of(&command);
+        let tally = Tally::of(
+            &command(json!({"acknowledged": 2, "expired": 1, "superseded": 1})),
+            Some(0),
+        );
         assert!(tally.done() && !tally.all_acknowledged());
-        assert!(tally.to_string().ends_with("pending 0, expired 1"));
+        assert_eq!(tally.total(), 4);
+        assert!(tally
+            .to_string()
+            .ends_with("pending 0, expired 1, superseded 1"));
     }
 }

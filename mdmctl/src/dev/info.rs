@@ -30,7 +30,7 @@ pub struct DevInfo {
     pub checkin_url: String,
     /// The proxy's enrollment listener: `/enroll/profile?token=...`, `/scep`, `/trust-profile`.
     pub enrollment_url: String,
-    /// The admin API.
+    /// admin-svc's admin API.
     pub admin_url: String,
     /// Bearer token of the admin API, every scope.
     pub admin_token: String,

@@ -1,8 +1,8 @@
 //! `mdmctl dev` from start to stop: prepare the data directory (secrets, PKI), start mock-apns,
-//! push-svc, enroll-svc, command-svc and the proxy one after the other, each waited for until
-//! it serves, install the push certificate, write dev.json and print the banner; then watch the
-//! children until a stopping signal (exit 0) or a child's exit (exit 1, naming it), and stop
-//! them all either way.
+//! push-svc, enroll-svc, command-svc, admin-svc and the proxy one after the other, each waited
+//! for until it serves, install the push certificate through admin-svc, write dev.json and
+//! print the banner; then watch the children until a stopping signal (exit 0) or a child's exit
+//! (exit 1, naming it), and stop them all either way.
 
 use super::banner;
 use super::child::Children;
@@ -14,8 +14,10 @@ use super::ready::{self, STARTUP};
 use super::secrets::Secrets;
 use super::signals::Signals;
 use super::specs::{self, Inputs, ProcessSpec, BINARIES};
-use super::upload::{self, UploadError};
+use super::upload;
 use super::StartArgs;
+use crate::client::Api;
+use crate::config::{parse_url, Connection};
 use crate::exit::Failure;
 use crate::output;
 use anyhow::Context;
@@ -101,125 +103,32 @@ fn prepare(layout: &Layout) -> anyhow::Result<(Secrets, DevPki)> {
     Ok((secrets, pki))
 }
 
-/// Starts every process in dependency order and returns dev.json's contents.
+/// Starts every process in dependency order, installs the push certificate, and returns
+/// dev.json's contents.
 async fn start(
     inputs: &Inputs<'_>,
     pki: &DevPki,
     children: &mut Children,
 ) -> anyhow::Result<DevInfo> {
     let layout = inputs.layout;
-    let client = upload::https_client(&pki.device_ca.cert_pem()?)?;
-
-    let mock = inputs.mock_apns();
-    let mock_log = layout.log_file(mock.name);
-    spawn(children, &mock, layout)?;
-    let apns_addr = ready::until(children, "mock-apns to listen", &mock_log, STARTUP, || {
-        let found = ready::logged_addr(&mock_log, "mock-apns listening");
-        async move { found }
-    })
-    .await?;
+    let probes = upload::https_client(&pki.device_ca.cert_pem()?)?;
+    let (apns_addr, feed_addr) = start_mock_apns(children, inputs).await?;
     let mock_apns_url = format!("https://{apns_addr}");
-    let feed_addr = ready::until(
-        children,
-        "mock-apns's push feed",
-        &mock_log,
-        STARTUP,
-        || {
-            let found = ready::logged_addr(&mock_log, "mock-apns feed");
-            async move { found }
-        },
-    )
-    .await?;
+    let metrics_urls = start_services(children, inputs, &mock_apns_url, &probes).await?;
+    let health_url = start_proxy(children, inputs, &probes).await?;
 
-    // enroll-svc and command-svc call each other, so readiness (which includes reaching the
-    // services a service calls) is awaited once all three listen.
-    let mut metrics_urls = BTreeMap::new();
-    for spec in [
-        inputs.push_svc(&mock_apns_url),
-        inputs.enroll_svc(),
-        inputs.command_svc(),
-    ] {
-        let metrics = start_service(children, &spec, layout).await?;
-        metrics_urls.insert(spec.name.to_owned(), format!("http://{metrics}/metrics"));
-    }
-    for (name, url) in &metrics_urls {
-        let readyz = url.replace("/metrics", "/readyz");
-        let log = layout.log_file(name);
-        ready::until(
-            children,
-            &format!("{name} to be ready"),
-            &log,
-            STARTUP,
-            || ready::http_ok(&client, &readyz),
-        )
-        .await?;
-    }
-
-    let proxy = inputs.proxy();
-    let proxy_log = layout.log_file(proxy.name);
-    spawn(children, &proxy, layout)?;
-    let health_url = format!("http://{}", Ports::addr(inputs.ports.health));
-    let readyz = format!("{health_url}/readyz");
-    ready::until(
-        children,
-        "the proxy to be ready",
-        &proxy_log,
-        STARTUP,
-        || ready::http_ok(&client, &readyz),
-    )
-    .await?;
     let ports = inputs.ports;
-    for port in [ports.device, ports.admin, ports.enrollment] {
-        let what = format!("the proxy to listen on port {port}");
-        ready::until(children, &what, &proxy_log, STARTUP, || {
-            ready::tcp(Ports::addr(port))
-        })
-        .await?;
-    }
-
     let admin_url = specs::https_url(ports.admin);
-    let identity = pki.push.identity_pem()?;
-    let push_log = layout.log_file(specs::PUSH_SVC);
-    let uploaded = ready::until(
-        children,
-        "the push certificate upload",
-        &push_log,
-        STARTUP,
-        || async {
-            match upload::push_certificate(
-                &client,
-                &admin_url,
-                &inputs.secrets.admin_token,
-                &identity,
-            )
-            .await
-            {
-                Err(UploadError::Retry(why)) => Err(why),
-                done => Ok(done),
-            }
-        },
-    )
-    .await?;
-    if let Err(UploadError::Refused { status, message }) = uploaded {
-        let hint = if status == 409 {
-            format!(
-                "push-svc keeps a push certificate for another topic: the files in {} were replaced. Remove {} to start the push database afresh",
-                layout.pki_dir().display(),
-                layout.root().join("push.db").display()
-            )
-        } else {
-            format!("see {}", push_log.display())
-        };
-        return Err(Failure {
-            message,
-            hint: Some(hint),
-        }
-        .into());
-    }
+    let device_ca = layout.device_ca();
+    let admin = Api::new(Connection {
+        url: parse_url(&admin_url).map_err(anyhow::Error::msg)?,
+        token: inputs.secrets.admin_token.clone(),
+        ca_file: Some(device_ca.cert.clone()),
+    })?;
+    upload::install(children, layout, &admin, &pki.push.identity_pem()?).await?;
     eprintln!("installed the push certificate for {}", pki.topic);
 
     let device_url = specs::https_url(ports.device);
-    let device_ca = layout.device_ca();
     let apple_device_ca = layout.apple_device_ca();
     let mut pids = children.pids();
     pids.insert(LAUNCHER.to_owned(), std::process::id());
@@ -247,6 +156,95 @@ async fn start(
     })
 }
 
+/// Starts the mock APNs; answers the addresses of its APNs listener and of its push feed.
+async fn start_mock_apns(
+    children: &mut Children,
+    inputs: &Inputs<'_>,
+) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    let mock = inputs.mock_apns();
+    let log = inputs.layout.log_file(mock.name);
+    spawn(children, &mock, inputs.layout)?;
+    let apns = logged_addr(children, &log, "mock-apns to listen", "mock-apns listening").await?;
+    let feed = logged_addr(children, &log, "mock-apns's push feed", "mock-apns feed").await?;
+    Ok((apns, feed))
+}
+
+/// The address in the first line of `log` with `needle`, once it is there.
+async fn logged_addr(
+    children: &mut Children,
+    log: &Path,
+    what: &str,
+    needle: &str,
+) -> anyhow::Result<SocketAddr> {
+    ready::until(children, what, log, STARTUP, || {
+        let found = ready::logged_addr(log, needle);
+        async move { found }
+    })
+    .await
+}
+
+/// Starts push-svc, enroll-svc, command-svc and admin-svc, then waits until each is ready;
+/// answers each one's `/metrics` URL by name. enroll-svc and command-svc call each other, so
+/// readiness (which includes reaching the services a service calls) is awaited once all of
+/// them listen.
+async fn start_services(
+    children: &mut Children,
+    inputs: &Inputs<'_>,
+    mock_apns_url: &str,
+    probes: &reqwest::Client,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let layout = inputs.layout;
+    let mut metrics_urls = BTreeMap::new();
+    for spec in [
+        inputs.push_svc(mock_apns_url),
+        inputs.enroll_svc(),
+        inputs.command_svc(),
+        inputs.admin_svc(),
+    ] {
+        let metrics = start_service(children, &spec, layout).await?;
+        metrics_urls.insert(spec.name.to_owned(), format!("http://{metrics}/metrics"));
+    }
+    for (name, url) in &metrics_urls {
+        let readyz = url.replace("/metrics", "/readyz");
+        let log = layout.log_file(name);
+        ready::until(
+            children,
+            &format!("{name} to be ready"),
+            &log,
+            STARTUP,
+            || ready::http_ok(probes, &readyz),
+        )
+        .await?;
+    }
+    Ok(metrics_urls)
+}
+
+/// Starts the proxy and waits until it is ready and its device and enrollment listeners
+/// accept connections; answers the URL of its health listener.
+async fn start_proxy(
+    children: &mut Children,
+    inputs: &Inputs<'_>,
+    probes: &reqwest::Client,
+) -> anyhow::Result<String> {
+    let proxy = inputs.proxy();
+    let log = inputs.layout.log_file(proxy.name);
+    spawn(children, &proxy, inputs.layout)?;
+    let health_url = format!("http://{}", Ports::addr(inputs.ports.health));
+    let readyz = format!("{health_url}/readyz");
+    ready::until(children, "the proxy to be ready", &log, STARTUP, || {
+        ready::http_ok(probes, &readyz)
+    })
+    .await?;
+    for port in [inputs.ports.device, inputs.ports.enrollment] {
+        let what = format!("the proxy to listen on port {port}");
+        ready::until(children, &what, &log, STARTUP, || {
+            ready::tcp(Ports::addr(port))
+        })
+        .await?;
+    }
+    Ok(health_url)
+}
+
 /// Starts a service and waits for its "<name> listening" line; returns its metrics address.
 async fn start_service(
     children: &mut Children,
@@ -259,7 +257,7 @@ async fn start_service(
     let metrics = format!("{} metrics listening", spec.name);
     let what = format!("{} to listen", spec.name);
     ready::until(children, &what, &log, STARTUP, || {
-        // The metrics line comes first; the gRPC line says the service is about to serve.
+        // The metrics line comes first; the API's line says the service is about to serve.
         let found =
             ready::logged_addr(&log, &listening).and_then(|_| ready::logged_addr(&log, &metrics));
         async move { found }
@@ -405,7 +403,7 @@ mod tests {
         let error = bin_dir(Some(&release)).expect_err("missing");
         let text = error.to_string();
         assert!(
-            text.starts_with("mock-apns, push-svc, enroll-svc, command-svc not found"),
+            text.starts_with("mock-apns, push-svc, enroll-svc, command-svc, admin-svc not found"),
             "{text}"
         );
         let hint = crate::exit::hint_of(&error).unwrap_or_default();

@@ -7,7 +7,7 @@
 //!   pki/                     device CA, localhost server certificate, mock APNs CA and
 //!                            server certificate, push certificate, simulated Apple device
 //!                            CA and the OTA device CA bundle; keys 0600
-//!   enroll.db command.db push.db
+//!   enroll.db command.db push.db admin.db
 //!   logs/<process>.log       this run's output of each process (the previous run's: .1)
 //! ```
 
@@ -88,7 +88,8 @@ impl Layout {
         self.pair("device-ca")
     }
 
-    /// The TLS certificate of the proxy's listeners (localhost, 127.0.0.1, ::1).
+    /// The TLS certificate of the proxy's listeners and admin-svc's (localhost, 127.0.0.1,
+    /// ::1).
     pub fn server(&self) -> PemPair {
         self.pair("server")
     }

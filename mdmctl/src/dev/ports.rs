@@ -1,5 +1,5 @@
-//! The loopback ports of the development server: the three a person connects to (device,
-//! admin, enrollment) as asked, `0` meaning any free one, and free ones for the rest (gRPC,
+//! The loopback ports of the development server: the three a person connects to (the proxy's
+//! device and enrollment listeners, admin-svc's API) as asked, `0` meaning any free one, and free ones for the rest (gRPC,
 //! the proxy's health listener). Each is checked by binding it, so that a busy port is
 //! reported before anything starts; the probes are held until every port is chosen so that
 //! no port is handed out twice.
@@ -15,7 +15,7 @@ pub const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 pub struct Ports {
     /// The proxy's device listener.
     pub device: u16,
-    /// The proxy's admin API.
+    /// admin-svc's admin API (HTTPS).
     pub admin: u16,
     /// The proxy's enrollment listener.
     pub enrollment: u16,

@@ -1,5 +1,5 @@
 //! The development server's secrets, made on the first run and kept in `secrets.json` (0600):
-//! the admin token (the proxy is given only its SHA-256) and the keys enroll-svc and push-svc
+//! the admin token (admin-svc is given only its SHA-256) and the keys enroll-svc and push-svc
 //! seal secrets with at rest (losing one loses what it sealed: UnlockTokens, the push
 //! certificate's key), so they must survive restarts.
 
@@ -62,7 +62,7 @@ impl Secrets {
         Ok((secrets, true))
     }
 
-    /// Lower-case hex SHA-256 of the admin token: what the proxy's configuration holds.
+    /// Lower-case hex SHA-256 of the admin token: what admin-svc's configuration holds.
     pub fn admin_token_sha256(&self) -> String {
         hex::encode(openssl::sha::sha256(self.admin_token.as_bytes()))
     }

@@ -2,9 +2,10 @@
 //! DeviceInformation (as the admin API stored it, so the row shows the whole round trip) and
 //! whether its wake-up push reached the mock APNs.
 
-use crate::client::model::Command;
 use crate::commands::results::status_label;
 use crate::table::Table;
+use mdm_api::commands::DeliveryStatus;
+use mdm_api::devices::Delivery;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,7 +14,8 @@ use serde_json::Value;
 pub struct DeviceResult {
     /// Its UDID (the CN of its identity certificate).
     pub udid: String,
-    /// The delivery's status as the API reports it (`acknowledged`, `queued`, ...).
+    /// The delivery's status as the API reports it (`acknowledged`, `queued`, ...); `missing`
+    /// when the command was not queued for it.
     pub status: String,
     /// DeviceName from its answer.
     pub device_name: Option<String>,
@@ -30,17 +32,18 @@ pub struct DeviceResult {
 impl DeviceResult {
     /// Whether the device answered Acknowledged.
     pub fn acknowledged(&self) -> bool {
-        self.status == "acknowledged"
+        self.status == DeliveryStatus::Acknowledged.as_str()
     }
 }
 
-/// The outcome of each of `udids` in `command`; `pushed` says whose push arrived.
-pub fn results(command: &Command, udids: &[String], pushed: &[bool]) -> Vec<DeviceResult> {
+/// The outcome of each of `udids` among the command's `deliveries`; `pushed` says whose push
+/// arrived.
+pub fn results(deliveries: &[Delivery], udids: &[String], pushed: &[bool]) -> Vec<DeviceResult> {
     udids
         .iter()
         .enumerate()
         .map(|(i, udid)| {
-            let delivery = command.deliveries.iter().find(|d| d.enrollment_id == *udid);
+            let delivery = deliveries.iter().find(|d| d.enrollment_id == *udid);
             let answer = |key: &str| {
                 delivery
                     .and_then(|d| d.result.as_ref())
@@ -51,7 +54,7 @@ pub fn results(command: &Command, udids: &[String], pushed: &[bool]) -> Vec<Devi
             };
             DeviceResult {
                 udid: udid.clone(),
-                status: delivery.map_or_else(|| "missing".into(), |d| d.status.clone()),
+                status: delivery.map_or("missing", |d| d.status.as_str()).to_owned(),
                 device_name: answer("DeviceName"),
                 os_version: answer("OSVersion"),
                 serial_number: answer("SerialNumber"),
@@ -84,18 +87,16 @@ mod tests {
 
     #[test]
     fn answers_are_read_from_the_stored_results() {
-        let command: Command = serde_json::from_value(json!({
-            "command_uuid": "C1",
-            "request_type": "DeviceInformation",
-            "deliveries": [
-                {"enrollment_id": "U1", "status": "acknowledged",
-                 "result": {"QueryResponses": {"DeviceName": "Simulated iPhone 1", "OSVersion": "17.1"}}},
-                {"enrollment_id": "U2", "status": "queued"}
-            ]
-        }))
-        .expect("command");
+        let deliveries: Vec<Delivery> = serde_json::from_value(json!([
+            {"enrollment_id": "U1", "command_uuid": "C1", "request_type": "DeviceInformation",
+             "status": "acknowledged", "not_now_count": 0, "priority": 0,
+             "result": {"QueryResponses": {"DeviceName": "Simulated iPhone 1", "OSVersion": "17.1"}}},
+            {"enrollment_id": "U2", "command_uuid": "C1", "request_type": "DeviceInformation",
+             "status": "queued", "not_now_count": 0, "priority": 0}
+        ]))
+        .expect("deliveries");
         let udids = ["U1".to_string(), "U2".to_string(), "U3".to_string()];
-        let results = results(&command, &udids, &[true, false]);
+        let results = results(&deliveries, &udids, &[true, false]);
         assert!(results[0].acknowledged());
         assert_eq!(
             results[0].device_name.as_deref(),

@@ -17,16 +17,20 @@ use super::sim_report::{self, DeviceResult};
 use super::specs::{self, MOCK_APNS};
 use super::SimulateArgs;
 use crate::cli::OutputFormat;
-use crate::client::Api;
+use crate::client::{Api, Span};
 use crate::config::{parse_url, Connection};
-use crate::devices::{filter::Filter, list_all};
+use crate::devices::list_all;
+use crate::duration::ttl;
 use crate::exit::Failure;
 use crate::output;
 use anyhow::Context;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::{EnrollmentServer, SimConfig, SimDevice, Stats, Transport};
 use devsim::PushFeed;
-use serde_json::json;
+use mdm_api::commands::{DeliveryQuery, EnqueueRequest};
+use mdm_api::devices::DeviceQuery;
+use mdm_api::enrollment::EnrollmentTokenRequest;
+use serde_json::{json, Map};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +79,7 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
         ca_file: Some(info.ca_file.clone()),
     })?;
     // Devices are numbered after those already enrolled, so that names stay distinct.
-    let known = list_all(&api, None, 1000, &Filter::default())
+    let known = list_all(&api, &DeviceQuery::default(), 1000)
         .await
         .context("listing the enrolled devices")?
         .len();
@@ -91,25 +95,19 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
     );
     // Followed before the command is queued; every push since the mock started counts anyway.
     let feed = (!info.push_feed_url.is_empty()).then(|| PushFeed::follow(&info.push_feed_url));
-    let body = json!({
-        "devices": udids,
-        "command": {"request_type": "DeviceInformation", "queries": QUERIES},
-    });
     let queued = api
-        .enqueue(&body)
+        .enqueue(&device_information(udids.clone()))
         .await
         .context("queueing DeviceInformation")?;
-    eprintln!(
-        "queued DeviceInformation {} to them; waiting for their answers",
-        queued.command_uuid
-    );
+    let uuid = queued.value.command_uuid;
+    eprintln!("queued DeviceInformation {uuid} to them; waiting for their answers");
     let timeout = Duration::from_secs(args.timeout);
     match &feed {
-        Some(feed) => answer_when_pushed(&mut devices, feed, &queued.command_uuid, timeout).await?,
-        None => answer(&mut devices, &queued.command_uuid, timeout).await?,
+        Some(feed) => answer_when_pushed(&mut devices, feed, &uuid, timeout).await?,
+        None => answer(&mut devices, &uuid, timeout).await?,
     }
-    let command = api
-        .command(&queued.command_uuid)
+    let deliveries = api
+        .deliveries(&uuid, &DeliveryQuery::default(), Span::first(count))
         .await
         .context("reading the command's results")?;
     let tokens: Vec<String> = devices.iter().map(SimDevice::token_hex).collect();
@@ -120,7 +118,7 @@ pub async fn run(args: SimulateArgs, format: OutputFormat) -> anyhow::Result<()>
             pushes_seen(&mock_log, &tokens, PUSH_LOOKUP).await
         }
     };
-    let results = sim_report::results(&command, &udids, &pushed);
+    let results = sim_report::results(&deliveries.items, &udids, &pushed);
     match format {
         OutputFormat::Json => output::json(&results)?,
         OutputFormat::Table => output::text(&sim_report::table(&results).to_string())?,
@@ -173,8 +171,8 @@ async fn provisioning(
         .create_enrollment_token(&token_request(count))
         .await
         .context("creating an enrollment token for the simulated devices")?
-        .secret
-        .context("the new enrollment token came without its secret")?;
+        .value
+        .secret;
     let server = EnrollmentServer {
         enrollment_url: info.enrollment_url.clone(),
         server_ca_pem: read_ca(info)?,
@@ -189,14 +187,33 @@ async fn provisioning(
     })
 }
 
-/// The body of the enrollment token the simulated devices share.
-fn token_request(count: usize) -> serde_json::Value {
-    json!({
-        "description": "mdmctl dev simulate",
-        "single_use": false,
-        "max_uses": count,
-        "ttl_seconds": 3600,
-    })
+/// The body of the enrollment token the simulated devices share: one use each, for an hour.
+fn token_request(count: usize) -> EnrollmentTokenRequest {
+    EnrollmentTokenRequest {
+        description: "mdmctl dev simulate".into(),
+        user_name: None,
+        max_uses: Some(u32::try_from(count).unwrap_or(u32::MAX)),
+        unlimited: false,
+        expiry: Some(ttl(Duration::from_secs(3600))),
+    }
+}
+
+/// DeviceInformation with [`QUERIES`] for `devices`.
+fn device_information(devices: Vec<String>) -> EnqueueRequest {
+    let command = Map::from_iter([
+        ("request_type".to_owned(), json!("DeviceInformation")),
+        ("queries".to_owned(), json!(QUERIES)),
+    ]);
+    EnqueueRequest {
+        devices,
+        command,
+        priority: 0,
+        expiry: None,
+        idempotency_key: None,
+        reason: None,
+        push: None,
+        allow_unknown: None,
+    }
 }
 
 /// The simulated Apple device CA, or how to get one.
@@ -411,10 +428,13 @@ mod tests {
 
     #[test]
     fn one_token_serves_every_device() {
-        let body = token_request(5);
+        let body = serde_json::to_value(token_request(5)).expect("json");
         assert_eq!(body["max_uses"], 5);
-        assert_eq!(body["single_use"], false);
-        assert!(body["ttl_seconds"].as_u64().is_some_and(|ttl| ttl > 0));
+        assert_eq!(body["unlimited"], false);
+        assert_eq!(body["expiry"], json!({"ttl_seconds": 3600}));
+        let command = serde_json::to_value(device_information(vec!["U1".into()])).expect("json");
+        assert_eq!(command["command"]["request_type"], "DeviceInformation");
+        assert_eq!(command["devices"], json!(["U1"]));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use super::layout::Layout;
 use super::ports::Ports;
 use super::secrets::Secrets;
+use mdm_api::Scope;
 use std::path::{Path, PathBuf};
 
 /// The mock APNs.
@@ -17,10 +18,21 @@ pub const PUSH_SVC: &str = "push-svc";
 pub const ENROLL_SVC: &str = "enroll-svc";
 /// command-svc.
 pub const COMMAND_SVC: &str = "command-svc";
+/// admin-svc: the admin REST API.
+pub const ADMIN_SVC: &str = "admin-svc";
 /// The proxy.
 pub const PROXY: &str = "proxy";
 /// Every binary `mdmctl dev` runs, in start order.
-pub const BINARIES: [&str; 5] = [MOCK_APNS, PUSH_SVC, ENROLL_SVC, COMMAND_SVC, PROXY];
+pub const BINARIES: [&str; 6] = [
+    MOCK_APNS,
+    PUSH_SVC,
+    ENROLL_SVC,
+    COMMAND_SVC,
+    ADMIN_SVC,
+    PROXY,
+];
+/// The name of the development admin token (`requested_by` of what it does).
+const ADMIN_TOKEN_NAME: &str = "dev";
 
 /// The ServerURL path (the proxy's default).
 pub const SERVER_PATH: &str = "/mdm";
@@ -67,7 +79,7 @@ pub struct Inputs<'a> {
     pub topic: &'a str,
 }
 
-/// `https://127.0.0.1:<port>`: the URL of a proxy listener.
+/// `https://127.0.0.1:<port>`: the URL of a proxy listener or of admin-svc.
 pub fn https_url(port: u16) -> String {
     format!("https://{}", Ports::addr(port))
 }
@@ -166,8 +178,34 @@ impl Inputs<'_> {
         self.spec(COMMAND_SVC, env)
     }
 
-    /// The proxy: device, enrollment and admin listeners with the localhost certificate,
-    /// device identities from the device CA, one admin token (by hash) with every scope.
+    /// admin-svc: the admin API over HTTPS with the localhost certificate on the admin port,
+    /// its admin tokens in a SQLite file of the data directory, and one configured token (by
+    /// hash) with every scope, `admin` included, so that the developer can make more.
+    pub fn admin_svc(&self) -> ProcessSpec {
+        let server = self.layout.server();
+        let mut env = self.service("MDM_ADMIN_", self.ports.admin);
+        env.extend(pairs(&[
+            ("MDM_ADMIN_CERT_FILE", string(&path(&server.cert))),
+            ("MDM_ADMIN_KEY_FILE", string(&path(&server.key))),
+            ("MDM_ADMIN_TOKENS", self.admin_tokens()),
+            (
+                "MDM_ADMIN_SERVICES__ENROLL_URL",
+                string(&grpc_url(self.ports.enroll)),
+            ),
+            (
+                "MDM_ADMIN_SERVICES__COMMAND_URL",
+                string(&grpc_url(self.ports.command)),
+            ),
+            (
+                "MDM_ADMIN_SERVICES__PUSH_URL",
+                string(&grpc_url(self.ports.push)),
+            ),
+        ]));
+        self.spec(ADMIN_SVC, env)
+    }
+
+    /// The proxy: device and enrollment listeners with the localhost certificate, device
+    /// identities from the device CA.
     pub fn proxy(&self) -> ProcessSpec {
         let server = self.layout.server();
         let (cert, key) = (string(&path(&server.cert)), string(&path(&server.key)));
@@ -185,12 +223,8 @@ impl Inputs<'_> {
                 "MDM_PROXY_ENROLLMENT__LISTEN",
                 listen(self.ports.enrollment),
             ),
-            ("MDM_PROXY_ENROLLMENT__CERT_FILE", cert.clone()),
-            ("MDM_PROXY_ENROLLMENT__KEY_FILE", key.clone()),
-            ("MDM_PROXY_ADMIN__LISTEN", listen(self.ports.admin)),
-            ("MDM_PROXY_ADMIN__CERT_FILE", cert),
-            ("MDM_PROXY_ADMIN__KEY_FILE", key),
-            ("MDM_PROXY_ADMIN__TOKENS", self.admin_tokens()),
+            ("MDM_PROXY_ENROLLMENT__CERT_FILE", cert),
+            ("MDM_PROXY_ENROLLMENT__KEY_FILE", key),
             ("MDM_PROXY_HEALTH_LISTEN", listen(self.ports.health)),
             (
                 "MDM_PROXY_SERVICES__ENROLL_URL",
@@ -200,10 +234,6 @@ impl Inputs<'_> {
                 "MDM_PROXY_SERVICES__COMMAND_URL",
                 string(&grpc_url(self.ports.command)),
             ),
-            (
-                "MDM_PROXY_SERVICES__PUSH_URL",
-                string(&grpc_url(self.ports.push)),
-            ),
             // A laptop needs no more; the default is one per core.
             ("MDM_PROXY_THREADS", "2".into()),
             // Nothing to drain for on a developer's machine: Ctrl-C stops at once.
@@ -212,17 +242,11 @@ impl Inputs<'_> {
         self.spec(PROXY, env)
     }
 
-    /// `[{name = "dev", sha256 = "...", scopes = [every scope]}]`.
+    /// `[{name = "dev", sha256 = "...", scopes = [every scope]}]`: only the token's hash, and
+    /// every scope the API knows ([`Scope::ALL`]), so a new scope reaches the developer too.
     fn admin_tokens(&self) -> String {
-        let scopes = [
-            "read",
-            "commands",
-            "destructive",
-            "clear-passcode",
-            "push-certificate",
-        ];
         let mut token = toml::Table::new();
-        token.insert("name".into(), toml::Value::String("dev".into()));
+        token.insert("name".into(), toml::Value::String(ADMIN_TOKEN_NAME.into()));
         token.insert(
             "sha256".into(),
             toml::Value::String(self.secrets.admin_token_sha256()),
@@ -230,17 +254,17 @@ impl Inputs<'_> {
         token.insert(
             "scopes".into(),
             toml::Value::Array(
-                scopes
+                Scope::ALL
                     .iter()
-                    .map(|s| toml::Value::String((*s).into()))
+                    .map(|s| toml::Value::String(s.as_str().into()))
                     .collect(),
             ),
         );
         toml::Value::Array(vec![toml::Value::Table(token)]).to_string()
     }
 
-    /// What every service shares: gRPC on `port`, metrics on a free port, SQLite in the data
-    /// directory.
+    /// What every service shares: its API (gRPC, or HTTPS for admin-svc) on `port`, metrics on
+    /// a free port, SQLite in the data directory.
     fn service(&self, prefix: &str, port: u16) -> Vec<(String, String)> {
         let mut env = common();
         env.extend([
@@ -378,21 +402,56 @@ mod tests {
     }
 
     #[test]
-    fn the_proxy_holds_only_the_hash_of_the_admin_token() {
+    fn admin_svc_holds_only_the_hash_of_the_admin_token_with_every_scope() {
         with_inputs(|inputs| {
-            let proxy = inputs.proxy();
-            let tokens = proxy.env_value("MDM_PROXY_ADMIN__TOKENS").expect("tokens");
+            let admin = inputs.admin_svc();
+            assert_eq!(admin.program, Path::new("/opt/bin/admin-svc"));
+            let tokens = admin.env_value("MDM_ADMIN_TOKENS").expect("tokens");
             assert!(
                 tokens.contains(&inputs.secrets.admin_token_sha256()),
                 "{tokens}"
             );
-            assert!(tokens.contains("\"push-certificate\""), "{tokens}");
             let parsed: toml::Table = toml::from_str(&format!("v = {tokens}")).expect("TOML");
-            assert!(parsed["v"].is_array());
-            assert!(proxy.env.iter().all(|(_, v)| !v.contains("\"abc\"")));
+            let scopes: Vec<&str> = parsed["v"][0]["scopes"]
+                .as_array()
+                .expect("scopes")
+                .iter()
+                .filter_map(toml::Value::as_str)
+                .collect();
+            assert_eq!(scopes, Scope::ALL.map(Scope::as_str));
+            assert!(scopes.contains(&"admin"));
+            assert!(admin.env.iter().all(|(_, v)| !v.contains("\"abc\"")));
             assert_eq!(
-                proxy.env_value("MDM_PROXY_ADMIN__LISTEN"),
+                admin.env_value("MDM_ADMIN_LISTEN"),
                 Some("\"127.0.0.1:9443\"")
+            );
+            assert_eq!(admin.env_value("MDM_ADMIN_DATA_DIR"), Some("\"/srv/dev\""));
+            assert_eq!(
+                admin.env_value("MDM_ADMIN_CERT_FILE"),
+                Some("\"/srv/dev/pki/server.pem\"")
+            );
+            assert_eq!(
+                admin.env_value("MDM_ADMIN_SERVICES__PUSH_URL"),
+                Some("\"http://127.0.0.1:7004\"")
+            );
+        });
+    }
+
+    #[test]
+    fn the_proxy_serves_devices_and_enrollment_only() {
+        with_inputs(|inputs| {
+            let proxy = inputs.proxy();
+            assert!(
+                proxy
+                    .env
+                    .iter()
+                    .all(|(k, _)| !k.starts_with("MDM_PROXY_ADMIN") && !k.contains("PUSH_URL")),
+                "{:?}",
+                proxy.env
+            );
+            assert_eq!(
+                proxy.env_value("MDM_PROXY_ENROLLMENT__LISTEN"),
+                Some("\"127.0.0.1:8444\"")
             );
         });
     }

@@ -1,15 +1,24 @@
-//! Installing the push certificate through the admin API (`PUT /v1/push-certificate`), as an
-//! administrator does with the one Apple issued. On later runs the same certificate is sent
-//! again, which push-svc accepts (same topic).
+//! Installing the push certificate through the admin API (`PUT /v1/push-certificate` on
+//! admin-svc), as an administrator does with the one Apple issued, retried while the services
+//! are still coming up. On later runs the same certificate is sent again, which push-svc
+//! accepts (same topic). Also the HTTP client of the readiness probes.
 
+use super::child::Children;
+use super::layout::Layout;
+use super::ready::{self, STARTUP};
+use super::specs::{ADMIN_SVC, PUSH_SVC};
+use crate::client::{Api, ApiError};
+use crate::exit::Failure;
 use anyhow::Context;
-use serde_json::json;
+use base64::Engine as _;
+use mdm_api::push::{PemUpload, PushCertificateUpload};
+use reqwest::StatusCode;
 use std::time::Duration;
 
-/// Deadline of one admin request.
+/// Deadline of one probe.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An HTTPS client that trusts `ca_pem` (the development CA) only.
+/// An HTTP(S) client that trusts `ca_pem` (the development CA) only: the readiness probes'.
 pub fn https_client(ca_pem: &str) -> anyhow::Result<reqwest::Client> {
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
         .context("reading the development CA certificate")?;
@@ -22,49 +31,53 @@ pub fn https_client(ca_pem: &str) -> anyhow::Result<reqwest::Client> {
         .context("setting up the HTTPS client")
 }
 
-/// Why an upload did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UploadError {
-    /// Not reachable or not ready yet (transport error, 5xx): worth trying again.
-    Retry(String),
-    /// Refused (4xx): trying again changes nothing.
-    Refused {
-        /// The HTTP status.
-        status: u16,
-        /// What was answered.
-        message: String,
-    },
-}
-
-/// Uploads `identity_pem` (certificate and key) as the push certificate.
-pub async fn push_certificate(
-    client: &reqwest::Client,
-    admin_url: &str,
-    token: &str,
+/// Uploads `identity_pem` (certificate and key) as the push certificate through `admin`,
+/// retrying transient failures until [`STARTUP`] passes; a refusal is explained.
+pub async fn install(
+    children: &mut Children,
+    layout: &Layout,
+    admin: &Api,
     identity_pem: &str,
-) -> Result<(), UploadError> {
-    let body = json!({ "pem": openssl::base64::encode_block(identity_pem.as_bytes()) });
-    let url = format!("{admin_url}/v1/push-certificate");
-    let response = client
-        .put(&url)
-        .bearer_auth(token)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| UploadError::Retry(format!("PUT {url}: {e}")))?;
-    let status = response.status();
-    if status.is_success() {
+) -> anyhow::Result<()> {
+    let body = PushCertificateUpload::Pem(PemUpload {
+        pem: base64::engine::general_purpose::STANDARD.encode(identity_pem),
+        key_pem: None,
+        environment: None,
+    });
+    let admin_log = layout.log_file(ADMIN_SVC);
+    let uploaded = ready::until(
+        children,
+        "the push certificate upload",
+        &admin_log,
+        STARTUP,
+        || async {
+            match admin.upload_push_certificate(&body).await {
+                Err(error) if error.is_transient() => Err(error.to_string()),
+                done => Ok(done),
+            }
+        },
+    )
+    .await?;
+    let Err(error) = uploaded else {
         return Ok(());
-    }
-    let text = response.text().await.unwrap_or_default();
-    let message = format!("PUT {url} answered {status}: {}", text.trim());
-    if status.is_client_error() {
-        Err(UploadError::Refused {
-            status: status.as_u16(),
-            message,
-        })
+    };
+    let hint = if matches!(error, ApiError::Refused { status, .. } if status == StatusCode::CONFLICT)
+    {
+        format!(
+            "push-svc keeps a push certificate for another topic: the files in {} were replaced. Remove {} to start the push database afresh",
+            layout.pki_dir().display(),
+            layout.root().join("push.db").display()
+        )
     } else {
-        Err(UploadError::Retry(message))
+        format!(
+            "see {} and {}",
+            admin_log.display(),
+            layout.log_file(PUSH_SVC).display()
+        )
+    };
+    Err(Failure {
+        message: error.to_string(),
+        hint: Some(hint),
     }
+    .into())
 }

@@ -1,84 +1,59 @@
-//! The `devices list` filters applied here: the API filters by status only.
+//! The `devices list` filters as the API's query: the server filters everything (an OS version
+//! by whole components: `17.4` finds 17.4.1, never 17.40).
 
-use crate::client::model::Enrollment;
-use crate::duration::parse_timestamp;
+use super::ListArgs;
+use crate::duration::rfc3339;
+use mdm_api::devices::DeviceQuery;
 use std::time::SystemTime;
 
-/// Which enrollments to keep.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// OS version prefix, by whole dot-separated components.
-    pub os_prefix: Option<String>,
-    /// Last seen at or after this time; never-seen enrollments fail it.
-    pub seen_since: Option<SystemTime>,
-}
-
-impl Filter {
-    /// Whether `device` passes every filter given.
-    pub fn matches(&self, device: &Enrollment) -> bool {
-        let os_ok = self.os_prefix.as_deref().is_none_or(|prefix| {
-            device
-                .os_version
-                .as_deref()
-                .is_some_and(|version| version_has_prefix(version, prefix))
-        });
-        let seen_ok = self.seen_since.is_none_or(|since| {
-            device
-                .last_seen_at
-                .as_deref()
-                .and_then(parse_timestamp)
-                .is_some_and(|seen| seen >= since)
-        });
-        os_ok && seen_ok
+/// The query of `args`, with durations counted back from `now`.
+pub fn query(args: &ListArgs, now: SystemTime) -> DeviceQuery {
+    let since =
+        |within: Option<std::time::Duration>| within.and_then(|d| now.checked_sub(d)).map(rfc3339);
+    DeviceQuery {
+        status: args.status,
+        serial: args.serial.clone(),
+        model: args.model.clone(),
+        os_version: args
+            .os_version
+            .as_deref()
+            .map(|v| v.trim().trim_end_matches('.').to_owned()),
+        name: args.name.clone(),
+        last_seen_after: since(args.last_seen_within),
+        last_seen_before: since(args.not_seen_within),
+        cursor: None,
+        limit: None,
     }
-}
-
-/// `17.4` is a prefix of `17.4` and `17.4.1` but not of `17.40`.
-fn version_has_prefix(version: &str, prefix: &str) -> bool {
-    let prefix = prefix.trim().trim_end_matches('.');
-    version == prefix
-        || version
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::duration::parse_timestamp;
-
-    fn device(os: Option<&str>, seen: Option<&str>) -> Enrollment {
-        Enrollment {
-            os_version: os.map(str::to_owned),
-            last_seen_at: seen.map(str::to_owned),
-            ..Enrollment::default()
-        }
-    }
+    use mdm_api::devices::EnrollmentStatus;
+    use std::time::Duration;
 
     #[test]
-    fn os_prefixes_match_whole_components() {
-        assert!(version_has_prefix("17.4.1", "17"));
-        assert!(version_has_prefix("17.4.1", "17.4"));
-        assert!(version_has_prefix("17.4", "17.4."));
-        assert!(!version_has_prefix("17.40", "17.4"));
-        assert!(!version_has_prefix("170.1", "17"));
-        let filter = Filter {
-            os_prefix: Some("11.3".into()),
-            ..Filter::default()
+    fn durations_become_times_before_now() {
+        let now = parse_timestamp("2026-11-21T12:00:00Z").expect("time");
+        let args = ListArgs {
+            status: Some(EnrollmentStatus::Enrolled),
+            os_version: Some(" 17. ".into()),
+            last_seen_within: Some(Duration::from_secs(3600)),
+            not_seen_within: Some(Duration::from_secs(86_400)),
+            ..ListArgs::default()
         };
-        assert!(filter.matches(&device(Some("11.3.1"), None)));
-        assert!(!filter.matches(&device(None, None)), "unknown OS fails");
-    }
-
-    #[test]
-    fn last_seen_keeps_recent_devices_only() {
-        let filter = Filter {
-            seen_since: parse_timestamp("2026-11-20T12:00:00Z"),
-            ..Filter::default()
-        };
-        assert!(filter.matches(&device(None, Some("2026-11-21T08:00:00.250Z"))));
-        assert!(!filter.matches(&device(None, Some("2026-11-19T08:00:00Z"))));
-        assert!(!filter.matches(&device(None, None)), "never seen fails");
-        assert!(Filter::default().matches(&device(None, None)));
+        let query = query(&args, now);
+        assert_eq!(query.status, Some(EnrollmentStatus::Enrolled));
+        assert_eq!(query.os_version.as_deref(), Some("17"));
+        assert_eq!(
+            query.last_seen_after.as_deref(),
+            Some("2026-11-21T11:00:00Z")
+        );
+        assert_eq!(
+            query.last_seen_before.as_deref(),
+            Some("2026-11-20T12:00:00Z")
+        );
+        assert_eq!(query.serial, None);
     }
 }

@@ -1,12 +1,26 @@
-//! Enrollments as tables: a row per device for `list`, a field per row for `show`.
+//! Devices and their apps as tables (`devices show` prints every field: [`crate::record`]).
 
-use crate::client::model::Enrollment;
 use crate::duration::age;
 use crate::table::Table;
+use mdm_api::devices::{App, Device};
 use std::time::SystemTime;
 
+/// The fields `devices show` puts first: which device it is and where it stands.
+pub const SHOWN_FIRST: &[&str] = &[
+    "enrollment_id",
+    "device_id",
+    "user_id",
+    "status",
+    "device_name",
+    "serial_number",
+    "product_name",
+    "model_name",
+    "os_version",
+    "last_seen_at",
+];
+
 /// One row per enrollment; "last seen" as an age relative to `now`.
-pub fn list(devices: &[Enrollment], now: SystemTime) -> Table {
+pub fn list(devices: &[Device], now: SystemTime) -> Table {
     let mut table = Table::new([
         "ENROLLMENT ID",
         "STATUS",
@@ -19,7 +33,7 @@ pub fn list(devices: &[Enrollment], now: SystemTime) -> Table {
     for d in devices {
         table.row([
             d.enrollment_id.clone(),
-            d.status.clone(),
+            d.status.as_str().to_owned(),
             text(&d.device_name),
             text(&d.product_name),
             text(&d.os_version),
@@ -32,44 +46,26 @@ pub fn list(devices: &[Enrollment], now: SystemTime) -> Table {
     table
 }
 
-/// Every field of one enrollment, in the API's order; unknown fields last.
-pub fn show(d: &Enrollment) -> Table {
-    let mut table = Table::without_header();
-    let mut field = |name: &str, value: String| table.row([name.to_owned(), value]);
-    field("enrollment_id", d.enrollment_id.clone());
-    field("device_id", d.device_id.clone());
-    field("user_id", text(&d.user_id));
-    field("status", d.status.clone());
-    field("device_name", text(&d.device_name));
-    field("serial_number", text(&d.serial_number));
-    field("product_name", text(&d.product_name));
-    field("model", text(&d.model));
-    field("model_name", text(&d.model_name));
-    field("os_version", text(&d.os_version));
-    field("build_version", text(&d.build_version));
-    field("imei", text(&d.imei));
-    field("meid", text(&d.meid));
-    field("user_short_name", text(&d.user_short_name));
-    field("user_long_name", text(&d.user_long_name));
-    field("topic", text(&d.topic));
-    field("push_token", text(&d.push_token));
-    field("cert_sha256", text(&d.cert_sha256));
-    field("has_push_magic", d.has_push_magic.to_string());
-    field("has_unlock_token", d.has_unlock_token.to_string());
-    field("has_bootstrap_token", d.has_bootstrap_token.to_string());
-    field(
-        "awaiting_configuration",
-        d.awaiting_configuration.to_string(),
-    );
-    field("created_at", text(&d.created_at));
-    field("authenticated_at", text(&d.authenticated_at));
-    field("token_updated_at", text(&d.token_updated_at));
-    field("checked_out_at", text(&d.checked_out_at));
-    field("last_seen_at", text(&d.last_seen_at));
-    for (name, value) in &d.other {
-        field(name, value.to_string());
+/// One row per app, in the server's order.
+pub fn apps(apps: &[App]) -> Table {
+    let mut table = Table::new(["IDENTIFIER", "NAME", "VERSION", "BUILD", "SIZE"]);
+    for a in apps {
+        table.row([
+            a.identifier.clone(),
+            text(&a.name),
+            text(&a.version),
+            text(&a.build),
+            a.size_bytes.map(megabytes).unwrap_or_default(),
+        ]);
     }
     table
+}
+
+/// A size in MB with one decimal: apps range from kilobytes to gigabytes.
+fn megabytes(bytes: u64) -> String {
+    // f64 is exact to far beyond any app's size.
+    let mb = bytes as f64 / 1_000_000.0;
+    format!("{mb:.1} MB")
 }
 
 fn text(value: &Option<String>) -> String {
@@ -80,26 +76,31 @@ fn text(value: &Option<String>) -> String {
 mod tests {
     use super::*;
     use crate::duration::parse_timestamp;
+    use serde_json::{json, Value};
+
+    /// A device of the API with `fields` over the required ones.
+    fn device(fields: Value) -> Device {
+        let mut document = json!({
+            "enrollment_id": "", "device_id": "", "status": "enrolled",
+            "has_push_magic": false, "has_unlock_token": false, "has_bootstrap_token": false,
+            "awaiting_configuration": false, "generation": 1, "inventory": {},
+        });
+        if let (Some(base), Value::Object(fields)) = (document.as_object_mut(), fields) {
+            base.extend(fields);
+        }
+        serde_json::from_value(document).expect("a Device")
+    }
 
     #[test]
     fn a_list_row_shows_identity_os_and_age() {
         let now = parse_timestamp("2026-11-21T12:00:00Z").expect("time");
         let devices = [
-            Enrollment {
-                enrollment_id: "UDID-1".into(),
-                status: "enrolled".into(),
-                device_name: Some("Test iPhone".into()),
-                product_name: Some("iPhone10,4".into()),
-                os_version: Some("11.3.1".into()),
-                serial_number: Some("C39TEST0001".into()),
-                last_seen_at: Some("2026-11-21T11:00:00Z".into()),
-                ..Enrollment::default()
-            },
-            Enrollment {
-                enrollment_id: "UDID-2".into(),
-                status: "authenticated".into(),
-                ..Enrollment::default()
-            },
+            device(json!({
+                "enrollment_id": "UDID-1", "device_name": "Test iPhone",
+                "product_name": "iPhone10,4", "os_version": "11.3.1",
+                "serial_number": "C39TEST0001", "last_seen_at": "2026-11-21T11:00:00Z",
+            })),
+            device(json!({"enrollment_id": "UDID-2", "status": "authenticated"})),
         ];
         let text = list(&devices, now).to_string();
         let lines: Vec<&str> = text.lines().collect();
@@ -109,20 +110,25 @@ mod tests {
             lines[1].contains("Test iPhone") && lines[1].ends_with("1h ago"),
             "{text}"
         );
-        assert!(lines[2].ends_with("never"), "{text}");
+        assert!(
+            lines[2].contains("authenticated") && lines[2].ends_with("never"),
+            "{text}"
+        );
     }
 
     #[test]
-    fn show_lists_every_field_and_unknown_ones() {
-        let mut device = Enrollment {
-            enrollment_id: "UDID-1".into(),
-            ..Enrollment::default()
-        };
-        device
-            .other
-            .insert("supervised".into(), serde_json::Value::Bool(true));
-        let text = show(&device).to_string();
-        assert_eq!(text.lines().count(), 28, "{text}");
-        assert!(text.lines().last().is_some_and(|l| l.ends_with("true")));
+    fn apps_show_versions_and_sizes() {
+        let apps = [App {
+            identifier: "com.example.app".into(),
+            name: Some("Example".into()),
+            version: Some("2.1".into()),
+            build: None,
+            size_bytes: Some(48_230_000),
+        }];
+        let text = super::apps(&apps).to_string();
+        assert_eq!(
+            text.lines().nth(1),
+            Some("com.example.app  Example  2.1      -      48.2 MB")
+        );
     }
 }

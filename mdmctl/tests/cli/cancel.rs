@@ -34,9 +34,14 @@ async fn a_command_is_followed_until_timeout_then_cancelled() {
         "{}",
         run.stderr
     );
-    let command = run.json();
-    assert_eq!(command["deliveries"][0]["status"], "queued", "{command}");
-    let uuid = command["command_uuid"].as_str().expect("a UUID").to_owned();
+    // The command and its deliveries, each as the API sent it.
+    let waited = run.json();
+    assert_eq!(waited["deliveries"][0]["status"], "queued", "{waited}");
+    assert_eq!(waited["command"]["status_counts"]["queued"], 1, "{waited}");
+    let uuid = waited["command"]["command_uuid"]
+        .as_str()
+        .expect("a UUID")
+        .to_owned();
     assert!(
         run.stderr.contains(&format!("commands show {uuid}")),
         "{}",
@@ -69,7 +74,20 @@ async fn a_command_is_followed_until_timeout_then_cancelled() {
         .run(&["commands", "show", &uuid, "-o", "json"])
         .await
         .expect_code(0);
-    assert_eq!(run.json()["deliveries"][0]["status"], "cancelled");
+    let shown = run.json();
+    assert_eq!(shown["deliveries"][0]["status"], "cancelled", "{shown}");
+    assert_eq!(shown["command"]["cancelled_by"], "ops", "{shown}");
+    // Listed by status, on the server.
+    let run = ctl
+        .run(&["commands", "show", &uuid, "--status", "queued"])
+        .await
+        .expect_code(0);
+    assert!(!run.stdout.contains(CAPTURE_UDID), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("cancelled_by  ops"),
+        "who cancelled it:\n{}",
+        run.stdout
+    );
     let run = ctl
         .run(&["commands", "list", "--device", CAPTURE_UDID])
         .await
@@ -83,6 +101,29 @@ async fn a_command_is_followed_until_timeout_then_cancelled() {
         row.contains("ProfileList") && row.contains("cancelled"),
         "{row}"
     );
+    // Among every command, newest first, filtered by request type on the server.
+    let run = ctl
+        .run(&["commands", "list", "--request-type", "ProfileList"])
+        .await
+        .expect_code(0);
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&uuid))
+        .unwrap_or_else(|| panic!("listed:\n{}", run.stdout));
+    assert!(row.contains("ops"), "{row}");
+    let run = ctl
+        .run(&[
+            "commands",
+            "list",
+            "--request-type",
+            "EraseDevice",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect_code(0);
+    assert_eq!(run.json(), serde_json::json!([]));
     assert_eq!(
         device.idle().await,
         None,

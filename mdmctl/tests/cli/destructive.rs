@@ -30,11 +30,7 @@ async fn destructive_commands_need_a_reason_and_yes() {
         .run(&["commands", "list", "--device", CAPTURE_UDID, "-o", "json"])
         .await
         .expect_code(0);
-    assert_eq!(
-        run.json()["deliveries"],
-        serde_json::json!([]),
-        "nothing was sent"
-    );
+    assert_eq!(run.json(), serde_json::json!([]), "nothing was sent");
 
     let run = ctl
         .run(
@@ -62,5 +58,28 @@ async fn destructive_commands_need_a_reason_and_yes() {
         .run(&["commands", "show", &uuid, "-o", "json"])
         .await
         .expect_code(0);
-    assert_eq!(run.json()["reason"], "reported stolen");
+    assert_eq!(run.json()["command"]["reason"], "reported stolen");
+    // The audit log keeps who erased which device, and why.
+    let run = ctl
+        .run(&["audit", "--device", CAPTURE_UDID, "-o", "json"])
+        .await
+        .expect_code(0);
+    let entries = run.json();
+    let erase = entries
+        .as_array()
+        .and_then(|all| all.iter().find(|e| e["command_uuid"] == uuid.as_str()))
+        .unwrap_or_else(|| panic!("the erase is audited: {entries}"));
+    assert_eq!(erase["actor"], "ops", "{erase}");
+    assert_eq!(erase["request_type"], "EraseDevice", "{erase}");
+    let run = ctl
+        .run(&["audit", "--device", CAPTURE_UDID])
+        .await
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("EraseDevice") && l.contains("reported stolen")),
+        "{}",
+        run.stdout
+    );
 }

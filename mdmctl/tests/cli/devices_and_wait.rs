@@ -55,17 +55,50 @@ async fn list_devices_and_wait_for_device_information(engine: Engine) {
         .filter_map(|d| d["enrollment_id"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(ids, [CAPTURE_UDID, OTHER_UDID]);
+    // Filters the server applies (and the OS version refined to whole components here).
     assert_eq!(
         listed(&ctl, &["--os", "11.3", "--last-seen-within", "1h"]).await,
         2
     );
+    assert_eq!(listed(&ctl, &["--os-version", "11"]).await, 2);
+    assert_eq!(listed(&ctl, &["--os-version", "1"]).await, 0, "not 11.x");
     assert_eq!(listed(&ctl, &["--os", "17"]).await, 0);
+    assert_eq!(listed(&ctl, &["--not-seen-within", "1h"]).await, 0);
     assert_eq!(listed(&ctl, &["--status", "checked_out"]).await, 0);
+    assert_eq!(listed(&ctl, &["--status", "enrolled"]).await, 2);
+    assert_eq!(listed(&ctl, &["--serial", "C39TEST0001"]).await, 2);
+    assert_eq!(listed(&ctl, &["--serial", "NO-SUCH-SERIAL"]).await, 0);
+    assert_eq!(listed(&ctl, &["--model", "iPhone10,4"]).await, 2);
+    assert_eq!(
+        listed(&ctl, &["--name", "test iph", "--page-size", "1"]).await,
+        2
+    );
+    assert_eq!(listed(&ctl, &["--name", "ipad"]).await, 0);
     let run = ctl
         .run(&["devices", "show", OTHER_UDID])
         .await
         .expect_code(0);
     assert!(run.stdout.contains("C39TEST0001"), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("push.status")),
+        "the push state, flattened:\n{}",
+        run.stdout
+    );
+    let run = ctl
+        .run(&["devices", "show", OTHER_UDID, "-o", "json"])
+        .await
+        .expect_code(0);
+    assert_eq!(run.json()["serial_number"], "C39TEST0001");
+    assert!(run.json()["inventory"].is_object(), "{}", run.stdout);
+    let run = ctl
+        .run(&["devices", "apps", OTHER_UDID, "-o", "json"])
+        .await
+        .expect_code(0);
+    assert_eq!(
+        run.json(),
+        serde_json::json!([]),
+        "no app list asked for yet"
+    );
 
     // Both devices poll with Idle and answer with a capture while mdmctl waits.
     let answering = [first, second].map(|device| {

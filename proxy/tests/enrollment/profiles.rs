@@ -41,7 +41,8 @@ async fn the_direct_profile_verifies_with_openssl_and_its_payloads_fit_together(
     };
     let token = create_token(&stack, json!({"description": "a Mac"})).await;
     let secret = token["secret"].as_str().expect("secret");
-    assert_eq!(token["max_uses"], 1, "single use by default");
+    assert_eq!(token["token"]["max_uses"], 1, "single use by default");
+    assert_eq!(token["token"]["uses"], 0, "{token}");
     assert!(token["profile_url"]
         .as_str()
         .expect("url")
@@ -175,10 +176,15 @@ async fn service_config_trust_profile_and_token_administration() {
     // Tokens: listed without secrets, revocable, refused once revoked.
     let token = create_token(
         &stack,
-        json!({"single_use": false, "user_name": "alice", "ttl_seconds": 600}),
+        json!({"unlimited": true, "user_name": "alice", "expiry": {"ttl_seconds": 600}}),
     )
     .await;
-    let id = token["id"].as_str().expect("id");
+    let id = token["token"]["id"].as_str().expect("id");
+    assert_eq!(
+        token["token"]["max_uses"],
+        serde_json::Value::Null,
+        "unlimited: {token}"
+    );
     let admin = stack.admin_client();
     let list = json_of(
         admin
@@ -189,7 +195,8 @@ async fn service_config_trust_profile_and_token_administration() {
             .expect("list"),
     )
     .await;
-    let listed = &list["tokens"][0];
+    assert_eq!(list["next_cursor"], serde_json::Value::Null, "{list}");
+    let listed = &list["items"][0];
     assert_eq!(
         (listed["id"].as_str(), listed["user_name"].as_str()),
         (Some(id), Some("alice"))
@@ -203,12 +210,18 @@ async fn service_config_trust_profile_and_token_administration() {
         StatusCode::OK
     );
     let revoked = admin
-        .delete(format!("{}/v1/enrollment-tokens/{id}", stack.admin_url))
+        .post(format!(
+            "{}/v1/enrollment-tokens/{id}/revoke",
+            stack.admin_url
+        ))
         .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .expect("revoke");
     assert_eq!(revoked.status(), StatusCode::OK);
+    let revoked = json_of(revoked).await;
+    assert_eq!(revoked["id"], id, "{revoked}");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
     assert_eq!(
         get(&stack, &format!("/enroll?token={secret}"))
             .await
@@ -227,6 +240,32 @@ async fn service_config_trust_profile_and_token_administration() {
         StatusCode::FORBIDDEN,
         "needs the commands scope"
     );
+    // Revoked tokens leave the default list and stay readable.
+    let list = json_of(
+        admin
+            .get(format!("{}/v1/enrollment-tokens", stack.admin_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|t| t["id"] != id)),
+        "{list}"
+    );
+    let one = json_of(
+        admin
+            .get(format!("{}/v1/enrollment-tokens/{id}", stack.admin_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert!(one["revoked_at"].is_string(), "{one}");
 }
 
 #[tokio::test]

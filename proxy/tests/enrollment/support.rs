@@ -30,7 +30,8 @@ pub fn client(stack: &Stack) -> reqwest::Client {
     testkit::https_client(&stack.device_ca.cert_pem(), None)
 }
 
-/// Creates an enrollment token through the admin API; answers the JSON (with `secret`).
+/// Creates an enrollment token through the admin API; answers the JSON: `token` (the record),
+/// `secret`, `enrollment_url` and `profile_url`.
 pub async fn create_token(stack: &Stack, body: Json) -> Json {
     let response = stack
         .admin_client()
@@ -42,7 +43,22 @@ pub async fn create_token(stack: &Stack, body: Json) -> Json {
         .await
         .expect("admin API");
     assert_eq!(response.status(), StatusCode::CREATED, "{}", stack.logs());
-    json_of(response).await
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("Location")
+        .to_owned();
+    let created = json_of(response).await;
+    // The Location names the token: reading it answers the record just made.
+    let read = stack
+        .admin_client()
+        .get(format!("{}{location}", stack.admin_url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("admin API");
+    assert_eq!(read.status(), StatusCode::OK, "{location}");
+    assert_eq!(json_of(read).await, created["token"], "{location}");
+    created
 }
 
 /// A response's JSON body.
@@ -53,7 +69,7 @@ pub async fn json_of(response: reqwest::Response) -> Json {
 
 /// A multi-use token's secret.
 pub async fn multi_use_token(stack: &Stack) -> String {
-    let token = create_token(stack, json!({"description": "tests", "single_use": false})).await;
+    let token = create_token(stack, json!({"description": "tests", "unlimited": true})).await;
     token["secret"].as_str().expect("secret").to_owned()
 }
 

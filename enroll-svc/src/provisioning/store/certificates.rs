@@ -197,17 +197,35 @@ impl PkiStore {
         revoked_by: &str,
         now: i64,
     ) -> Result<Option<IssuedCertificate>, Error> {
-        with_db!(&self.db, pool => sqlx::query(
-            "UPDATE issued_certificates SET revoked_at = $2, revocation_reason = $3, revoked_by = $4
-             WHERE serial = $1 AND revoked_at IS NULL",
-        )
-        .bind(serial)
-        .bind(now)
-        .bind(reason)
-        .bind(revoked_by)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+        // The revocation commits with its audit entry; a repeated one changes and audits nothing.
+        let revoked: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let done = sqlx::query(
+                "UPDATE issued_certificates SET revoked_at = $2, revocation_reason = $3, revoked_by = $4
+                 WHERE serial = $1 AND revoked_at IS NULL",
+            )
+            .bind(serial)
+            .bind(now)
+            .bind(reason)
+            .bind(revoked_by)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() > 0 {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, enrollment_id, detail)
+                     SELECT $1, $2, 'certificate.revoked', COALESCE(enrollment_id, ''), $3
+                     FROM issued_certificates WHERE serial = $4",
+                )
+                .bind(now)
+                .bind(revoked_by)
+                .bind(format!("serial {serial}: {reason}"))
+                .bind(serial)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        }.await);
+        revoked?;
         self.certificate_by_serial(serial).await
     }
 }

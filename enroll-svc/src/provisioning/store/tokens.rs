@@ -97,22 +97,40 @@ impl PkiStore {
         .await)?)
     }
 
-    /// Tokens, newest first (at most 1000); only usable ones unless `include_inactive`.
+    /// Tokens, newest first, after `after` (the `(created_at, id)` of the last one of the
+    /// previous page); only usable ones unless `include_inactive`.
     pub async fn list_tokens(
         &self,
         include_inactive: bool,
+        after: Option<(i64, &str)>,
+        limit: i64,
         now: i64,
     ) -> Result<Vec<TokenRecord>, Error> {
         let sql = format!(
             "SELECT {COLUMNS} FROM enrollment_tokens
-             WHERE $1 OR (revoked_at IS NULL AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses))
-             ORDER BY created_at DESC, id LIMIT 1000"
+             WHERE ($1 OR (revoked_at IS NULL AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)))
+               AND ($3 IS NULL OR created_at < $3 OR (created_at = $3 AND id < $4))
+             ORDER BY created_at DESC, id DESC LIMIT $5"
         );
         Ok(
             with_db!(&self.db, pool => sqlx::query_as::<_, TokenRecord>(&sql)
             .bind(include_inactive)
             .bind(now)
+            .bind(after.map(|(at, _)| at))
+            .bind(after.map_or("", |(_, id)| id))
+            .bind(limit)
             .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// One token, or `None`.
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        let sql = format!("SELECT {COLUMNS} FROM enrollment_tokens WHERE id = $1");
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, TokenRecord>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
             .await)?,
         )
     }

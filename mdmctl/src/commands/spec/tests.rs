@@ -1,5 +1,6 @@
 use super::*;
 use crate::exit::{code_of, USAGE};
+use serde_json::json;
 
 fn usage_message(result: anyhow::Result<Built>) -> String {
     let error = result.expect_err("refused");
@@ -16,7 +17,7 @@ fn typed_commands_become_the_api_json() {
     let built = build("deviceinformation", &flags).expect("built");
     assert_eq!(built.request_type, "DeviceInformation");
     assert_eq!(
-        built.command,
+        Value::Object(built.command),
         json!({"request_type": "DeviceInformation", "queries": ["OSVersion", "DeviceName"]})
     );
     let flags = CommandFlags {
@@ -26,11 +27,14 @@ fn typed_commands_become_the_api_json() {
     };
     let built = build("DeviceLock", &flags).expect("built");
     assert_eq!(
-        built.command,
+        Value::Object(built.command),
         json!({"request_type": "DeviceLock", "pin": "123456", "message": "Call me"})
     );
     let built = build("EraseDevice", &CommandFlags::default()).expect("no flags needed");
-    assert_eq!(built.command, json!({"request_type": "EraseDevice"}));
+    assert_eq!(
+        Value::Object(built.command),
+        json!({"request_type": "EraseDevice"})
+    );
 }
 
 #[test]

@@ -1,0 +1,122 @@
+//! The inventory dispatcher: sends what acknowledged results said about devices (the outbox
+//! the report cycle writes in the same transaction as each result) to enroll-svc, which folds
+//! it into the device's record. At least once: a row is deleted only after enroll-svc answered,
+//! and enroll-svc keeps the newest report, so a repeat is harmless. Every replica may run one;
+//! a row two replicas send is applied twice, to the same effect.
+
+use crate::metrics::Metrics;
+use crate::store::QueueStore;
+use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use mdm_proto::v1::{InventoryUpdate, UpdateInventoryRequest};
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tonic::transport::Channel;
+
+/// Rows sent per round.
+const BATCH: i64 = 100;
+/// How often the outbox is looked at without being woken (other replicas' rows, restarts).
+const POLL: Duration = Duration::from_secs(1);
+/// The longest wait after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Sends the outbox; wake it with [`InventoryDispatcher::waker`] after writing to it.
+#[derive(Debug, Clone)]
+pub struct InventoryDispatcher {
+    store: QueueStore,
+    enroll: EnrollmentClient<Channel>,
+    metrics: Metrics,
+    wake: Arc<Notify>,
+}
+
+impl InventoryDispatcher {
+    /// A dispatcher from `store`'s outbox to `enroll`.
+    pub fn new(
+        store: QueueStore,
+        enroll: EnrollmentClient<Channel>,
+        metrics: Metrics,
+    ) -> InventoryDispatcher {
+        InventoryDispatcher {
+            store,
+            enroll,
+            metrics,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// What the report cycle notifies when it wrote to the outbox.
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        let mut backoff = Duration::ZERO;
+        loop {
+            let woken = self.wake.notified();
+            let wait = if backoff.is_zero() { POLL } else { backoff };
+            let _ = tokio::time::timeout(wait, woken).await;
+            backoff = match self.drain().await {
+                Ok(()) => Duration::ZERO,
+                Err(why) => {
+                    self.metrics.inventory_failures.inc();
+                    tracing::warn!(%why, "inventory outbox not sent; retrying");
+                    (backoff * 2).clamp(Duration::from_millis(250), MAX_BACKOFF)
+                }
+            };
+        }
+    }
+
+    /// Sends everything pending, batch by batch.
+    async fn drain(&self) -> Result<(), String> {
+        loop {
+            let rows = self
+                .store
+                .pending_inventory(BATCH)
+                .await
+                .map_err(|e| e.to_string())?;
+            if rows.is_empty() {
+                self.metrics.inventory_backlog.set(0);
+                return Ok(());
+            }
+            let mut sent = Vec::with_capacity(rows.len());
+            for row in rows {
+                let update = match InventoryUpdate::decode(row.payload.as_slice()) {
+                    Ok(update) => update,
+                    Err(error) => {
+                        // It could never be sent: drop it rather than block the rest.
+                        tracing::error!(id = row.id, %error, "an unreadable inventory update was dropped");
+                        sent.push(row.id);
+                        continue;
+                    }
+                };
+                let request = UpdateInventoryRequest {
+                    enrollment_id: row.enrollment_id,
+                    reported_at_ms: row.reported_at,
+                    update: Some(update),
+                };
+                let outcome = self.enroll.clone().update_inventory(request).await;
+                if let Err(status) = outcome {
+                    // What went out is acknowledged before giving up on this round.
+                    self.forget(&sent).await?;
+                    return Err(format!("enroll-svc: {}", status.message()));
+                }
+                sent.push(row.id);
+            }
+            self.forget(&sent).await?;
+            if let Ok((waiting, _)) = self.store.inventory_backlog().await {
+                self.metrics.inventory_backlog.set(waiting);
+            }
+        }
+    }
+
+    async fn forget(&self, ids: &[i64]) -> Result<(), String> {
+        self.store
+            .delivered_inventory(ids)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.metrics.inventory_sent.inc_by(ids.len() as u64);
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Inventory: what command results said about a device, folded into its record. command-svc
+//! sends each result's facts at least once, in any order across replicas: an update names the
+//! time the device reported it, and one older than the record's is dropped.
+
+use super::EnrollmentStore;
+use crate::error::Error;
+use mdm_core::{InstalledApp, InventoryUpdate};
+use service_kit::db::BeginWrite;
+use sqlx::{Postgres, Sqlite, Transaction};
+
+/// Rows per SQLite `INSERT` of apps: 6 parameters each, well under SQLite's limit.
+const SQLITE_BATCH: usize = 500;
+
+/// An app as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppRow {
+    /// Bundle identifier.
+    pub identifier: String,
+    /// Name.
+    pub name: Option<String>,
+    /// ShortVersion.
+    pub version: Option<String>,
+    /// Version.
+    pub build: Option<String>,
+    /// BundleSize.
+    pub size_bytes: Option<i64>,
+}
+
+const UPDATE: &str = "UPDATE enrollments SET
+        device_name = COALESCE($3, device_name), os_version = COALESCE($4, os_version),
+        build_version = COALESCE($5, build_version), model = COALESCE($6, model),
+        model_name = COALESCE($7, model_name), product_name = COALESCE($8, product_name),
+        serial_number = COALESCE($9, serial_number), imei = COALESCE($10, imei),
+        meid = COALESCE($11, meid), capacity_gb = COALESCE($12, capacity_gb),
+        available_gb = COALESCE($13, available_gb), battery_level = COALESCE($14, battery_level),
+        supervised = COALESCE($15, supervised), encrypted = COALESCE($16, encrypted),
+        passcode_present = COALESCE($17, passcode_present),
+        app_count = COALESCE($18, app_count), inventory_updated_at = $2
+     WHERE id = $1 AND (inventory_updated_at IS NULL OR inventory_updated_at <= $2)";
+
+impl EnrollmentStore {
+    /// Applies `update`, reported at `reported_at` (Unix ms), to enrollment `id`. False when
+    /// the enrollment is unknown or a newer report was applied already.
+    pub async fn update_inventory(
+        &self,
+        id: &str,
+        reported_at: i64,
+        update: &InventoryUpdate,
+    ) -> Result<bool, Error> {
+        let app_count = update
+            .apps
+            .as_ref()
+            .map(|apps| i64::try_from(apps.len()).unwrap_or(i64::MAX));
+        let applied: Result<bool, sqlx::Error> = service_kit::with_db!(&self.db, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let done = sqlx::query(UPDATE)
+                .bind(id)
+                .bind(reported_at)
+                .bind(update.device_name.as_deref())
+                .bind(update.os_version.as_deref())
+                .bind(update.build_version.as_deref())
+                .bind(update.model.as_deref())
+                .bind(update.model_name.as_deref())
+                .bind(update.product_name.as_deref())
+                .bind(update.serial_number.as_deref())
+                .bind(update.imei.as_deref())
+                .bind(update.meid.as_deref())
+                .bind(update.capacity_gb)
+                .bind(update.available_gb)
+                .bind(update.battery_level)
+                .bind(update.supervised)
+                .bind(update.encrypted)
+                .bind(update.passcode_present)
+                .bind(app_count)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            if let Some(apps) = &update.apps {
+                sqlx::query("DELETE FROM installed_apps WHERE enrollment_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_apps(&mut tx, id, apps).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        Ok(applied?)
+    }
+
+    /// The apps of `id`'s last InstalledApplicationList, by identifier after `after`.
+    pub async fn apps(&self, id: &str, after: &str, limit: i64) -> Result<Vec<AppRow>, Error> {
+        let rows = service_kit::with_db!(&self.db, pool => sqlx::query_as::<_, AppRow>(
+            "SELECT identifier, name, version, build, size_bytes FROM installed_apps
+             WHERE enrollment_id = $1 AND identifier > $2 ORDER BY identifier LIMIT $3",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+}
+
+/// Inserts apps in bulk: PostgreSQL as arrays, SQLite in batches. A list that names an app
+/// twice keeps its first entry.
+trait InsertApps {
+    async fn insert_apps_into(
+        &mut self,
+        id: &str,
+        apps: &[&InstalledApp],
+    ) -> Result<(), sqlx::Error>;
+}
+
+async fn insert_apps<T: InsertApps>(
+    tx: &mut T,
+    id: &str,
+    apps: &[InstalledApp],
+) -> Result<(), sqlx::Error> {
+    let mut seen = std::collections::HashSet::with_capacity(apps.len());
+    let unique: Vec<&InstalledApp> = apps
+        .iter()
+        .filter(|app| seen.insert(app.identifier.as_str()))
+        .collect();
+    tx.insert_apps_into(id, &unique).await
+}
+
+fn size(app: &InstalledApp) -> Option<i64> {
+    app.size_bytes.and_then(|n| i64::try_from(n).ok())
+}
+
+impl InsertApps for Transaction<'_, Postgres> {
+    async fn insert_apps_into(
+        &mut self,
+        id: &str,
+        apps: &[&InstalledApp],
+    ) -> Result<(), sqlx::Error> {
+        let column = |f: fn(&InstalledApp) -> Option<String>| -> Vec<Option<String>> {
+            apps.iter().map(|app| f(app)).collect()
+        };
+        let identifiers: Vec<&str> = apps.iter().map(|a| a.identifier.as_str()).collect();
+        let sizes: Vec<Option<i64>> = apps.iter().map(|a| size(a)).collect();
+        sqlx::query(
+            "INSERT INTO installed_apps (enrollment_id, identifier, name, version, build, size_bytes)
+             SELECT $1, identifier, name, version, build, size_bytes
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+                AS a (identifier, name, version, build, size_bytes)",
+        )
+        .bind(id)
+        .bind(&identifiers)
+        .bind(column(|a| a.name.clone()))
+        .bind(column(|a| a.version.clone()))
+        .bind(column(|a| a.build.clone()))
+        .bind(&sizes)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+}
+
+impl InsertApps for Transaction<'_, Sqlite> {
+    async fn insert_apps_into(
+        &mut self,
+        id: &str,
+        apps: &[&InstalledApp],
+    ) -> Result<(), sqlx::Error> {
+        for batch in apps.chunks(SQLITE_BATCH) {
+            let rows = vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO installed_apps (enrollment_id, identifier, name, version, build, size_bytes)
+                 VALUES {rows}"
+            );
+            let mut query = sqlx::query(&sql);
+            for app in batch {
+                query = query
+                    .bind(id)
+                    .bind(&app.identifier)
+                    .bind(&app.name)
+                    .bind(&app.version)
+                    .bind(&app.build)
+                    .bind(size(app));
+            }
+            query.execute(&mut **self).await?;
+        }
+        Ok(())
+    }
+}
