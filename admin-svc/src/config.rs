@@ -3,7 +3,7 @@
 use mdm_api::Scope;
 use serde::Deserialize;
 use service_kit::cli::ServiceSettings;
-use service_kit::config::{redact_url, ConfigError, ServiceConfig};
+use service_kit::config::{check_service_urls, redact_url, ConfigError, ServiceConfig};
 use service_kit::db::DatabaseConfig;
 use service_kit::telemetry::LogConfig;
 use std::collections::HashSet;
@@ -67,12 +67,18 @@ pub struct ConfigToken {
 #[serde(deny_unknown_fields)]
 pub struct Services {
     /// enroll-svc gRPC URL (devices, enrollment tokens, certificates, its audit log).
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_enroll_url")]
     pub enroll_url: String,
     /// command-svc gRPC URL (commands, deliveries, its audit log).
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_command_url")]
     pub command_url: String,
     /// push-svc gRPC URL (push, the push certificate, push states).
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_push_url")]
     pub push_url: String,
     /// How long one call may take, in milliseconds.
@@ -164,9 +170,7 @@ impl ServiceConfig for Config {
             ("services.command_url", &self.services.command_url),
             ("services.push_url", &self.services.push_url),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(setting(key, "must be an http:// or https:// URL".into()));
-            }
+            check_service_urls(key, url)?;
         }
         if self.tokens.is_empty() {
             // An API nobody can call is a misconfiguration, not a safe default.

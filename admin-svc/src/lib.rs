@@ -48,7 +48,7 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A service URL is not usable.
     #[error("service URL: {0}")]
-    Url(#[from] tonic::transport::Error),
+    Url(#[from] service_kit::upstream::UpstreamError),
     /// The certificate or key is not usable.
     #[error(transparent)]
     Tls(#[from] server::TlsError),

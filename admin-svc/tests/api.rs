@@ -201,6 +201,7 @@ async fn requests_are_held_to_the_document() {
     // A body over the limit is refused without being read whole.
     let huge = vec![b' '; 17 * 1024 * 1024];
     let answer = ops
+        .over_http2(&stack)
         .raw(Method::POST, "/v1/commands", Some("application/json"), huge)
         .await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{answer:?}");

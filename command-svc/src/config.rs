@@ -27,6 +27,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// enroll-svc gRPC URL (UnlockTokens for ClearPasscode are fetched at delivery time, so they
     /// are never stored outside enroll-svc).
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_enroll_url")]
     pub enroll_url: String,
     /// push-svc: waking a command's targets, reporting device activity.
@@ -45,6 +47,8 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct PushLink {
     /// push-svc gRPC URL.
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_push_url")]
     pub url: String,
     /// Milliseconds an enqueue waits for its push's outcome. A longer push (many devices)
@@ -136,18 +140,8 @@ impl ServiceConfig for Config {
     const ENV_PREFIX: &'static str = "MDM_COMMAND_";
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.enroll_url.starts_with("http://") || self.enroll_url.starts_with("https://")) {
-            return Err(ConfigError::Setting {
-                key: "enroll_url".into(),
-                reason: "must be an http:// or https:// URL".into(),
-            });
-        }
-        if !(self.push.url.starts_with("http://") || self.push.url.starts_with("https://")) {
-            return Err(ConfigError::Setting {
-                key: "push.url".into(),
-                reason: "must be an http:// or https:// URL".into(),
-            });
-        }
+        service_kit::config::check_service_urls("enroll_url", &self.enroll_url)?;
+        service_kit::config::check_service_urls("push.url", &self.push.url)?;
         if self.push.timeout_ms == 0 || self.push.activity_flush_ms == 0 {
             return Err(ConfigError::Setting {
                 key: "push".into(),

@@ -40,6 +40,9 @@ pub enum Error {
     /// Start-up or serving: the gRPC transport failed.
     #[error("gRPC: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// Start-up: a service URL is unusable.
+    #[error("service URL: {0}")]
+    Upstream(#[from] service_kit::upstream::UpstreamError),
 }
 
 impl Error {
@@ -55,7 +58,9 @@ impl Error {
             Error::Enroll(_) => ErrorCode::Unavailable,
             Error::Database(e) if service_kit::db::is_transient(e) => ErrorCode::Unavailable,
             Error::Database(_) => ErrorCode::Internal,
-            Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => ErrorCode::Internal,
+            Error::Migrate(_) | Error::Io(_) | Error::Transport(_) | Error::Upstream(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 }

@@ -6,13 +6,12 @@
 
 use crate::metrics::Metrics;
 use crate::store::QueueStore;
-use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{InventoryUpdate, UpdateInventoryRequest};
 use prost::Message;
+use service_kit::upstream::Upstream;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-use tonic::transport::Channel;
 
 /// Rows sent per round.
 const BATCH: i64 = 100;
@@ -25,18 +24,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct InventoryDispatcher {
     store: QueueStore,
-    enroll: EnrollmentClient<Channel>,
+    enroll: Upstream,
     metrics: Metrics,
     wake: Arc<Notify>,
 }
 
 impl InventoryDispatcher {
     /// A dispatcher from `store`'s outbox to `enroll`.
-    pub fn new(
-        store: QueueStore,
-        enroll: EnrollmentClient<Channel>,
-        metrics: Metrics,
-    ) -> InventoryDispatcher {
+    pub fn new(store: QueueStore, enroll: Upstream, metrics: Metrics) -> InventoryDispatcher {
         InventoryDispatcher {
             store,
             enroll,
@@ -96,7 +91,9 @@ impl InventoryDispatcher {
                     reported_at_ms: row.reported_at,
                     update: Some(update),
                 };
-                let outcome = self.enroll.clone().update_inventory(request).await;
+                let outcome = mdm_proto::clients::enrollment(self.enroll.channel())
+                    .update_inventory(request)
+                    .await;
                 if let Err(status) = outcome {
                     // What went out is acknowledged before giving up on this round.
                     self.forget(&sent).await?;

@@ -31,15 +31,14 @@ pub use config::Config;
 pub use error::Error;
 
 use mdm_proto::v1::commands_server::CommandsServer;
-use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use prometheus_client::registry::Registry;
 use service_kit::db::Db;
 use service_kit::observe;
+use service_kit::upstream::{Upstream, UpstreamOptions};
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Opens the database, runs migrations, starts the retention sweep, and serves gRPC on
@@ -51,33 +50,32 @@ pub async fn run(
 ) -> Result<(), Error> {
     let db = Db::connect(&config.database, &config.database_url()).await?;
     let store = store::QueueStore::open(db).await?;
-    let enroll_channel = tonic::transport::Endpoint::from_shared(config.enroll_url.clone())?
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect_lazy();
+    let enroll = Upstream::new("enroll-svc", &config.enroll_url, UpstreamOptions::default())?;
+    // A push to many devices may outlast any fixed deadline; `push.timeout_ms` bounds the wait.
+    let push_upstream = Upstream::new(
+        "push-svc",
+        &config.push.url,
+        UpstreamOptions {
+            timeout: None,
+            ..UpstreamOptions::default()
+        },
+    )?;
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let push_channel = tonic::transport::Endpoint::from_shared(config.push.url.clone())?
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect_lazy();
+    let grpc_calls = service_kit::grpc::RequestCounter::register(&mut registry);
     let observability = observe::Observability::with_peers(
         registry,
         observe::database_ready(store.db().clone()),
         vec![
-            ("enroll-svc", observe::grpc_ready(enroll_channel.clone())),
-            ("push-svc", observe::grpc_ready(push_channel.clone())),
+            ("enroll-svc", enroll.ready_check()),
+            ("push-svc", push_upstream.ready_check()),
         ],
     );
-    let push = push::PushSide::new(push_channel, &config.push);
+    let push = push::PushSide::new(push_upstream, &config.push);
     let activity = tokio::spawn(
         push.clone()
             .flush_activity(Duration::from_millis(config.push.activity_flush_ms)),
     );
-    let enroll = EnrollmentClient::new(enroll_channel)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let dispatcher =
         inventory::InventoryDispatcher::new(store.clone(), enroll.clone(), metrics.clone());
     let queue = queue::CommandQueue::new(store.clone(), enroll)
@@ -95,9 +93,11 @@ pub async fn run(
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            CommandsServer::new(grpc::CommandsApi::new(queue))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            grpc_calls.wrap(
+                CommandsServer::new(grpc::CommandsApi::new(queue))
+                    .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
         );
     let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
     let metrics_addr = metrics_listener.local_addr()?;

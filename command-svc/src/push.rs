@@ -15,12 +15,12 @@
 //! report lost in a crash or a push-svc outage costs at most one unneeded wake-up push later.
 
 use crate::config::PushLink;
-use mdm_proto::v1::push_client::PushClient;
+use mdm_proto::clients;
 use mdm_proto::v1::{PushOutcome, PushRequest, PushSummary, RecordActivityRequest};
+use service_kit::upstream::Upstream;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tonic::transport::Channel;
 
 /// Enrollment IDs held between flushes at most; beyond it new IDs wait for the next flush.
 const MAX_PENDING_ACTIVITY: usize = 200_000;
@@ -31,18 +31,16 @@ const ACTIVITY_BATCH: usize = 10_000;
 /// Wakes targets and reports activity.
 #[derive(Debug, Clone)]
 pub struct PushSide {
-    client: PushClient<Channel>,
+    push: Upstream,
     timeout: Duration,
     activity: Arc<Mutex<HashSet<String>>>,
 }
 
 impl PushSide {
-    /// Over a channel to push-svc; a wake-up waits at most `settings.timeout_ms`.
-    pub fn new(channel: Channel, settings: &PushLink) -> PushSide {
+    /// Over push-svc's replicas; a wake-up waits at most `settings.timeout_ms`.
+    pub fn new(push: Upstream, settings: &PushLink) -> PushSide {
         PushSide {
-            client: PushClient::new(channel)
-                .max_decoding_message_size(64 << 20)
-                .max_encoding_message_size(64 << 20),
+            push,
             timeout: Duration::from_millis(settings.timeout_ms),
             activity: Arc::new(Mutex::new(HashSet::new())),
         }
@@ -55,7 +53,7 @@ impl PushSide {
             enrollment_ids: targets.to_vec(),
             reason: "command".into(),
         };
-        let mut client = self.client.clone();
+        let mut client = clients::push(self.push.channel());
         // Detached, so that a push to many devices that outlasts the wait (or the caller
         // giving up) still reaches every device: dropping the call would cancel it mid-way.
         let mut pushing = tokio::spawn(async move { client.push(request).await });
@@ -125,7 +123,10 @@ impl PushSide {
                     enrollment_ids: batch.to_vec(),
                     seen_at_ms,
                 };
-                if let Err(status) = self.client.clone().record_activity(request).await {
+                if let Err(status) = clients::push(self.push.channel())
+                    .record_activity(request)
+                    .await
+                {
                     // Dropped, not retried: a missed report costs one extra wake-up push later.
                     tracing::warn!(error = %status.message(), devices = batch.len(),
                         "device activity could not be reported to push-svc");

@@ -17,6 +17,7 @@ use mdm_proto::v1::{
 };
 use prost::Message;
 use service_kit::now_ms;
+use service_kit::upstream::Upstream;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -32,7 +33,7 @@ pub const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct CommandQueue {
     store: QueueStore,
-    enroll: EnrollmentClient<Channel>,
+    enroll: Upstream,
     metrics: Metrics,
     push: Option<PushSide>,
     inventory: Option<Arc<Notify>>,
@@ -41,7 +42,7 @@ pub struct CommandQueue {
 impl CommandQueue {
     /// A queue over `store`; `enroll` is asked which targets exist (and their generation) at
     /// enqueue, and for UnlockTokens when ClearPasscode is delivered.
-    pub fn new(store: QueueStore, enroll: EnrollmentClient<Channel>) -> CommandQueue {
+    pub fn new(store: QueueStore, enroll: Upstream) -> CommandQueue {
         CommandQueue {
             store,
             enroll,
@@ -168,6 +169,11 @@ impl CommandQueue {
         Ok(Some(next))
     }
 
+    /// A client of enroll-svc, on its next replica.
+    fn enroll_client(&self) -> EnrollmentClient<Channel> {
+        mdm_proto::clients::enrollment(self.enroll.channel())
+    }
+
     /// Adds the device's UnlockToken to a ClearPasscode command as it leaves: the token is a
     /// master passcode (Apple's MDM best practices) and is never stored outside enroll-svc.
     async fn with_unlock_token(
@@ -176,8 +182,7 @@ impl CommandQueue {
         next: &NextCommand,
     ) -> Result<Vec<u8>, Error> {
         let token = self
-            .enroll
-            .clone()
+            .enroll_client()
             .get_unlock_token(GetUnlockTokenRequest {
                 enrollment_id: device_id.to_string(),
             })
@@ -307,8 +312,7 @@ impl CommandQueue {
     /// it left, which its next enrollment supersedes.
     async fn resolve(&self, ids: Vec<String>, allow_unknown: bool) -> Result<Vec<Target>, Error> {
         let known: HashMap<String, (u64, EnrollmentStatus)> = self
-            .enroll
-            .clone()
+            .enroll_client()
             .resolve_targets(ResolveTargetsRequest {
                 enrollment_ids: ids.clone(),
             })

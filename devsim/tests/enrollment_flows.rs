@@ -13,7 +13,7 @@ use devsim::sim::enroll::Step;
 use devsim::sim::{
     enroll, DeviceFacts, EnrollmentFlow, EnrollmentServer, SimDevice, SimError, Transport,
 };
-use mdm_core::pki;
+use mdm_pki::pki;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use serde_json::{json, Value};

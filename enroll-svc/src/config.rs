@@ -29,6 +29,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// push-svc gRPC URL: TokenUpdate registers the enrollment's push target there, CheckOut
     /// removes it. When push-svc cannot be reached those check-ins answer 503.
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_push_url")]
     pub push_url: String,
     /// Base64 of 32 random bytes sealing UnlockTokens and BootstrapTokens at rest
@@ -76,12 +78,7 @@ impl ServiceConfig for Config {
             key: "secret_key".into(),
             reason: e.to_string(),
         })?;
-        if !(self.push_url.starts_with("http://") || self.push_url.starts_with("https://")) {
-            return Err(ConfigError::Setting {
-                key: "push_url".into(),
-                reason: "must be an http:// or https:// URL".into(),
-            });
-        }
+        service_kit::config::check_service_urls("push_url", &self.push_url)?;
         self.ca.validate()?;
         if let Some(enrollment) = &self.enrollment {
             enrollment.validate()?;

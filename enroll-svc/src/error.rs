@@ -1,6 +1,6 @@
 //! The one error type of enroll-svc, mapped once to the shared [`ErrorCode`].
 
-use mdm_core::profile::ProfileError;
+use mdm_pki::profile::ProfileError;
 use mdm_proto::ErrorCode;
 
 /// Why a check-in or a query failed.
@@ -45,12 +45,15 @@ pub enum Error {
     /// Start-up or serving: the gRPC transport failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// Start-up: a service URL is unusable.
+    #[error("service URL: {0}")]
+    Upstream(#[from] service_kit::upstream::UpstreamError),
     /// A SCEP message that no CertRep can answer (garbage, no transaction or signer).
     #[error(transparent)]
-    Scep(#[from] mdm_core::scep::ScepError),
+    Scep(#[from] mdm_pki::scep::ScepError),
     /// A device's signed answer (OTA) or a profile: bad signature, untrusted signer, malformed.
     #[error("profile: {0}")]
-    Profile(#[from] mdm_core::profile::ProfileError),
+    Profile(#[from] mdm_pki::profile::ProfileError),
     /// Missing, unknown, expired, revoked or used-up enrollment token.
     #[error("the enrollment token is not valid")]
     InvalidToken,
@@ -94,11 +97,13 @@ impl Error {
             Error::PushService(_) => ErrorCode::Unavailable,
             Error::Database(e) if service_kit::db::is_transient(e) => ErrorCode::Unavailable,
             Error::Database(_) => ErrorCode::Internal,
-            Error::Secret(_) | Error::Migrate(_) | Error::Io(_) | Error::Transport(_) => {
-                ErrorCode::Internal
-            }
+            Error::Secret(_)
+            | Error::Migrate(_)
+            | Error::Io(_)
+            | Error::Transport(_)
+            | Error::Upstream(_) => ErrorCode::Internal,
             Error::Scep(e) => match e {
-                mdm_core::scep::ScepError::OpenSsl(_) => ErrorCode::Internal,
+                mdm_pki::scep::ScepError::OpenSsl(_) => ErrorCode::Internal,
                 _ => ErrorCode::InvalidMessage,
             },
             Error::Profile(e) => match e {

@@ -37,12 +37,10 @@ use prometheus_client::registry::Registry;
 use service_kit::db::Db;
 use service_kit::observe;
 use service_kit::secrets::SecretBox;
+use service_kit::upstream::{Upstream, UpstreamOptions};
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// Largest gRPC message accepted: check-ins are small, but the edge's body limit decides.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long in-flight calls may take to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -58,17 +56,14 @@ pub async fn run(
     let store = store::EnrollmentStore::open(db).await?;
     let provisioning =
         provisioning::Provisioning::start(&config, store.db().clone(), &secrets).await?;
-    let push = tonic::transport::Endpoint::from_shared(config.push_url.clone())?
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect_lazy();
+    let push = Upstream::new("push-svc", &config.push_url, UpstreamOptions::default())?;
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    let grpc_calls = service_kit::grpc::RequestCounter::register(&mut registry);
     let observability = observe::Observability::with_peers(
         registry,
         observe::database_ready(store.db().clone()),
-        vec![("push-svc", observe::grpc_ready(push.clone()))],
+        vec![("push-svc", push.ready_check())],
     );
     let checkins = checkin::CheckinService::new(store.clone(), secrets.clone())
         .with_metrics(metrics)
@@ -86,14 +81,18 @@ pub async fn run(
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            EnrollmentServer::new(api)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            grpc_calls.wrap(
+                EnrollmentServer::new(api)
+                    .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
         )
         .add_service(
-            ProvisioningServer::new(provisioning::grpc::ProvisioningApi::new(provisioning))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            grpc_calls.wrap(
+                ProvisioningServer::new(provisioning::grpc::ProvisioningApi::new(provisioning))
+                    .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
         );
     let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
     let metrics_addr = metrics_listener.local_addr()?;

@@ -25,7 +25,7 @@ pub mod tokens;
 use crate::config::Config;
 use crate::error::Error;
 use ca::DeviceCa;
-use mdm_core::profile::chain::DeviceCaBundle;
+use mdm_pki::profile::chain::DeviceCaBundle;
 use ota::OtaService;
 use profiles::{ChallengeFor, ProfileFactory};
 use scep::ScepServer;
@@ -58,8 +58,8 @@ impl Provisioning {
         db: Db,
         secrets: &SecretBox,
     ) -> Result<Provisioning, Error> {
-        match mdm_core::scep::load_legacy_provider() {
-            Ok(()) if mdm_core::scep::single_des_available() => {}
+        match mdm_pki::scep::load_legacy_provider() {
+            Ok(()) if mdm_pki::scep::single_des_available() => {}
             Ok(()) => tracing::warn!("OpenSSL's legacy provider loaded but DES-CBC is unusable: SCEP requests in single DES will be refused"),
             Err(why) => tracing::warn!(%why, "OpenSSL's legacy provider is unavailable: SCEP requests in single DES will be refused"),
         }
@@ -72,7 +72,7 @@ impl Provisioning {
                     Some(path) => std::fs::read(path).map_err(|e| {
                         Error::CaSetup(format!("cannot read {}: {e}", path.display()))
                     })?,
-                    None => mdm_core::profile::chain::APPLE_DEVICE_CAS
+                    None => mdm_pki::profile::chain::APPLE_DEVICE_CAS
                         .as_bytes()
                         .to_vec(),
                 };
@@ -133,7 +133,7 @@ impl Provisioning {
     pub async fn direct_profile(&self, token: &str) -> Result<Vec<u8>, Error> {
         let profiles = self.profiles()?;
         let used = tokens::redeem(&self.store, token).await?;
-        let device_id = mdm_core::profile::new_uuid();
+        let device_id = mdm_pki::profile::new_uuid();
         let profile = profiles
             .enrollment_profile(&ChallengeFor {
                 common_name: &device_id,

@@ -17,22 +17,19 @@
 
 use crate::error::Error;
 use crate::store::EnrollmentRecord;
-use mdm_proto::v1::push_client::PushClient;
 use mdm_proto::v1::{RegisterTargetRequest, RemoveTargetRequest};
-use tonic::transport::Channel;
+use service_kit::upstream::Upstream;
 
 /// A client of push-svc's target RPCs.
 #[derive(Debug, Clone)]
 pub struct PushTargets {
-    client: PushClient<Channel>,
+    push: Upstream,
 }
 
 impl PushTargets {
-    /// Talks to push-svc over `channel`.
-    pub fn new(channel: Channel) -> PushTargets {
-        PushTargets {
-            client: PushClient::new(channel),
-        }
+    /// Talks to push-svc's replicas.
+    pub fn new(push: Upstream) -> PushTargets {
+        PushTargets { push }
     }
 
     /// Registers (or replaces) an enrollment's push target.
@@ -44,8 +41,7 @@ impl PushTargets {
         push_magic: &str,
         topic: &str,
     ) -> Result<(), Error> {
-        self.client
-            .clone()
+        mdm_proto::clients::push(self.push.channel())
             .register_target(RegisterTargetRequest {
                 enrollment_id: enrollment_id.to_owned(),
                 device_id: device_id.to_owned(),
@@ -60,8 +56,7 @@ impl PushTargets {
 
     /// Removes an enrollment's target; with `whole_device`, its user channels' targets too.
     pub async fn remove(&self, enrollment_id: &str, whole_device: bool) -> Result<(), Error> {
-        self.client
-            .clone()
+        mdm_proto::clients::push(self.push.channel())
             .remove_target(RemoveTargetRequest {
                 enrollment_id: enrollment_id.to_owned(),
                 whole_device,

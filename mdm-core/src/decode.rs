@@ -28,7 +28,7 @@ mod tests;
 
 use plist::{Dictionary, Value};
 
-pub(crate) use data::decode_base64;
+pub use data::decode_base64;
 
 use crate::fields::type_name;
 use crate::ParseError;

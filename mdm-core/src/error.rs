@@ -193,13 +193,14 @@ const EXCERPT_CHARS: usize = 64;
 /// other input, whose length the sender controls.
 const REASON_CHARS: usize = 256;
 
-/// A prefix of `text` short enough to quote in an error (and so in a log line).
-pub(crate) fn excerpt(text: &str) -> String {
+/// A prefix of `text` short enough to quote in an error (and so in a log line). Public, with
+/// [`reason`], so that `mdm-pki`'s errors quote untrusted text by the same rule.
+pub fn excerpt(text: &str) -> String {
     truncate(text, EXCERPT_CHARS)
 }
 
 /// A library's error message, capped for the same reason.
-pub(crate) fn reason(message: &str) -> String {
+pub fn reason(message: &str) -> String {
     truncate(message, REASON_CHARS)
 }
 

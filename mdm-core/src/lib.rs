@@ -17,13 +17,13 @@
 //!   [`render_command`], which builds the plist a device receives.
 //! - [`json`]: [`plist_to_json`] and [`report_to_json`], command results for the admin API.
 //! - [`inventory`]: what an acknowledged result says about the device ([`InventoryUpdate`]).
-//! - [`signature`]: verifying the `Mdm-Signature` header ([`SignatureVerifier`]), a device's
-//!   detached CMS signature of the body, and chaining certificates to trust anchors.
-//! - [`error`]: [`ParseError`], the error of everything that parses a body; the signature module
-//!   has its own, [`SignatureError`].
-//! - [`scep`], [`profile`], [`pki`]: the SCEP codec, `.mobileconfig` building (signed,
-//!   encrypted) and certificate helpers, on OpenSSL.
+//! - [`error`]: [`ParseError`], the error of everything that parses a body, and the shortening of
+//!   untrusted text quoted in errors.
 //! - `fields` (private): the typed-field policy shared by all messages.
+//!
+//! Certificates and cryptography (`Mdm-Signature`, the device trust check, SCEP, signed and
+//! encrypted profiles) are in the `mdm-pki` crate, which builds on this one; nothing here depends
+//! on OpenSSL or a certificate parser.
 
 #![warn(missing_docs)]
 
@@ -36,11 +36,7 @@ pub mod ids;
 pub mod inventory;
 pub mod json;
 pub mod message;
-pub mod pki;
-pub mod profile;
 pub mod report;
-pub mod scep;
-pub mod signature;
 
 pub use checkin::{
     bootstrap_token_response, parse_checkin, Authenticate, CheckOut, CheckinMessage,
@@ -57,4 +53,3 @@ pub use inventory::{InstalledApp, InventoryUpdate};
 pub use json::{plist_to_json, report_to_json};
 pub use message::{parse_message, Message};
 pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};
-pub use signature::{SignatureError, SignatureVerifier, VerifiedSigner};

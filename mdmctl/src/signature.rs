@@ -1,7 +1,7 @@
 //! `mdmctl inspect-signature`: the operator's tool for a load-balancer set-up in `signature`
 //! mode. Given a request body and its `Mdm-Signature` header, it says whether the signature
 //! verifies, who signed it (subject, issuer, SHA-256 of the certificate) and, if not, why — the
-//! same verdict the proxy reaches, because both run `mdm_core::signature`.
+//! same verdict the proxy reaches, because both run `mdm_pki::signature`.
 //!
 //! ```sh
 //! mdmctl inspect-signature --body body.plist --signature sig.b64 --ca device-ca.pem
@@ -10,7 +10,8 @@
 use crate::exit::{Failure, UsageError};
 use crate::output;
 use clap::Args;
-use mdm_core::signature::{inspect, SignatureVerifier};
+use mdm_pki::signature::{inspect, SignatureVerifier};
+use mdm_pki::TrustAnchors;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,7 +49,8 @@ pub fn run(args: &InspectSignatureArgs) -> anyhow::Result<()> {
     let header = header.trim_ascii();
     let verifier = match &args.ca {
         Some(path) => Some(
-            SignatureVerifier::from_pem(&read(path)?, Duration::from_secs(args.clock_skew))
+            TrustAnchors::from_pem(&read(path)?, Duration::from_secs(args.clock_skew))
+                .map(SignatureVerifier::new)
                 .map_err(|e| UsageError::new(format!("{}: {e}", path.display())))?,
         ),
         None => None,

@@ -6,9 +6,11 @@
 //! - [`v1`]: generated messages, clients and servers (`mdm.v1` package).
 //! - [`error`]: [`ErrorCode`], how a service states *why* a call failed so that the edge can
 //!   answer the device with exactly the HTTP status docs/architecture.md §4 asks for.
+//! - [`clients`]: a client of each service, with the agreed message-size limit.
 //! - [`page`]: the paging convention of the listing RPCs.
 //! - [`inventory`]: inventory updates between their wire form and `mdm_core`'s.
 
+pub mod clients;
 pub mod error;
 pub mod inventory;
 pub mod page;

@@ -17,11 +17,9 @@ use crate::metrics::Metrics;
 use crate::tls::{ClientCertificate, ConnectionInfo};
 use base64::Engine;
 use ipnet::IpNet;
-use mdm_core::signature::{SignatureVerifier, MAX_HEADER_BYTES};
+use mdm_pki::signature::{SignatureVerifier, MAX_HEADER_BYTES};
+use mdm_pki::{TrustAnchors, VerifiedCertificate};
 use mdm_proto::v1::AuthMethod;
-use openssl::stack::Stack;
-use openssl::x509::store::{X509Store, X509StoreBuilder};
-use openssl::x509::{X509StoreContext, X509};
 use pingora::protocols::http::ServerSession;
 use std::time::{Duration, Instant};
 
@@ -58,11 +56,12 @@ pub struct Caller {
     pub connection_id: String,
 }
 
-/// Establishes the caller of a device request.
+/// Establishes the caller of a device request. A certificate from a signature or a forwarded
+/// header goes through the one trust check, [`TrustAnchors::verify`]; the handshake's is verified
+/// by OpenSSL with the same skew rule (`tls.rs`).
 pub struct Authenticator {
     mode: DeviceAuthMode,
     signatures: SignatureVerifier,
-    forwarded_store: X509Store,
     trusted_proxies: Vec<IpNet>,
     metrics: Metrics,
 }
@@ -75,22 +74,19 @@ impl Authenticator {
     ) -> Result<Authenticator, AuthnSetupError> {
         let skew = Duration::from_secs(config.clock_skew_secs);
         let mut pem = Vec::new();
-        let mut store = X509StoreBuilder::new().map_err(|e| ca_error("(store)", e))?;
         for path in &config.client_ca_files {
             let name = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| ca_error(&name, e))?;
-            for ca in X509::stack_from_pem(&bytes).map_err(|e| ca_error(&name, e))? {
-                store.add_cert(ca).map_err(|e| ca_error(&name, e))?;
-            }
+            // Each file on its own first, so a bad one is named.
+            TrustAnchors::from_pem(&bytes, skew).map_err(|e| ca_error(&name, e))?;
             pem.extend_from_slice(&bytes);
             pem.push(b'\n');
         }
-        let signatures =
-            SignatureVerifier::from_pem(&pem, skew).map_err(|e| ca_error("client_ca_files", e))?;
+        let anchors =
+            TrustAnchors::from_pem(&pem, skew).map_err(|e| ca_error("client_ca_files", e))?;
         Ok(Authenticator {
             mode: config.mode,
-            signatures,
-            forwarded_store: store.build(),
+            signatures: SignatureVerifier::new(anchors),
             trusted_proxies: config.trusted_proxies.clone(),
             metrics,
         })
@@ -139,10 +135,7 @@ impl Authenticator {
             .observe(started.elapsed().as_secs_f64());
         let signer = verified.map_err(ProxyError::BadSignature)?;
         Ok(Caller {
-            cert: ClientCertificate {
-                sha256: signer.sha256,
-                common_name: signer.common_name,
-            },
+            cert: facts(signer),
             method: AuthMethod::Signature,
             connection_id: UNTIL_NEXT_IDLE.into(),
         })
@@ -164,35 +157,36 @@ impl Authenticator {
             )));
         }
         let header = header.ok_or(ProxyError::NoClientCertificate)?;
-        let cert = parse_client_cert_header(header.as_bytes())
-            .and_then(|cert| self.verify_chain(&cert).map(|()| cert))
+        let der = parse_client_cert_header(header.as_bytes())
             .map_err(ProxyError::UntrustedForwardedCertificate)?;
-        let cert = ClientCertificate::from_x509(&cert).ok_or(ProxyError::NoClientCertificate)?;
+        let verified = self
+            .signatures
+            .anchors()
+            .verify(&der, service_kit::now_ms() / 1000)
+            .map_err(|e| {
+                ProxyError::UntrustedForwardedCertificate(format!(
+                    "forwarded certificate does not verify: {e}"
+                ))
+            })?;
         Ok(Caller {
-            cert,
+            cert: facts(verified),
             method: AuthMethod::ForwardedCert,
             connection_id: UNTIL_NEXT_IDLE.into(),
         })
     }
+}
 
-    fn verify_chain(&self, cert: &X509) -> Result<(), String> {
-        let chain = Stack::new().map_err(|e| e.to_string())?;
-        let mut context = X509StoreContext::new().map_err(|e| e.to_string())?;
-        let verified = context
-            .init(&self.forwarded_store, cert, &chain, |ctx| {
-                let ok = ctx.verify_cert()?;
-                Ok((ok, ctx.error().error_string()))
-            })
-            .map_err(|e| e.to_string())?;
-        match verified {
-            (true, _) => Ok(()),
-            (false, why) => Err(format!("forwarded certificate does not verify: {why}")),
-        }
+/// What the edge keeps of a verified certificate.
+fn facts(verified: VerifiedCertificate) -> ClientCertificate {
+    ClientCertificate {
+        sha256: verified.sha256,
+        common_name: verified.common_name,
     }
 }
 
-/// Parses an RFC 9440 `Client-Cert` value: an RFC 8941 byte sequence, `:<base64 DER>:`.
-pub fn parse_client_cert_header(value: &[u8]) -> Result<X509, String> {
+/// Parses an RFC 9440 `Client-Cert` value, an RFC 8941 byte sequence `:<base64 DER>:`, to the
+/// DER it carries (checked by the trust check, not here).
+pub fn parse_client_cert_header(value: &[u8]) -> Result<Vec<u8>, String> {
     if value.len() > MAX_HEADER_BYTES {
         return Err(format!(
             "{CLIENT_CERT_HEADER} is over {MAX_HEADER_BYTES} bytes"
@@ -205,10 +199,9 @@ pub fn parse_client_cert_header(value: &[u8]) -> Result<X509, String> {
         .strip_prefix(':')
         .and_then(|t| t.strip_suffix(':'))
         .ok_or_else(|| format!("{CLIENT_CERT_HEADER} is not a :base64: byte sequence"))?;
-    let der = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(inner)
-        .map_err(|_| format!("{CLIENT_CERT_HEADER} is not valid base64"))?;
-    X509::from_der(&der).map_err(|_| format!("{CLIENT_CERT_HEADER} is not a DER certificate"))
+        .map_err(|_| format!("{CLIENT_CERT_HEADER} is not valid base64"))
 }
 
 fn ca_error(path: &str, error: impl std::fmt::Display) -> AuthnSetupError {
@@ -226,9 +219,10 @@ mod tests {
     fn client_cert_header_must_be_a_byte_sequence_of_a_certificate() {
         assert!(parse_client_cert_header(b"not-a-sequence").is_err());
         assert!(parse_client_cert_header(b":!!!:").is_err());
-        assert!(
-            parse_client_cert_header(b":aGVsbG8=:").is_err(),
-            "base64 of garbage"
+        assert_eq!(
+            parse_client_cert_header(b" :aGVsbG8=: ").as_deref(),
+            Ok(&b"hello"[..]),
+            "the bytes, for the trust check to refuse"
         );
         assert!(
             parse_client_cert_header(&vec![b'A'; 20_000]).is_err(),

@@ -1,99 +1,62 @@
-//! gRPC clients of the services behind the edge.
+//! gRPC clients of the services behind the edge, each over an [`Upstream`]: requests spread
+//! over every healthy replica of a service, and a replica that dies stops getting them.
 //!
-//! Channels are created lazily on first use, inside pingora's runtime (a tonic channel made
-//! before the runtime exists has nowhere to run its connection task), then shared by every
-//! request: long-lived HTTP/2 connections per service, not one per request.
+//! The connections are made on first use, inside pingora's runtime (a tonic channel made before
+//! the runtime exists has nowhere to run its connection task), then shared by every request.
 
 use crate::config::Services;
 use crate::error::ProxyError;
+use mdm_proto::clients;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
 use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
-use std::sync::{Arc, OnceLock};
+use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
-
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
-/// One service's lazily connected channel.
-#[derive(Debug)]
-struct LazyChannel {
-    endpoint: Endpoint,
-    channel: OnceLock<Channel>,
-}
-
-impl LazyChannel {
-    fn new(url: &str, timeout: Duration) -> Result<LazyChannel, tonic::transport::Error> {
-        let endpoint = Endpoint::from_shared(url.to_string())?
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
-        Ok(LazyChannel {
-            endpoint,
-            channel: OnceLock::new(),
-        })
-    }
-
-    fn get(&self) -> Channel {
-        self.channel
-            .get_or_init(|| self.endpoint.connect_lazy())
-            .clone()
-    }
-}
+use tonic::transport::Channel;
 
 /// The services' clients.
 #[derive(Debug)]
 pub struct Backends {
-    enroll: LazyChannel,
-    command: LazyChannel,
+    enroll: Upstream,
+    command: Upstream,
 }
 
 impl Backends {
     /// Clients for the configured services (nothing is connected yet).
-    pub fn new(config: &Services) -> Result<Backends, tonic::transport::Error> {
-        let timeout = Duration::from_millis(config.timeout_ms);
+    pub fn new(config: &Services) -> Result<Backends, UpstreamError> {
+        let options = UpstreamOptions {
+            timeout: Some(Duration::from_millis(config.timeout_ms)),
+            ..UpstreamOptions::default()
+        };
         Ok(Backends {
-            enroll: LazyChannel::new(&config.enroll_url, timeout)?,
-            command: LazyChannel::new(&config.command_url, timeout)?,
+            enroll: Upstream::new("enroll-svc", &config.enroll_url, options.clone())?,
+            command: Upstream::new("command-svc", &config.command_url, options)?,
         })
     }
 
-    /// Health checks of the services behind the edge, for `/peers` and `mdm_peer_up`. Each
-    /// takes its channel when it runs, inside the runtime (see the module's note).
-    pub fn peers(self: &Arc<Self>) -> Vec<(&'static str, service_kit::observe::ReadinessCheck)> {
-        let check = |pick: fn(&Backends) -> &LazyChannel| -> service_kit::observe::ReadinessCheck {
-            let backends = Arc::clone(self);
-            Arc::new(move || service_kit::observe::grpc_ready(pick(&backends).get())())
-        };
+    /// Health checks of the services behind the edge, for `/peers` and `mdm_peer_up`.
+    pub fn peers(&self) -> Vec<(&'static str, service_kit::observe::ReadinessCheck)> {
         vec![
-            ("enroll-svc", check(|b| &b.enroll)),
-            ("command-svc", check(|b| &b.command)),
+            ("enroll-svc", self.enroll.ready_check()),
+            ("command-svc", self.command.ready_check()),
         ]
     }
 
-    /// A client of enroll-svc (cheap: clones share one connection).
+    /// A client of enroll-svc, on its next replica.
     pub fn enroll_client(&self) -> EnrollmentClient<Channel> {
-        EnrollmentClient::new(self.enroll.get())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        clients::enrollment(self.enroll.channel())
     }
 
-    /// A client of command-svc (cheap: clones share one connection).
+    /// A client of command-svc, on its next replica.
     pub fn command_client(&self) -> CommandsClient<Channel> {
-        CommandsClient::new(self.command.get())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        clients::commands(self.command.channel())
     }
 
     /// A client of enroll-svc's provisioning service: CA, SCEP, enrollment profiles and tokens,
-    /// certificate status (same connection as [`Backends::enroll_client`]).
+    /// certificate status.
     pub fn provisioning_client(&self) -> ProvisioningClient<Channel> {
-        ProvisioningClient::new(self.enroll.get())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        clients::provisioning(self.enroll.channel())
     }
 
     /// Forwards a check-in message; answers the body for the device.

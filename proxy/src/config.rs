@@ -110,9 +110,13 @@ pub enum IdentityPolicy {
 #[serde(deny_unknown_fields)]
 pub struct Services {
     /// enroll-svc gRPC URL.
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_enroll_url")]
     pub enroll_url: String,
     /// command-svc gRPC URL.
+    /// Replicas: several URLs separated by commas, or a name resolving to one address per replica
+    /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_command_url")]
     pub command_url: String,
     /// Milliseconds a positive command-channel authorization from enroll-svc is reused
@@ -229,14 +233,11 @@ impl ServiceConfig for Config {
         if self.threads == 0 {
             return Err(setting("threads", "must be at least 1".into()));
         }
-        if !(self.services.enroll_url.starts_with("http://")
-            || self.services.enroll_url.starts_with("https://"))
-        {
-            return Err(setting(
-                "services.enroll_url",
-                "must be an http:// or https:// URL".into(),
-            ));
-        }
+        service_kit::config::check_service_urls("services.enroll_url", &self.services.enroll_url)?;
+        service_kit::config::check_service_urls(
+            "services.command_url",
+            &self.services.command_url,
+        )?;
         if let Some(enrollment) = &self.enrollment {
             enrollment.validate()?;
             if enrollment.listen == d.listen || enrollment.listen == self.health_listen {

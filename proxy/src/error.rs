@@ -11,7 +11,7 @@ pub enum ProxyError {
     NoClientCertificate,
     /// The Mdm-Signature header is missing its marks: garbage, tampered body, wrong key or CA.
     #[error("Mdm-Signature refused: {0}")]
-    BadSignature(mdm_core::signature::SignatureError),
+    BadSignature(mdm_pki::signature::SignatureError),
     /// A forwarded client certificate from an untrusted address, or one that does not verify.
     #[error("forwarded client certificate refused: {0}")]
     UntrustedForwardedCertificate(String),

@@ -62,7 +62,7 @@ pub enum SetupError {
     EnrollmentTls(tls::TlsSetupError),
     /// A service URL is unusable.
     #[error("service endpoint: {0}")]
-    Endpoint(#[from] tonic::transport::Error),
+    Endpoint(#[from] service_kit::upstream::UpstreamError),
 }
 
 /// Builds the pingora server with the device and health listeners.

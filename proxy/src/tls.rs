@@ -4,7 +4,7 @@
 
 use crate::config::{DeviceAuthMode, DeviceListener};
 use async_trait::async_trait;
-use openssl::asn1::Asn1Time;
+use mdm_pki::ChainCert;
 use openssl::nid::Nid;
 use openssl::ssl::{SslFiletype, SslRef, SslVerifyMode};
 use openssl::x509::{X509StoreContextRef, X509};
@@ -13,6 +13,7 @@ use pingora::listeners::TlsAccept;
 use sha2::{Digest, Sha256};
 use std::any::Any;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The verified client certificate of a connection, attached by the handshake callback.
 #[derive(Debug, Clone)]
@@ -123,7 +124,7 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
                 .map_err(ossl(format!("device CA {name}")))?;
         }
     }
-    let skew = i64::try_from(config.clock_skew_secs).unwrap_or(i64::MAX);
+    let skew = Duration::from_secs(config.clock_skew_secs);
     // mtls requires a certificate; mtls-or-signature asks for one; behind a balancer that
     // terminates TLS there is none to ask for.
     let mode = match config.mode {
@@ -146,32 +147,20 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
     Ok(tls)
 }
 
-/// Accepts a validity-period failure when the certificate is valid within `skew` seconds;
-/// every other verification failure stands.
-fn within_skew(ctx: &mut X509StoreContextRef, skew: i64) -> bool {
+/// Accepts a validity-period failure when the certificate is valid within `skew`: the same
+/// answer the trust check gives ([`ChainCert::check_validity`]); every other verification
+/// failure stands.
+fn within_skew(ctx: &mut X509StoreContextRef, skew: Duration) -> bool {
     let error = ctx.error().as_raw();
-    let not_yet_valid = error == openssl_sys_codes::NOT_YET_VALID;
-    let expired = error == openssl_sys_codes::EXPIRED;
-    if !(not_yet_valid || expired) {
+    if error != openssl_sys_codes::NOT_YET_VALID && error != openssl_sys_codes::EXPIRED {
         return false;
     }
-    let Some(cert) = ctx.current_cert() else {
+    let Some(der) = ctx.current_cert().and_then(|cert| cert.to_der().ok()) else {
         return false;
     };
-    let now = service_kit::now_ms() / 1000;
-    let shifted = if not_yet_valid {
-        now + skew
-    } else {
-        now - skew
-    };
-    let Ok(at) = Asn1Time::from_unix(shifted) else {
-        return false;
-    };
-    if not_yet_valid {
-        cert.not_before() <= at
-    } else {
-        cert.not_after() >= at
-    }
+    ChainCert::from_der(der)
+        .and_then(|cert| cert.check_validity(service_kit::now_ms() / 1000, skew))
+        .is_ok()
 }
 
 /// X509_V_ERR codes (stable across OpenSSL versions).

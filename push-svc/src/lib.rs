@@ -48,9 +48,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Largest gRPC message: a Push for 100,000 enrollments and its answer are a few megabytes.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 /// How long in-flight calls may take to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -68,6 +65,7 @@ pub async fn run(
 
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    let grpc_calls = service_kit::grpc::RequestCounter::register(&mut registry);
     let observability =
         observe::Observability::new(registry, observe::database_ready(store.db().clone()));
     let cache = Arc::new(current::CertificateCache::new(
@@ -102,9 +100,11 @@ pub async fn run(
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            PushServer::new(api)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            grpc_calls.wrap(
+                PushServer::new(api)
+                    .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
         );
     let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
     let metrics_addr = metrics_listener.local_addr()?;

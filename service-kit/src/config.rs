@@ -287,3 +287,12 @@ mod redact_tests {
         );
     }
 }
+
+/// Refuses a service address that is not one `http(s)://host:port` URL or a comma-separated list
+/// of them (see [`crate::upstream`]).
+pub fn check_service_urls(key: &str, urls: &str) -> Result<(), ConfigError> {
+    crate::upstream::check_urls(urls).map_err(|e| ConfigError::Setting {
+        key: key.to_owned(),
+        reason: format!("{e}; give an http(s)://host:port URL, or several separated by commas"),
+    })
+}

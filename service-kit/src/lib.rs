@@ -1,7 +1,7 @@
 //! What every binary of the workspace shares, and nothing else: a service crate should read as its
 //! own job, not as plumbing. Its scope is deliberately closed: configuration loading, logging,
-//! shutdown, the SQL pool, sealing secrets at rest, serving gRPC, and the metrics and probe
-//! endpoints. MDM protocol code belongs in `mdm-core`.
+//! shutdown, the SQL pool, sealing secrets at rest, serving and calling gRPC, and the metrics and
+//! probe endpoints. MDM protocol code belongs in `mdm-core`.
 //!
 //! # Layout
 //! - [`config`]: defaults < TOML file < `MDM_<SERVICE>_*` environment, unknown keys rejected.
@@ -13,6 +13,8 @@
 //! - [`grpc`]: serving a tonic router on a bound listener with a bounded graceful shutdown.
 //! - [`observe`]: `/metrics`, `/healthz` and `/readyz` on a plain-HTTP listener.
 //! - [`shutdown`]: a future that resolves on SIGTERM or SIGINT.
+//! - [`upstream`]: [`upstream::Upstream`], the replicas of a service a client calls, resolved,
+//!   probed and balanced.
 
 pub mod cli;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod observe;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
+pub mod upstream;
 
 /// Milliseconds since the Unix epoch: the one timestamp representation stored by every service,
 /// identical on SQLite and PostgreSQL.

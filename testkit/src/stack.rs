@@ -55,6 +55,11 @@ pub struct StackOptions {
     /// A `tracing` filter for every process (`RUST_LOG`), such as `debug`; the services'
     /// defaults otherwise.
     pub log_filter: Option<&'static str>,
+    /// Processes of each of enroll-svc, command-svc and push-svc (at least 1), sharing their
+    /// databases; every client is given all of them.
+    pub replicas: usize,
+    /// Proxies (at least 1), each with its own device, enrollment and health listeners.
+    pub proxies: usize,
     /// With [`Engine::Postgres`]: the server to create the databases on (an admin URL, such as
     /// a [`crate::PgCluster`]'s), instead of `MDM_TEST_POSTGRES`'s.
     pub postgres_server: Option<String>,
@@ -72,6 +77,8 @@ impl StackOptions {
             sweep_interval_secs: None,
             apns_process: false,
             log_filter: None,
+            replicas: 1,
+            proxies: 1,
             postgres_server: None,
         }
     }
@@ -123,8 +130,51 @@ pub struct Stack {
     /// The stand-in for Apple's device CA: OTA phase 2 answers must be signed by a
     /// certificate it issued.
     pub apple_device_ca: TestCa,
+    /// The replicas of enroll-svc, command-svc and push-svc beyond the first (whose fields
+    /// are above), with [`StackOptions::replicas`] above 1.
+    pub replicas: Vec<Replica>,
+    /// The proxies beyond the first, with [`StackOptions::proxies`] above 1.
+    pub proxies: Vec<Edge>,
     enroll_env: Vec<(String, String)>,
     _databases: Vec<TempDatabase>,
+}
+
+/// One more process of a service.
+pub struct Replica {
+    /// `enroll-svc`, `command-svc` or `push-svc`.
+    pub service: &'static str,
+    /// The process.
+    pub process: ChildProcess,
+    /// Its gRPC address.
+    pub addr: SocketAddr,
+    /// Its `/metrics` listener.
+    pub metrics_addr: SocketAddr,
+}
+
+/// One more proxy.
+pub struct Edge {
+    /// The process.
+    pub process: ChildProcess,
+    /// `https://127.0.0.1:<port>` of its device listener.
+    pub device_url: String,
+    /// Its health listener.
+    pub health_addr: SocketAddr,
+}
+
+/// `http://a,http://b`: every replica of a service, as a client's URL setting.
+fn urls(addrs: &[SocketAddr]) -> String {
+    addrs
+        .iter()
+        .map(|a| format!("http://{a}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `env` with `key` set to `value` (replacing it).
+fn with_setting(env: &[(String, String)], key: &str, value: String) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = env.iter().filter(|(k, _)| k != key).cloned().collect();
+    env.push((key.to_owned(), value));
+    env
 }
 
 /// Reads `addr=<socket address>` from a service's "listening" log line.
@@ -199,9 +249,16 @@ impl Stack {
         let enrollment_port = free_port();
 
         // The services name each other, so their ports are chosen before either starts.
-        let enroll_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let command_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let push_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let addrs = || -> Vec<SocketAddr> {
+            (0..options.replicas.max(1))
+                .map(|_| SocketAddr::from(([127, 0, 0, 1], free_port())))
+                .collect()
+        };
+        let (enroll_addrs, command_addrs, push_addrs) = (addrs(), addrs(), addrs());
+        let (enroll_addr, command_addr, push_addr) =
+            (enroll_addrs[0], command_addrs[0], push_addrs[0]);
+        let (enroll_urls, command_urls, push_urls) =
+            (urls(&enroll_addrs), urls(&command_addrs), urls(&push_addrs));
         let apns = if options.apns_process {
             ApnsFixture::start_process().await?
         } else {
@@ -234,7 +291,7 @@ impl Stack {
             ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
             ("MDM_ENROLL_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ENROLL_DATABASE__URL", enroll_db),
-            ("MDM_ENROLL_PUSH_URL", format!("http://{push_addr}")),
+            ("MDM_ENROLL_PUSH_URL", push_urls.clone()),
             (
                 "MDM_ENROLL_SECRET_KEY",
                 "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"".into(),
@@ -275,8 +332,8 @@ impl Stack {
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
             ("MDM_COMMAND_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_COMMAND_DATABASE__URL", command_db),
-            ("MDM_COMMAND_ENROLL_URL", format!("http://{enroll_addr}")),
-            ("MDM_COMMAND_PUSH__URL", format!("http://{push_addr}")),
+            ("MDM_COMMAND_ENROLL_URL", enroll_urls.clone()),
+            ("MDM_COMMAND_PUSH__URL", push_urls.clone()),
             ("MDM_COMMAND_PUSH__ACTIVITY_FLUSH_MS", "200".into()),
         ]));
         if let Some(secs) = options.sweep_interval_secs {
@@ -291,6 +348,35 @@ impl Stack {
         let enroll_metrics_addr = metrics_addr(&enroll, "enroll-svc").await?;
         let push_metrics_addr = metrics_addr(&push, "push-svc").await?;
         let command_metrics_addr = metrics_addr(&command, "command-svc").await?;
+        // More replicas, on the same databases, once the first of each has migrated them.
+        let mut replicas = Vec::new();
+        for (service, env, key, addrs) in [
+            ("push-svc", &push_env, "MDM_PUSH_LISTEN", &push_addrs),
+            (
+                "enroll-svc",
+                &enroll_env,
+                "MDM_ENROLL_LISTEN",
+                &enroll_addrs,
+            ),
+            (
+                "command-svc",
+                &command_env,
+                "MDM_COMMAND_LISTEN",
+                &command_addrs,
+            ),
+        ] {
+            for addr in addrs.iter().skip(1) {
+                let env = with_setting(env, key, addr.to_string());
+                let (process, _) = start_service(service, &env).await?;
+                let metrics_addr = metrics_addr(&process, service).await?;
+                replicas.push(Replica {
+                    service,
+                    process,
+                    addr: *addr,
+                    metrics_addr,
+                });
+            }
+        }
 
         let health_port = free_port();
         let admin_port = free_port();
@@ -307,18 +393,9 @@ impl Stack {
             ("MDM_ADMIN_KEY_FILE", path(key_file.clone())),
             ("MDM_ADMIN_DATABASE__URL", admin_db),
             ("MDM_ADMIN_TOKENS", tokens),
-            (
-                "MDM_ADMIN_SERVICES__ENROLL_URL",
-                format!("http://{enroll_addr}"),
-            ),
-            (
-                "MDM_ADMIN_SERVICES__COMMAND_URL",
-                format!("http://{command_addr}"),
-            ),
-            (
-                "MDM_ADMIN_SERVICES__PUSH_URL",
-                format!("http://{push_addr}"),
-            ),
+            ("MDM_ADMIN_SERVICES__ENROLL_URL", enroll_urls.clone()),
+            ("MDM_ADMIN_SERVICES__COMMAND_URL", command_urls.clone()),
+            ("MDM_ADMIN_SERVICES__PUSH_URL", push_urls.clone()),
             ("MDM_ADMIN_SERVICES__TIMEOUT_MS", "5000".into()),
         ]));
         let (admin, _) = start_service("admin-svc", &admin_env).await?;
@@ -352,14 +429,8 @@ impl Stack {
                 "MDM_PROXY_HEALTH_LISTEN",
                 format!("127.0.0.1:{health_port}"),
             ),
-            (
-                "MDM_PROXY_SERVICES__ENROLL_URL",
-                format!("http://{enroll_addr}"),
-            ),
-            (
-                "MDM_PROXY_SERVICES__COMMAND_URL",
-                format!("http://{command_addr}"),
-            ),
+            ("MDM_PROXY_SERVICES__ENROLL_URL", enroll_urls.clone()),
+            ("MDM_PROXY_SERVICES__COMMAND_URL", command_urls.clone()),
             ("MDM_PROXY_SERVICES__TIMEOUT_MS", "5000".into()),
             ("MDM_PROXY_THREADS", "2".into()),
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
@@ -379,6 +450,37 @@ impl Stack {
             wait_for_tcp(addr, STARTUP)
                 .await
                 .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
+        }
+        let mut proxies = Vec::new();
+        for _ in 1..options.proxies.max(1) {
+            let (device, enrollment, health) = (free_port(), free_port(), free_port());
+            let mut env = with_setting(
+                &proxy_env,
+                "MDM_PROXY_DEVICE__LISTEN",
+                format!("127.0.0.1:{device}"),
+            );
+            env = with_setting(
+                &env,
+                "MDM_PROXY_ENROLLMENT__LISTEN",
+                format!("127.0.0.1:{enrollment}"),
+            );
+            env = with_setting(
+                &env,
+                "MDM_PROXY_HEALTH_LISTEN",
+                format!("127.0.0.1:{health}"),
+            );
+            let process = ChildProcess::spawn("proxy", &workspace_bin("proxy"), &[], &env).await?;
+            for port in [device, enrollment, health] {
+                let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                wait_for_tcp(addr, STARTUP).await.with_context(|| {
+                    format!("proxy did not listen on {addr}:\n{}", process.logs())
+                })?;
+            }
+            proxies.push(Edge {
+                process,
+                device_url: format!("https://127.0.0.1:{device}"),
+                health_addr: SocketAddr::from(([127, 0, 0, 1], health)),
+            });
         }
         let stack = Stack {
             device_ca,
@@ -402,6 +504,8 @@ impl Stack {
             enrollment_url: format!("https://127.0.0.1:{enrollment_port}"),
             identity_ca_file,
             apple_device_ca,
+            replicas,
+            proxies,
             enroll_env,
             _databases: databases,
         };
@@ -467,6 +571,21 @@ impl Stack {
             self.admin.logs(),
             self.proxy.logs()
         );
+        for replica in &self.replicas {
+            logs.push_str(&format!(
+                "\n--- {} at {} ---\n{}",
+                replica.service,
+                replica.addr,
+                replica.process.logs()
+            ));
+        }
+        for edge in &self.proxies {
+            logs.push_str(&format!(
+                "\n--- proxy at {} ---\n{}",
+                edge.device_url,
+                edge.process.logs()
+            ));
+        }
         if let Some(mock) = self.apns.process() {
             logs.push_str(&format!("\n--- mock-apns ---\n{}", mock.logs()));
         }

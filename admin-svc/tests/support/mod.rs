@@ -64,6 +64,17 @@ impl Admin {
         }
     }
 
+    /// This client over HTTP/2 (ALPN). A request whose body the server refuses before reading it
+    /// all gets its answer there: over HTTP/1.1 the server closes the connection while the client
+    /// is still writing, and the client may see the broken pipe instead of the answer.
+    pub fn over_http2(self, stack: &Stack) -> Admin {
+        let client = testkit::http::https_client_builder(&stack.device_ca.cert_pem(), None)
+            .http2_prior_knowledge()
+            .build()
+            .expect("an HTTP/2 client");
+        Admin { client, ..self }
+    }
+
     /// The client with every scope.
     pub fn ops(stack: &Stack) -> Admin {
         Admin::new(stack, Some(testkit::stack::ADMIN_TOKEN))

@@ -33,9 +33,9 @@ pub use error::{EnrollmentError, Step};
 
 use super::device::{SimConfig, SimError, Transport};
 use super::responder::DeviceFacts;
-use mdm_core::profile::encryption::decrypt_profile;
-use mdm_core::profile::service::DeviceAnswer;
-use mdm_core::profile::signing;
+use mdm_pki::profile::encryption::decrypt_profile;
+use mdm_pki::profile::service::DeviceAnswer;
+use mdm_pki::profile::signing;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use plist::{Dictionary, Value};

@@ -6,7 +6,7 @@ use super::device::{SimConfig, SimDevice, SimError, SimUser};
 use super::enroll::{enroll, EnrollmentFlow, EnrollmentServer};
 use super::responder::DeviceFacts;
 use super::stats::Stats;
-use mdm_core::pki::{self, IdentityTemplate};
+use mdm_pki::pki::{self, IdentityTemplate};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};

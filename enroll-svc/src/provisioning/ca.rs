@@ -5,8 +5,8 @@
 use super::settings::CaConfig;
 use super::store::PkiStore;
 use crate::error::Error;
-use mdm_core::pki::{self, IdentityTemplate};
-use mdm_core::scep::Signer;
+use mdm_pki::pki::{self, IdentityTemplate};
+use mdm_pki::scep::Signer;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use openssl::x509::{X509NameRef, X509Ref, X509VerifyResult, X509};

@@ -8,8 +8,8 @@
 use super::ca::DeviceCa;
 use super::store::{ChallengeCheck, IssuedRecord, PkiStore};
 use crate::error::Error;
-use mdm_core::pki;
-use mdm_core::scep::{
+use mdm_pki::pki;
+use mdm_pki::scep::{
     self, parse_pki_message, reply, ContentCipher, Csr, FailInfo, MessageType, PkiRequest,
     ScepError,
 };

@@ -104,7 +104,7 @@ pub struct EnrollmentConfig {
     #[serde(default)]
     pub signing_key_file: Option<PathBuf>,
     /// PEM bundle the OTA phase-2 device signature must chain to. Default: Apple's public
-    /// device CAs (compiled in from `mdm-core/certs/apple/`). Tests name a test CA here.
+    /// device CAs (compiled in from `mdm-pki/certs/apple/`). Tests name a test CA here.
     #[serde(default)]
     pub device_ca_file: Option<PathBuf>,
     /// Seconds a SCEP challenge, and an OTA enrollment between its phases, stays usable.
@@ -116,7 +116,7 @@ fn yes() -> bool {
     true
 }
 fn default_access_rights() -> u64 {
-    mdm_core::profile::payload::ALL_ACCESS_RIGHTS
+    mdm_pki::profile::payload::ALL_ACCESS_RIGHTS
 }
 fn default_profile_identifier() -> String {
     "org.mdm-server.enrollment".into()

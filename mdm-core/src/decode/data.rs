@@ -23,7 +23,9 @@ const UNPADDED: GeneralPurpose = GeneralPurpose::new(
 /// leaves bits over) is refused rather than turned into bytes nobody sent.
 ///
 /// On failure returns the reason given by the lenient attempt, which is the one that matters.
-pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+///
+/// Public because `mdm-pki` reads the `Mdm-Signature` header, base64 from the same devices, with it.
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if let Ok(bytes) = STANDARD.decode(&compact) {
         return Ok(bytes);

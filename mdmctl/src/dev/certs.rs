@@ -6,7 +6,7 @@
 use super::files;
 use super::layout::PemPair;
 use anyhow::Context;
-use mdm_core::pki;
+use mdm_pki::pki;
 use openssl::asn1::Asn1Time;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::error::ErrorStack;

@@ -13,7 +13,7 @@ use super::certs::{self, KeyedCert};
 use super::files;
 use super::layout::{Layout, PemPair};
 use anyhow::Context;
-use mdm_core::profile::chain::APPLE_DEVICE_CAS;
+use mdm_pki::profile::chain::APPLE_DEVICE_CAS;
 
 /// Names the server certificate is valid for: this machine, and the proxy's host name in
 /// `docker-compose.yml` (the set can be mounted there).
@@ -211,7 +211,7 @@ mod tests {
         layout.create().expect("dirs");
         let pki = DevPki::load_or_create(&layout).expect("pki");
         let pem = std::fs::read(layout.ota_device_cas()).expect("the bundle is written");
-        let bundle = mdm_core::profile::chain::DeviceCaBundle::from_pem(&pem).expect("a bundle");
+        let bundle = mdm_pki::profile::chain::DeviceCaBundle::from_pem(&pem).expect("a bundle");
         // Apple Root CA and the simulated CA are roots; Apple's two intermediates are not.
         assert_eq!(bundle.counts(), (2, 2));
         let leaf = |ca: &KeyedCert, name: &str| {

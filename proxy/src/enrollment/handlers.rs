@@ -4,7 +4,7 @@ use super::error::EnrollError;
 use super::query::{param, scep_message};
 use crate::backends::Backends;
 use base64::Engine;
-use mdm_core::profile::CONTENT_TYPE as PROFILE;
+use mdm_pki::profile::CONTENT_TYPE as PROFILE;
 use mdm_proto::v1::{
     DirectProfileRequest, OtaEnrollRequest, ProfileResponse, ScepRequest, ServiceConfigRequest,
     TrustProfileRequest,

@@ -4,11 +4,11 @@
 //! `cn-equals-udid` policy. A revoked certificate is refused afterwards.
 
 use super::support::*;
-use mdm_core::pki;
-use mdm_core::profile::encryption::decrypt_profile;
-use mdm_core::profile::service::DeviceAnswer;
-use mdm_core::profile::signing;
-use mdm_core::scep::{ContentCipher, PkiStatus};
+use mdm_pki::pki;
+use mdm_pki::profile::encryption::decrypt_profile;
+use mdm_pki::profile::service::DeviceAnswer;
+use mdm_pki::profile::signing;
+use mdm_pki::scep::{ContentCipher, PkiStatus};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use proxy::config::IdentityPolicy;

@@ -3,7 +3,7 @@
 //! `/MDMServiceConfig` and the trust profile; tokens that are single-use and revocable.
 
 use super::support::*;
-use mdm_core::scep::ContentCipher;
+use mdm_pki::scep::ContentCipher;
 use plist::Value;
 use proxy::config::IdentityPolicy;
 use reqwest::StatusCode;
@@ -72,7 +72,7 @@ async fn the_direct_profile_verifies_with_openssl_and_its_payloads_fit_together(
         .expect("openssl smime");
     assert!(smime.success(), "openssl smime -verify");
 
-    let profile = mdm_core::profile::read_dictionary(&content).expect("plist");
+    let profile = mdm_pki::profile::read_dictionary(&content).expect("plist");
     assert_eq!(string(&profile, "PayloadType"), "Configuration");
     assert_eq!(
         profile.get("PayloadRemovalDisallowed"),
@@ -295,7 +295,7 @@ async fn a_direct_enrollment_checks_in_by_its_binding() {
     let cert = rep.certificates[0].clone();
     let udid = "DIRECT-ENROLLED-MAC";
     assert_ne!(
-        mdm_core::pki::common_name(cert.subject_name()).as_deref(),
+        mdm_pki::pki::common_name(cert.subject_name()).as_deref(),
         Some(udid)
     );
     let identity = (cert, device.key);

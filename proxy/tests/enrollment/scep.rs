@@ -1,14 +1,14 @@
 //! SCEP through the proxy: every envelope cipher over POST and over GET, and the refusals.
 
 use super::support::*;
-use mdm_core::pki;
-use mdm_core::scep::client::{self, RequestOptions};
-use mdm_core::scep::{csr, ContentCipher, Digest, FailInfo, PkiStatus, Signer};
+use mdm_pki::pki;
+use mdm_pki::scep::client::{self, RequestOptions};
+use mdm_pki::scep::{csr, ContentCipher, Digest, FailInfo, PkiStatus, Signer};
 use reqwest::StatusCode;
 use testkit::{Engine, Stack};
 
 async fn round_trips(stack: &Stack) {
-    mdm_core::scep::load_legacy_provider().expect("single DES for the client side");
+    mdm_pki::scep::load_legacy_provider().expect("single DES for the client side");
     let ca = ca_cert(stack).await;
     let caps = get(stack, "/scep?operation=GetCACaps").await;
     assert_eq!(caps.status(), StatusCode::OK);

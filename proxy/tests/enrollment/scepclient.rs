@@ -3,7 +3,7 @@
 //! through the proxy, as a separate process (`.ci/run` installs the package).
 
 use super::support::*;
-use mdm_core::pki;
+use mdm_pki::pki;
 use openssl::x509::X509;
 use std::path::Path;
 use testkit::Engine;

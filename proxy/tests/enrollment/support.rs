@@ -2,10 +2,10 @@
 //! mdm-core's client-side codec.
 
 use base64::Engine;
-use mdm_core::pki;
-use mdm_core::profile::{read_dictionary, signing};
-use mdm_core::scep::client::{self, CertRep, RequestOptions};
-use mdm_core::scep::{csr, ContentCipher, Digest, Signer};
+use mdm_pki::pki;
+use mdm_pki::profile::{read_dictionary, signing};
+use mdm_pki::scep::client::{self, CertRep, RequestOptions};
+use mdm_pki::scep::{csr, ContentCipher, Digest, Signer};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use plist::{Dictionary, Value};

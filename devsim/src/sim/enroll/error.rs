@@ -1,6 +1,6 @@
 //! Why an enrollment failed, and at which step of the flow.
 
-use mdm_core::scep::{FailInfo, PkiStatus};
+use mdm_pki::scep::{FailInfo, PkiStatus};
 
 /// A step of an enrollment flow, as a device goes through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

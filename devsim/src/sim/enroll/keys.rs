@@ -4,7 +4,7 @@
 //! worker would stall every other device's I/O), and a benchmark can make them all before it
 //! starts the clock ([`prepare`]), so that it measures the server rather than key generation.
 
-use mdm_core::pki;
+use mdm_pki::pki;
 use openssl::error::ErrorStack;
 use openssl::pkey::{PKey, Private};
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! Profile Service, SCEP and MDM payloads.
 
 use super::error::{EnrollmentError, Step};
-use mdm_core::profile::{read_dictionary, signing};
+use mdm_pki::profile::{read_dictionary, signing};
 use plist::{Dictionary, Value};
 
 /// PayloadType of a SCEP payload.
@@ -192,7 +192,7 @@ pub fn by_uuid<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mdm_core::profile::payload::ScepPayload;
+    use mdm_pki::profile::payload::ScepPayload;
 
     #[test]
     fn reads_the_scep_payload_the_server_writes() {

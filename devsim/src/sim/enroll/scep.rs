@@ -7,9 +7,9 @@ use super::error::{EnrollmentError, Step};
 use super::profile::ScepSettings;
 use super::wire::{self, Wire};
 use base64::Engine;
-use mdm_core::pki;
-use mdm_core::scep::client::{self, RequestOptions};
-use mdm_core::scep::{csr, ContentCipher, Digest, PkiStatus, Signer};
+use mdm_pki::pki;
+use mdm_pki::scep::client::{self, RequestOptions};
+use mdm_pki::scep::{csr, ContentCipher, Digest, PkiStatus, Signer};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::{X509Name, X509};
 
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn caps_choose_post_and_aes_when_offered() {
-        let ours = Caps::parse(mdm_core::scep::CA_CAPS);
+        let ours = Caps::parse(mdm_pki::scep::CA_CAPS);
         assert_eq!(
             ours,
             Caps {
