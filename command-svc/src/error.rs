@@ -45,6 +45,13 @@ pub enum Error {
     Upstream(#[from] service_kit::upstream::UpstreamError),
 }
 
+/// A forwarded identity that fails its checks is a refusal (403), never "not managed".
+impl From<mdm_proto::IdentityError> for Error {
+    fn from(error: mdm_proto::IdentityError) -> Error {
+        Error::IdentityMismatch(error.to_string())
+    }
+}
+
 impl Error {
     /// The shared code this error is reported as.
     pub fn code(&self) -> ErrorCode {

@@ -10,6 +10,7 @@ use mdm_proto::v1::{
     ListCommandsResponse, ListDeliveriesRequest, ListDeliveriesResponse,
     ListEnrollmentCommandsRequest, ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
 };
+use mdm_proto::VerifiedIdentity;
 use service_kit::now_ms;
 use tonic::{Request, Response, Status};
 
@@ -40,9 +41,7 @@ impl Commands for CommandsApi {
         request: Request<ReportRequest>,
     ) -> Result<Response<ReportResponse>, Status> {
         let request = request.into_inner();
-        let identity = request
-            .identity
-            .ok_or_else(|| Error::IdentityMismatch("no identity was forwarded".into()))?;
+        let identity = VerifiedIdentity::try_from(request.identity).map_err(Error::from)?;
         let next = self
             .queue
             .report(&identity, &request.body, &request.connection_id)

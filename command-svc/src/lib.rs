@@ -39,8 +39,6 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
 /// Opens the database, runs migrations, starts the retention sweep, and serves gRPC on
 /// `listener` until `shutdown` resolves.
 pub async fn run(
@@ -99,22 +97,15 @@ pub async fn run(
                     .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         );
-    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
-    let metrics_addr = metrics_listener.local_addr()?;
-    tracing::info!(addr = %metrics_addr, "command-svc metrics listening");
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, engine = store.db().engine(), "command-svc listening");
-    // The metrics listener lives exactly as long as the gRPC server.
-    let served = tokio::select! {
-        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
-        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
-    };
-    sweeper.abort();
-    activity.abort();
-    inventory.abort();
-    gauges.abort();
-    store.db().close().await;
-    served?;
-    tracing::info!("command-svc stopped");
+    service_kit::grpc::ServiceProcess {
+        name: "command-svc",
+        listener,
+        metrics_listener: TcpListener::bind(config.metrics_listen).await?,
+        observability,
+        db: store.db(),
+        tasks: vec![sweeper, activity, inventory, gauges],
+    }
+    .serve(router, shutdown)
+    .await?;
     Ok(())
 }

@@ -12,9 +12,9 @@ use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported
 use mdm_core::CommandStatus;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{
-    DeviceIdentity, EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest,
-    ResolveTargetsRequest,
+    EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest, ResolveTargetsRequest,
 };
+use mdm_proto::VerifiedIdentity;
 use prost::Message;
 use service_kit::now_ms;
 use service_kit::upstream::Upstream;
@@ -79,7 +79,7 @@ impl CommandQueue {
     /// Handles a device's report; answers the next command, if any.
     pub async fn report(
         &self,
-        identity: &DeviceIdentity,
+        identity: &VerifiedIdentity,
         body: &[u8],
         connection_id: &str,
     ) -> Result<Option<NextCommand>, Error> {
@@ -111,18 +111,13 @@ impl CommandQueue {
 
     async fn handle_report(
         &self,
-        identity: &DeviceIdentity,
+        identity: &VerifiedIdentity,
         report: &mdm_core::CommandReport,
         body: &[u8],
         connection_id: &str,
     ) -> Result<Option<NextCommand>, Error> {
         let enrollment = report.ids.enrollment()?;
-        if identity.enrollment_id != enrollment.id {
-            return Err(Error::IdentityMismatch(format!(
-                "forwarded for {:?} but the report is from {:?}",
-                identity.enrollment_id, enrollment.id
-            )));
-        }
+        identity.speaks_for(&enrollment)?;
         if let Some(push) = &self.push {
             push.seen(&enrollment.id);
         }
@@ -141,7 +136,7 @@ impl CommandQueue {
                 body,
                 inventory: inventory.as_deref(),
             });
-        let generation = i64::try_from(identity.generation).unwrap_or(i64::MAX);
+        let generation = i64::try_from(identity.generation()).unwrap_or(i64::MAX);
         let cycle = self
             .store
             .cycle(

@@ -8,14 +8,15 @@
 //! | UserAuthenticate   | declined (410): no digest-challenge user channels here         |
 //! | Set/GetBootstrapToken | store sealed / return it to the same device                 |
 
+use crate::admissions::{Admissions, Event};
 use crate::error::Error;
-use crate::identity::VerifiedIdentity;
 use crate::metrics::{CheckinLabels, Metrics};
 use crate::push_targets::PushTargets;
 use crate::store::{
     AuthenticateOutcome, Authentication, DeviceFacts, EnrollmentStore, TokenUpdateRecord,
 };
 use mdm_core::CheckinMessage;
+use mdm_proto::VerifiedIdentity;
 use service_kit::secrets::SecretBox;
 
 /// Handles check-in messages from verified identities.
@@ -25,6 +26,7 @@ pub struct CheckinService {
     secrets: SecretBox,
     metrics: Metrics,
     push: Option<PushTargets>,
+    admissions: Option<Admissions>,
 }
 
 impl CheckinService {
@@ -35,7 +37,15 @@ impl CheckinService {
             secrets,
             metrics: Metrics::default(),
             push: None,
+            admissions: None,
         }
+    }
+
+    /// Announces each Authenticate and CheckOut to the edges, whose cached admissions of the
+    /// device are stale from then on. Without it (tools, store-level tests) nothing is announced.
+    pub fn with_admissions(mut self, admissions: Admissions) -> CheckinService {
+        self.admissions = Some(admissions);
+        self
     }
 
     /// Registers push targets with push-svc at TokenUpdate and removes them at CheckOut (see
@@ -68,6 +78,15 @@ impl CheckinService {
         result
     }
 
+    /// Tells the edges that `device_id`'s admissions changed.
+    async fn announce(&self, device_id: &str) {
+        if let Some(admissions) = &self.admissions {
+            admissions
+                .publish(Event::Device(device_id.to_owned()))
+                .await;
+        }
+    }
+
     fn count(&self, message_type: &'static str, outcome: Result<(), &Error>) {
         let outcome = match outcome {
             Ok(()) => "ok",
@@ -89,8 +108,8 @@ impl CheckinService {
         message: &CheckinMessage,
     ) -> Result<Vec<u8>, Error> {
         let enrollment = message.ids().enrollment()?;
-        identity.check(&enrollment)?;
-        let cert = identity.cert_sha256.as_slice();
+        identity.speaks_for(&enrollment)?;
+        let cert = identity.cert_sha256().as_bytes().as_slice();
         let device_id = enrollment.device_id.as_str();
         let response = match message {
             CheckinMessage::Authenticate(m) => {
@@ -116,7 +135,7 @@ impl CheckinService {
                         id: &enrollment.id,
                         channel: enrollment.kind.into(),
                         cert_sha256: cert,
-                        cert_common_name: &identity.cert_common_name,
+                        cert_common_name: identity.cert_common_name(),
                         topic: Some(m.topic.as_str()),
                         facts: &facts,
                     })
@@ -125,6 +144,7 @@ impl CheckinService {
                     self.metrics.rebind_refused.inc();
                 }
                 let authenticated = authenticated?;
+                self.announce(device_id).await;
                 // A re-enrollment starts afresh: commands queued for the earlier generation are
                 // never served (command-svc compares generations), so nothing else is called.
                 match authenticated.outcome {
@@ -196,6 +216,7 @@ impl CheckinService {
                     push.restore(record).await;
                 }
                 checked_out?;
+                self.announce(device_id).await;
                 tracing::info!(enrollment = %enrollment.id, "CheckOut");
                 Vec::new()
             }

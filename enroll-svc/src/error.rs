@@ -77,6 +77,13 @@ pub enum Error {
     Crypto(#[from] openssl::error::ErrorStack),
 }
 
+/// A forwarded identity that fails its checks is a refusal (403), never "not managed".
+impl From<mdm_proto::IdentityError> for Error {
+    fn from(error: mdm_proto::IdentityError) -> Error {
+        Error::IdentityMismatch(error.to_string())
+    }
+}
+
 impl Error {
     /// The shared code this error is reported as.
     pub fn code(&self) -> ErrorCode {

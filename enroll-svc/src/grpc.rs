@@ -1,20 +1,23 @@
 //! The gRPC adapter: `mdm.v1.Enrollment` onto [`CheckinService`] and the store.
 
+use crate::admissions::Admissions;
 use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
-use crate::identity::VerifiedIdentity;
 use crate::provisioning::Provisioning;
 use crate::store::{AuditQuery, DeviceFilter, EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
-    App, ApproveReenrollmentRequest, AuditEntry, AuthorizeRequest, AuthorizeResponse,
-    CheckinRequest, CheckinResponse, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
-    GetEnrollmentRequest, GetUnlockTokenRequest, GetUnlockTokenResponse, ListAppsRequest,
-    ListAppsResponse, ListAuditRequest, ListAuditResponse, ListEnrollmentsRequest,
-    ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest, ResolveTargetsResponse,
-    ResolvedTarget, UpdateInventoryRequest, UpdateInventoryResponse,
+    AdmissionChange, AdmitRequest, AdmitResponse, App, ApproveReenrollmentRequest, AuditEntry,
+    CheckinRequest, CheckinResponse, DeviceIdentity, EnrollmentInfo,
+    EnrollmentStatus as ProtoStatus, GetEnrollmentRequest, GetUnlockTokenRequest,
+    GetUnlockTokenResponse, IdentityPolicy, ListAppsRequest, ListAppsResponse, ListAuditRequest,
+    ListAuditResponse, ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval,
+    ResolveTargetsRequest, ResolveTargetsResponse, ResolvedTarget, UpdateInventoryRequest,
+    UpdateInventoryResponse, WatchAdmissionsRequest,
 };
+use mdm_proto::VerifiedIdentity;
 use service_kit::secrets::SecretBox;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 /// Implements the Enrollment service.
@@ -24,20 +27,24 @@ pub struct EnrollmentApi {
     store: EnrollmentStore,
     secrets: SecretBox,
     revocation: Option<Provisioning>,
+    admissions: Admissions,
 }
 
 impl EnrollmentApi {
-    /// An API over a check-in handler, its store and the key sealing secrets.
+    /// An API over a check-in handler, its store, the key sealing secrets and the admission
+    /// changes it streams to edges.
     pub fn new(
         checkins: CheckinService,
         store: EnrollmentStore,
         secrets: SecretBox,
+        admissions: Admissions,
     ) -> EnrollmentApi {
         EnrollmentApi {
             checkins,
             store,
             secrets,
             revocation: None,
+            admissions,
         }
     }
 
@@ -50,7 +57,11 @@ impl EnrollmentApi {
 
     async fn refuse_revoked(&self, identity: &VerifiedIdentity) -> Result<(), Error> {
         match &self.revocation {
-            Some(provisioning) => provisioning.refuse_revoked(&identity.cert_sha256).await,
+            Some(provisioning) => {
+                provisioning
+                    .refuse_revoked(identity.cert_sha256().as_bytes())
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -63,7 +74,7 @@ impl Enrollment for EnrollmentApi {
         request: Request<CheckinRequest>,
     ) -> Result<Response<CheckinResponse>, Status> {
         let request = request.into_inner();
-        let identity = VerifiedIdentity::try_from(request.identity)?;
+        let identity = VerifiedIdentity::try_from(request.identity).map_err(Error::from)?;
         self.refuse_revoked(&identity).await?;
         let body = self.checkins.handle(&identity, &request.body).await?;
         Ok(Response::new(CheckinResponse { body }))
@@ -113,26 +124,61 @@ impl Enrollment for EnrollmentApi {
         }))
     }
 
-    async fn authorize(
+    async fn admit(
         &self,
-        request: Request<AuthorizeRequest>,
-    ) -> Result<Response<AuthorizeResponse>, Status> {
-        let identity = VerifiedIdentity::try_from(request.into_inner().identity)?;
-        identity.check_policy()?;
-        self.refuse_revoked(&identity).await?;
-        let mut generation = self
-            .store
-            .authorize_device(&identity.device_id, &identity.cert_sha256)
-            .await?;
-        if identity.enrollment_id != identity.device_id {
-            generation = self
+        request: Request<AdmitRequest>,
+    ) -> Result<Response<AdmitResponse>, Status> {
+        let request = request.into_inner();
+        // The edge asks under its configured policy; the certificate may be held to another
+        // (a direct-profile one to the binding), so the claim is read first with the policy
+        // that checks nothing of the CN, then held to the one that applies.
+        let claim = request
+            .identity
+            .ok_or_else(|| Error::IdentityMismatch("no identity was forwarded".into()))?;
+        let requested = claim.policy();
+        let claim = VerifiedIdentity::try_from(DeviceIdentity {
+            policy: IdentityPolicy::BoundCertificate.into(),
+            ..claim
+        })
+        .map_err(Error::from)?;
+        let policy = match &self.revocation {
+            Some(provisioning) => {
+                provisioning
+                    .admission_policy(claim.cert_sha256().as_bytes(), requested)
+                    .await?
+            }
+            None => requested,
+        };
+        let identity = claim.under(policy).map_err(Error::from)?;
+        let generation = if request.command_channel {
+            let device_id = identity.device_id().as_str();
+            let mut generation = self
                 .store
-                .authorize_user_channel(&identity.enrollment_id)
+                .authorize_device(device_id, identity.cert_sha256().as_bytes())
                 .await?;
-        }
-        Ok(Response::new(AuthorizeResponse {
-            generation: u64::try_from(generation).unwrap_or(0),
+            if identity.enrollment_id().is_user_channel() {
+                generation = self
+                    .store
+                    .authorize_user_channel(identity.enrollment_id().as_str())
+                    .await?;
+            }
+            u64::try_from(generation).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(Response::new(AdmitResponse {
+            policy: identity.policy().into(),
+            generation,
         }))
+    }
+
+    type WatchAdmissionsStream = ReceiverStream<Result<AdmissionChange, Status>>;
+
+    async fn watch_admissions(
+        &self,
+        _request: Request<WatchAdmissionsRequest>,
+    ) -> Result<Response<Self::WatchAdmissionsStream>, Status> {
+        Ok(Response::new(self.admissions.watch()))
     }
 
     async fn resolve_targets(

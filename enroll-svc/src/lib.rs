@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //! - [`config`]: settings (`MDM_ENROLL_*`).
-//! - [`identity`]: the verified identity from the edge and the checks repeated here.
 //! - [`checkin`]: what each check-in message does.
+//! - [`admissions`]: Authenticate, CheckOut and revocation announced to every edge (its cache).
 //! - [`push_targets`]: push targets kept in step with push-svc (TokenUpdate, CheckOut).
 //! - [`metrics`]: Prometheus counters.
 //! - [`store`]: the enrollment table on SQLite or PostgreSQL.
@@ -18,11 +18,11 @@
 //!
 //! Binaries and tests both start the service with [`run`].
 
+pub mod admissions;
 pub mod checkin;
 pub mod config;
 pub mod error;
 pub mod grpc;
-pub mod identity;
 pub mod metrics;
 pub mod provisioning;
 pub mod push_targets;
@@ -39,11 +39,7 @@ use service_kit::observe;
 use service_kit::secrets::SecretBox;
 use service_kit::upstream::{Upstream, UpstreamOptions};
 use std::future::Future;
-use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// How long in-flight calls may take to finish once shutdown starts.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Opens the database, runs migrations, and serves gRPC on `listener` until `shutdown` resolves.
 pub async fn run(
@@ -65,10 +61,12 @@ pub async fn run(
         observe::database_ready(store.db().clone()),
         vec![("push-svc", push.ready_check())],
     );
+    let admissions = admissions::Admissions::start(store.db().clone());
     let checkins = checkin::CheckinService::new(store.clone(), secrets.clone())
         .with_metrics(metrics)
-        .with_push(push_targets::PushTargets::new(push));
-    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets)
+        .with_push(push_targets::PushTargets::new(push))
+        .with_admissions(admissions.clone());
+    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets, admissions.clone())
         .with_revocation(provisioning.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -89,23 +87,23 @@ pub async fn run(
         )
         .add_service(
             grpc_calls.wrap(
-                ProvisioningServer::new(provisioning::grpc::ProvisioningApi::new(provisioning))
-                    .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+                ProvisioningServer::new(provisioning::grpc::ProvisioningApi::new(
+                    provisioning,
+                    admissions,
+                ))
+                .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         );
-    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
-    let metrics_addr = metrics_listener.local_addr()?;
-    tracing::info!(addr = %metrics_addr, "enroll-svc metrics listening");
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, engine = store.db().engine(), "enroll-svc listening");
-    // The metrics listener lives exactly as long as the gRPC server.
-    let served = tokio::select! {
-        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
-        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
-    };
-    store.db().close().await;
-    served?;
-    tracing::info!("enroll-svc stopped");
+    service_kit::grpc::ServiceProcess {
+        name: "enroll-svc",
+        listener,
+        metrics_listener: TcpListener::bind(config.metrics_listen).await?,
+        observability,
+        db: store.db(),
+        tasks: Vec::new(),
+    }
+    .serve(router, shutdown)
+    .await?;
     Ok(())
 }

@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::error::Error;
 use ca::DeviceCa;
 use mdm_pki::profile::chain::DeviceCaBundle;
+use mdm_proto::v1::IdentityPolicy;
 use ota::OtaService;
 use profiles::{ChallengeFor, ProfileFactory};
 use scep::ScepServer;
@@ -151,17 +152,32 @@ impl Provisioning {
         self.store.certificate_by_sha256(cert_sha256).await
     }
 
-    /// Refuses, on the MDM channel, a certificate this CA revoked, or the identity OTA phase 2
-    /// issued (it only signs phase 3; the MDM identity is the enrollment profile's).
-    /// Certificates from other CAs are not ours to judge.
-    pub async fn refuse_revoked(&self, cert_sha256: &[u8]) -> Result<(), Error> {
+    /// The identity policy a certificate is held to on the MDM channel, or why it is refused:
+    /// a certificate this CA revoked, or the identity OTA phase 2 issued (it only signs phase 3;
+    /// the MDM identity is the enrollment profile's). A direct-profile certificate carries a
+    /// random CN, so the binding made at Authenticate is what ties it to a device: it is held to
+    /// the bound-certificate policy whatever was `requested`. Certificates from other CAs are not
+    /// ours to judge: they get `requested`.
+    pub async fn admission_policy(
+        &self,
+        cert_sha256: &[u8],
+        requested: IdentityPolicy,
+    ) -> Result<IdentityPolicy, Error> {
         match self.issued(cert_sha256).await? {
             Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
             Some(cert) if cert.flow == Flow::Ota => Err(Error::IdentityMismatch(format!(
                 "certificate {} is the OTA enrollment identity, not an MDM identity",
                 cert.serial
             ))),
-            _ => Ok(()),
+            Some(cert) if cert.flow == Flow::Direct => Ok(IdentityPolicy::BoundCertificate),
+            _ => Ok(requested),
         }
+    }
+
+    /// Refuses what [`Provisioning::admission_policy`] refuses.
+    pub async fn refuse_revoked(&self, cert_sha256: &[u8]) -> Result<(), Error> {
+        self.admission_policy(cert_sha256, IdentityPolicy::Unspecified)
+            .await
+            .map(drop)
     }
 }

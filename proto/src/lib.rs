@@ -7,15 +7,18 @@
 //! - [`error`]: [`ErrorCode`], how a service states *why* a call failed so that the edge can
 //!   answer the device with exactly the HTTP status docs/architecture.md §4 asks for.
 //! - [`clients`]: a client of each service, with the agreed message-size limit.
+//! - [`identity`]: the verified device identity as validated types ([`VerifiedIdentity`]).
 //! - [`page`]: the paging convention of the listing RPCs.
 //! - [`inventory`]: inventory updates between their wire form and `mdm_core`'s.
 
 pub mod clients;
 pub mod error;
+pub mod identity;
 pub mod inventory;
 pub mod page;
 
 pub use error::{bounded, code_of, status, ErrorCode, MAX_STATUS_MESSAGE};
+pub use identity::{CertSha256, DeviceId, EnrollmentId, IdentityError, VerifiedIdentity};
 pub use page::page_limit;
 pub use tonic;
 

@@ -53,8 +53,7 @@ impl Backends {
         clients::commands(self.command.channel())
     }
 
-    /// A client of enroll-svc's provisioning service: CA, SCEP, enrollment profiles and tokens,
-    /// certificate status.
+    /// A client of enroll-svc's provisioning service: CA, SCEP, enrollment profiles and tokens.
     pub fn provisioning_client(&self) -> ProvisioningClient<Channel> {
         clients::provisioning(self.enroll.channel())
     }

@@ -119,10 +119,18 @@ pub struct Services {
     /// (re-resolved every 5 s); requests go to the healthy ones in turn.
     #[serde(default = "default_command_url")]
     pub command_url: String,
-    /// Milliseconds a positive command-channel authorization from enroll-svc is reused
-    /// (0 = ask every time). A CheckOut through this edge evicts at once.
-    #[serde(default = "default_authorization_cache_ms")]
-    pub authorization_cache_ms: u64,
+    /// Milliseconds a positive admission from enroll-svc (this certificate may speak for this
+    /// enrollment, under this policy, at this generation) is reused; 0 = ask for every request.
+    /// A change (Authenticate, CheckOut, revocation) through any edge evicts it sooner: see
+    /// `admission_coherence_ms`.
+    #[serde(default = "default_admission_cache_ms")]
+    pub admission_cache_ms: u64,
+    /// The bound, in milliseconds, on how long a change made through another edge may go
+    /// unenforced here: cached admissions are used only while enroll-svc's stream of changes
+    /// (a heartbeat every 250 ms) was heard within this time; otherwise every request asks.
+    /// At least 500.
+    #[serde(default = "default_admission_coherence_ms")]
+    pub admission_coherence_ms: u64,
     /// Deadline of one gRPC call, in milliseconds. A call past it answers the device 503.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
@@ -133,7 +141,8 @@ impl Default for Services {
         Services {
             enroll_url: default_enroll_url(),
             command_url: default_command_url(),
-            authorization_cache_ms: default_authorization_cache_ms(),
+            admission_cache_ms: default_admission_cache_ms(),
+            admission_coherence_ms: default_admission_coherence_ms(),
             timeout_ms: default_timeout_ms(),
         }
     }
@@ -169,8 +178,11 @@ fn default_enroll_url() -> String {
 fn default_command_url() -> String {
     "http://127.0.0.1:50052".into()
 }
-fn default_authorization_cache_ms() -> u64 {
-    5_000
+fn default_admission_cache_ms() -> u64 {
+    10_000
+}
+fn default_admission_coherence_ms() -> u64 {
+    1_000
 }
 fn default_timeout_ms() -> u64 {
     10_000
@@ -238,6 +250,13 @@ impl ServiceConfig for Config {
             "services.command_url",
             &self.services.command_url,
         )?;
+        if self.services.admission_coherence_ms < 500 {
+            // Heartbeats come every 250 ms: a shorter bound would leave the cache unused.
+            return Err(setting(
+                "services.admission_coherence_ms",
+                "must be at least 500".into(),
+            ));
+        }
         if let Some(enrollment) = &self.enrollment {
             enrollment.validate()?;
             if enrollment.listen == d.listen || enrollment.listen == self.health_listen {

@@ -2,18 +2,18 @@
 //! the limit, parses the envelope, applies the identity policy and forwards to the owning
 //! service. Every failure is answered through [`ProxyError::status`], the one mapping.
 
+use crate::admission::Admissions;
 use crate::authn::Authenticator;
-use crate::authorization::Authorizer;
+use crate::authn::Caller;
 use crate::backends::Backends;
 use crate::body::{error_response, read_limited, respond};
 use crate::config::DeviceListener;
 use crate::error::ProxyError;
-use crate::identity;
 use crate::metrics::Metrics;
-use crate::revocation::CertificateScreen;
 use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
-use mdm_core::Message;
+use mdm_core::{EnrollmentRef, Message};
+use mdm_proto::v1::DeviceIdentity;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use std::sync::Arc;
@@ -33,9 +33,8 @@ enum Endpoint {
 pub struct DeviceApp {
     config: DeviceListener,
     backends: Arc<Backends>,
-    authorizer: Authorizer,
+    admissions: Arc<Admissions>,
     authn: Authenticator,
-    screen: CertificateScreen,
     metrics: Metrics,
 }
 
@@ -44,19 +43,38 @@ impl DeviceApp {
     pub fn new(
         config: DeviceListener,
         backends: Arc<Backends>,
-        authorizer: Authorizer,
+        admissions: Arc<Admissions>,
         authn: Authenticator,
-        screen: CertificateScreen,
         metrics: Metrics,
     ) -> DeviceApp {
         DeviceApp {
             config,
             backends,
-            authorizer,
+            admissions,
             authn,
-            screen,
             metrics,
         }
+    }
+
+    /// The identity to forward, admitted by enroll-svc (or its cached answer): a revoked
+    /// certificate is refused, a direct-profile certificate is held to the certificate binding
+    /// instead of CN = UDID, and a report needs an active enrollment.
+    async fn admit(
+        &self,
+        caller: &Caller,
+        enrollment: &EnrollmentRef,
+        command_channel: bool,
+    ) -> Result<DeviceIdentity, ProxyError> {
+        self.admissions
+            .admit(
+                &self.backends,
+                caller.method,
+                &caller.cert,
+                enrollment,
+                self.config.identity_policy,
+                command_channel,
+            )
+            .await
     }
 
     async fn handle(&self, session: &mut ServerSession) -> Result<Vec<u8>, ProxyError> {
@@ -77,17 +95,11 @@ impl DeviceApp {
         let body = read_limited(session, self.config.max_body_bytes).await?;
         // Identity first: an unverified caller learns nothing about its message.
         let caller = self.authn.authenticate(session, &body)?;
-        // A revoked certificate is refused here; a direct-profile certificate is held to the
-        // certificate binding instead of CN = UDID.
-        let policy = self
-            .screen
-            .policy(&caller.cert, self.config.identity_policy)
-            .await?;
         match mdm_core::parse_message(&body)? {
             Message::Checkin(message) => {
                 self.metrics.message("checkin", message.message_type());
                 let enrollment = message.ids().enrollment()?;
-                let identity = identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
+                let identity = self.admit(&caller, &enrollment, false).await?;
                 // Both end the enrollment's current generation: what this edge cached about it
                 // is stale from now on.
                 let restarts_or_ends = matches!(
@@ -97,7 +109,7 @@ impl DeviceApp {
                 );
                 let answer = self.backends.checkin(identity, body).await;
                 if restarts_or_ends {
-                    self.authorizer.evict_device(&enrollment.device_id);
+                    self.admissions.forget_device(&enrollment.device_id);
                 }
                 answer
             }
@@ -107,9 +119,7 @@ impl DeviceApp {
             Message::Report(report) => {
                 self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
-                let mut identity =
-                    identity::verify(policy, caller.method, &caller.cert, &enrollment)?;
-                identity.generation = self.authorizer.authorize(&self.backends, &identity).await?;
+                let identity = self.admit(&caller, &enrollment, true).await?;
                 self.backends
                     .report(identity, body, caller.connection_id)
                     .await

@@ -8,6 +8,7 @@ use crate::error::ProxyError;
 use crate::tls::ClientCertificate;
 use mdm_core::EnrollmentRef;
 use mdm_proto::v1::{self, AuthMethod, DeviceIdentity};
+use mdm_proto::{CertSha256, VerifiedIdentity};
 
 /// Applies `policy` and builds the identity forwarded to the services.
 pub fn verify(
@@ -15,30 +16,43 @@ pub fn verify(
     method: AuthMethod,
     cert: &ClientCertificate,
     enrollment: &EnrollmentRef,
-) -> Result<DeviceIdentity, ProxyError> {
-    let proto_policy = match policy {
-        IdentityPolicy::CnEqualsUdid => {
-            if cert.common_name != enrollment.device_id {
-                return Err(ProxyError::IdentityMismatch(format!(
-                    "certificate CN {:?} is not the message's device {:?}",
-                    cert.common_name, enrollment.device_id
-                )));
-            }
-            v1::IdentityPolicy::CnEqualsUdid
-        }
-        IdentityPolicy::BoundCertificate => v1::IdentityPolicy::BoundCertificate,
-    };
-    Ok(DeviceIdentity {
+) -> Result<VerifiedIdentity, ProxyError> {
+    VerifiedIdentity::new(
+        enrollment,
+        CertSha256::new(cert.sha256),
+        &cert.common_name,
+        method,
+        proto_policy(policy),
+    )
+    .map_err(|e| ProxyError::IdentityMismatch(e.to_string()))
+}
+
+/// The identity naming `policy` without applying it: what the edge asks enroll-svc to admit,
+/// which may answer a stricter policy (see [`crate::admission`]).
+pub fn unchecked(
+    policy: IdentityPolicy,
+    method: AuthMethod,
+    cert: &ClientCertificate,
+    enrollment: &EnrollmentRef,
+) -> DeviceIdentity {
+    DeviceIdentity {
         enrollment_id: enrollment.id.clone(),
         device_id: enrollment.device_id.clone(),
         user_id: enrollment.user_id.clone().unwrap_or_default(),
         cert_sha256: cert.sha256.to_vec(),
         cert_common_name: cert.common_name.clone(),
         auth_method: method.into(),
-        policy: proto_policy.into(),
-        // Known once enroll-svc has authorized the identity (command channel).
+        policy: proto_policy(policy).into(),
+        // Known once enroll-svc has admitted the identity to the command channel.
         generation: 0,
-    })
+    }
+}
+
+fn proto_policy(policy: IdentityPolicy) -> v1::IdentityPolicy {
+    match policy {
+        IdentityPolicy::CnEqualsUdid => v1::IdentityPolicy::CnEqualsUdid,
+        IdentityPolicy::BoundCertificate => v1::IdentityPolicy::BoundCertificate,
+    }
 }
 
 #[cfg(test)]
@@ -72,8 +86,8 @@ mod tests {
             &enrollment("UDID-1", None),
         )
         .expect("matches");
-        assert_eq!(ok.enrollment_id, "UDID-1");
-        assert_eq!(ok.cert_sha256, vec![7; 32]);
+        assert_eq!(ok.enrollment_id().as_str(), "UDID-1");
+        assert_eq!(ok.cert_sha256(), &CertSha256::new([7; 32]));
         let err = verify(
             IdentityPolicy::CnEqualsUdid,
             AuthMethod::Mtls,
@@ -93,6 +107,7 @@ mod tests {
             &enrollment("UDID-1", Some("USER")),
         )
         .expect("device cert covers its users");
+        let id = DeviceIdentity::from(id);
         assert_eq!(id.enrollment_id, "UDID-1:USER");
         assert_eq!(id.device_id, "UDID-1");
         assert_eq!(id.user_id, "USER");

@@ -11,7 +11,8 @@
 //! - [`identity`]: the identity policy (CN equals UDID, or certificate binding only).
 //! - [`device`]: the device app: routing, body limit, envelope, forwarding.
 //! - [`authn`]: who is calling: mTLS, Mdm-Signature, or a trusted forwarded certificate.
-//! - [`authorization`]: the command channel's check with enroll-svc, briefly cached.
+//! - [`admission`]: may this certificate speak for this enrollment? enroll-svc's answer, cached
+//!   while its stream of changes says it is current.
 //! - [`backends`]: gRPC clients of the services.
 //! - [`body`]: bounded body reading and responses.
 //! - [`error`]: why a request failed, mapped once to an HTTP status.
@@ -21,12 +22,11 @@
 //! - [`pingora_log`]: pingora's log lines, counted, bounded and without credentials.
 //! - [`enrollment`]: the enrollment listener: SCEP, OTA and direct profiles, `/MDMServiceConfig`
 //!   (when `[enrollment]` is configured).
-//! - [`revocation`]: certificate status from enroll-svc (revoked, direct-flow), briefly cached.
 //!
 //! The binary calls [`build_server`] and runs it; tests start the binary as a process.
 
+pub mod admission;
 pub mod authn;
-pub mod authorization;
 pub mod backends;
 pub mod body;
 pub mod config;
@@ -38,7 +38,6 @@ pub mod http_app;
 pub mod identity;
 pub mod metrics;
 pub mod pingora_log;
-pub mod revocation;
 pub mod tls;
 
 pub use config::Config;
@@ -89,6 +88,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     server.bootstrap();
 
     let backends = Arc::new(backends::Backends::new(&config.services)?);
+    let admissions = Arc::new(admission::Admissions::new(&config.services));
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     // The edge keeps no state: once its listeners are up it is ready. The services behind it are
@@ -120,14 +120,8 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
         http_app::Answering(device::DeviceApp::new(
             config.device.clone(),
             Arc::clone(&backends),
-            authorization::Authorizer::new(std::time::Duration::from_millis(
-                config.services.authorization_cache_ms,
-            )),
+            Arc::clone(&admissions),
             authn::Authenticator::new(&config.device, metrics.clone())?,
-            revocation::CertificateScreen::new(
-                Arc::clone(&backends),
-                std::time::Duration::from_millis(config.services.authorization_cache_ms),
-            ),
             metrics,
         )),
     );
@@ -144,6 +138,10 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
 
     server.add_service(device);
     server.add_service(health);
+    server.add_service(pingora::services::background::background_service(
+        "admission watch",
+        admission::AdmissionWatch::new(admissions, &config.services)?,
+    ));
     tracing::info!(
         device = %config.device.listen,
         health = %config.health_listen,

@@ -48,9 +48,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// How long in-flight calls may take to finish once shutdown starts.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
 /// Opens the database, runs migrations, starts the inactivity sweep, and serves gRPC on
 /// `listener` (and metrics on `metrics_listen`) until `shutdown` resolves.
 pub async fn run(
@@ -106,19 +103,15 @@ pub async fn run(
                     .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         );
-    let metrics_listener = TcpListener::bind(config.metrics_listen).await?;
-    let metrics_addr = metrics_listener.local_addr()?;
-    tracing::info!(addr = %metrics_addr, "push-svc metrics listening");
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, engine = store.db().engine(), "push-svc listening");
-    // The metrics listener lives exactly as long as the gRPC server.
-    let served = tokio::select! {
-        served = service_kit::grpc::serve(router, listener, shutdown, SHUTDOWN_GRACE) => served,
-        () = observability.serve(metrics_listener, std::future::pending()) => Ok(()),
-    };
-    sweeper.abort();
-    store.db().close().await;
-    served?;
-    tracing::info!("push-svc stopped");
+    service_kit::grpc::ServiceProcess {
+        name: "push-svc",
+        listener,
+        metrics_listener: TcpListener::bind(config.metrics_listen).await?,
+        observability,
+        db: store.db(),
+        tasks: vec![sweeper],
+    }
+    .serve(router, shutdown)
+    .await?;
     Ok(())
 }

@@ -3,12 +3,12 @@
 use super::store::{Flow, IssuedCertificate, TokenRecord};
 use super::tokens::{self, TokenRequest};
 use super::Provisioning;
+use crate::admissions::{Admissions, Event};
 use crate::error::Error;
 use mdm_proto::v1::provisioning_server::Provisioning as ProvisioningRpc;
 use mdm_proto::v1::{
-    CertificateFlow, CertificateStatusRequest, CertificateStatusResponse,
-    CreateEnrollmentTokenRequest, CreateEnrollmentTokenResponse, DirectProfileRequest,
-    EnrollmentToken, GetEnrollmentTokenRequest, GetIssuedCertificateRequest,
+    CertificateFlow, CreateEnrollmentTokenRequest, CreateEnrollmentTokenResponse,
+    DirectProfileRequest, EnrollmentToken, GetEnrollmentTokenRequest, GetIssuedCertificateRequest,
     IssuedCertificate as ProtoCertificate, ListEnrollmentTokensRequest,
     ListEnrollmentTokensResponse, OtaEnrollRequest, ProfileResponse, RevokeCertificateRequest,
     RevokeEnrollmentTokenRequest, ScepRequest, ScepResponse, ServiceConfigRequest,
@@ -24,12 +24,16 @@ const MAX_REASON: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct ProvisioningApi {
     provisioning: Provisioning,
+    admissions: Admissions,
 }
 
 impl ProvisioningApi {
-    /// The adapter.
-    pub fn new(provisioning: Provisioning) -> ProvisioningApi {
-        ProvisioningApi { provisioning }
+    /// The adapter; revocations are announced to the edges through `admissions`.
+    pub fn new(provisioning: Provisioning, admissions: Admissions) -> ProvisioningApi {
+        ProvisioningApi {
+            provisioning,
+            admissions,
+        }
     }
 }
 
@@ -216,26 +220,10 @@ impl ProvisioningRpc for ProvisioningApi {
             .await?
             .ok_or_else(|| Error::NotFound(format!("certificate {serial}")))?;
         tracing::info!(target: "audit", %serial, by = %r.revoked_by, reason = %r.reason, "certificate revoked");
+        self.admissions
+            .publish(Event::Certificate(cert.sha256.clone()))
+            .await;
         Ok(Response::new(certificate(cert)))
-    }
-
-    async fn certificate_status(
-        &self,
-        request: Request<CertificateStatusRequest>,
-    ) -> Result<Response<CertificateStatusResponse>, Status> {
-        let sha256 = request.into_inner().cert_sha256;
-        if sha256.len() != 32 {
-            return Err(Error::InvalidRequest("cert_sha256 is not a SHA-256".into()).into());
-        }
-        let answer = match self.provisioning.issued(&sha256).await? {
-            Some(cert) => CertificateStatusResponse {
-                issued_here: true,
-                flow: flow(cert.flow).into(),
-                revoked: cert.revoked_at.is_some(),
-            },
-            None => CertificateStatusResponse::default(),
-        };
-        Ok(Response::new(answer))
     }
 }
 

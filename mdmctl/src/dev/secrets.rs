@@ -6,7 +6,6 @@
 use super::files;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use service_kit::secrets::SecretBox;
 use std::path::Path;
 
 /// Prefix of generated admin tokens, so that one is recognisable in a shell history or a leak
@@ -34,12 +33,10 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Fresh secrets.
     pub fn generate() -> anyhow::Result<Secrets> {
-        let mut bytes = [0u8; 32];
-        openssl::rand::rand_bytes(&mut bytes).context("drawing random bytes for the token")?;
         Ok(Secrets {
-            admin_token: format!("{TOKEN_PREFIX}{}", hex::encode(bytes)),
-            enroll_secret_key: SecretBox::generate_key(),
-            push_secret_key: SecretBox::generate_key(),
+            admin_token: format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes()?)),
+            enroll_secret_key: sealing_key()?,
+            push_secret_key: sealing_key()?,
         })
     }
 
@@ -68,9 +65,24 @@ impl Secrets {
     }
 }
 
+/// 32 random bytes from OpenSSL's generator.
+fn random_bytes() -> anyhow::Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    openssl::rand::rand_bytes(&mut bytes).context("drawing random bytes")?;
+    Ok(bytes)
+}
+
+/// A services' `secret_key`: base64 of 32 random bytes (an AES-256 key).
+fn sealing_key() -> anyhow::Result<String> {
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::STANDARD.encode(random_bytes()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The services' own key parser: what they are given must open.
+    use service_kit::secrets::SecretBox;
 
     #[test]
     fn made_once_then_reused() {

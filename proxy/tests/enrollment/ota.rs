@@ -11,7 +11,6 @@ use mdm_pki::profile::signing;
 use mdm_pki::scep::{ContentCipher, PkiStatus};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use proxy::config::IdentityPolicy;
 use reqwest::StatusCode;
 use serde_json::json;
 use testkit::messages as msg;
@@ -225,12 +224,8 @@ async fn full_enrollment(stack: &Stack) {
         "{}",
         stack.logs()
     );
-    // The edge's own screen (proxy::revocation) sees it too.
-    let refused = screen(stack)
-        .policy(
-            &client_certificate(&identity.0),
-            IdentityPolicy::CnEqualsUdid,
-        )
+    // The edge's own admission (proxy::admission) refuses it too.
+    let refused = admit(stack, &client_certificate(&identity.0), UDID)
         .await
         .expect_err("revoked");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);

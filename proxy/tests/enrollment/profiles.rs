@@ -5,7 +5,6 @@
 use super::support::*;
 use mdm_pki::scep::ContentCipher;
 use plist::Value;
-use proxy::config::IdentityPolicy;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::Command;
@@ -310,12 +309,11 @@ async fn a_direct_enrollment_checks_in_by_its_binding() {
         StatusCode::OK
     );
     // On a cn-equals-udid listener the edge holds it to the binding as well.
-    let policy = screen(&stack)
-        .policy(
-            &client_certificate(&identity.0),
-            IdentityPolicy::CnEqualsUdid,
-        )
+    let admitted = admit(&stack, &client_certificate(&identity.0), udid)
         .await
-        .expect("not revoked");
-    assert_eq!(policy, IdentityPolicy::BoundCertificate);
+        .expect("not revoked, and its random CN is not held against it");
+    assert_eq!(
+        admitted.policy(),
+        mdm_proto::v1::IdentityPolicy::BoundCertificate
+    );
 }

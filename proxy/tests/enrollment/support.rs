@@ -221,17 +221,35 @@ pub fn string<'a>(dict: &'a Dictionary, key: &str) -> &'a str {
     dict.get(key).and_then(Value::as_string).unwrap_or_default()
 }
 
-/// The edge's certificate screen, asking this stack's enroll-svc with no cache.
-pub fn screen(stack: &Stack) -> proxy::revocation::CertificateScreen {
+/// What the edge's admission (`proxy::admission`) answers for a check-in from `cert` naming
+/// device `udid`, asking this stack's enroll-svc with no cache, under a cn-equals-udid policy.
+pub async fn admit(
+    stack: &Stack,
+    cert: &proxy::tls::ClientCertificate,
+    udid: &str,
+) -> Result<mdm_proto::v1::DeviceIdentity, proxy::error::ProxyError> {
     let services = proxy::config::Services {
         enroll_url: format!("http://{}", stack.enroll_addr),
+        admission_cache_ms: 0,
         ..proxy::config::Services::default()
     };
     let backends = proxy::backends::Backends::new(&services).expect("endpoints");
-    proxy::revocation::CertificateScreen::new(
-        std::sync::Arc::new(backends),
-        std::time::Duration::ZERO,
-    )
+    let enrollment = mdm_core::ChannelIds {
+        udid: Some(udid.into()),
+        ..Default::default()
+    }
+    .enrollment()
+    .expect("a UDID");
+    proxy::admission::Admissions::new(&services)
+        .admit(
+            &backends,
+            mdm_proto::v1::AuthMethod::Mtls,
+            cert,
+            &enrollment,
+            proxy::config::IdentityPolicy::CnEqualsUdid,
+            false,
+        )
+        .await
 }
 
 /// The facts the edge keeps about a client certificate.
