@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo nextest run -p devsim`.
 
-use devsim::{Fault, MockApns, MockApnsConfig, PushFeed};
+use mock_apns::{Fault, MockApns, MockApnsConfig, PushFeed};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use std::time::Duration;
 

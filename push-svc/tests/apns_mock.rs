@@ -7,8 +7,8 @@
 mod common;
 
 use common::{outcome, Database, Engine, PushService};
-use devsim::Fault;
 use mdm_proto::v1::{GetCertificateRequest, GetTargetRequest, PushOutcome, PushTargetStatus};
+use mock_apns::Fault;
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use testkit::pki::PUSH_TOPIC;

@@ -11,7 +11,7 @@
 use crate::pki::{Issued, PkiFiles, TestCa, PUSH_TOPIC};
 use crate::process::{workspace_bin, ChildProcess};
 use crate::stack::{listening_addr, STARTUP};
-use devsim::{MockApns, MockApnsConfig, PushFeed};
+use mock_apns::{MockApns, MockApnsConfig, PushFeed};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;

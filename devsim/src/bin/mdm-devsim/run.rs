@@ -7,7 +7,7 @@
 use crate::options::RunArgs;
 use crate::setup;
 use devsim::sim::{stats, SimDevice};
-use devsim::PushFeed;
+use mock_apns::PushFeed;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,18 +1,44 @@
 //! The mock APNs: an HTTP/2-over-TLS server that speaks the APNs provider API for MDM pushes.
+//! Apple's push servers cannot be reached from a test machine, so push-svc's real send path runs
+//! against this mock over real TLS and HTTP/2.
+//!
+//! The mock checks what Apple checks and a little more: the client certificate must chain to a
+//! configured CA (the push certificate), the path must be `/3/device/<hex token>`, `apns-topic`
+//! must equal the certificate's UID attribute, `apns-push-type` must be `mdm`, `apns-expiration`
+//! must be present, and the body must be exactly `{"mdm":"<PushMagic>"}`. It can inject APNs
+//! errors (410, 400, 403, ...), latency and a GOAWAY every N requests, records every delivery,
+//! and lets a subscriber (a simulated device) wait for its push.
+//!
+//! # Layout
+//! - [`MockApns`] (here): the server handle tests and the binary use, and its settings.
+//! - `server`: TLS accept loop and the HTTP/2 connection (GOAWAY, latency).
+//! - `validate`: what makes a request a valid MDM push, and the APNs reason if not.
+//! - `record`: deliveries, refusals, injected faults and waiting for a push.
+//! - [`feed`]: the long-poll feed of deliveries for devices in other processes.
+//! - [`push_feed`]: [`PushFeed`], the devices' client of that feed.
+//! - [`error`]: the crate's error.
+//!
+//! It is its own crate so that `testkit` (which runs it in a test's process, to inject faults)
+//! and `devsim` (whose simulated devices follow its feed) both depend on it and not on each
+//! other. The `mock-apns` binary runs the same server as its own process:
+//! `cargo run -p mock-apns -- --help`.
 //!
 //! [`MockApns::start`] runs the server on a runtime of its own (a background thread), so a test
 //! on a current-thread runtime, a synchronous caller and the benchmark can all use it without
 //! starving it. The handle is the test's window into it: what was delivered, what was refused,
 //! faults to inject, and [`MockApns::wait_for_push`] for a simulated device.
 
+pub mod error;
 pub mod feed;
+pub mod push_feed;
 mod record;
 mod server;
 mod validate;
 
+pub use error::Error;
+pub use push_feed::PushFeed;
 pub use record::{Delivery, Fault, Refusal, DEFAULT_KEEP};
 
-use crate::error::Error;
 use record::Recorder;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};

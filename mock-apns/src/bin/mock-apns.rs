@@ -1,17 +1,17 @@
 //! The mock APNs as its own process: serves until SIGINT/SIGTERM and prints one line per push.
 //!
 //! ```sh
-//! cargo run -p devsim --bin mock-apns -- --cert server.pem --key server.key \
+//! cargo run -p mock-apns -- --cert server.pem --key server.key \
 //!     --client-ca push-ca.pem --listen 127.0.0.1:2197 --goaway-every 1000 \
 //!     --feed-listen 127.0.0.1:2198
 //! ```
 //!
 //! With `--feed-listen`, simulated devices in other processes learn of their pushes from it
-//! (`devsim::mock_apns::feed`).
+//! (`mock_apns::feed`).
 
 use anyhow::Context;
 use clap::Parser;
-use devsim::{Fault, MockApns, MockApnsConfig};
+use mock_apns::{Fault, MockApns, MockApnsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,7 +48,7 @@ struct Args {
     quiet: bool,
     /// Keep this many of the latest deliveries (and refusals) in memory; older ones are
     /// forgotten, so a long run stays bounded. A feed client further behind skips them.
-    #[arg(long, default_value_t = devsim::mock_apns::DEFAULT_KEEP)]
+    #[arg(long, default_value_t = mock_apns::DEFAULT_KEEP)]
     keep: usize,
     /// Serve the push feed (`GET /pushes?after=N&wait_ms=MS`, plain HTTP) here, for simulated
     /// devices in other processes (`mdm-devsim --push-feed http://ADDR`).

@@ -1,4 +1,4 @@
-//! The one error type of `devsim`.
+//! The one error type of the mock APNs.
 
 /// Why the mock APNs could not start.
 #[derive(Debug, thiserror::Error)]

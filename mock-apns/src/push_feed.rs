@@ -1,9 +1,9 @@
 //! [`PushFeed`]: a simulated device's view of the mock APNs when the mock runs as its own
-//! process. A background task long-polls the mock's feed (`mock_apns::feed`) and counts the
+//! process. A background task long-polls the mock's feed ([`crate::feed`]) and counts the
 //! pushes per token; a device waits on its own token's count, so ten thousand sleeping devices
 //! cost nothing until their push arrives.
 
-use crate::mock_apns::feed::{FeedPage, MAX_WAIT};
+use crate::feed::{FeedPage, MAX_WAIT};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
