@@ -126,8 +126,21 @@ async fn admissions_are_cached_and_coherent_across_proxies(engine: Engine) {
     // Warm: the first report at B asks once; the next asks nothing.
     let (mut at_a, mut at_b, _) = w.device_at_both("ADMIT-CHECKOUT").await;
     at_b.session().await.expect("B serves the device");
-    // The watch stream is heard within the coherence bound of the proxy's start.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B uses cached admissions once it hears enroll-svc's stream of changes.
+    let stream_up = (
+        w.stack.proxies[0].health_addr,
+        "mdm_proxy_admission_stream_up",
+    );
+    testkit::eventually(
+        Duration::from_secs(10),
+        "B to hear the admission stream",
+        || async move {
+            let up = scrape(stream_up.0, stream_up.1).await.ok()?;
+            (up >= 1.0).then_some(())
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", w.stack.logs()));
     let before = w.calls().await;
     at_b.session().await.expect("B serves the device");
     let cold = w.calls().await;

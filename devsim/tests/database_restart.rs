@@ -5,54 +5,21 @@
 
 use devsim::admin::{count, AdminApi};
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, SimDevice, SimError, Stats, Transport};
+use devsim::sim::{SimConfig, Stats, Transport};
 use mdm_api::commands::DeliveryStatus;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::{saw, work, Seen};
 use testkit::stack::ADMIN_TOKEN;
 use testkit::{Engine, PgCluster, PgClusterOptions, Stack, StackOptions, StopMode};
 use tokio::time::Instant;
 
+mod support;
+
 const DEVICES: usize = 6;
 const COMMANDS: usize = 12;
 const DEADLINE: Duration = Duration::from_secs(90);
-
-/// HTTP statuses seen, by who saw them.
-type Seen = Arc<Mutex<BTreeMap<String, usize>>>;
-
-fn saw(seen: &Seen, what: String) {
-    *seen
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(what)
-        .or_default() += 1;
-}
-
-/// Runs sessions until the device's queue is empty after `stop_after`; answers how many
-/// commands it handled. A 503 is retried; any other failure is recorded and retried too, so
-/// the test reports all of them at the end.
-async fn work(mut device: SimDevice, seen: Seen, stop_after: Instant) -> usize {
-    let mut handled = 0;
-    loop {
-        match device.session().await {
-            Ok(done) => {
-                handled += done.len();
-                if done.is_empty() && Instant::now() > stop_after {
-                    return handled;
-                }
-            }
-            Err(SimError::Status { status, .. }) => saw(&seen, format!("device {status}")),
-            Err(other) => saw(&seen, format!("device error: {other}")),
-        }
-        if Instant::now() > stop_after + DEADLINE {
-            return handled;
-        }
-        device.reconnect().expect("reconnect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_load_is_503_and_loses_nothing() {
@@ -111,7 +78,7 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
     let restart_over = Instant::now() + Duration::from_secs(6);
     let workers: Vec<_> = devices
         .into_iter()
-        .map(|device| tokio::spawn(work(device, Arc::clone(&seen), restart_over)))
+        .map(|device| tokio::spawn(work(device, Arc::clone(&seen), restart_over, DEADLINE)))
         .collect();
     let admin = {
         let (seen, client, url) = (

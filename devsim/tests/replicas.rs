@@ -7,51 +7,23 @@
 
 use devsim::admin::{count, AdminApi};
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, SimDevice, SimError, Stats, Transport};
+use devsim::sim::{SimConfig, SimDevice, Stats, Transport};
 use mdm_api::commands::DeliveryStatus;
 use serde_json::json;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::{work, Seen};
 use testkit::stack::ADMIN_TOKEN;
 use testkit::{Engine, Stack, StackOptions};
 use tokio::time::Instant;
 
+mod support;
+
 const DEVICES_PER_PROXY: usize = 4;
 const COMMANDS: usize = 16;
 const DEADLINE: Duration = Duration::from_secs(90);
-
-type Seen = Arc<Mutex<BTreeMap<String, usize>>>;
-
-fn saw(seen: &Seen, what: String) {
-    *seen
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(what)
-        .or_default() += 1;
-}
-
-/// Sessions until the queue is empty after `stop_after`; a failure is recorded and retried.
-async fn work(mut device: SimDevice, seen: Seen, stop_after: Instant) {
-    loop {
-        match device.session().await {
-            Ok(done) => {
-                saw(&seen, "device 200".into());
-                if done.is_empty() && Instant::now() > stop_after {
-                    return;
-                }
-            }
-            Err(SimError::Status { status, .. }) => saw(&seen, format!("device {status}")),
-            Err(other) => saw(&seen, format!("device error: {other}")),
-        }
-        if Instant::now() > stop_after + DEADLINE {
-            return;
-        }
-        device.reconnect().expect("reconnect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// The calls a process received: the sum of its `mdm_grpc_requests_total` samples.
 async fn calls(metrics: SocketAddr) -> f64 {
@@ -130,7 +102,7 @@ async fn two_of_everything_share_the_load_and_survive_losing_one() {
     let stop_after = Instant::now() + Duration::from_secs(4);
     let workers: Vec<_> = devices
         .into_iter()
-        .map(|device| tokio::spawn(work(device, Arc::clone(&seen), stop_after)))
+        .map(|device| tokio::spawn(work(device, Arc::clone(&seen), stop_after, DEADLINE)))
         .collect();
 
     // Every replica of every service serves calls.

@@ -27,6 +27,7 @@ use mdm_proto::v1::{self, admission_change, AdmitRequest, AuthMethod, DeviceIden
 use moka::sync::Cache;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
+use prometheus_client::metrics::gauge::Gauge;
 use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -96,7 +97,7 @@ impl Admissions {
             Some(admitted) => admitted,
             None => {
                 let epoch = self.epoch.load(Ordering::Acquire);
-                let asked = identity::unchecked(configured, method, cert, enrollment);
+                let asked = identity::unchecked(configured, method, cert, enrollment)?;
                 let answer = backends
                     .enroll_client()
                     .admit(AdmitRequest {
@@ -222,11 +223,22 @@ impl Admissions {
 pub struct AdmissionWatch {
     admissions: Arc<Admissions>,
     enroll: Upstream,
+    /// `mdm_proxy_admission_stream_up`.
+    up: Gauge,
 }
 
 impl AdmissionWatch {
-    /// A watch feeding `admissions` from the configured enroll-svc replicas.
-    pub fn new(admissions: Arc<Admissions>, services: &Services) -> Result<Self, UpstreamError> {
+    /// A watch feeding `admissions` from the configured enroll-svc replicas, saying in `up`
+    /// whether it is heard.
+    ///
+    /// It has connections of its own rather than the device path's ([`Backends`]): a channel's
+    /// connection task runs on the runtime that first used it, and this one runs on the
+    /// background service's single thread, which device requests must not depend on.
+    pub fn new(
+        admissions: Arc<Admissions>,
+        services: &Services,
+        up: Gauge,
+    ) -> Result<Self, UpstreamError> {
         let options = UpstreamOptions {
             // A stream has no deadline; silence is detected by the missing heartbeats.
             timeout: None,
@@ -235,6 +247,7 @@ impl AdmissionWatch {
         Ok(AdmissionWatch {
             admissions,
             enroll: Upstream::new("enroll-svc", &services.enroll_url, options)?,
+            up,
         })
     }
 
@@ -252,7 +265,10 @@ impl AdmissionWatch {
         };
         loop {
             match tokio::time::timeout(self.admissions.coherence, stream.message()).await {
-                Ok(Ok(Some(message))) => self.admissions.apply(message.change),
+                Ok(Ok(Some(message))) => {
+                    self.admissions.apply(message.change);
+                    self.up.set(1);
+                }
                 Ok(Ok(None)) => return,
                 Ok(Err(status)) => {
                     tracing::warn!(%status, "admission changes: stream failed; every request asks until it is back");
@@ -278,6 +294,7 @@ impl BackgroundService for AdmissionWatch {
                 () = self.follow() => {}
             }
             self.admissions.lost();
+            self.up.set(0);
             tokio::select! {
                 _ = shutdown.changed() => return,
                 () = tokio::time::sleep(REWATCH_AFTER) => {}

@@ -28,24 +28,19 @@ pub fn verify(
 }
 
 /// The identity naming `policy` without applying it: what the edge asks enroll-svc to admit,
-/// which may answer a stricter policy (see [`crate::admission`]).
+/// which may answer a stricter policy (see [`crate::admission`]). The bound-certificate policy
+/// checks nothing of the CN, so the claim is built through it, then names the one configured.
 pub fn unchecked(
     policy: IdentityPolicy,
     method: AuthMethod,
     cert: &ClientCertificate,
     enrollment: &EnrollmentRef,
-) -> DeviceIdentity {
-    DeviceIdentity {
-        enrollment_id: enrollment.id.clone(),
-        device_id: enrollment.device_id.clone(),
-        user_id: enrollment.user_id.clone().unwrap_or_default(),
-        cert_sha256: cert.sha256.to_vec(),
-        cert_common_name: cert.common_name.clone(),
-        auth_method: method.into(),
+) -> Result<DeviceIdentity, ProxyError> {
+    let claim = verify(IdentityPolicy::BoundCertificate, method, cert, enrollment)?;
+    Ok(DeviceIdentity {
         policy: proto_policy(policy).into(),
-        // Known once enroll-svc has admitted the identity to the command channel.
-        generation: 0,
-    }
+        ..claim.into()
+    })
 }
 
 fn proto_policy(policy: IdentityPolicy) -> v1::IdentityPolicy {

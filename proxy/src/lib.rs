@@ -122,7 +122,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
             Arc::clone(&backends),
             Arc::clone(&admissions),
             authn::Authenticator::new(&config.device, metrics.clone())?,
-            metrics,
+            metrics.clone(),
         )),
     );
     device.add_tls_with_settings(
@@ -140,7 +140,11 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     server.add_service(health);
     server.add_service(pingora::services::background::background_service(
         "admission watch",
-        admission::AdmissionWatch::new(admissions, &config.services)?,
+        admission::AdmissionWatch::new(
+            admissions,
+            &config.services,
+            metrics.admission_stream_up.clone(),
+        )?,
     ));
     tracing::info!(
         device = %config.device.listen,

@@ -5,6 +5,7 @@ use mdm_proto::ErrorCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -44,6 +45,9 @@ pub struct Metrics {
     pub auth_failures: Family<AuthFailureLabels, Counter>,
     /// Time to verify an Mdm-Signature, in seconds.
     pub signature_verify_seconds: Histogram,
+    /// 1 while enroll-svc's stream of admission changes is heard (cached admissions are used),
+    /// 0 while it is not (every device request asks enroll-svc).
+    pub admission_stream_up: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,6 +58,7 @@ impl Default for Metrics {
             auth_failures: Family::default(),
             // 50 µs .. ~0.4 s
             signature_verify_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 14)),
+            admission_stream_up: Gauge::default(),
         }
     }
 }
@@ -81,6 +86,11 @@ impl Metrics {
             "mdm_signature_verify_seconds",
             "Time to verify an Mdm-Signature header",
             m.signature_verify_seconds.clone(),
+        );
+        registry.register(
+            "mdm_proxy_admission_stream_up",
+            "1 while enroll-svc's stream of admission changes is heard and cached admissions are used",
+            m.admission_stream_up.clone(),
         );
         registry.register(
             "mdm_proxy_client_faults",

@@ -169,14 +169,6 @@ impl Upstream {
         }
     }
 
-    /// The replicas known now, each with whether its last probe found it healthy.
-    pub fn replicas(&self) -> Vec<(String, bool)> {
-        self.snapshot()
-            .iter()
-            .map(|r| (r.key.clone(), r.healthy.load(Ordering::Relaxed)))
-            .collect()
-    }
-
     /// A readiness check for `/peers`: ready when at least one replica answers its health check.
     pub fn ready_check(&self) -> ReadinessCheck {
         let upstream = self.clone();
@@ -355,7 +347,7 @@ mod tests {
             UpstreamOptions::default(),
         )
         .expect("two");
-        assert_eq!(upstream.replicas().len(), 2);
+        assert_eq!(upstream.snapshot().len(), 2);
         for bad in ["", "a:1", "ftp://a:1", "http://"] {
             assert!(
                 Upstream::new("x", bad, UpstreamOptions::default()).is_err(),

@@ -1,0 +1,52 @@
+//! What devsim's tests of faults under load share: simulated devices working through their
+//! queues while something breaks, and a tally of what they (and others) saw.
+
+#![allow(dead_code)] // Each test binary uses a part.
+
+use devsim::sim::{SimDevice, SimError};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Failures seen (HTTP statuses, errors), by who saw them, with counts.
+pub type Seen = Arc<Mutex<BTreeMap<String, usize>>>;
+
+/// Counts `what` in `seen`.
+pub fn saw(seen: &Seen, what: String) {
+    *seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(what)
+        .or_default() += 1;
+}
+
+/// Runs sessions until the device's queue is empty after `stop_after` (or `deadline` past it);
+/// answers how many commands it handled. Every failed session is counted in `seen` as
+/// `device <status>` or `device error: ...` and retried, so the test reports all of them at
+/// the end.
+pub async fn work(
+    mut device: SimDevice,
+    seen: Seen,
+    stop_after: Instant,
+    deadline: Duration,
+) -> usize {
+    let mut handled = 0;
+    loop {
+        match device.session().await {
+            Ok(done) => {
+                handled += done.len();
+                if done.is_empty() && Instant::now() > stop_after {
+                    return handled;
+                }
+            }
+            Err(SimError::Status { status, .. }) => saw(&seen, format!("device {status}")),
+            Err(other) => saw(&seen, format!("device error: {other}")),
+        }
+        if Instant::now() > stop_after + deadline {
+            return handled;
+        }
+        device.reconnect().expect("reconnect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
