@@ -12,4 +12,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MDM_TEST_POSTGRES="${MDM_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo build --release --workspace --bins --examples
-exec target/release/examples/bench "$@"
+# Cargo puts its output in CARGO_TARGET_DIR when that is set.
+exec "${CARGO_TARGET_DIR:-target}/release/examples/bench" "$@"
