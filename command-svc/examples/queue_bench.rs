@@ -11,6 +11,7 @@
 //! cargo run --release -p command-svc --example queue_bench -- --devices 100000   # SQLite
 //! ```
 
+use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::{DeviceIdentity, EnqueueRequest, ReportRequest};
 use std::time::{Duration, Instant};
@@ -166,11 +167,11 @@ async fn main() -> anyhow::Result<()> {
             };
             let cycle = Instant::now();
             let first = client
-                .report(ReportRequest {
-                    identity: Some(identity.clone()),
-                    body: report(&udid, "Idle", None),
-                    connection_id: udid.clone(),
-                })
+                .report(as_the_edge_sends(
+                    identity.clone(),
+                    report(&udid, "Idle", None),
+                    &udid,
+                )?)
                 .await?
                 .into_inner();
             anyhow::ensure!(
@@ -178,11 +179,11 @@ async fn main() -> anyhow::Result<()> {
                 "{udid}: Idle got no command"
             );
             let second = client
-                .report(ReportRequest {
-                    identity: Some(identity),
-                    body: report(&udid, "Acknowledged", Some(&first.command_uuid)),
-                    connection_id: udid.clone(),
-                })
+                .report(as_the_edge_sends(
+                    identity,
+                    report(&udid, "Acknowledged", Some(&first.command_uuid)),
+                    &udid,
+                )?)
                 .await?
                 .into_inner();
             anyhow::ensure!(second.body.is_empty(), "{udid}: queue not drained");
@@ -217,4 +218,14 @@ async fn main() -> anyhow::Result<()> {
     enroll.await??;
     drop(databases);
     Ok(())
+}
+
+/// The request the edge sends for a report body: the body with what it read from it.
+fn as_the_edge_sends(
+    identity: DeviceIdentity,
+    body: Vec<u8>,
+    connection_id: &str,
+) -> anyhow::Result<ReportRequest> {
+    let facts = ReportFacts::of(&mdm_core::parse_report(&body)?);
+    Ok(facts.into_request(identity, body, connection_id.to_owned()))
 }

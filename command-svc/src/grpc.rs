@@ -40,12 +40,9 @@ impl Commands for CommandsApi {
         &self,
         request: Request<ReportRequest>,
     ) -> Result<Response<ReportResponse>, Status> {
-        let request = request.into_inner();
-        let identity = VerifiedIdentity::try_from(request.identity).map_err(Error::from)?;
-        let next = self
-            .queue
-            .report(&identity, &request.body, &request.connection_id)
-            .await?;
+        let mut request = request.into_inner();
+        let identity = VerifiedIdentity::try_from(request.identity.take()).map_err(Error::from)?;
+        let next = self.queue.report(&identity, &request).await?;
         Ok(Response::new(match next {
             Some(next) => ReportResponse {
                 body: next.payload,

@@ -6,7 +6,7 @@
 
 use crate::metrics::Metrics;
 use crate::store::QueueStore;
-use mdm_proto::v1::{InventoryUpdate, UpdateInventoryRequest};
+use mdm_proto::v1::{InventoryReport, InventoryUpdate, UpdateInventoryRequest};
 use prost::Message;
 use service_kit::upstream::Upstream;
 use std::sync::Arc;
@@ -15,6 +15,12 @@ use tokio::sync::Notify;
 
 /// Rows sent per round.
 const BATCH: i64 = 100;
+const BATCH_ROWS: usize = BATCH as usize;
+/// The most payload bytes sent in one request, well under the gRPC message limit.
+const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// How long a wake-up waits for more rows before sending: results arrive one per report, and
+/// a batch costs enroll-svc one transaction whatever its size. Inventory lags by this much.
+const GATHER: Duration = Duration::from_millis(50);
 /// How often the outbox is looked at without being woken (other replicas' rows, restarts).
 const POLL: Duration = Duration::from_secs(1);
 /// The longest wait after failures.
@@ -51,7 +57,9 @@ impl InventoryDispatcher {
         loop {
             let woken = self.wake.notified();
             let wait = if backoff.is_zero() { POLL } else { backoff };
-            let _ = tokio::time::timeout(wait, woken).await;
+            if tokio::time::timeout(wait, woken).await.is_ok() && backoff.is_zero() {
+                tokio::time::sleep(GATHER).await;
+            }
             backoff = match self.drain().await {
                 Ok(()) => Duration::ZERO,
                 Err(why) => {
@@ -75,33 +83,46 @@ impl InventoryDispatcher {
                 self.metrics.inventory_backlog.set(0);
                 return Ok(());
             }
+            // One request and one transaction in enroll-svc for the whole batch (bounded in
+            // bytes: app lists can be large). Rows that cannot be read are dropped rather than
+            // block the rest.
             let mut sent = Vec::with_capacity(rows.len());
-            for row in rows {
-                let update = match InventoryUpdate::decode(row.payload.as_slice()) {
-                    Ok(update) => update,
-                    Err(error) => {
-                        // It could never be sent: drop it rather than block the rest.
-                        tracing::error!(id = row.id, %error, "an unreadable inventory update was dropped");
-                        sent.push(row.id);
-                        continue;
-                    }
-                };
-                let request = UpdateInventoryRequest {
-                    enrollment_id: row.enrollment_id,
-                    reported_at_ms: row.reported_at,
-                    update: Some(update),
-                };
-                let outcome = mdm_proto::clients::enrollment(self.enroll.channel())
-                    .update_inventory(request)
-                    .await;
-                if let Err(status) = outcome {
-                    // What went out is acknowledged before giving up on this round.
-                    self.forget(&sent).await?;
-                    return Err(format!("enroll-svc: {}", status.message()));
-                }
+            let mut reports = Vec::with_capacity(rows.len());
+            let mut bytes = 0;
+            for row in &rows {
                 sent.push(row.id);
+                bytes += row.payload.len();
+                match InventoryUpdate::decode(row.payload.as_slice()) {
+                    Ok(update) => reports.push(InventoryReport {
+                        enrollment_id: row.enrollment_id.clone(),
+                        reported_at_ms: row.reported_at,
+                        update: Some(update),
+                    }),
+                    Err(error) => {
+                        tracing::error!(id = row.id, %error, "an unreadable inventory update was dropped");
+                    }
+                }
+                if bytes >= MAX_REQUEST_BYTES {
+                    break;
+                }
+            }
+            if !reports.is_empty() {
+                let request = UpdateInventoryRequest {
+                    reports,
+                    ..Default::default()
+                };
+                mdm_proto::clients::enrollment(self.enroll.channel())
+                    .update_inventory(request)
+                    .await
+                    .map_err(|status| format!("enroll-svc: {}", status.message()))?;
             }
             self.forget(&sent).await?;
+            if sent.len() == rows.len() && rows.len() < BATCH_ROWS {
+                // A short batch, all sent, was all there was: rows written since then woke the
+                // dispatcher again, so neither another read nor a count is needed now.
+                self.metrics.inventory_backlog.set(0);
+                return Ok(());
+            }
             if let Ok((waiting, _)) = self.store.inventory_backlog().await {
                 self.metrics.inventory_backlog.set(waiting);
             }

@@ -10,9 +10,11 @@ use crate::metrics::{EnqueueLabels, Metrics, ReportLabels};
 use crate::push::PushSide;
 use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported, Target};
 use mdm_core::CommandStatus;
+use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{
-    EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest, ResolveTargetsRequest,
+    EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest, ReportRequest,
+    ResolveTargetsRequest,
 };
 use mdm_proto::VerifiedIdentity;
 use prost::Message;
@@ -76,15 +78,15 @@ impl CommandQueue {
         &self.store
     }
 
-    /// Handles a device's report; answers the next command, if any.
+    /// Handles a device's report; answers the next command, if any. Acts on what the edge read
+    /// from the report ([`ReportFacts`]); the body is kept as the result, not parsed again.
     pub async fn report(
         &self,
         identity: &VerifiedIdentity,
-        body: &[u8],
-        connection_id: &str,
+        request: &ReportRequest,
     ) -> Result<Option<NextCommand>, Error> {
-        let report = match mdm_core::parse_report(body) {
-            Ok(report) => report,
+        let facts = match ReportFacts::from_request(request) {
+            Ok(facts) => facts,
             Err(e) => {
                 let error = Error::from(e);
                 self.count_report("unparsed", Err(&error));
@@ -92,9 +94,9 @@ impl CommandQueue {
             }
         };
         let result = self
-            .handle_report(identity, &report, body, connection_id)
+            .handle_report(identity, &facts, &request.body, &request.connection_id)
             .await;
-        self.count_report(report.status.as_str(), result.as_ref().map(|_| ()));
+        self.count_report(facts.status.as_str(), result.as_ref().map(|_| ()));
         result
     }
 
@@ -112,20 +114,20 @@ impl CommandQueue {
     async fn handle_report(
         &self,
         identity: &VerifiedIdentity,
-        report: &mdm_core::CommandReport,
+        report: &ReportFacts,
         body: &[u8],
         connection_id: &str,
     ) -> Result<Option<NextCommand>, Error> {
-        let enrollment = report.ids.enrollment()?;
-        identity.speaks_for(&enrollment)?;
+        // The edge built the identity from this report's own IDs and validated it as a whole
+        // (VerifiedIdentity): the enrollment is the identity's.
+        let enrollment_id = identity.enrollment_id().as_str();
         if let Some(push) = &self.push {
-            push.seen(&enrollment.id);
+            push.seen(enrollment_id);
         }
         // Idle answers no command (whatever CommandUUID it may carry).
         let idle = report.status == CommandStatus::Idle;
         // What the result says about the device goes to enroll-svc through the outbox.
-        let inventory = mdm_core::inventory::from_report(report)
-            .map(|update| mdm_proto::inventory::to_proto(&update).encode_to_vec());
+        let inventory = report.inventory.as_ref().map(Message::encode_to_vec);
         let reported = report
             .command_uuid
             .as_deref()
@@ -140,7 +142,7 @@ impl CommandQueue {
         let cycle = self
             .store
             .cycle(
-                &enrollment.id,
+                enrollment_id,
                 generation,
                 reported,
                 connection_id,
@@ -152,14 +154,20 @@ impl CommandQueue {
             wake.notify_one();
         }
         if let (Some(r), false) = (reported, cycle.recorded) {
-            tracing::debug!(enrollment = %enrollment.id, command_uuid = r.command_uuid, status = r.status.as_str(),
-                "status for a command that is not queued (repeated or withdrawn): ignored");
+            tracing::debug!(
+                enrollment = enrollment_id,
+                command_uuid = r.command_uuid,
+                status = r.status.as_str(),
+                "status for a command that is not queued (repeated or withdrawn): ignored"
+            );
         }
         let Some(mut next) = cycle.next else {
             return Ok(None);
         };
         if next.request_type == "ClearPasscode" {
-            next.payload = self.with_unlock_token(&enrollment.device_id, &next).await?;
+            next.payload = self
+                .with_unlock_token(identity.device_id().as_str(), &next)
+                .await?;
         }
         Ok(Some(next))
     }

@@ -16,6 +16,7 @@
 mod cycle;
 mod enqueue;
 mod history;
+pub mod history_seed;
 mod outbox;
 mod retention;
 mod rows;

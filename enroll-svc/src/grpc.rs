@@ -4,16 +4,18 @@ use crate::admissions::Admissions;
 use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::provisioning::Provisioning;
-use crate::store::{AuditQuery, DeviceFilter, EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
+use crate::store::{
+    self, AuditQuery, DeviceFilter, EnrollmentRecord, EnrollmentStatus, EnrollmentStore,
+};
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
     AdmissionChange, AdmitRequest, AdmitResponse, App, ApproveReenrollmentRequest, AuditEntry,
     CheckinRequest, CheckinResponse, DeviceIdentity, EnrollmentInfo,
     EnrollmentStatus as ProtoStatus, GetEnrollmentRequest, GetUnlockTokenRequest,
-    GetUnlockTokenResponse, IdentityPolicy, ListAppsRequest, ListAppsResponse, ListAuditRequest,
-    ListAuditResponse, ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval,
-    ResolveTargetsRequest, ResolveTargetsResponse, ResolvedTarget, UpdateInventoryRequest,
-    UpdateInventoryResponse, WatchAdmissionsRequest,
+    GetUnlockTokenResponse, IdentityPolicy, InventoryReport, ListAppsRequest, ListAppsResponse,
+    ListAuditRequest, ListAuditResponse, ListEnrollmentsRequest, ListEnrollmentsResponse,
+    ReenrollmentApproval, ResolveTargetsRequest, ResolveTargetsResponse, ResolvedTarget,
+    UpdateInventoryRequest, UpdateInventoryResponse, WatchAdmissionsRequest,
 };
 use mdm_proto::VerifiedIdentity;
 use service_kit::secrets::SecretBox;
@@ -237,15 +239,38 @@ impl Enrollment for EnrollmentApi {
         request: Request<UpdateInventoryRequest>,
     ) -> Result<Response<UpdateInventoryResponse>, Status> {
         let request = request.into_inner();
-        let update = request
-            .update
-            .map(mdm_proto::inventory::from_proto)
-            .ok_or_else(|| Error::InvalidRequest("no inventory update".into()))?;
-        let applied = self
-            .store
-            .update_inventory(&request.enrollment_id, request.reported_at_ms, &update)
-            .await?;
-        Ok(Response::new(UpdateInventoryResponse { applied }))
+        // The one report of an older sender (fields 1-3) first, then the batch.
+        let single = (!request.enrollment_id.is_empty()).then_some(InventoryReport {
+            enrollment_id: request.enrollment_id,
+            reported_at_ms: request.reported_at_ms,
+            update: request.update,
+        });
+        let updates = single
+            .into_iter()
+            .chain(request.reports)
+            .map(|report| {
+                let update = report
+                    .update
+                    .map(mdm_proto::inventory::from_proto)
+                    .ok_or_else(|| {
+                        Error::InvalidRequest("an inventory report without an update".into())
+                    })?;
+                Ok((report.enrollment_id, report.reported_at_ms, update))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let reports: Vec<store::InventoryReport<'_>> = updates
+            .iter()
+            .map(|(id, reported_at, update)| store::InventoryReport {
+                id,
+                reported_at: *reported_at,
+                update,
+            })
+            .collect();
+        let applied = self.store.update_inventories(&reports).await?;
+        Ok(Response::new(UpdateInventoryResponse {
+            applied: applied > 0,
+            applied_count: u32::try_from(applied).unwrap_or(u32::MAX),
+        }))
     }
 
     async fn list_apps(

@@ -15,7 +15,7 @@ mod record;
 pub use approvals::Approval;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use authenticate::{AuthenticateOutcome, Authenticated, Authentication, Proof};
-pub use inventory::AppRow;
+pub use inventory::{AppRow, InventoryReport};
 pub use listing::DeviceFilter;
 pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus, Inventory};
 

@@ -3,7 +3,7 @@
 
 use enroll_svc::store::{
     AuditQuery, AuthenticateOutcome, Authenticated, Authentication, ChannelKind, DeviceFacts,
-    DeviceFilter, EnrollmentStatus, EnrollmentStore, Proof, TokenUpdateRecord,
+    DeviceFilter, EnrollmentStatus, EnrollmentStore, InventoryReport, Proof, TokenUpdateRecord,
 };
 use enroll_svc::Error;
 use mdm_core::{InstalledApp, InventoryUpdate};
@@ -349,6 +349,51 @@ macro_rules! store_suite {
                     .await
                     .expect("apply"));
                 assert!(f.store.apps("D1", "", 10).await.expect("apps").is_empty());
+            }
+
+            #[tokio::test]
+            async fn a_batch_of_reports_is_applied_in_order_in_one_call() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
+                authenticate(&f.store, "D2", &[9u8; 32])
+                    .await
+                    .expect("auth");
+                let os = |v: &str| InventoryUpdate {
+                    os_version: Some(v.into()),
+                    ..Default::default()
+                };
+                let apps = InventoryUpdate {
+                    apps: Some(vec![InstalledApp {
+                        identifier: "com.a".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                };
+                let (newer, older, unknown) = (os("18.0"), os("17.0"), os("1.0"));
+                let report = |id, reported_at, update| InventoryReport {
+                    id,
+                    reported_at,
+                    update,
+                };
+                let applied = f
+                    .store
+                    .update_inventories(&[
+                        report("D1", 2_000, &newer),
+                        report("D1", 1_000, &older),
+                        report("NOPE", 3_000, &unknown),
+                        report("D2", 5, &apps),
+                    ])
+                    .await
+                    .expect("apply");
+                assert_eq!(
+                    applied, 2,
+                    "the older report and the unknown enrollment are not"
+                );
+                let d1 = f.store.get("D1").await.expect("get").expect("exists");
+                assert_eq!(d1.facts.os_version.as_deref(), Some("18.0"));
+                let d2 = f.store.apps("D2", "", 10).await.expect("apps");
+                assert_eq!(d2.len(), 1, "an app list in a batch replaces the device's");
+                assert_eq!(f.store.update_inventories(&[]).await.expect("nothing"), 0);
             }
 
             #[tokio::test]

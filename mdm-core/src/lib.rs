@@ -52,4 +52,4 @@ pub use ids::{ChannelIds, ChannelKind, EnrollmentRef, MAX_ID_LEN};
 pub use inventory::{InstalledApp, InventoryUpdate};
 pub use json::{plist_to_json, report_to_json};
 pub use message::{parse_message, Message};
-pub use report::{parse_report, CommandReport, CommandStatus, ErrorChainItem};
+pub use report::{check_command_uuid, parse_report, CommandReport, CommandStatus, ErrorChainItem};

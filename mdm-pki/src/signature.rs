@@ -39,6 +39,12 @@ pub use ber::{ber_to_der, MAX_SET_ELEMENTS};
 pub use error::SignatureError;
 pub use inspect::{inspect, Inspection};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use crate::algorithm::PublicKey;
 use crate::{ChainCert, TrustAnchors, VerifiedCertificate};
 use envelope::Envelope;
 
@@ -51,15 +57,35 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const MAX_BER_DEPTH: usize = 64;
 
 /// Verifies device signatures against trust anchors: the device CAs and the clock skew.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SignatureVerifier {
     anchors: TrustAnchors,
+    /// Signers' keys as OpenSSL reads them, by certificate SHA-256: reading a key costs
+    /// OpenSSL 3 more than the signature check made with it, and a device signs every request
+    /// with the same one. Bounded like the trust check's memory; an unused key is dropped
+    /// after an hour.
+    keys: Cache<[u8; 32], Arc<PublicKey>>,
+}
+
+impl std::fmt::Debug for SignatureVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureVerifier")
+            .field("anchors", &self.anchors)
+            .field("keys", &self.keys.entry_count())
+            .finish()
+    }
 }
 
 impl SignatureVerifier {
     /// A verifier whose signers must pass `anchors`' trust check.
     pub fn new(anchors: TrustAnchors) -> Self {
-        Self { anchors }
+        Self {
+            anchors,
+            keys: Cache::builder()
+                .max_capacity(crate::trust::MAX_REMEMBERED_CERTIFICATES)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        }
     }
 
     /// The anchors signers are checked against.
@@ -90,7 +116,21 @@ impl SignatureVerifier {
         body: &[u8],
         now: i64,
     ) -> Result<VerifiedCertificate, SignatureError> {
-        envelope.verify_body(signer, body)?;
-        Ok(self.anchors.verify_decoded(signer, now)?)
+        // The signer's key is read once per certificate, and remembered only once its
+        // certificate passed the trust check: made-up certificates cannot crowd devices out.
+        let sha256 = signer.sha256();
+        let (key, remembered) = match self.keys.get(&sha256) {
+            Some(key) => (key, true),
+            None => {
+                let spki = &signer.certificate().tbs_certificate.subject_public_key_info;
+                (Arc::new(PublicKey::from_spki(spki)?), false)
+            }
+        };
+        envelope.verify_body_with(&key, body)?;
+        let verified = self.anchors.verify_decoded(signer, now)?;
+        if !remembered {
+            self.keys.insert(sha256, key);
+        }
+        Ok(verified)
     }
 }

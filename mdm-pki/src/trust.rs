@@ -25,6 +25,7 @@
 //!   built on, also used to verify device-signed payloads to Apple's CAs.
 //! - `pem` (private): the `CERTIFICATE` blocks of a PEM file.
 
+mod cache;
 mod certificate;
 pub mod chain;
 mod error;
@@ -36,18 +37,21 @@ mod tests;
 
 use std::time::Duration;
 
+pub use cache::MAX_ENTRIES as MAX_REMEMBERED_CERTIFICATES;
 pub use certificate::ChainCert;
 pub use error::TrustError;
 pub use verified::VerifiedCertificate;
 
 use crate::algorithm::PublicKey;
+use cache::VerifiedCache;
 
 /// The device CAs a certificate must be issued by, and the clock skew allowed on both ends of
-/// every validity period checked.
+/// every validity period checked. Clones share the certificates already accepted (`cache`).
 #[derive(Clone, Debug)]
 pub struct TrustAnchors {
     anchors: Vec<ChainCert>,
     clock_skew: Duration,
+    verified: VerifiedCache,
 }
 
 impl TrustAnchors {
@@ -73,6 +77,7 @@ impl TrustAnchors {
         Ok(Self {
             anchors,
             clock_skew,
+            verified: VerifiedCache::new(),
         })
     }
 
@@ -90,6 +95,9 @@ impl TrustAnchors {
     /// The trust check: `leaf_der` (one DER certificate) was issued by one of the anchors, and it
     /// and that anchor are valid at `now` (Unix seconds) give or take the clock skew. Any error
     /// means the certificate does not authenticate anyone (403 at the edge, never 401).
+    ///
+    /// A certificate is checked against its CA once: after that, the period in which the answer
+    /// is yes is remembered (`cache`), and only the certificate's own facts are read again.
     pub fn verify(&self, leaf_der: &[u8], now: i64) -> Result<VerifiedCertificate, TrustError> {
         self.verify_decoded(&ChainCert::from_der(leaf_der.to_vec())?, now)
     }
@@ -101,7 +109,17 @@ impl TrustAnchors {
         leaf: &ChainCert,
         now: i64,
     ) -> Result<VerifiedCertificate, TrustError> {
-        chain::verify_chain(leaf, &[], &self.anchors, now, self.clock_skew)?;
+        let sha256 = leaf.sha256();
+        if !self.verified.accepts(&sha256, now) {
+            let path = chain::verify_chain(leaf, &[], &self.anchors, now, self.clock_skew)?;
+            // Facts first: a certificate whose name is refused is not remembered as accepted.
+            let verified = VerifiedCertificate::of(leaf)?;
+            if let [issuer] = path.as_slice() {
+                self.verified
+                    .remember(sha256, leaf, issuer, self.clock_skew);
+            }
+            return Ok(verified);
+        }
         VerifiedCertificate::of(leaf)
     }
 }

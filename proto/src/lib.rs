@@ -10,12 +10,14 @@
 //! - [`identity`]: the verified device identity as validated types ([`VerifiedIdentity`]).
 //! - [`page`]: the paging convention of the listing RPCs.
 //! - [`inventory`]: inventory updates between their wire form and `mdm_core`'s.
+//! - [`report`]: a command report as the edge read it ([`report::ReportFacts`]).
 
 pub mod clients;
 pub mod error;
 pub mod identity;
 pub mod inventory;
 pub mod page;
+pub mod report;
 
 pub use error::{bounded, code_of, status, ErrorCode, MAX_STATUS_MESSAGE};
 pub use identity::{CertSha256, DeviceId, EnrollmentId, IdentityError, VerifiedIdentity};

@@ -7,10 +7,11 @@
 use crate::config::Services;
 use crate::error::ProxyError;
 use mdm_proto::clients;
+use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
-use mdm_proto::v1::{CheckinRequest, DeviceIdentity, ReportRequest};
+use mdm_proto::v1::{CheckinRequest, DeviceIdentity};
 use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -79,14 +80,11 @@ impl Backends {
     pub async fn report(
         &self,
         identity: DeviceIdentity,
+        facts: ReportFacts,
         body: Vec<u8>,
         connection_id: String,
     ) -> Result<Vec<u8>, ProxyError> {
-        let request = ReportRequest {
-            identity: Some(identity),
-            body,
-            connection_id,
-        };
+        let request = facts.into_request(identity, body, connection_id);
         self.command_client()
             .report(request)
             .await

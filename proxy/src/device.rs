@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
 use mdm_core::{EnrollmentRef, Message};
+use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::DeviceIdentity;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
@@ -120,8 +121,11 @@ impl DeviceApp {
                 self.metrics.message("report", report.status.as_str());
                 let enrollment = report.ids.enrollment()?;
                 let identity = self.admit(&caller, &enrollment, true).await?;
+                // What command-svc needs from the report is handed on as read here, so the
+                // body is parsed once.
+                let facts = ReportFacts::of(&report);
                 self.backends
-                    .report(identity, body, caller.connection_id)
+                    .report(identity, facts, body, caller.connection_id)
                     .await
             }
         }

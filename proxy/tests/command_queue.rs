@@ -398,21 +398,26 @@ async fn the_command_cycle(engine: Engine) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["items"][0]["enrollment_id"], UDID, "{listed}");
-    let (status, one) = admin(
-        &stack,
-        "GET",
-        &format!("/v1/devices/{UDID}"),
-        READ_ONLY_TOKEN,
-        None,
-    )
-    .await;
     // Authenticate said C39TEST0001; the DeviceInformation answer (from the capture) is folded
-    // into the record since, so the device shows what it reported last.
-    assert_eq!(
-        (status, one["serial_number"].as_str()),
-        (StatusCode::OK, Some("C00000000004")),
-        "{one}"
-    );
+    // into the record since, so the device shows what it reported last. Inventory travels
+    // through command-svc's outbox in batches: it arrives shortly after the answer.
+    let one = eventually(
+        Duration::from_secs(10),
+        "the DeviceInformation answer in the device record",
+        || async {
+            let (status, one) = admin(
+                &stack,
+                "GET",
+                &format!("/v1/devices/{UDID}"),
+                READ_ONLY_TOKEN,
+                None,
+            )
+            .await;
+            (status == StatusCode::OK && one["serial_number"] == "C00000000004").then_some(one)
+        },
+    )
+    .await
+    .expect("inventory applied");
     assert_eq!(
         (one["os_version"].as_str(), one["device_name"].as_str()),
         (Some("11.3.1"), Some("iPad")),

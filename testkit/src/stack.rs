@@ -136,7 +136,8 @@ pub struct Stack {
     /// The proxies beyond the first, with [`StackOptions::proxies`] above 1.
     pub proxies: Vec<Edge>,
     enroll_env: Vec<(String, String)>,
-    _databases: Vec<TempDatabase>,
+    command_database_url: String,
+    databases: Vec<TempDatabase>,
 }
 
 /// One more process of a service.
@@ -331,7 +332,7 @@ impl Stack {
         let mut command_env = with_log(env(&[
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
             ("MDM_COMMAND_METRICS_LISTEN", "127.0.0.1:0".into()),
-            ("MDM_COMMAND_DATABASE__URL", command_db),
+            ("MDM_COMMAND_DATABASE__URL", command_db.clone()),
             ("MDM_COMMAND_ENROLL_URL", enroll_urls.clone()),
             ("MDM_COMMAND_PUSH__URL", push_urls.clone()),
             ("MDM_COMMAND_PUSH__ACTIVITY_FLUSH_MS", "200".into()),
@@ -507,7 +508,8 @@ impl Stack {
             replicas,
             proxies,
             enroll_env,
-            _databases: databases,
+            command_database_url: command_db,
+            databases,
         };
         stack
             .upload_push_certificate(&stack.apns.push_pem())
@@ -559,6 +561,23 @@ impl Stack {
     /// The enroll-svc configuration, for restarting it on the same database.
     pub fn enroll_env(&self) -> &[(String, String)] {
         &self.enroll_env
+    }
+
+    /// command-svc's database URL (`sqlite://…` or `postgres://…`), for tools that write to it
+    /// directly, such as the benchmark seeding a long command history.
+    pub fn command_database_url(&self) -> &str {
+        &self.command_database_url
+    }
+
+    /// Each service's PostgreSQL database, as (service, database name); none on SQLite. For
+    /// finding the stack's activity in `pg_stat_database` or its backends among the server's
+    /// processes.
+    pub fn postgres_databases(&self) -> Vec<(&'static str, &str)> {
+        // `start` creates them in this order.
+        ["enroll-svc", "command-svc", "push-svc", "admin-svc"]
+            .into_iter()
+            .zip(self.databases.iter().map(TempDatabase::name))
+            .collect()
     }
 
     /// Logs of every process, for failure messages.

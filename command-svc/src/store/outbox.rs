@@ -35,15 +35,20 @@ impl QueueStore {
         Ok(rows)
     }
 
-    /// Forgets updates enroll-svc has.
+    /// Forgets updates enroll-svc has, in one statement (one commit for a whole batch).
     pub async fn delivered_inventory(&self, ids: &[i64]) -> Result<(), Error> {
-        for id in ids {
-            with_db!(&self.db, pool => sqlx::query("DELETE FROM inventory_outbox WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|_| ()))?;
+        if ids.is_empty() {
+            return Ok(());
         }
+        with_db!(&self.db, pool => {
+            let mut delete = sqlx::QueryBuilder::new("DELETE FROM inventory_outbox WHERE id IN (");
+            let mut list = delete.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            delete.push(")");
+            delete.build().execute(pool).await.map(|_| ())
+        })?;
         Ok(())
     }
 

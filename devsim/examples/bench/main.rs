@@ -1,6 +1,6 @@
-//! The system benchmark: the whole stack (proxy, enroll-svc, command-svc, push-svc and the mock
-//! APNs as processes, real TLS, PostgreSQL by default) driven by simulated devices from this
-//! process. Named scenarios (`--scenarios enroll,cycle,rate,fanout`, all by default):
+//! The system benchmark: the whole stack (proxy, enroll-svc, command-svc, push-svc, admin-svc
+//! and the mock APNs as processes, real TLS, PostgreSQL by default) driven by simulated devices
+//! from this process. Named scenarios (`--scenarios enroll,cycle,rate,fanout`, all by default):
 //!
 //! - `enroll`: N devices enroll (`--enroll-by preissued|profile|ota`: the profile and OTA
 //!   flows fetch signed profiles and get their identities by SCEP, with RSA keys made before
@@ -15,16 +15,26 @@
 //! - `fanout`: one command to M devices; each sleeps until the mock APNs's feed reports its
 //!   push, wakes and answers; reports the time from enqueue to the last result.
 //!
-//! Every scenario prints where the CPU went (per process, PostgreSQL included). `--resume-tls`
-//! lets devices resume their TLS sessions on new connections (abbreviated handshakes).
+//! Every scenario prints where the CPU went, per process (PostgreSQL included), as cores and as
+//! CPU milliseconds per device request (while the requests ran, and with the work they left
+//! behind until the server was quiet), with the server's total (proxy, services, PostgreSQL),
+//! and PostgreSQL's transactions per device request. In `cycle` and `rate` the window is the
+//! device sessions only: the commands are queued before it opens. `--resume-tls` lets devices
+//! resume their TLS sessions on new connections (abbreviated handshakes). `--history N` gives
+//! every device N past commands (acknowledged, with results) before `cycle` and `rate`, written
+//! straight into command-svc's database: the cycle should cost the same with a long history.
+//! docs/benchmarks.md describes every flag and figure.
 //!
 //! ```sh
 //! bench/run.sh --devices 1000 --commands 5 --fanout 10000
+//! bench/run.sh --devices 1000 --commands 5 --fanout 0 --scenarios cycle --resume-tls --history 1000
 //! ```
 
 mod cpu;
+mod history;
+mod xacts;
 
-use cpu::CpuWatch;
+use cpu::{CpuUse, CpuWatch};
 use devsim::admin::AdminApi;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::load::{self, LoadPlan, Pace};
@@ -35,6 +45,7 @@ use std::time::{Duration, Instant};
 use testkit::stack::ADMIN_TOKEN;
 use testkit::{Engine, Stack, StackOptions, TestCa};
 use tokio::sync::Semaphore;
+use xacts::Transactions;
 
 struct Args {
     engine: Engine,
@@ -47,6 +58,7 @@ struct Args {
     new_connections: f64,
     enroll_by: String,
     resume_tls: bool,
+    history: u64,
     scenarios: Vec<String>,
     json: bool,
 }
@@ -63,6 +75,7 @@ fn args() -> Args {
         new_connections: 1.0,
         enroll_by: "preissued".into(),
         resume_tls: false,
+        history: 0,
         scenarios: ["enroll", "cycle", "rate", "fanout"]
             .map(String::from)
             .to_vec(),
@@ -82,6 +95,7 @@ fn args() -> Args {
             "--new-connections" => a.new_connections = value().parse().unwrap_or(1.0),
             "--enroll-by" => a.enroll_by = value(),
             "--resume-tls" => a.resume_tls = true,
+            "--history" => a.history = value().parse().unwrap_or(0),
             "--scenarios" => a.scenarios = value().split(',').map(String::from).collect(),
             "--json" => a.json = true,
             other => eprintln!("ignoring unknown flag {other}"),
@@ -95,26 +109,56 @@ struct Report {
     scenarios: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What a scenario's window saw besides the requests: the CPU, and PostgreSQL's transaction
+/// count before and after (none on SQLite).
+struct Costs {
+    cpu: CpuUse,
+    transactions: Option<(xacts::Counts, xacts::Counts)>,
+}
+
 impl Report {
-    fn add(
-        &mut self,
-        title: &str,
-        note: String,
-        seconds: f64,
-        stats: &Stats,
-        cpu: serde_json::Value,
-    ) {
+    fn add(&mut self, title: &str, note: String, seconds: f64, stats: &Stats, costs: &Costs) {
         let summaries = stats.summarize(Duration::from_secs_f64(seconds));
+        // Device requests: every request recorded, not the whole-session series.
+        let requests: usize = summaries
+            .iter()
+            .filter(|s| s.message_type != load::SESSION)
+            .map(|s| s.count + usize::try_from(s.errors).unwrap_or(0))
+            .sum();
+        let transactions = costs
+            .transactions
+            .as_ref()
+            .map(|(before, after)| xacts::per_request(before, after, requests));
         if !self.json {
             println!("\n== {title}: {note}");
             print!("{}", stats::table(&summaries));
-            println!("CPU (cores): {cpu}");
+            print!("{}", costs.cpu.table(requests));
+            if let Some(figures) = &transactions {
+                println!("{}", xacts::line(figures));
+            }
         }
         self.scenarios.insert(
             title.into(),
-            json!({"seconds": seconds, "note": note, "messages": summaries, "cpu_cores": cpu}),
+            json!({"seconds": seconds, "note": note, "messages": summaries,
+                   "cpu": costs.cpu.json(requests), "postgres_transactions": transactions}),
         );
     }
+}
+
+/// Closes a scenario's window, called as the last request is answered: the CPU then and once
+/// the server is quiet again, and PostgreSQL's count once it has settled after that.
+async fn costs(
+    cpu: CpuWatch<'_>,
+    counter: &mut Transactions,
+    before: Option<xacts::Counts>,
+) -> anyhow::Result<Costs> {
+    let cpu = cpu.finish().await;
+    counter.busy();
+    let after = counter.settled().await?;
+    Ok(Costs {
+        cpu,
+        transactions: before.zip(after),
+    })
 }
 
 fn key_pair(ca: &TestCa) -> anyhow::Result<fleet::KeyPair> {
@@ -212,6 +256,12 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // enroll: the first N devices, measured.
+    let mut counter = Transactions::connect(&stack).await?;
+    let before = if wants("enroll") {
+        counter.settled().await?
+    } else {
+        None
+    };
     let stats = Stats::default();
     let cpu = CpuWatch::start(&stack);
     let started = Instant::now();
@@ -231,7 +281,30 @@ async fn main() -> anyhow::Result<()> {
             a.enroll_by,
             devices.len() as f64 / seconds
         );
-        report.add("enroll", note, seconds, &stats, cpu.split());
+        let costs = costs(cpu, &mut counter, before).await?;
+        report.add("enroll", note, seconds, &stats, &costs);
+    }
+    counter.busy();
+
+    // --history: past commands for every device, before the cycles are measured.
+    if a.history > 0 && (wants("cycle") || wants("rate")) {
+        let (seeded, seconds) = history::seed(&stack, &devices, a.history).await?;
+        counter.busy();
+        let note = format!(
+            "{} past commands for each of {} devices ({} deliveries) seeded in {seconds:.1} s",
+            seeded.commands,
+            devices.len(),
+            seeded.deliveries
+        );
+        if !a.json {
+            println!("\n== history: {note}");
+        }
+        eprintln!("{note}");
+        report.scenarios.insert(
+            "history".into(),
+            json!({"commands_per_device": seeded.commands, "devices": devices.len(),
+                   "deliveries": seeded.deliveries, "seed_seconds": seconds}),
+        );
     }
 
     // cycle and rate: K commands to each of the N devices, one session each.
@@ -261,18 +334,21 @@ async fn main() -> anyhow::Result<()> {
             pace,
             new_connection_share: a.new_connections,
         };
+        // Queued before the window opens: it measures the device sessions only.
+        let ids: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
+        for _ in 0..a.commands {
+            admin.enqueue(&ids, command.clone()).await?;
+        }
+        counter.busy();
+        let before = counter.settled().await?;
         let stats = Stats::default();
+        let sessions: Vec<SimDevice> = devices
+            .into_iter()
+            .map(|d| d.with_stats(stats.clone()))
+            .collect();
         let cpu = CpuWatch::start(&stack);
-        let (back, outcome) = load::command_rounds(
-            devices,
-            &admin,
-            &command,
-            (a.commands, 1),
-            &plan,
-            &stats,
-            |_, _| {},
-        )
-        .await?;
+        let (back, outcome) = load::run_sessions(sessions, &plan, &stats).await;
+        let costs = costs(cpu, &mut counter, before).await?;
         devices = back;
         let note = format!(
             "{} command cycles over {} devices in {:.2} s = {:.0} cycles/s ({pace:?}, {:.0}% of sessions on a new TLS connection; {} failed sessions)",
@@ -283,7 +359,7 @@ async fn main() -> anyhow::Result<()> {
             a.new_connections * 100.0,
             outcome.failed_sessions
         );
-        report.add(name, note, outcome.seconds, &stats, cpu.split());
+        report.add(name, note, outcome.seconds, &stats, &costs);
         for why in &outcome.failures {
             eprintln!("{name} failure: {why}");
         }
@@ -300,6 +376,8 @@ async fn main() -> anyhow::Result<()> {
             &Stats::default(),
         )
         .await?;
+        counter.busy();
+        let before = counter.settled().await?;
         let stats = Stats::default();
         let all: Vec<SimDevice> = devices
             .into_iter()
@@ -348,7 +426,8 @@ async fn main() -> anyhow::Result<()> {
             results.len(),
             failed.len()
         );
-        report.add("fanout", note, seconds, &stats, cpu.split());
+        let costs = costs(cpu, &mut counter, before).await?;
+        report.add("fanout", note, seconds, &stats, &costs);
         for why in failed.iter().take(5) {
             eprintln!("fanout failure: {why}");
         }

@@ -38,6 +38,57 @@ const UPDATE: &str = "UPDATE enrollments SET
         app_count = COALESCE($18, app_count), inventory_updated_at = $2
      WHERE id = $1 AND (inventory_updated_at IS NULL OR inventory_updated_at <= $2)";
 
+/// The [`UPDATE`] of one record, on either engine.
+fn update_record<'q, DB>(
+    report: &InventoryReport<'q>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let update = report.update;
+    let app_count = update
+        .apps
+        .as_ref()
+        .map(|apps| i64::try_from(apps.len()).unwrap_or(i64::MAX));
+    sqlx::query(UPDATE)
+        .bind(report.id)
+        .bind(report.reported_at)
+        .bind(update.device_name.as_deref())
+        .bind(update.os_version.as_deref())
+        .bind(update.build_version.as_deref())
+        .bind(update.model.as_deref())
+        .bind(update.model_name.as_deref())
+        .bind(update.product_name.as_deref())
+        .bind(update.serial_number.as_deref())
+        .bind(update.imei.as_deref())
+        .bind(update.meid.as_deref())
+        .bind(update.capacity_gb)
+        .bind(update.available_gb)
+        .bind(update.battery_level)
+        .bind(update.supervised)
+        .bind(update.encrypted)
+        .bind(update.passcode_present)
+        .bind(app_count)
+}
+
+/// One report to apply: what a result said about enrollment `id`, reported at `reported_at`
+/// (Unix ms).
+#[derive(Debug, Clone, Copy)]
+pub struct InventoryReport<'a> {
+    /// The enrollment.
+    pub id: &'a str,
+    /// When the device reported it.
+    pub reported_at: i64,
+    /// What it said.
+    pub update: &'a InventoryUpdate,
+}
+
 impl EnrollmentStore {
     /// Applies `update`, reported at `reported_at` (Unix ms), to enrollment `id`. False when
     /// the enrollment is unknown or a newer report was applied already.
@@ -47,45 +98,46 @@ impl EnrollmentStore {
         reported_at: i64,
         update: &InventoryUpdate,
     ) -> Result<bool, Error> {
-        let app_count = update
-            .apps
-            .as_ref()
-            .map(|apps| i64::try_from(apps.len()).unwrap_or(i64::MAX));
-        let applied: Result<bool, sqlx::Error> = service_kit::with_db!(&self.db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            let done = sqlx::query(UPDATE)
-                .bind(id)
-                .bind(reported_at)
-                .bind(update.device_name.as_deref())
-                .bind(update.os_version.as_deref())
-                .bind(update.build_version.as_deref())
-                .bind(update.model.as_deref())
-                .bind(update.model_name.as_deref())
-                .bind(update.product_name.as_deref())
-                .bind(update.serial_number.as_deref())
-                .bind(update.imei.as_deref())
-                .bind(update.meid.as_deref())
-                .bind(update.capacity_gb)
-                .bind(update.available_gb)
-                .bind(update.battery_level)
-                .bind(update.supervised)
-                .bind(update.encrypted)
-                .bind(update.passcode_present)
-                .bind(app_count)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
+        let report = InventoryReport {
+            id,
+            reported_at,
+            update,
+        };
+        Ok(self.update_inventories(&[report]).await? > 0)
+    }
+
+    /// Applies `reports` in order, all or none: one transaction for a batch, and a single
+    /// statement for one report without an app list (what most results, DeviceInformation and
+    /// SecurityInfo, are). Answers how many were applied.
+    pub async fn update_inventories(
+        &self,
+        reports: &[InventoryReport<'_>],
+    ) -> Result<usize, Error> {
+        let applied: Result<usize, sqlx::Error> = service_kit::with_db!(&self.db, pool => async {
+            if let [report] = reports {
+                if report.update.apps.is_none() {
+                    let done = update_record(report).execute(pool).await?;
+                    return Ok(usize::from(done.rows_affected() > 0));
+                }
             }
-            if let Some(apps) = &update.apps {
-                sqlx::query("DELETE FROM installed_apps WHERE enrollment_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                insert_apps(&mut tx, id, apps).await?;
+            let mut tx = pool.begin_write().await?;
+            let mut applied = 0;
+            for report in reports {
+                let done = update_record(report).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    continue;
+                }
+                applied += 1;
+                if let Some(apps) = &report.update.apps {
+                    sqlx::query("DELETE FROM installed_apps WHERE enrollment_id = $1")
+                        .bind(report.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_apps(&mut tx, report.id, apps).await?;
+                }
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(applied)
         }.await);
         Ok(applied?)
     }

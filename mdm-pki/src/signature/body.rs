@@ -23,6 +23,17 @@ impl Envelope {
         signer: &ChainCert,
         body: &[u8],
     ) -> Result<(), SignatureError> {
+        let key =
+            PublicKey::from_spki(&signer.certificate().tbs_certificate.subject_public_key_info)?;
+        self.verify_body_with(&key, body)
+    }
+
+    /// [`Envelope::verify_body`] with the signer's key already read.
+    pub(crate) fn verify_body_with(
+        &self,
+        key: &PublicKey,
+        body: &[u8],
+    ) -> Result<(), SignatureError> {
         let info = &self.signer_info;
         let digest_alg = DigestAlgorithm::from_oid(&info.digest_alg.oid).ok_or_else(|| {
             SignatureError::UnsupportedDigestAlgorithm {
@@ -39,8 +50,6 @@ impl Envelope {
                 what: "the signature algorithm's digest and the digestAlgorithm",
             });
         }
-        let key =
-            PublicKey::from_spki(&signer.certificate().tbs_certificate.subject_public_key_info)?;
         let body_digest = digest_alg.digest(body);
         let signed_digest = match (&info.signed_attrs, &self.signed_attrs) {
             (None, _) => body_digest,

@@ -462,3 +462,41 @@ fn replaced(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
         .expect("pattern present");
     [&bytes[..at], to, &bytes[at + from.len()..]].concat()
 }
+
+/// A signer's key is read once and remembered only for a trusted certificate; a remembered key
+/// changes no verdict (a tampered body is still refused, an expired signer still refused).
+#[test]
+fn signer_keys_are_remembered_only_for_trusted_certificates() {
+    let pki = Pki::rsa();
+    let verifier = pki.verifier();
+    let signed = header(&by_device(
+        &pki,
+        SignSpec::new(DigestAlgorithm::Sha256, false),
+    ));
+    let remembered = |verifier: &SignatureVerifier| {
+        verifier.keys.run_pending_tasks();
+        verifier.keys.entry_count()
+    };
+    // Made by another CA: verified over the body, refused by the trust check, not remembered.
+    let stranger = Pki::p256();
+    let foreign = header(&by_device(
+        &stranger,
+        SignSpec::new(DigestAlgorithm::Sha256, false),
+    ));
+    assert!(verifier.verify(&foreign, BODY, NOW).is_err());
+    assert_eq!(remembered(&verifier), 0);
+
+    let first = verifier.verify(&signed, BODY, NOW).expect("trusted");
+    assert_eq!(remembered(&verifier), 1);
+    assert_eq!(verifier.verify(&signed, BODY, NOW), Ok(first));
+    assert_eq!(
+        verifier.verify(&signed, b"another body", NOW),
+        Err(SignatureError::BadSignature)
+    );
+    assert!(matches!(
+        verifier.verify(&signed, BODY, NOW + 400 * DAY),
+        Err(SignatureError::Certificate(
+            TrustError::CertificateExpired { .. }
+        ))
+    ));
+}

@@ -214,3 +214,76 @@ fn the_configuration_is_checked() {
         Err(TrustError::InvalidPem { .. })
     ));
 }
+
+// ---- remembered answers (cache.rs) ----
+
+/// A remembered answer is the one the check gives without it, at every moment: before and after
+/// the certificate's and its CA's validity periods, on both sides of the skew, whichever moment
+/// was asked first.
+#[test]
+fn remembered_answers_are_the_trust_checks_own_at_every_moment() {
+    let ca_key = rsa_key(0);
+    // The CA expires before the device certificate does: the window ends with the CA.
+    let ca = CertSpec {
+        validity: (NOW - 10 * DAY, NOW + 5 * DAY),
+        ..CertSpec::ca("CN=Short-lived CA", ca_key)
+    }
+    .build();
+    let cert = CertSpec {
+        validity: (NOW - DAY, NOW + 30 * DAY),
+        ..CertSpec::device("CN=UDID-WINDOW", rsa_key(1), (&ca, ca_key))
+    }
+    .build();
+    let skew = 300;
+    let fresh =
+        || TrustAnchors::new(vec![ca.der().to_vec()], Duration::from_secs(300)).expect("anchors");
+    let moments = [
+        NOW - DAY - skew - 1,
+        NOW - DAY - skew,
+        NOW,
+        NOW + 5 * DAY + skew,
+        NOW + 5 * DAY + skew + 1,
+        NOW + 30 * DAY,
+    ];
+    // Remembered once at NOW, then asked at every moment, in both orders.
+    let remembering = fresh();
+    remembering.verify(cert.der(), NOW).expect("trusted now");
+    assert_eq!(remembering.verified.len(), 1);
+    for at in moments.iter().chain(moments.iter().rev()) {
+        assert_eq!(
+            remembering.verify(cert.der(), *at),
+            fresh().verify(cert.der(), *at),
+            "at NOW{:+}",
+            at - NOW
+        );
+    }
+    assert!(remembering
+        .verify(cert.der(), NOW + 5 * DAY + skew + 1)
+        .is_err());
+    assert!(remembering
+        .verify(cert.der(), NOW - DAY - skew - 1)
+        .is_err());
+}
+
+#[test]
+fn a_certificate_is_checked_against_its_ca_once_and_refusals_are_not_remembered() {
+    let pki = Pki::rsa();
+    let anchors = pki.anchors();
+    let sha256: [u8; 32] = Sha256::digest(pki.device.der()).into();
+    assert!(!anchors.verified.accepts(&sha256, NOW));
+    let first = anchors.verify(pki.device.der(), NOW).expect("trusted");
+    assert!(anchors.verified.accepts(&sha256, NOW), "remembered");
+    assert_eq!(
+        anchors.verify(pki.device.der(), NOW + 60),
+        Ok(first),
+        "the same facts from the remembered answer"
+    );
+    // Clones share what was remembered (the edge clones its anchors per listener).
+    assert!(anchors.clone().verified.accepts(&sha256, NOW));
+
+    let other = Pki::p256();
+    assert!(anchors.verify(other.device.der(), NOW).is_err());
+    let two_names = device(&pki, "CN=a,CN=b", (NOW - DAY, NOW + DAY));
+    assert!(anchors.verify(two_names.der(), NOW).is_err());
+    assert_eq!(anchors.verified.len(), 1, "only the accepted certificate");
+}
