@@ -23,6 +23,8 @@
 //! - [`ChainCert`] (`certificate`): a decoded certificate with its exact bytes.
 //! - [`chain`]: the general chain verification (intermediates, time-exempt CAs) the check is
 //!   built on, also used to verify device-signed payloads to Apple's CAs.
+//! - `cache` (private): the periods in which certificates already checked are trusted, so each
+//!   is checked against its CA once.
 //! - `pem` (private): the `CERTIFICATE` blocks of a PEM file.
 
 mod cache;
