@@ -14,8 +14,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Rows sent per round.
-const BATCH: i64 = 100;
-const BATCH_ROWS: usize = BATCH as usize;
+const BATCH: usize = 100;
 /// The most payload bytes sent in one request, well under the gRPC message limit.
 const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// How long a wake-up waits for more rows before sending: results arrive one per report, and
@@ -117,7 +116,7 @@ impl InventoryDispatcher {
                     .map_err(|status| format!("enroll-svc: {}", status.message()))?;
             }
             self.forget(&sent).await?;
-            if sent.len() == rows.len() && rows.len() < BATCH_ROWS {
+            if sent.len() == rows.len() && rows.len() < BATCH {
                 // A short batch, all sent, was all there was: rows written since then woke the
                 // dispatcher again, so neither another read nor a count is needed now.
                 self.metrics.inventory_backlog.set(0);

@@ -39,10 +39,8 @@ pub use ber::{ber_to_der, MAX_SET_ELEMENTS};
 pub use error::SignatureError;
 pub use inspect::{inspect, Inspection};
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use moka::sync::Cache;
+use std::sync::Arc;
 
 use crate::algorithm::PublicKey;
 use crate::{ChainCert, TrustAnchors, VerifiedCertificate};
@@ -62,8 +60,7 @@ pub struct SignatureVerifier {
     anchors: TrustAnchors,
     /// Signers' keys as OpenSSL reads them, by certificate SHA-256: reading a key costs
     /// OpenSSL 3 more than the signature check made with it, and a device signs every request
-    /// with the same one. Bounded like the trust check's memory; an unused key is dropped
-    /// after an hour.
+    /// with the same one. Bounded like the trust check's memory.
     keys: Cache<[u8; 32], Arc<PublicKey>>,
 }
 
@@ -81,10 +78,7 @@ impl SignatureVerifier {
     pub fn new(anchors: TrustAnchors) -> Self {
         Self {
             anchors,
-            keys: Cache::builder()
-                .max_capacity(crate::trust::MAX_REMEMBERED_CERTIFICATES)
-                .time_to_idle(Duration::from_secs(3600))
-                .build(),
+            keys: crate::trust::cache::per_certificate(),
         }
     }
 
@@ -127,7 +121,7 @@ impl SignatureVerifier {
             }
         };
         envelope.verify_body_with(&key, body)?;
-        let verified = self.anchors.verify_decoded(signer, now)?;
+        let verified = self.anchors.verify_decoded(signer, sha256, now)?;
         if !remembered {
             self.keys.insert(sha256, key);
         }

@@ -27,7 +27,7 @@
 //!   is checked against its CA once.
 //! - `pem` (private): the `CERTIFICATE` blocks of a PEM file.
 
-mod cache;
+pub(crate) mod cache;
 mod certificate;
 pub mod chain;
 mod error;
@@ -101,27 +101,28 @@ impl TrustAnchors {
     /// A certificate is checked against its CA once: after that, the period in which the answer
     /// is yes is remembered (`cache`), and only the certificate's own facts are read again.
     pub fn verify(&self, leaf_der: &[u8], now: i64) -> Result<VerifiedCertificate, TrustError> {
-        self.verify_decoded(&ChainCert::from_der(leaf_der.to_vec())?, now)
+        let leaf = ChainCert::from_der(leaf_der.to_vec())?;
+        self.verify_decoded(&leaf, leaf.sha256(), now)
     }
 
     /// [`TrustAnchors::verify`] of a certificate already decoded (a signer's, from its
-    /// `SignedData`).
+    /// `SignedData`), whose SHA-256 is `sha256`.
     pub(crate) fn verify_decoded(
         &self,
         leaf: &ChainCert,
+        sha256: [u8; 32],
         now: i64,
     ) -> Result<VerifiedCertificate, TrustError> {
-        let sha256 = leaf.sha256();
         if !self.verified.accepts(&sha256, now) {
             let path = chain::verify_chain(leaf, &[], &self.anchors, now, self.clock_skew)?;
             // Facts first: a certificate whose name is refused is not remembered as accepted.
-            let verified = VerifiedCertificate::of(leaf)?;
+            let verified = VerifiedCertificate::of(leaf, sha256)?;
             if let [issuer] = path.as_slice() {
                 self.verified
                     .remember(sha256, leaf, issuer, self.clock_skew);
             }
             return Ok(verified);
         }
-        VerifiedCertificate::of(leaf)
+        VerifiedCertificate::of(leaf, sha256)
     }
 }

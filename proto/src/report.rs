@@ -37,7 +37,11 @@ impl ReportFacts {
             Ok(ReportStatus::Unspecified) => {
                 return Ok(ReportFacts::of(&mdm_core::parse_report(&request.body)?))
             }
-            Ok(status) => command_status(status),
+            Ok(ReportStatus::Idle) => CommandStatus::Idle,
+            Ok(ReportStatus::Acknowledged) => CommandStatus::Acknowledged,
+            Ok(ReportStatus::Error) => CommandStatus::Error,
+            Ok(ReportStatus::CommandFormatError) => CommandStatus::CommandFormatError,
+            Ok(ReportStatus::NotNow) => CommandStatus::NotNow,
             Err(_) => {
                 return Err(ParseError::UnknownStatus(format!(
                     "report status {}",
@@ -83,17 +87,6 @@ fn report_status(status: CommandStatus) -> ReportStatus {
         CommandStatus::Error => ReportStatus::Error,
         CommandStatus::CommandFormatError => ReportStatus::CommandFormatError,
         CommandStatus::NotNow => ReportStatus::NotNow,
-    }
-}
-
-/// The status a known wire value names (Unspecified is handled by the caller).
-fn command_status(status: ReportStatus) -> CommandStatus {
-    match status {
-        ReportStatus::Idle | ReportStatus::Unspecified => CommandStatus::Idle,
-        ReportStatus::Acknowledged => CommandStatus::Acknowledged,
-        ReportStatus::Error => CommandStatus::Error,
-        ReportStatus::CommandFormatError => CommandStatus::CommandFormatError,
-        ReportStatus::NotNow => CommandStatus::NotNow,
     }
 }
 

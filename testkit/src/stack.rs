@@ -137,7 +137,8 @@ pub struct Stack {
     pub proxies: Vec<Edge>,
     enroll_env: Vec<(String, String)>,
     command_database_url: String,
-    databases: Vec<TempDatabase>,
+    /// Each service's PostgreSQL database (none on SQLite), named by its service.
+    databases: Vec<(&'static str, TempDatabase)>,
 }
 
 /// One more process of a service.
@@ -219,22 +220,18 @@ impl Stack {
                 sqlite_url("admin"),
             ),
             Engine::Postgres => {
-                for _ in 0..4 {
+                for service in ["enroll-svc", "command-svc", "push-svc", "admin-svc"] {
                     let created = match &options.postgres_server {
                         Some(server) => Some(TempDatabase::create_on(server).await?),
                         None => TempDatabase::create().await?,
                     };
                     match created {
-                        Some(db) => databases.push(db),
+                        Some(db) => databases.push((service, db)),
                         None => return Ok(None),
                     }
                 }
-                (
-                    databases[0].url.clone(),
-                    databases[1].url.clone(),
-                    databases[2].url.clone(),
-                    databases[3].url.clone(),
-                )
+                let url = |i: usize| databases[i].1.url.clone();
+                (url(0), url(1), url(2), url(3))
             }
         };
         let device_ca = TestCa::new("MDM Test Device CA");
@@ -573,10 +570,9 @@ impl Stack {
     /// finding the stack's activity in `pg_stat_database` or its backends among the server's
     /// processes.
     pub fn postgres_databases(&self) -> Vec<(&'static str, &str)> {
-        // `start` creates them in this order.
-        ["enroll-svc", "command-svc", "push-svc", "admin-svc"]
-            .into_iter()
-            .zip(self.databases.iter().map(TempDatabase::name))
+        self.databases
+            .iter()
+            .map(|(service, db)| (*service, db.name()))
             .collect()
     }
 

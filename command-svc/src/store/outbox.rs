@@ -25,7 +25,8 @@ pub struct OutboxRow {
 
 impl QueueStore {
     /// The oldest pending updates, at most `limit`.
-    pub async fn pending_inventory(&self, limit: i64) -> Result<Vec<OutboxRow>, Error> {
+    pub async fn pending_inventory(&self, limit: usize) -> Result<Vec<OutboxRow>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = with_db!(&self.db, pool => sqlx::query_as::<_, OutboxRow>(
             "SELECT id, enrollment_id, reported_at, payload FROM inventory_outbox ORDER BY id LIMIT $1",
         )

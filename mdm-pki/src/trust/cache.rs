@@ -48,13 +48,19 @@ impl std::fmt::Debug for VerifiedCache {
     }
 }
 
+/// A cache of something per certificate, bounded like every one of this crate: at most
+/// [`MAX_ENTRIES`], each dropped after [`IDLE`] without use.
+pub(crate) fn per_certificate<V: Clone + Send + Sync + 'static>() -> Cache<[u8; 32], V> {
+    Cache::builder()
+        .max_capacity(MAX_ENTRIES)
+        .time_to_idle(IDLE)
+        .build()
+}
+
 impl VerifiedCache {
     pub(crate) fn new() -> Self {
         Self {
-            windows: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_idle(IDLE)
-                .build(),
+            windows: per_certificate(),
         }
     }
 

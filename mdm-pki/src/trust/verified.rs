@@ -22,12 +22,13 @@ pub struct VerifiedCertificate {
 }
 
 impl VerifiedCertificate {
-    /// The facts of `cert`, which the caller has just verified. Refuses a subject whose Common
-    /// Name is ambiguous or unreadable: the name is what the identity policy compares.
-    pub(super) fn of(cert: &ChainCert) -> Result<Self, TrustError> {
+    /// The facts of `cert`, whose SHA-256 is `sha256`, which the caller has just verified.
+    /// Refuses a subject whose Common Name is ambiguous or unreadable: the name is what the
+    /// identity policy compares.
+    pub(super) fn of(cert: &ChainCert, sha256: [u8; 32]) -> Result<Self, TrustError> {
         Ok(Self {
             cert_der: cert.der().to_vec(),
-            sha256: cert.sha256(),
+            sha256,
             common_name: cert.common_name()?,
             subject: cert.subject(),
             issuer: cert.issuer(),
