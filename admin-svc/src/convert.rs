@@ -106,6 +106,7 @@ pub fn device(e: v1::EnrollmentInfo) -> Device {
             updated_at: time(inventory.updated_at_ms),
         },
         push: None,
+        identity_certificate: None,
     }
 }
 

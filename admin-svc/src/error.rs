@@ -24,6 +24,12 @@ pub enum ApiError {
         /// The scope needed.
         missing: Scope,
     },
+    /// A console request that changes state without its session's CSRF token: a page of
+    /// another site may have sent it in the administrator's name.
+    #[error(
+        "a console request that changes anything must carry the session's X-CSRF-Token header"
+    )]
+    CsrfRejected,
     /// No route for the path.
     #[error("no such endpoint")]
     NoRoute,
@@ -82,7 +88,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::NoRoute | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
@@ -119,6 +125,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden { .. } => "forbidden",
+            ApiError::CsrfRejected => "csrf_rejected",
             ApiError::NoRoute | ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Malformed(_) => "malformed_request",

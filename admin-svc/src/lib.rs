@@ -1,10 +1,11 @@
-//! admin-svc: the administrator's side of the MDM server. It serves the admin REST API over
-//! HTTPS (axum), keeps the admin tokens made through the API and their audit log in its own
+//! admin-svc: the administrator's side of the MDM server. It serves the admin REST API and the
+//! web console over HTTPS (axum), keeps the admin tokens made through the API and their audit log in its own
 //! database, and calls enroll-svc, command-svc and push-svc over gRPC for everything else.
 //! The OpenAPI document is generated from the handlers and the shared `mdm-api` types.
 //!
 //! - [`config`]: settings (`MDM_ADMIN_*`).
 //! - [`routes`]: the API, one module per resource.
+//! - [`console`]: the web console served at `/`, and its sessions.
 //! - [`auth`]: bearer tokens and scopes.
 //! - [`conformance`]: every request checked against the OpenAPI document.
 //! - [`extract`]: request extractors that refuse with problem documents.
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod backends;
 pub mod config;
 pub mod conformance;
+pub mod console;
 pub mod convert;
 pub mod cursor;
 pub mod error;
@@ -78,8 +80,10 @@ pub async fn run(
         observe::database_ready(store.db().clone()),
         backends.peers(),
     );
+    let tokens = auth::Tokens::new(&config.tokens, store.clone());
     let state = routes::AppState {
-        tokens: auth::Tokens::new(&config.tokens, store.clone()),
+        sessions: console::session::Sessions::new(store.clone(), tokens.clone()),
+        tokens,
         backends,
         store: store.clone(),
     };

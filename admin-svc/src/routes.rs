@@ -7,6 +7,7 @@
 //! - [`enrollment`]: `/v1/enrollment-tokens`, `/v1/certificates`.
 //! - [`admin_tokens`]: the API's own tokens, `/v1/admin-tokens`.
 //! - [`audit`]: the audit log, `/v1/audit`.
+//! - [`summary`]: the dashboard's counts, `/v1/summary`.
 
 pub mod admin_tokens;
 pub mod audit;
@@ -14,10 +15,12 @@ pub mod commands;
 pub mod devices;
 pub mod enrollment;
 pub mod push;
+pub mod summary;
 
 use crate::auth::{self, Tokens};
 use crate::backends::Backends;
 use crate::conformance::{self, RequestSchemas};
+use crate::console::{self, session::Sessions};
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::metrics::Metrics;
@@ -45,6 +48,8 @@ pub struct AppState {
     pub store: AdminStore,
     /// Who may call.
     pub tokens: Tokens,
+    /// The console's sessions (which also read the tokens).
+    pub sessions: Sessions,
 }
 
 /// The failures every route may answer, as problem documents: listed on every operation so a
@@ -125,7 +130,8 @@ pub enum Failures {
     Unavailable(Problem),
 }
 
-/// Adds the bearer security scheme and the document's title.
+/// Adds the bearer security scheme, and names the scopes each destructive request type needs
+/// (`x-request-type-scopes`) for clients that build command forms from the document.
 struct Security;
 
 impl Modify for Security {
@@ -135,6 +141,21 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        let scopes: serde_json::Map<String, serde_json::Value> =
+            mdm_core::DESTRUCTIVE_REQUEST_TYPES
+                .into_iter()
+                .map(|request_type| {
+                    let names = commands::scopes_needed(request_type)
+                        .into_iter()
+                        .map(|scope| serde_json::Value::from(scope.as_str()))
+                        .collect();
+                    (request_type.to_owned(), serde_json::Value::Array(names))
+                })
+                .collect();
+        openapi
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert("x-request-type-scopes".into(), scopes.into());
     }
 }
 
@@ -148,7 +169,10 @@ impl Modify for Security {
         license(name = "Apache-2.0")
     ),
     modifiers(&Security),
-    components(schemas(Problem)),
+    // CommandSpec: the typed commands `command` accepts (it also takes Apple-keyed JSON and
+    // plists, so the field itself stays an open object). DeviceSort: a query parameter's type,
+    // which no answer's schema brings in.
+    components(schemas(Problem, mdm_core::CommandSpec, mdm_api::devices::DeviceSort)),
     tags(
         (name = "devices", description = "Enrolled devices, inventory and history"),
         (name = "commands", description = "Queue commands and follow them"),
@@ -182,6 +206,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_tokens::get))
         .routes(routes!(admin_tokens::revoke))
         .routes(routes!(audit::list))
+        .routes(routes!(summary::get))
 }
 
 /// The OpenAPI document of the API, as `GET /v1/openapi.json` serves it.
@@ -191,7 +216,7 @@ pub fn document() -> OpenApi {
     openapi
 }
 
-/// The router of the whole API and its OpenAPI document. Fails only if the document's own
+/// The router of the whole API (and the console beside it) and its OpenAPI document. Fails only if the document's own
 /// schemas do not compile (a bug a unit test catches).
 pub fn api(
     state: AppState,
@@ -209,10 +234,10 @@ pub fn api(
             conformance::conform,
         ))
         .route_layer(middleware::from_fn_with_state(
-            state.tokens.clone(),
+            state.sessions.clone(),
             auth::authenticate,
         ))
-        .with_state(state)
+        .with_state(state.clone())
         .split_for_parts();
     let document = openapi.clone();
     let router = router
@@ -223,6 +248,7 @@ pub fn api(
                 async move { axum::Json(document) }
             }),
         )
+        .merge(console::routes(state.sessions))
         .fallback(|| async { ApiError::NoRoute })
         .layer(middleware::from_fn(problems))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))

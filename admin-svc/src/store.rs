@@ -1,5 +1,10 @@
-//! admin-svc's own database: admin tokens made through the API (their secrets as SHA-256 only)
-//! and the audit log of what was done to them. Every change commits with its audit entry.
+//! admin-svc's own database: admin tokens made through the API (their secrets as SHA-256 only),
+//! the web console's sessions ([`sessions`]) and the audit log of what was done with them. Every
+//! change commits with its audit entry.
+
+mod sessions;
+
+pub use sessions::{SessionRow, TokenKind};
 
 use crate::error::ApiError;
 use service_kit::db::{is_unique_violation, BeginWrite, Db};
@@ -52,8 +57,34 @@ pub struct AuditRow {
 const TOKEN_COLUMNS: &str =
     "id, name, sha256, scopes, created_by, created_at, expires_at, last_used_at, revoked_at";
 
-const INSERT_AUDIT: &str =
-    "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)";
+/// An entry of admin-svc's audit log, written in the transaction of the change it records.
+struct Audit<'a> {
+    at: i64,
+    actor: &'a str,
+    action: &'static str,
+    detail: String,
+}
+
+impl Audit<'_> {
+    /// Writes the entry with `executor` (the change's transaction), on either engine.
+    async fn write<'e, DB, E>(self, executor: E) -> Result<(), sqlx::Error>
+    where
+        DB: sqlx::Database,
+        E: sqlx::Executor<'e, Database = DB>,
+        for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+            .bind(self.at)
+            .bind(self.actor.to_owned())
+            .bind(self.action.to_owned())
+            .bind(self.detail)
+            .execute(executor)
+            .await
+            .map(|_| ())
+    }
+}
 
 /// The admin store.
 #[derive(Debug, Clone)]
@@ -93,13 +124,14 @@ impl AdminStore {
                 .bind(token.revoked_at)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(INSERT_AUDIT)
-                .bind(token.created_at)
-                .bind(&token.created_by)
-                .bind("admin_token.created")
-                .bind(&detail)
-                .execute(&mut *tx)
-                .await?;
+            Audit {
+                at: token.created_at,
+                actor: &token.created_by,
+                action: "admin_token.created",
+                detail,
+            }
+            .write(&mut *tx)
+            .await?;
             tx.commit().await
         }.await);
         done.map_err(|e| {
@@ -189,13 +221,14 @@ impl AdminStore {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = &row {
-                sqlx::query(INSERT_AUDIT)
-                    .bind(now)
-                    .bind(by)
-                    .bind("admin_token.revoked")
-                    .bind(format!("{} ({})", row.id, row.name))
-                    .execute(&mut *tx)
-                    .await?;
+                Audit {
+                    at: now,
+                    actor: by,
+                    action: "admin_token.revoked",
+                    detail: format!("{} ({})", row.id, row.name),
+                }
+                .write(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(row)

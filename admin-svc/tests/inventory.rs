@@ -210,6 +210,12 @@ async fn seed(stack: &Stack, count: usize) {
                     serial_number: Some(format!("SN{i:05}")),
                     os_version: Some(if i % 2 == 0 { "17.5" } else { "18.1" }.into()),
                     model_name: Some("iPad".into()),
+                    // A hundred devices share each name, in both cases: ties go by ID.
+                    device_name: Some(format!(
+                        "{} {:02}",
+                        if i % 3 == 0 { "ipad" } else { "iPad" },
+                        i % 100
+                    )),
                     ..Default::default()
                 };
                 store
@@ -263,6 +269,41 @@ async fn ten_thousand_devices_page_without_repeats_or_gaps(engine: Engine) {
         .expect(StatusCode::OK);
     assert_eq!(one["items"][0]["enrollment_id"], "UDID-04242");
     assert_eq!(one["next_cursor"], Value::Null);
+
+    // Sorted by name (ignoring case, ties by ID) from Z to A, paged: each device once, in order.
+    let by_name = ops.all("/v1/devices?sort=name&descending=true", 777).await;
+    let keys: Vec<(String, String)> = by_name
+        .iter()
+        .map(|d| {
+            let name = d["device_name"].as_str().unwrap_or_default().to_lowercase();
+            (
+                name,
+                d["enrollment_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), DEVICES);
+    assert!(
+        keys.windows(2).all(|w| w[0] > w[1]),
+        "not strictly Z to A by (name, ID)"
+    );
+    assert_eq!(keys[0].0, "ipad 99");
+    let by_contact = ops
+        .all("/v1/devices?sort=last_seen&descending=true", 1000)
+        .await;
+    let unique: HashSet<&str> = by_contact
+        .iter()
+        .filter_map(|d| d["enrollment_id"].as_str())
+        .collect();
+    assert_eq!(unique.len(), DEVICES, "by last contact: each device once");
+    // A cursor continues only the order it was made in.
+    let page = ops
+        .get("/v1/devices?sort=name&limit=10")
+        .await
+        .expect(StatusCode::OK);
+    let cursor = page["next_cursor"].as_str().expect("a cursor");
+    let answer = ops.get(&format!("/v1/devices?cursor={cursor}")).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use mdm_proto::v1::{
     EnqueueResponse, GetCommandRequest, ListAuditRequest, ListAuditResponse, ListCommandsRequest,
     ListCommandsResponse, ListDeliveriesRequest, ListDeliveriesResponse,
     ListEnrollmentCommandsRequest, ListEnrollmentCommandsResponse, ReportRequest, ReportResponse,
+    SummarizeDeliveriesRequest, SummarizeDeliveriesResponse,
 };
 use mdm_proto::VerifiedIdentity;
 use service_kit::now_ms;
@@ -159,6 +160,30 @@ impl Commands for CommandsApi {
         }))
     }
 
+    async fn summarize_deliveries(
+        &self,
+        request: Request<SummarizeDeliveriesRequest>,
+    ) -> Result<Response<SummarizeDeliveriesResponse>, Status> {
+        let request = request.into_inner();
+        let window = match request.window_ms {
+            ms if ms > 0 => ms,
+            _ => DEFAULT_WINDOW_MS,
+        };
+        let limit = match i64::from(request.recent_errors) {
+            0 => DEFAULT_RECENT_ERRORS,
+            n => n.min(MAX_RECENT_ERRORS),
+        };
+        let store = self.queue.store();
+        let in_flight = store.in_flight().await?;
+        let errors_in_window = store.errors_since(now_ms().saturating_sub(window)).await?;
+        let recent_errors = store.recent_errors(limit).await?;
+        Ok(Response::new(SummarizeDeliveriesResponse {
+            in_flight,
+            errors_in_window,
+            recent_errors: recent_errors.into_iter().map(delivery).collect(),
+        }))
+    }
+
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
@@ -190,6 +215,15 @@ impl Commands for CommandsApi {
         Ok(Response::new(ListAuditResponse { entries }))
     }
 }
+
+/// What "lately" means when the caller does not say: a day.
+const DEFAULT_WINDOW_MS: i64 = 86_400_000;
+
+/// Latest errors answered when the caller does not say.
+const DEFAULT_RECENT_ERRORS: i64 = 10;
+/// The most latest errors one summary answers: a dashboard's list, not the history (which
+/// `ListEnrollmentCommands` pages through).
+const MAX_RECENT_ERRORS: i64 = 100;
 
 /// The cursor after a full page: its last row's key; empty when the page was the last.
 fn next<T>(rows: &[T], limit: i64, key: impl Fn(&T) -> String) -> String {

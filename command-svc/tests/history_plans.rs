@@ -1,7 +1,8 @@
-//! The report cycle stays flat as a device's command history grows. With a thousand past
-//! commands per device (made by `store::history_seed`, as the benchmark's `--history` makes
-//! them), every statement the cycle runs must reach the queue tables only through bounded index
-//! lookups, and the cycle must still serve the new commands in order. On SQLite and PostgreSQL
+//! The report cycle (and the dashboard's count of refusals) stays flat as a device's command
+//! history grows. With a thousand past commands per device (made by `store::history_seed`, as
+//! the benchmark's `--history` makes them), every statement the cycle runs must reach the queue
+//! tables only through bounded index lookups, and the cycle must still serve the new commands in
+//! order. On SQLite and PostgreSQL
 //! (skipped only with `MDM_TEST_POSTGRES=off`).
 //!
 //! The statements are not copied here, where they would drift from the store's: the test
@@ -441,6 +442,36 @@ async fn the_cycle_is_flat_with_history(store: QueueStore) {
         failures.len(),
         failures.join("\n\n")
     );
+
+    // The dashboard's counts of refusals read the partial index of refusals, which holds none
+    // of the million acknowledged deliveries.
+    capture::start();
+    store.errors_since(NOW - 86_400_000).await.expect("count");
+    store.recent_errors(10).await.expect("recent");
+    let statements = capture::stop();
+    assert_eq!(statements.len(), 2, "{statements:#?}");
+    for sql in statements {
+        // Planned with the values the store binds (the only parameter: a limit, or a time).
+        let value = if sql.contains("LIMIT $1") {
+            10
+        } else {
+            NOW - 86_400_000
+        };
+        let literal = sql.replace("$1", &value.to_string());
+        let (verdict, plans) = judge(&db, &literal, ("D01", &first))
+            .await
+            .expect("explain");
+        // Bounded here means: the refusals' index, or a lookup by CommandUUID (the join).
+        let elsewhere: Vec<&String> = verdict
+            .unbounded
+            .iter()
+            .filter(|access| !access.contains("deliveries_refused"))
+            .collect();
+        assert!(
+            plans.contains("deliveries_refused") && elsewhere.is_empty(),
+            "the dashboard reads the history: {sql}\n{elsewhere:?}\n{plans}"
+        );
+    }
 
     // The checks catch what grows with the history: a sequential scan, and the primary key
     // searched by enrollment alone (every delivery the device ever had).

@@ -509,6 +509,72 @@ macro_rules! queue_suite {
             }
 
             #[tokio::test]
+            async fn waiting_and_refused_deliveries_are_summarized() {
+                let Some(f) = store().await else { return };
+                assert_eq!(f.store.in_flight().await.expect("in flight"), 0);
+                assert!(f.store.recent_errors(10).await.expect("errors").is_empty());
+                enqueue(&f.store, "C1", &["D1", "D2", "D3"], 0, None).await;
+                enqueue(&f.store, "C2", &["D1"], 0, None).await;
+                const DAY: i64 = 86_400_000;
+                for (id, uuid, status, report, at) in [
+                    ("D1", "C1", CommandStatus::Error, &b"error"[..], NOW),
+                    ("D2", "C1", CommandStatus::Acknowledged, b"ok", NOW),
+                    (
+                        "D1",
+                        "C2",
+                        CommandStatus::CommandFormatError,
+                        b"format",
+                        NOW - 2 * DAY,
+                    ),
+                ] {
+                    assert!(f
+                        .store
+                        .record_status(id, uuid, status, report, None, "c", at)
+                        .await
+                        .expect("record"));
+                }
+                assert_eq!(f.store.in_flight().await.expect("in flight"), 1, "D3's C1");
+                assert_eq!(f.store.errors_since(NOW - DAY).await.expect("errors"), 1);
+                assert_eq!(f.store.errors_since(0).await.expect("errors"), 2);
+                let recent = f.store.recent_errors(10).await.expect("errors");
+                let seen: Vec<_> = recent
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.command_uuid.as_str(),
+                            d.status,
+                            d.completed_at,
+                            d.result.as_deref(),
+                            d.request_type.as_str(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(
+                    seen,
+                    [
+                        (
+                            "C1",
+                            DeliveryStatus::Error,
+                            Some(NOW),
+                            Some(&b"error"[..]),
+                            "DeviceInformation"
+                        ),
+                        (
+                            "C2",
+                            DeliveryStatus::CommandFormatError,
+                            Some(NOW - 2 * DAY),
+                            Some(&b"format"[..]),
+                            "DeviceInformation"
+                        ),
+                    ],
+                    "newest completed first, with their reports"
+                );
+                let latest = f.store.recent_errors(1).await.expect("errors");
+                assert_eq!(latest.len(), 1);
+                assert_eq!(latest[0].command_uuid, "C1");
+            }
+
+            #[tokio::test]
             async fn commands_are_listed_newest_first_and_filtered() {
                 let Some(f) = store().await else { return };
                 enqueue(&f.store, "C1", &["D1"], 0, None).await;

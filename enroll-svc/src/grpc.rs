@@ -5,17 +5,19 @@ use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::provisioning::Provisioning;
 use crate::store::{
-    self, AuditQuery, DeviceFilter, EnrollmentRecord, EnrollmentStatus, EnrollmentStore,
+    self, AuditQuery, DeviceFilter, DeviceOrder, EnrollmentRecord, EnrollmentStatus,
+    EnrollmentStore,
 };
 use mdm_proto::v1::enrollment_server::Enrollment;
 use mdm_proto::v1::{
     AdmissionChange, AdmitRequest, AdmitResponse, App, ApproveReenrollmentRequest, AuditEntry,
-    CheckinRequest, CheckinResponse, DeviceIdentity, EnrollmentInfo,
-    EnrollmentStatus as ProtoStatus, GetEnrollmentRequest, GetUnlockTokenRequest,
-    GetUnlockTokenResponse, IdentityPolicy, InventoryReport, ListAppsRequest, ListAppsResponse,
-    ListAuditRequest, ListAuditResponse, ListEnrollmentsRequest, ListEnrollmentsResponse,
-    ReenrollmentApproval, ResolveTargetsRequest, ResolveTargetsResponse, ResolvedTarget,
-    UpdateInventoryRequest, UpdateInventoryResponse, WatchAdmissionsRequest,
+    CheckinRequest, CheckinResponse, CountEnrollmentsRequest, CountEnrollmentsResponse,
+    DeviceIdentity, DeviceOrder as ProtoOrder, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
+    GetEnrollmentRequest, GetUnlockTokenRequest, GetUnlockTokenResponse, IdentityPolicy,
+    InventoryReport, ListAppsRequest, ListAppsResponse, ListAuditRequest, ListAuditResponse,
+    ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest,
+    ResolveTargetsResponse, ResolvedTarget, UpdateInventoryRequest, UpdateInventoryResponse,
+    WatchAdmissionsRequest,
 };
 use mdm_proto::VerifiedIdentity;
 use service_kit::secrets::SecretBox;
@@ -103,6 +105,12 @@ impl Enrollment for EnrollmentApi {
             ProtoStatus::CheckedOut => Some(EnrollmentStatus::CheckedOut),
         };
         let limit = mdm_proto::page_limit(request.limit);
+        let descending = request.descending;
+        let order = match request.order() {
+            ProtoOrder::Id => DeviceOrder::Id,
+            ProtoOrder::Name => DeviceOrder::Name { descending },
+            ProtoOrder::LastSeen => DeviceOrder::LastSeen { descending },
+        };
         let text = |value: String| Some(value).filter(|v| !v.is_empty());
         let time = |ms: i64| Some(ms).filter(|ms| *ms > 0);
         let filter = DeviceFilter {
@@ -114,15 +122,13 @@ impl Enrollment for EnrollmentApi {
             last_seen_after: time(request.last_seen_after_ms),
             last_seen_before: time(request.last_seen_before_ms),
         };
-        let records = self.store.list(&filter, &request.after, limit).await?;
-        let next_after = if i64::try_from(records.len()) == Ok(limit) {
-            records.last().map(|r| r.id.clone()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let page = self
+            .store
+            .list(&filter, order, &request.after, limit)
+            .await?;
         Ok(Response::new(ListEnrollmentsResponse {
-            enrollments: records.into_iter().map(info).collect(),
-            next_after,
+            enrollments: page.records.into_iter().map(info).collect(),
+            next_after: page.next_key.unwrap_or_default(),
         }))
     }
 
@@ -302,6 +308,27 @@ impl Enrollment for EnrollmentApi {
         }))
     }
 
+    async fn count_enrollments(
+        &self,
+        request: Request<CountEnrollmentsRequest>,
+    ) -> Result<Response<CountEnrollmentsResponse>, Status> {
+        let within = match request.into_inner().seen_within_ms {
+            ms if ms > 0 => ms,
+            _ => DEFAULT_SEEN_WITHIN_MS,
+        };
+        let counts = self
+            .store
+            .counts(service_kit::now_ms().saturating_sub(within))
+            .await?;
+        Ok(Response::new(CountEnrollmentsResponse {
+            total: counts.total(),
+            authenticated: counts.authenticated,
+            enrolled: counts.enrolled,
+            checked_out: counts.checked_out,
+            seen_recently: counts.seen_since,
+        }))
+    }
+
     async fn list_audit(
         &self,
         request: Request<ListAuditRequest>,
@@ -352,6 +379,9 @@ impl Enrollment for EnrollmentApi {
         Ok(Response::new(GetUnlockTokenResponse { unlock_token }))
     }
 }
+
+/// What "seen lately" means when the caller does not say: a day.
+const DEFAULT_SEEN_WITHIN_MS: i64 = 86_400_000;
 
 /// How long an approval waits for the device by default: a day.
 const DEFAULT_APPROVAL_TTL_SECS: u32 = 86_400;

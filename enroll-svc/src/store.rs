@@ -8,6 +8,7 @@
 mod approvals;
 mod audit;
 mod authenticate;
+mod counts;
 mod inventory;
 mod listing;
 mod record;
@@ -15,8 +16,9 @@ mod record;
 pub use approvals::Approval;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use authenticate::{AuthenticateOutcome, Authenticated, Authentication, Proof};
+pub use counts::EnrollmentCounts;
 pub use inventory::{AppRow, InventoryReport};
-pub use listing::DeviceFilter;
+pub use listing::{DeviceFilter, DeviceOrder};
 pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus, Inventory};
 
 use crate::error::Error;

@@ -3,7 +3,8 @@
 
 use enroll_svc::store::{
     AuditQuery, AuthenticateOutcome, Authenticated, Authentication, ChannelKind, DeviceFacts,
-    DeviceFilter, EnrollmentStatus, EnrollmentStore, InventoryReport, Proof, TokenUpdateRecord,
+    DeviceFilter, DeviceOrder, EnrollmentCounts, EnrollmentStatus, EnrollmentStore,
+    InventoryReport, Proof, TokenUpdateRecord,
 };
 use enroll_svc::Error;
 use mdm_core::{InstalledApp, InventoryUpdate};
@@ -429,9 +430,10 @@ macro_rules! store_suite {
                     let store = f.store.clone();
                     async move {
                         store
-                            .list(&filter, "", 10)
+                            .list(&filter, DeviceOrder::Id, "", 10)
                             .await
                             .expect("list")
+                            .records
                             .into_iter()
                             .map(|r| r.id)
                             .collect::<Vec<_>>()
@@ -487,10 +489,63 @@ macro_rules! store_suite {
                 .is_empty());
                 let page = f
                     .store
-                    .list(&DeviceFilter::default(), "D1", 1)
+                    .list(&DeviceFilter::default(), DeviceOrder::Id, "D1", 1)
                     .await
                     .expect("page");
-                assert_eq!(page[0].id, "D2");
+                assert_eq!(page.records[0].id, "D2");
+                assert_eq!(page.next_key.as_deref(), Some("D2"));
+
+                // Sorted lists, walked a page at a time, hold every device once, in order: by
+                // name ignoring case (ties by ID), and by last contact.
+                let walk = |order: DeviceOrder, size: i64| {
+                    let store = f.store.clone();
+                    async move {
+                        let mut seen = Vec::new();
+                        let mut after = String::new();
+                        for _ in 0..10 {
+                            let page = store
+                                .list(&DeviceFilter::default(), order, &after, size)
+                                .await
+                                .expect("page");
+                            seen.extend(page.records.into_iter().map(|r| r.id));
+                            match page.next_key {
+                                Some(next) => after = next,
+                                None => return seen,
+                            }
+                        }
+                        panic!("{order:?}: the pages never end");
+                    }
+                };
+                for size in [1, 2, 10] {
+                    assert_eq!(
+                        walk(DeviceOrder::Name { descending: false }, size).await,
+                        ["D3", "D1", "D2", "D4"],
+                        "alice's iPad, Alice's iPhone, Bob's iPad, Dana's iPhone"
+                    );
+                    assert_eq!(
+                        walk(DeviceOrder::Name { descending: true }, size).await,
+                        ["D4", "D2", "D1", "D3"]
+                    );
+                }
+                for (id, at) in [("D2", 9_000_000_000_000i64), ("D4", 8_000_000_000_000)] {
+                    service_kit::with_db!(f.store.db(), pool => sqlx::query(
+                        "UPDATE enrollments SET last_seen_at = $1 WHERE id = $2",
+                    )
+                    .bind(at)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()))
+                    .expect("seen");
+                }
+                let recent = walk(DeviceOrder::LastSeen { descending: true }, 1).await;
+                assert_eq!(recent[..2], ["D2", "D4"], "{recent:?}");
+                assert_eq!(recent.len(), 4);
+                let bad = f
+                    .store
+                    .list(&DeviceFilter::default(), DeviceOrder::Name { descending: false }, "D1", 1)
+                    .await;
+                assert!(matches!(bad, Err(Error::InvalidRequest(_))), "{bad:?}");
             }
 
             #[tokio::test]
@@ -649,6 +704,50 @@ macro_rules! store_suite {
                 assert_eq!(
                     f.store.bootstrap_token("D1", &CERT_A).await.expect("get"),
                     None
+                );
+            }
+
+            #[tokio::test]
+            async fn enrollments_are_counted_by_status_and_last_seen() {
+                let Some(f) = store().await else { return };
+                let empty = f.store.counts(0).await.expect("counts");
+                assert_eq!((empty, empty.total()), (EnrollmentCounts::default(), 0));
+                let start = service_kit::now_ms();
+                for (id, cert) in [("D1", CERT_A), ("D2", CERT_B), ("D3", [0xC; 32])] {
+                    authenticate(&f.store, id, &cert).await.expect("auth");
+                }
+                for update in [
+                    token_update("D1", "D1", ChannelKind::Device, &CERT_A),
+                    token_update("D1:USER", "D1", ChannelKind::User, &CERT_A),
+                    token_update("D2", "D2", ChannelKind::Device, &CERT_B),
+                ] {
+                    f.store.token_update(&update).await.expect("token update");
+                }
+                f.store
+                    .check_out("D2", "D2", &CERT_B)
+                    .await
+                    .expect("checkout");
+                let counts = f.store.counts(start).await.expect("counts");
+                assert_eq!(
+                    counts,
+                    EnrollmentCounts {
+                        authenticated: 1,
+                        enrolled: 2,
+                        checked_out: 1,
+                        seen_since: 4,
+                    },
+                    "a user channel is an enrollment of its own"
+                );
+                assert_eq!(counts.total(), 4);
+                let later = f
+                    .store
+                    .counts(service_kit::now_ms() + 60_000)
+                    .await
+                    .expect("counts");
+                assert_eq!(
+                    (later.seen_since, later.total()),
+                    (0, 4),
+                    "nobody was seen after now; everybody is still counted"
                 );
             }
 

@@ -2,6 +2,7 @@
 //! installed apps and command history.
 
 use crate::commands::DeliveryStatus;
+use crate::enrollment::IssuedCertificate;
 use crate::push::PushState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -115,9 +116,36 @@ pub struct Device {
     pub inventory: Inventory,
     /// Its push target (only on `GET /v1/devices/{id}`; `null` in lists and when none).
     pub push: Option<PushState>,
+    /// The identity certificate bound to it, when this server's CA issued it: how and when, and
+    /// until when it is valid (only on `GET /v1/devices/{id}`; `null` in lists, and for an
+    /// identity from elsewhere).
+    pub identity_certificate: Option<IssuedCertificate>,
 }
 
-/// Filters and paging of `GET /v1/devices`, in enrollment-ID order.
+/// The order of `GET /v1/devices` (ties by enrollment ID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceSort {
+    /// Enrollment ID (the default).
+    Id,
+    /// Device name, ignoring case; devices without a name first.
+    Name,
+    /// Last contact, oldest first (`descending` for the most recent).
+    LastSeen,
+}
+
+impl DeviceSort {
+    /// The name in queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceSort::Id => "id",
+            DeviceSort::Name => "name",
+            DeviceSort::LastSeen => "last_seen",
+        }
+    }
+}
+
+/// Filters, order and paging of `GET /v1/devices`, in enrollment-ID order by default.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -143,6 +171,10 @@ pub struct DeviceQuery {
     /// Seen before this time (RFC 3339).
     #[param(format = DateTime)]
     pub last_seen_before: Option<String>,
+    /// The order (ties by enrollment ID); a cursor continues only the order it was made in.
+    pub sort: Option<DeviceSort>,
+    /// Backwards: Z to A, most recently seen first.
+    pub descending: Option<bool>,
     /// A previous page's `next_cursor`.
     #[param(min_length = 1, max_length = 1024)]
     pub cursor: Option<String>,

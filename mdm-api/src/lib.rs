@@ -21,6 +21,7 @@
 //! - [`enrollment`]: enrollment tokens and issued certificates.
 //! - [`admin_tokens`]: the API's own credentials.
 //! - [`audit`]: the audit log.
+//! - [`summary`]: the dashboard's counts.
 
 pub mod admin_tokens;
 pub mod audit;
@@ -31,6 +32,7 @@ pub mod page;
 pub mod problem;
 pub mod push;
 pub mod scope;
+pub mod summary;
 
 pub use page::{Cursor, Page};
 pub use problem::Problem;

@@ -44,7 +44,7 @@ pub use checkin::{
 };
 pub use commands::{
     command_from_json, is_destructive, parse_command_plist, parse_full_command, render_command,
-    request_type_of, with_unlock_token, Base64Bytes, CommandSpec,
+    request_type_of, with_unlock_token, Base64Bytes, CommandSpec, DESTRUCTIVE_REQUEST_TYPES,
 };
 pub use decode::{parse_plist_value, MAX_DEPTH};
 pub use error::ParseError;

@@ -15,7 +15,7 @@ use crate::output;
 use crate::record;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use mdm_api::devices::{Device, DeviceQuery, EnrollmentStatus};
+use mdm_api::devices::{Device, DeviceQuery, DeviceSort, EnrollmentStatus};
 use std::time::{Duration, SystemTime};
 
 /// `mdmctl devices ...`
@@ -70,6 +70,12 @@ pub struct ListArgs {
     /// out), e.g. 30d.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub not_seen_within: Option<Duration>,
+    /// The order: id (the default), name (ignoring case) or last_seen (oldest contact first).
+    #[arg(long, value_name = "ORDER", value_parser = api_enum::<DeviceSort>)]
+    pub sort: Option<DeviceSort>,
+    /// Backwards: Z to A, most recently seen first.
+    #[arg(long)]
+    pub descending: bool,
     /// Enrollments fetched per request; every page is fetched either way.
     #[arg(long, value_name = "N", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=1000))]

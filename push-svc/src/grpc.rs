@@ -8,10 +8,11 @@ use crate::store::{NewTarget, PushStore, TargetRow, TargetStatus};
 use crate::upload::Certificates;
 use mdm_proto::v1::push_server::Push;
 use mdm_proto::v1::{
-    self, CertificateInfo, GetCertificateRequest, GetTargetRequest, ListTargetsRequest,
-    ListTargetsResponse, PushRequest, PushResponse, PushTarget, PushTargetStatus,
-    RecordActivityRequest, RecordActivityResponse, RegisterTargetRequest, RegisterTargetResponse,
-    RemoveTargetRequest, RemoveTargetResponse, UploadCertificateRequest,
+    self, CertificateInfo, CountTargetsRequest, CountTargetsResponse, GetCertificateRequest,
+    GetTargetRequest, ListTargetsRequest, ListTargetsResponse, PushRequest, PushResponse,
+    PushTarget, PushTargetStatus, RecordActivityRequest, RecordActivityResponse,
+    RegisterTargetRequest, RegisterTargetResponse, RemoveTargetRequest, RemoveTargetResponse,
+    UploadCertificateRequest,
 };
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -233,6 +234,16 @@ impl Push for PushApi {
         Ok(Response::new(ListTargetsResponse {
             targets: rows.into_iter().map(target).collect(),
             next_after,
+        }))
+    }
+
+    async fn count_targets(
+        &self,
+        _request: Request<CountTargetsRequest>,
+    ) -> Result<Response<CountTargetsResponse>, Status> {
+        Ok(Response::new(CountTargetsResponse {
+            active: self.store.count_targets(TargetStatus::Active).await?,
+            inactive: self.store.count_targets(TargetStatus::Inactive).await?,
         }))
     }
 }

@@ -170,6 +170,38 @@ macro_rules! store_suite {
             }
 
             #[tokio::test]
+            async fn targets_are_counted_by_status() {
+                let Some((store, _db)) = open().await else {
+                    return;
+                };
+                let count = |status| {
+                    let store = store.clone();
+                    async move { store.count_targets(status).await.expect("count") }
+                };
+                assert_eq!(count(TargetStatus::Active).await, 0);
+                for id in ["D1", "D2", "D3"] {
+                    store
+                        .register_target(&target(id, id, &[1]), 1_000)
+                        .await
+                        .expect("register");
+                }
+                store
+                    .record_results(
+                        &[group(Outcome::Unregistered, "Unregistered", &["D2"])],
+                        2_000,
+                    )
+                    .await
+                    .expect("record");
+                assert_eq!(
+                    (
+                        count(TargetStatus::Active).await,
+                        count(TargetStatus::Inactive).await
+                    ),
+                    (2, 1)
+                );
+            }
+
+            #[tokio::test]
             async fn the_sweep_wakes_the_silent_and_retires_the_silent_too_long() {
                 let Some((store, _db)) = open().await else {
                     return;

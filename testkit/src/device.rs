@@ -30,6 +30,15 @@ impl TestDevice {
     /// A device with a certificate from the stack's device CA that sent Authenticate and
     /// TokenUpdate (push token `[7; 32]`).
     pub async fn enroll(stack: &Stack, udid: &str) -> anyhow::Result<TestDevice> {
+        TestDevice::enroll_with(stack, udid, messages::authenticate(udid)).await
+    }
+
+    /// [`TestDevice::enroll`] with this Authenticate message (another serial number or name).
+    pub async fn enroll_with(
+        stack: &Stack,
+        udid: &str,
+        authenticate: Vec<u8>,
+    ) -> anyhow::Result<TestDevice> {
         let cert = stack.device_ca.issue_client(udid);
         let device = TestDevice {
             client: stack.device_client(Some(&cert)),
@@ -37,7 +46,7 @@ impl TestDevice {
             cert,
         };
         for body in [
-            messages::authenticate(udid),
+            authenticate,
             messages::token_update(udid, &[7; 32], "magic"),
         ] {
             let (status, answer) = device.put(stack, "/checkin", body).await?;

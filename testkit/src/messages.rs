@@ -32,6 +32,11 @@ pub const TOPIC: &str = "com.apple.mgmt.External.00000000-1111-2222-3333-4444444
 
 /// An iPhone's Authenticate.
 pub fn authenticate(udid: &str) -> Vec<u8> {
+    authenticate_as(udid, "C39TEST0001", "Test iPhone")
+}
+
+/// An iPhone's Authenticate with its own serial number and name.
+pub fn authenticate_as(udid: &str, serial: &str, name: &str) -> Vec<u8> {
     plist(
         &[
             string("MessageType", "Authenticate"),
@@ -40,9 +45,9 @@ pub fn authenticate(udid: &str) -> Vec<u8> {
             string("BuildVersion", "15E216"),
             string("OSVersion", "11.3.1"),
             string("ProductName", "iPhone10,4"),
-            string("SerialNumber", "C39TEST0001"),
+            string("SerialNumber", serial),
             string("IMEI", "35 000000 000000 0"),
-            string("DeviceName", "Test iPhone"),
+            string("DeviceName", name),
             string("Model", "MQ6M2"),
             string("ModelName", "iPhone"),
         ]

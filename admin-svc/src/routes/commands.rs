@@ -29,6 +29,20 @@ use serde_json::{Map, Value};
 
 const SERVICE: &str = "command-svc";
 
+/// The scopes a request type needs besides `commands`: `destructive` for the destructive ones
+/// (with a reason), and `clear-passcode` too for ClearPasscode. The OpenAPI document names them
+/// per request type (`x-request-type-scopes`) from here, for clients that build forms.
+pub fn scopes_needed(request_type: &str) -> Vec<Scope> {
+    let mut scopes = Vec::new();
+    if is_destructive(request_type) {
+        scopes.push(Scope::Destructive);
+    }
+    if request_type == "ClearPasscode" {
+        scopes.push(Scope::ClearPasscode);
+    }
+    scopes
+}
+
 /// Queues a command for devices; wakes them unless `push` is false.
 #[utoipa::path(post, path = "/v1/commands", operation_id = "enqueueCommand", tag = "commands",
     request_body = EnqueueRequest,
@@ -47,17 +61,14 @@ pub async fn enqueue(
         .ok_or_else(|| ApiError::Invalid("the command has no RequestType".into()))?
         .to_owned();
     let destructive = is_destructive(&request_type);
-    if destructive {
-        caller.require(Scope::Destructive)?;
+    for scope in scopes_needed(&request_type) {
+        caller.require(scope)?;
     }
-    if request_type == "ClearPasscode" {
-        caller.require(Scope::ClearPasscode)?;
-        if body.devices.len() != 1 {
-            return Err(ApiError::Invalid(
-                "ClearPasscode goes to exactly one device, after its owner is verified to hold it"
-                    .into(),
-            ));
-        }
+    if request_type == "ClearPasscode" && body.devices.len() != 1 {
+        return Err(ApiError::Invalid(
+            "ClearPasscode goes to exactly one device, after its owner is verified to hold it"
+                .into(),
+        ));
     }
     let reason = optional_text(body.reason);
     if destructive && reason.is_empty() {

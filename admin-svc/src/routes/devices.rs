@@ -9,15 +9,15 @@ use crate::error::ApiError;
 use crate::extract::{Body, Param, Query};
 use axum::extract::State;
 use axum::Json;
-use mdm_api::devices::{App, Approval, ApprovalRequest, Delivery, Device, DeviceQuery};
+use mdm_api::devices::{App, Approval, ApprovalRequest, Delivery, Device, DeviceQuery, DeviceSort};
 use mdm_api::{Cursor, Page};
 use mdm_proto::v1::{
-    ApproveReenrollmentRequest, GetEnrollmentRequest, GetTargetRequest, ListAppsRequest,
-    ListEnrollmentCommandsRequest, ListEnrollmentsRequest,
+    ApproveReenrollmentRequest, DeviceOrder, GetEnrollmentRequest, GetIssuedCertificateRequest,
+    GetTargetRequest, ListAppsRequest, ListEnrollmentCommandsRequest, ListEnrollmentsRequest,
 };
 use mdm_proto::ErrorCode;
 
-/// Devices in enrollment-ID order, filtered on the server.
+/// Devices in enrollment-ID order (or by name or last contact), filtered on the server.
 #[utoipa::path(get, path = "/v1/devices", operation_id = "listDevices", tag = "devices",
     params(DeviceQuery),
     responses((status = 200, description = "A page of devices", body = Page<Device>), Failures),
@@ -26,7 +26,17 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<DeviceQuery>,
 ) -> Result<Json<Page<Device>>, ApiError> {
-    let after = cursor::decode("devices", query.cursor.as_deref())?.unwrap_or_default();
+    // A cursor names its order: one made for another order is refused, not misread.
+    let sort = query.sort.unwrap_or(DeviceSort::Id);
+    let descending = query.descending.unwrap_or(false);
+    let list = match (sort, descending) {
+        (DeviceSort::Id, _) => "devices",
+        (DeviceSort::Name, false) => "devices-by-name",
+        (DeviceSort::Name, true) => "devices-by-name-desc",
+        (DeviceSort::LastSeen, false) => "devices-by-last-seen",
+        (DeviceSort::LastSeen, true) => "devices-by-last-seen-desc",
+    };
+    let after = cursor::decode(list, query.cursor.as_deref())?.unwrap_or_default();
     let time = |field: &str, value: Option<&str>| -> Result<i64, ApiError> {
         match value {
             None => Ok(0),
@@ -47,6 +57,13 @@ pub async fn list(
         name_prefix: query.name.unwrap_or_default(),
         last_seen_after_ms: time("last_seen_after", query.last_seen_after.as_deref())?,
         last_seen_before_ms: time("last_seen_before", query.last_seen_before.as_deref())?,
+        order: match sort {
+            DeviceSort::Id => DeviceOrder::Id,
+            DeviceSort::Name => DeviceOrder::Name,
+            DeviceSort::LastSeen => DeviceOrder::LastSeen,
+        }
+        .into(),
+        descending: descending && sort != DeviceSort::Id,
     };
     let answer = state
         .backends
@@ -56,14 +73,14 @@ pub async fn list(
         .map_err(|s| ApiError::backend("enroll-svc", &s))?
         .into_inner();
     Ok(cursor::page(
-        "devices",
+        list,
         answer.enrollments,
         convert::device,
         &answer.next_after,
     ))
 }
 
-/// One device, with its push state.
+/// One device, with its push state and identity certificate.
 #[utoipa::path(get, path = "/v1/devices/{id}", operation_id = "getDevice", tag = "devices",
     params(("id" = String, Path, description = "Enrollment ID", min_length = 1, max_length = 513, pattern = r"^[^\x00-\x1F\x7F]+$")),
     responses((status = 200, description = "The device", body = Device), Failures),
@@ -82,16 +99,42 @@ pub async fn get(
         .map_err(|s| ApiError::backend("enroll-svc", &s))?
         .into_inner();
     let mut device = convert::device(info);
-    device.push = match state
-        .backends
-        .push()
-        .get_target(GetTargetRequest { enrollment_id: id })
-        .await
-    {
-        Ok(target) => Some(convert::push_state(target.into_inner())),
-        Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => None,
-        Err(status) => return Err(ApiError::backend("push-svc", &status)),
+    let push = async {
+        let target = state
+            .backends
+            .push()
+            .get_target(GetTargetRequest {
+                enrollment_id: id.clone(),
+            })
+            .await;
+        match target {
+            Ok(target) => Ok(Some(convert::push_state(target.into_inner()))),
+            Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
+            Err(status) => Err(ApiError::backend("push-svc", &status)),
+        }
     };
+    let identity = async {
+        let Some(sha256) = device.cert_sha256.clone() else {
+            return Ok(None);
+        };
+        let certificate = state
+            .backends
+            .provisioning()
+            .get_issued_certificate(GetIssuedCertificateRequest {
+                serial: String::new(),
+                sha256,
+            })
+            .await;
+        match certificate {
+            Ok(c) => Ok(Some(convert::issued_certificate(c.into_inner()))),
+            // An identity this CA did not issue (pre-issued, or from a migrated server).
+            Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
+            Err(status) => Err(ApiError::backend("enroll-svc", &status)),
+        }
+    };
+    let (push, identity) = futures::try_join!(push, identity)?;
+    device.push = push;
+    device.identity_certificate = identity;
     Ok(Json(device))
 }
 

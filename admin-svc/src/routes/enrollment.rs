@@ -179,7 +179,10 @@ pub async fn get_certificate(
     let certificate = state
         .backends
         .provisioning()
-        .get_issued_certificate(GetIssuedCertificateRequest { serial })
+        .get_issued_certificate(GetIssuedCertificateRequest {
+            serial,
+            sha256: String::new(),
+        })
         .await
         .map_err(|s| ApiError::backend(SERVICE, &s))?
         .into_inner();

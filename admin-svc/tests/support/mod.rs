@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+pub mod browser;
+
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

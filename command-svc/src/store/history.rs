@@ -18,6 +18,9 @@ pub struct CommandFilter<'a> {
     pub requested_by: Option<&'a str>,
 }
 
+/// The statuses of a delivery the device refused: Error and CommandFormatError.
+const ERROR_STATUSES: &str = "('error', 'command_format_error')";
+
 const DELIVERY_COLUMNS: &str =
     "d.enrollment_id, d.command_uuid, c.request_type, d.priority, d.status,
     d.not_now_count, d.queued_at, d.sent_at, d.completed_at, d.result";
@@ -107,6 +110,47 @@ impl QueueStore {
         let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(enrollment_id)
             .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// Deliveries waiting in a queue (sent or not, not answered): a count over the queue's
+    /// partial index (`deliveries_next`), whatever the size of the history.
+    pub async fn in_flight(&self) -> Result<u64, Error> {
+        let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'queued'",
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Deliveries the device refused (Error, CommandFormatError) that completed at or after
+    /// `since` (Unix ms): a range of the partial index of refusals (`deliveries_refused`), which
+    /// holds none of the history's successes.
+    pub async fn errors_since(&self, since: i64) -> Result<u64, Error> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM deliveries
+             WHERE completed_at IS NOT NULL AND completed_at >= $1 AND status IN {ERROR_STATUSES}"
+        );
+        let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(&sql)
+            .bind(since)
+            .fetch_one(pool)
+            .await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The latest `limit` deliveries the device refused, of any age, newest completed first:
+    /// the partial index of refusals (`deliveries_refused`) read backwards.
+    pub async fn recent_errors(&self, limit: i64) -> Result<Vec<DeliveryRow>, Error> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN commands c ON c.command_uuid = d.command_uuid
+             WHERE d.completed_at IS NOT NULL AND d.status IN {ERROR_STATUSES}
+             ORDER BY d.completed_at DESC LIMIT $1"
+        );
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(limit)
             .fetch_all(pool)
             .await)?;

@@ -12,6 +12,9 @@
 //! - `rate`: the same with sessions started on a schedule, for `--rate` command cycles per
 //!   second (default 640, four times the 160/s of the best-known open-source server on this
 //!   machine): latency at a given load rather than at saturation.
+//! - `console`: an administrator's console requests (the page, the dashboard summary, the device
+//!   list's first page, a search, a filter) one at a time over a signed-in session, against the
+//!   N enrolled devices: `--devices 10000 --scenarios console` is the 10,000-device fleet.
 //! - `fanout`: one command to M devices; each sleeps until the mock APNs's feed reports its
 //!   push, wakes and answers; reports the time from enqueue to the last result.
 //!
@@ -30,6 +33,7 @@
 //! bench/run.sh --devices 1000 --commands 5 --fanout 0 --scenarios cycle --resume-tls --history 1000
 //! ```
 
+mod console;
 mod cpu;
 mod history;
 mod xacts;
@@ -76,7 +80,7 @@ fn args() -> Args {
         enroll_by: "preissued".into(),
         resume_tls: false,
         history: 0,
-        scenarios: ["enroll", "cycle", "rate", "fanout"]
+        scenarios: ["enroll", "console", "cycle", "rate", "fanout"]
             .map(String::from)
             .to_vec(),
         json: false,
@@ -285,6 +289,27 @@ async fn main() -> anyhow::Result<()> {
         report.add("enroll", note, seconds, &stats, &costs);
     }
     counter.busy();
+
+    // console: an administrator browsing the fleet just enrolled.
+    if wants("console") {
+        let serial = format!("SIM{:09}", devices.len() / 2);
+        let timings = console::run(&stack, ADMIN_TOKEN, &serial, 200).await?;
+        if !a.json {
+            println!(
+                "\n== console: {} devices, one request at a time",
+                devices.len()
+            );
+            for timing in &timings {
+                println!("{}", timing.line());
+            }
+        }
+        let figures: serde_json::Map<String, serde_json::Value> = timings
+            .iter()
+            .map(|t| (t.name.to_owned(), t.json()))
+            .collect();
+        report.scenarios.insert("console".into(), figures.into());
+        counter.busy();
+    }
 
     // --history: past commands for every device, before the cycles are measured.
     if a.history > 0 && (wants("cycle") || wants("rate")) {

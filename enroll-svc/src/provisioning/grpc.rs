@@ -192,13 +192,23 @@ impl ProvisioningRpc for ProvisioningApi {
         &self,
         request: Request<GetIssuedCertificateRequest>,
     ) -> Result<Response<ProtoCertificate>, Status> {
-        let serial = normalise_serial(&request.into_inner().serial)?;
-        let cert = self
-            .provisioning
-            .store()
-            .certificate_by_serial(&serial)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("certificate {serial}")))?;
+        let request = request.into_inner();
+        let store = self.provisioning.store();
+        let cert = if request.serial.is_empty() && !request.sha256.is_empty() {
+            let mut sha256 = [0u8; 32];
+            hex::decode_to_slice(&request.sha256, &mut sha256)
+                .map_err(|_| Error::InvalidRequest("sha256 is not 64 hex characters".into()))?;
+            store
+                .certificate_by_sha256(&sha256)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("certificate {}", request.sha256)))?
+        } else {
+            let serial = normalise_serial(&request.serial)?;
+            store
+                .certificate_by_serial(&serial)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("certificate {serial}")))?
+        };
         Ok(Response::new(certificate(cert)))
     }
 

@@ -1,10 +1,14 @@
-//! The device list: enrollments in ID order after a cursor, filtered server-side. Only the
-//! filters given become conditions, so each query can use the index its filter has (see the
-//! `0004_inventory` migration); prefix filters are ranges, which both engines scan in order.
+//! The device list: enrollments in ID order (or by name or last contact, either way) after a
+//! cursor, filtered server-side. Only the filters given become conditions, so each query can use
+//! the index its filter has (see the `0004_inventory` and `0005_device_order` migrations);
+//! prefix filters are ranges, which both engines scan in order. A sorted list continues after
+//! the last row's (sort value, ID), so a page never repeats or skips a device whose sort value
+//! it shares with another.
 
 use super::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use crate::error::Error;
 use service_kit::db::Db;
+use sqlx::FromRow;
 
 /// What to list.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +30,55 @@ pub struct DeviceFilter {
     pub last_seen_before: Option<i64>,
 }
 
+/// The order of the list. Ties (and devices without a name) are ordered by ID.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeviceOrder {
+    /// Enrollment ID, ascending.
+    #[default]
+    Id,
+    /// Device name, ignoring case; devices without one first.
+    Name {
+        /// Z to A.
+        descending: bool,
+    },
+    /// Last contact.
+    LastSeen {
+        /// Most recent first.
+        descending: bool,
+    },
+}
+
+/// Where a sorted page continues: after the last row's sort value and ID.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum SortValue {
+    Text(String),
+    Int(i64),
+}
+
+impl DeviceOrder {
+    /// The sort expression, and whether it runs backwards; `None` for ID order.
+    fn expression(self, bytewise: &str) -> Option<(String, bool)> {
+        match self {
+            DeviceOrder::Id => None,
+            DeviceOrder::Name { descending } => Some((
+                format!("COALESCE(lower(device_name), ''){bytewise}"),
+                descending,
+            )),
+            DeviceOrder::LastSeen { descending } => Some(("last_seen_at".into(), descending)),
+        }
+    }
+}
+
+/// A page of the list, and the key the next one continues after (`None` on the last page).
+#[derive(Debug)]
+pub struct DevicePage {
+    /// The enrollments, in order.
+    pub records: Vec<EnrollmentRecord>,
+    /// Where the next page starts; pass it back as `after`.
+    pub next_key: Option<String>,
+}
+
 /// A bind value of the built query.
 enum Bind {
     Text(String),
@@ -33,21 +86,54 @@ enum Bind {
 }
 
 impl EnrollmentStore {
-    /// Enrollments matching `filter`, in ID order after `after`, at most `limit`.
+    /// Enrollments matching `filter`, in `order` after `after` (a previous page's
+    /// `next_key`; empty for the first page), at most `limit`.
     pub async fn list(
         &self,
         filter: &DeviceFilter,
+        order: DeviceOrder,
         after: &str,
         limit: i64,
-    ) -> Result<Vec<EnrollmentRecord>, Error> {
+    ) -> Result<DevicePage, Error> {
         let postgres = matches!(self.db, Db::Postgres(_));
         // Bytewise comparison makes a prefix one contiguous range; SQLite compares bytewise.
         let bytewise = if postgres { " COLLATE \"C\"" } else { "" };
-        let mut conditions = vec!["id > $1".to_owned()];
-        let mut binds = vec![Bind::Text(after.to_owned())];
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
         let mut bind = |value: Bind| {
             binds.push(value);
             format!("${}", binds.len())
+        };
+        // The sort value is read back from the engine (`sort_key`), never recomputed here:
+        // `lower()` is the engine's, and the next page must continue exactly where it stopped.
+        let (order_by, sort_key) = match order.expression(bytewise) {
+            None => {
+                let p = bind(Bind::Text(after.to_owned()));
+                conditions.push(format!("id > {p}"));
+                ("id".to_owned(), "NULL".to_owned())
+            }
+            Some((key, descending)) => {
+                let (past, direction) = if descending {
+                    ("<", "DESC")
+                } else {
+                    (">", "ASC")
+                };
+                if !after.is_empty() {
+                    let (value, id): (SortValue, String) =
+                        serde_json::from_str(after).map_err(|_| {
+                            Error::InvalidRequest("the cursor is not of this order".into())
+                        })?;
+                    let value = bind(match value {
+                        SortValue::Text(text) => Bind::Text(text),
+                        SortValue::Int(n) => Bind::Int(n),
+                    });
+                    let id = bind(Bind::Text(id));
+                    conditions.push(format!(
+                        "({key} {past} {value} OR ({key} = {value} AND id {past} {id}))"
+                    ));
+                }
+                (format!("{key} {direction}, id {direction}"), key)
+            }
         };
         if let Some(status) = filter.status {
             let p = bind(Bind::Text(status.as_str().to_owned()));
@@ -90,21 +176,55 @@ impl EnrollmentStore {
             conditions.push(format!("last_seen_at < {p}"));
         }
         let limit_param = bind(Bind::Int(limit));
-        let sql = format!(
-            "SELECT * FROM enrollments WHERE {} ORDER BY id LIMIT {limit_param}",
+        let conditions = if conditions.is_empty() {
+            "TRUE".to_owned()
+        } else {
             conditions.join(" AND ")
+        };
+        let sql = format!(
+            "SELECT *, {sort_key} AS sort_key FROM enrollments WHERE {conditions} \
+             ORDER BY {order_by} LIMIT {limit_param}"
         );
-        let rows = service_kit::with_db!(&self.db, pool => {
-            let mut query = sqlx::query_as::<_, EnrollmentRecord>(&sql);
+        let rows: Vec<(EnrollmentRecord, Option<SortValue>)> = service_kit::with_db!(&self.db, pool => {
+            let mut query = sqlx::query(&sql);
             for value in &binds {
                 query = match value {
                     Bind::Text(text) => query.bind(text.as_str()),
                     Bind::Int(n) => query.bind(*n),
                 };
             }
-            query.fetch_all(pool).await
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((EnrollmentRecord::from_row(row)?, sort_value(row, order))))
+                .collect::<Result<Vec<_>, sqlx::Error>>()
         })?;
-        Ok(rows)
+        let full = i64::try_from(rows.len()) == Ok(limit);
+        let next_key = match rows.last() {
+            Some((last, _)) if full && order == DeviceOrder::Id => Some(last.id.clone()),
+            Some((last, Some(value))) if full => serde_json::to_string(&(value, &last.id)).ok(),
+            _ => None,
+        };
+        Ok(DevicePage {
+            records: rows.into_iter().map(|(record, _)| record).collect(),
+            next_key,
+        })
+    }
+}
+
+/// A row's `sort_key` as the engine computed it.
+fn sort_value<R: sqlx::Row>(row: &R, order: DeviceOrder) -> Option<SortValue>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    match order {
+        DeviceOrder::Id => None,
+        DeviceOrder::Name { .. } => row
+            .try_get::<String, _>("sort_key")
+            .ok()
+            .map(SortValue::Text),
+        DeviceOrder::LastSeen { .. } => row.try_get::<i64, _>("sort_key").ok().map(SortValue::Int),
     }
 }
 

@@ -38,10 +38,11 @@ pub const DEFAULT_DEVICE_INFORMATION_QUERIES: [&str; 16] = [
 /// request types and unknown fields are rejected. [`CommandSpec::to_command`] validates the
 /// values and builds the `Command` dictionary with Apple's key names.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "request_type", deny_unknown_fields)]
 pub enum CommandSpec {
-    /// Asks for device facts. `Queries`; when empty,
-    /// [`DEFAULT_DEVICE_INFORMATION_QUERIES`].
+    /// Asks for device facts (`Queries`); when none are named, the usual set: identity, OS,
+    /// model, capacity, battery (`DEFAULT_DEVICE_INFORMATION_QUERIES`).
     DeviceInformation {
         /// The facts to report, by Apple's query names.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,6 +68,7 @@ pub enum CommandSpec {
     /// Installs a configuration profile.
     InstallProfile {
         /// `Payload`: the `.mobileconfig` bytes (signed or not), base64 in JSON.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         payload: Base64Bytes,
     },
     /// Removes a configuration profile.
@@ -77,6 +79,7 @@ pub enum CommandSpec {
     /// Installs a provisioning profile.
     InstallProvisioningProfile {
         /// `ProvisioningProfile`: the `.mobileprovision` bytes, base64 in JSON.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         profile: Base64Bytes,
     },
     /// Locks the device.
@@ -100,8 +103,8 @@ pub enum CommandSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preserve_data_plan: Option<bool>,
     },
-    /// Clears the device passcode. The `UnlockToken` is added per device at delivery time by the
-    /// server (see [`crate::commands::with_unlock_token`]), never by the administrator.
+    /// Clears the device passcode. The server adds the device's `UnlockToken` as the command
+    /// leaves (`with_unlock_token`); the administrator never sees or sends it.
     ClearPasscode {},
     /// Restarts the device.
     RestartDevice {},

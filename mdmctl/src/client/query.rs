@@ -36,11 +36,15 @@ impl Filters for DeviceQuery {
             name,
             last_seen_after,
             last_seen_before,
+            sort,
+            descending,
             cursor: _,
             limit: _,
         } = self;
         let mut pairs = Pairs::new();
         add(&mut pairs, "status", status.map(|s| s.as_str()));
+        add(&mut pairs, "sort", sort.map(|s| s.as_str()));
+        add(&mut pairs, "descending", descending.as_ref());
         add(&mut pairs, "serial", serial.as_ref());
         add(&mut pairs, "model", model.as_ref());
         add(&mut pairs, "os_version", os_version.as_ref());

@@ -21,6 +21,13 @@ pub fn ready(info: &DevInfo, mdmctl: &str, data_dir: &Path) -> String {
         "device URL",
         format!("{} (check-in {})", info.server_url, info.checkin_url),
     );
+    row(
+        "web console",
+        format!(
+            "{}/ (sign in with the admin token; the certificate is the CA file's)",
+            info.admin_url
+        ),
+    );
     row("admin URL", info.admin_url.clone());
     row("admin token", info.admin_token.clone());
     row("CA file", info.ca_file.display().to_string());
@@ -120,6 +127,7 @@ mod tests {
         let text = ready(&info, "target/release/mdmctl", Path::new("data/x y"));
         for expected in [
             "enrollment URL  https://127.0.0.1:8444",
+            "web console     https://127.0.0.1:9443/ (sign in with the admin token",
             "admin URL       https://127.0.0.1:9443",
             "admin token     mdmdev_secret",
             "target/release/mdmctl dev simulate --data-dir 'data/x y'",

@@ -21,6 +21,8 @@ pub fn query(args: &ListArgs, now: SystemTime) -> DeviceQuery {
         name: args.name.clone(),
         last_seen_after: since(args.last_seen_within),
         last_seen_before: since(args.not_seen_within),
+        sort: args.sort,
+        descending: args.descending.then_some(true),
         cursor: None,
         limit: None,
     }

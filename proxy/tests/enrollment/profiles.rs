@@ -316,4 +316,29 @@ async fn a_direct_enrollment_checks_in_by_its_binding() {
         admitted.policy(),
         mdm_proto::v1::IdentityPolicy::BoundCertificate
     );
+    // The admin API (and the console's device page) says how and until when it is enrolled.
+    let serial = identity
+        .0
+        .serial_number()
+        .to_bn()
+        .expect("serial")
+        .to_hex_str()
+        .expect("hex");
+    let response = stack
+        .admin_client()
+        .get(format!("{}/v1/devices/{udid}", stack.admin_url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("admin API");
+    assert_eq!(response.status(), StatusCode::OK);
+    let device = json_of(response).await;
+    let issued = &device["identity_certificate"];
+    assert_eq!(issued["flow"], "direct", "{device:#}");
+    assert_eq!(
+        issued["serial"],
+        serial.to_ascii_lowercase().trim_start_matches('0')
+    );
+    assert_eq!(issued["sha256"], device["cert_sha256"]);
+    assert!(issued["not_after"].is_string(), "{issued}");
 }

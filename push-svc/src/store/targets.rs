@@ -1,6 +1,6 @@
 //! Push targets: registration, lookup in bulk, outcomes, activity and the inactivity sweep.
 
-use super::rows::TargetRow;
+use super::rows::{TargetRow, TargetStatus};
 use super::{PushStore, CHUNK};
 use crate::error::Error;
 use crate::outcome::Outcome;
@@ -134,6 +134,18 @@ impl PushStore {
             .fetch_all(pool)
             .await)?;
         Ok(rows)
+    }
+
+    /// How many targets are in `status`: a count over `push_targets_status_seen`, whose
+    /// leading column is the status.
+    pub async fn count_targets(&self, status: TargetStatus) -> Result<u64, Error> {
+        let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM push_targets WHERE status = $1",
+        )
+        .bind(status.as_str())
+        .fetch_one(pool)
+        .await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Records one push's outcomes: when, what and why; a 410 makes the target inactive, a

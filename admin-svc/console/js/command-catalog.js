@@ -1,0 +1,113 @@
+// The typed commands the send form offers, read from the API's own OpenAPI document so the
+// console follows the server and keeps no copy of it: the `CommandSpec` schema (one variant per
+// typed request type, each naming its `request_type`) and `x-request-type-scopes` (the scopes a
+// request type needs besides `commands`; a destructive one needs `destructive` and a reason).
+
+import {openapiDocument, resolve} from './openapi.js';
+
+/** An object schema with its allOf parts merged into one {properties, required}. */
+function flatten(doc, schema, depth = 0) {
+  const s = resolve(doc, schema);
+  const out = {...s, properties: {...(s.properties || {})}, required: [...(s.required || [])]};
+  delete out.allOf;
+  for (const part of s.allOf || []) {
+    if (depth > 10) break;
+    const p = flatten(doc, part, depth + 1);
+    Object.assign(out.properties, p.properties);
+    out.required.push(...p.required);
+    for (const key of Object.keys(p)) {
+      if (!(key in out) || key.startsWith('x-')) out[key] = p[key];
+    }
+  }
+  return out;
+}
+
+/** Every alternative of a oneOf/anyOf, nested ones included. */
+function alternatives(doc, schema, depth = 0) {
+  const s = resolve(doc, schema);
+  const options = s.oneOf || s.anyOf;
+  if (!options || depth > 5) return [s];
+  return options.flatMap((option) => alternatives(doc, option, depth + 1));
+}
+
+/** The request type a variant is fixed to, through `const` or a one-value `enum`. */
+function fixedRequestType(doc, variant) {
+  const prop = variant.properties && resolve(doc, variant.properties.request_type);
+  if (!prop) return null;
+  if (typeof prop.const === 'string') return prop.const;
+  if (Array.isArray(prop.enum) && prop.enum.length === 1) return prop.enum[0];
+  return null;
+}
+
+/**
+ * A field's schema in the plain shape the form builder reads: references followed, `T | null`
+ * reduced to T (leaving a field empty already means null), array items resolved.
+ */
+export function fieldSchema(doc, schema, depth = 0) {
+  let s = resolve(doc, schema);
+  const options = s.oneOf || s.anyOf;
+  if (options && depth < 5) {
+    const real = options.map((o) => resolve(doc, o)).filter((o) => o.type !== 'null');
+    if (real.length === 1) {
+      const {oneOf, anyOf, ...rest} = s;
+      s = {...fieldSchema(doc, real[0], depth + 1), ...rest};
+    }
+  }
+  if (Array.isArray(s.type)) {
+    const types = s.type.filter((t) => t !== 'null');
+    s = {...s, type: types.length === 1 ? types[0] : types};
+  }
+  if (s.items && depth < 5) s = {...s, items: fieldSchema(doc, s.items, depth + 1)};
+  return s;
+}
+
+/** Typed variants found in the document, or [] when it has none. */
+export function variantsFromDocument(doc) {
+  const schemas = (doc && doc.components && doc.components.schemas) || {};
+  const enqueue = resolve(doc, schemas.EnqueueRequest);
+  const command = enqueue && enqueue.properties && enqueue.properties.command;
+  const found = [];
+  // The request's own `command` schema first; the typed schema by its name where the request
+  // describes `command` only as an object.
+  const candidates = [command, schemas.CommandSpec].filter(Boolean)
+    .flatMap((schema) => alternatives(doc, schema));
+  for (const alternative of candidates) {
+    const variant = flatten(doc, alternative);
+    const requestType = fixedRequestType(doc, variant);
+    if (!requestType || found.some((v) => v.requestType === requestType)) continue;
+    const properties = {};
+    for (const [name, prop] of Object.entries(variant.properties)) {
+      if (name !== 'request_type') properties[name] = fieldSchema(doc, prop);
+    }
+    found.push({
+      requestType,
+      description: variant.description || variant.title || '',
+      schema: {
+        type: 'object',
+        properties,
+        required: variant.required.filter((name) => name !== 'request_type'),
+      },
+    });
+  }
+  return found;
+}
+
+let requestTypeScopes = {};
+
+/** Whether a request type needs the `destructive` scope and a reason. */
+export function isDestructive(requestType) {
+  return scopesFor(requestType).includes('destructive');
+}
+
+/** The scopes a request type needs beyond `commands`. */
+export function scopesFor(requestType) {
+  const scopes = requestTypeScopes[requestType];
+  return Array.isArray(scopes) ? scopes : [];
+}
+
+/** The typed commands to offer: {types: [{requestType, description, schema}]}. */
+export async function loadCatalog() {
+  const doc = await openapiDocument();
+  requestTypeScopes = doc['x-request-type-scopes'] || {};
+  return {types: variantsFromDocument(doc)};
+}

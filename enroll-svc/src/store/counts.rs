@@ -1,0 +1,77 @@
+//! The admin dashboard's counts: enrollments per status and those seen lately. Each is one
+//! aggregate over an index (`enrollments_status_id`, `enrollments_last_seen`), so the answer
+//! costs an index scan, never a walk through the rows the device list pages over.
+
+use super::{EnrollmentStatus, EnrollmentStore};
+use crate::error::Error;
+use service_kit::with_db;
+
+/// How many enrollments (device and user channels) are in each status, and how many were seen
+/// since a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EnrollmentCounts {
+    /// Authenticate received, TokenUpdate not yet.
+    pub authenticated: u64,
+    /// Managed.
+    pub enrolled: u64,
+    /// Checked out.
+    pub checked_out: u64,
+    /// Whose last message arrived at or after the time asked for.
+    pub seen_since: u64,
+}
+
+impl EnrollmentCounts {
+    /// Every enrollment, whatever its status: the statuses partition the table.
+    pub fn total(&self) -> u64 {
+        self.authenticated + self.enrolled + self.checked_out
+    }
+}
+
+impl EnrollmentStore {
+    /// Enrollments per status, and those seen at or after `seen_since` (Unix ms).
+    pub async fn counts(&self, seen_since: i64) -> Result<EnrollmentCounts, Error> {
+        let mut counts = EnrollmentCounts::default();
+        for (status, n) in self.status_counts().await? {
+            let slot = match status {
+                EnrollmentStatus::Authenticated => &mut counts.authenticated,
+                EnrollmentStatus::Enrolled => &mut counts.enrolled,
+                EnrollmentStatus::CheckedOut => &mut counts.checked_out,
+            };
+            *slot = n;
+        }
+        counts.seen_since = self.seen_since(seen_since).await?;
+        Ok(counts)
+    }
+
+    /// Enrollments per status (statuses with none are left out).
+    async fn status_counts(&self) -> Result<Vec<(EnrollmentStatus, u64)>, Error> {
+        let rows: Vec<(String, i64)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM enrollments GROUP BY status",
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(status, n)| {
+                let status = EnrollmentStatus::try_from(status)
+                    .map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?;
+                Ok((status, count(n)))
+            })
+            .collect()
+    }
+
+    /// Enrollments whose last message arrived at or after `since` (Unix ms).
+    async fn seen_since(&self, since: i64) -> Result<u64, Error> {
+        let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM enrollments WHERE last_seen_at >= $1",
+        )
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+        Ok(count(n))
+    }
+}
+
+/// A SQL `COUNT(*)` (never negative) as a count.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
