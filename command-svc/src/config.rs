@@ -37,6 +37,9 @@ pub struct Config {
     /// How long results and history are kept.
     #[serde(default)]
     pub retention: Retention,
+    /// Asking every enrolled device for its inventory again at an interval.
+    #[serde(default)]
+    pub inventory_schedule: InventorySchedule,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -79,6 +82,33 @@ fn default_push_timeout_ms() -> u64 {
 }
 fn default_activity_flush_ms() -> u64 {
     5_000
+}
+
+/// The inventory schedule: every enrolled device is asked again for its facts (DeviceInformation,
+/// SecurityInfo, InstalledApplicationList) once per `interval_secs`, a slice of the fleet every
+/// `tick_secs`, so a large fleet is never woken at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySchedule {
+    /// Seconds between two inventories of one device; 0 (the default) switches it off.
+    #[serde(default)]
+    pub interval_secs: u64,
+    /// Seconds between two slices.
+    #[serde(default = "default_tick_secs")]
+    pub tick_secs: u64,
+}
+
+impl Default for InventorySchedule {
+    fn default() -> Self {
+        InventorySchedule {
+            interval_secs: 0,
+            tick_secs: default_tick_secs(),
+        }
+    }
+}
+
+fn default_tick_secs() -> u64 {
+    60
 }
 
 /// The retention policy: tables stay bounded under a steady load.
@@ -152,6 +182,15 @@ impl ServiceConfig for Config {
             return Err(ConfigError::Setting {
                 key: "retention.sweep_interval_secs".into(),
                 reason: "must be at least 1".into(),
+            });
+        }
+        let schedule = &self.inventory_schedule;
+        if schedule.interval_secs > 0
+            && (schedule.tick_secs == 0 || schedule.tick_secs > schedule.interval_secs)
+        {
+            return Err(ConfigError::Setting {
+                key: "inventory_schedule.tick_secs".into(),
+                reason: "must be at least 1 and at most interval_secs".into(),
             });
         }
         Ok(())

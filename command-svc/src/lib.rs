@@ -11,6 +11,7 @@
 //! - [`metrics`]: Prometheus counters and gauges.
 //! - [`push`]: waking a command's targets through push-svc, reporting device activity.
 //! - [`retention`]: the periodic sweep.
+//! - [`schedule`]: the inventory schedule (every device asked again at an interval).
 //! - [`inventory`]: the dispatcher of the inventory outbox to enroll-svc.
 //! - [`grpc`]: the `mdm.v1.Commands` adapter.
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod push;
 pub mod queue;
 pub mod retention;
+pub mod schedule;
 pub mod store;
 
 pub use config::Config;
@@ -76,13 +78,19 @@ pub async fn run(
     );
     let dispatcher =
         inventory::InventoryDispatcher::new(store.clone(), enroll.clone(), metrics.clone());
-    let queue = queue::CommandQueue::new(store.clone(), enroll)
+    let queue = queue::CommandQueue::new(store.clone(), enroll.clone())
         .with_metrics(metrics.clone())
         .with_push(push)
         .with_inventory(dispatcher.waker());
     let inventory = tokio::spawn(dispatcher.run());
     let sweeper = tokio::spawn(retention::run(store.clone(), config.retention.clone()));
     let gauges = tokio::spawn(retention::refresh_gauges(store.clone(), metrics));
+    let mut tasks = vec![sweeper, activity, inventory, gauges];
+    if let Some(schedule) =
+        schedule::InventorySchedule::new(queue.clone(), enroll, &config.inventory_schedule)
+    {
+        tasks.push(tokio::spawn(schedule.run()));
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -103,7 +111,7 @@ pub async fn run(
         metrics_listener: TcpListener::bind(config.metrics_listen).await?,
         observability,
         db: store.db(),
-        tasks: vec![sweeper, activity, inventory, gauges],
+        tasks,
     }
     .serve(router, shutdown)
     .await?;

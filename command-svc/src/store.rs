@@ -11,6 +11,7 @@
 //! - [`enqueue`](QueueStore::enqueue): one command row plus one delivery per target, in bulk.
 //! - `history`: commands and deliveries as administrators read them.
 //! - `retention`: expiry and purging, so tables stay bounded.
+//! - `schedules`: periodic jobs one replica at a time runs, and where each stopped.
 //! - `rows`: the row types.
 
 mod cycle;
@@ -20,6 +21,7 @@ pub mod history_seed;
 mod outbox;
 mod retention;
 mod rows;
+mod schedules;
 
 pub use cycle::{Cycle, Reported};
 pub use enqueue::{EnqueueOutcome, NewCommand, Target};

@@ -63,6 +63,8 @@ pub struct StackOptions {
     /// With [`Engine::Postgres`]: the server to create the databases on (an admin URL, such as
     /// a [`crate::PgCluster`]'s), instead of `MDM_TEST_POSTGRES`'s.
     pub postgres_server: Option<String>,
+    /// More settings for every command-svc process (`MDM_COMMAND_…` variables).
+    pub command_env: Vec<(&'static str, String)>,
 }
 
 impl StackOptions {
@@ -80,6 +82,7 @@ impl StackOptions {
             replicas: 1,
             proxies: 1,
             postgres_server: None,
+            command_env: Vec::new(),
         }
     }
 }
@@ -339,6 +342,9 @@ impl Stack {
                 "MDM_COMMAND_RETENTION__SWEEP_INTERVAL_SECS".into(),
                 secs.to_string(),
             ));
+        }
+        for (name, value) in &options.command_env {
+            command_env.push(((*name).to_owned(), value.clone()));
         }
         let (push, _) = start_service("push-svc", &push_env).await?;
         let (enroll, _) = start_service("enroll-svc", &enroll_env).await?;
