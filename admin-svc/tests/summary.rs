@@ -110,7 +110,7 @@ async fn the_summary_counts_what_the_services_hold(engine: Engine) {
         empty,
         json!({
             "devices": {"total": 0, "authenticated": 0, "enrolled": 0, "checked_out": 0,
-                        "seen_last_24h": 0, "inactive": 0},
+                        "seen_last_24h": 0, "inactive": 0, "identities_expiring_30d": 0},
             "commands": {"in_flight": 0, "errors_last_24h": 0, "recent_errors": []},
             "push_certificate": certificate,
         })
@@ -181,7 +181,7 @@ async fn the_summary_counts_what_the_services_hold(engine: Engine) {
     assert_eq!(
         summary["devices"],
         json!({"total": 5, "authenticated": 1, "enrolled": 3, "checked_out": 1,
-               "seen_last_24h": 4, "inactive": 1}),
+               "seen_last_24h": 4, "inactive": 1, "identities_expiring_30d": 0}),
         "{summary:#}"
     );
     assert_eq!(summary["commands"]["in_flight"], 1, "C's ProfileList");

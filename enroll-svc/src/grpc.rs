@@ -312,13 +312,14 @@ impl Enrollment for EnrollmentApi {
         &self,
         request: Request<CountEnrollmentsRequest>,
     ) -> Result<Response<CountEnrollmentsResponse>, Status> {
-        let within = match request.into_inner().seen_within_ms {
-            ms if ms > 0 => ms,
-            _ => DEFAULT_SEEN_WITHIN_MS,
-        };
+        let request = request.into_inner();
+        let positive_or = |ms: i64, default: i64| if ms > 0 { ms } else { default };
+        let within = positive_or(request.seen_within_ms, DEFAULT_SEEN_WITHIN_MS);
+        let expiring = positive_or(request.expiring_within_ms, DEFAULT_EXPIRING_WITHIN_MS);
+        let now = service_kit::now_ms();
         let counts = self
             .store
-            .counts(service_kit::now_ms().saturating_sub(within))
+            .counts(now.saturating_sub(within), now.saturating_add(expiring))
             .await?;
         Ok(Response::new(CountEnrollmentsResponse {
             total: counts.total(),
@@ -326,6 +327,7 @@ impl Enrollment for EnrollmentApi {
             enrolled: counts.enrolled,
             checked_out: counts.checked_out,
             seen_recently: counts.seen_since,
+            identities_expiring: counts.identities_expiring,
         }))
     }
 
@@ -382,6 +384,8 @@ impl Enrollment for EnrollmentApi {
 
 /// What "seen lately" means when the caller does not say: a day.
 const DEFAULT_SEEN_WITHIN_MS: i64 = 86_400_000;
+/// "Soon" for identities, unless the caller says: thirty days, time enough to renew.
+const DEFAULT_EXPIRING_WITHIN_MS: i64 = 30 * 86_400_000;
 
 /// How long an approval waits for the device by default: a day.
 const DEFAULT_APPROVAL_TTL_SECS: u32 = 86_400;

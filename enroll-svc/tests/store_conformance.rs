@@ -710,7 +710,7 @@ macro_rules! store_suite {
             #[tokio::test]
             async fn enrollments_are_counted_by_status_and_last_seen() {
                 let Some(f) = store().await else { return };
-                let empty = f.store.counts(0).await.expect("counts");
+                let empty = f.store.counts(0, 0).await.expect("counts");
                 assert_eq!((empty, empty.total()), (EnrollmentCounts::default(), 0));
                 let start = service_kit::now_ms();
                 for (id, cert) in [("D1", CERT_A), ("D2", CERT_B), ("D3", [0xC; 32])] {
@@ -727,7 +727,24 @@ macro_rules! store_suite {
                     .check_out("D2", "D2", &CERT_B)
                     .await
                     .expect("checkout");
-                let counts = f.store.counts(start).await.expect("counts");
+                // Identities this CA issued: D1's ends in 10 days, D2's (checked out) in 1.
+                const DAY: i64 = 86_400_000;
+                for (serial, cert, days) in [("a1", CERT_A, 10), ("b2", CERT_B, 1)] {
+                    service_kit::with_db!(f.store.db(), pool => sqlx::query(
+                        "INSERT INTO issued_certificates
+                            (serial, sha256, common_name, flow, issued_at, not_after)
+                         VALUES ($1, $2, 'cn', 'direct', $3, $4)",
+                    )
+                    .bind(serial)
+                    .bind(&cert[..])
+                    .bind(start)
+                    .bind(start + days * DAY)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()))
+                    .expect("issued");
+                }
+                let counts = f.store.counts(start, start + 30 * DAY).await.expect("counts");
                 assert_eq!(
                     counts,
                     EnrollmentCounts {
@@ -735,13 +752,17 @@ macro_rules! store_suite {
                         enrolled: 2,
                         checked_out: 1,
                         seen_since: 4,
+                        identities_expiring: 1,
                     },
-                    "a user channel is an enrollment of its own"
+                    "a user channel is an enrollment of its own; a checked-out device's \
+                     identity does not matter"
                 );
                 assert_eq!(counts.total(), 4);
+                let soon = f.store.counts(start, start + 5 * DAY).await.expect("counts");
+                assert_eq!(soon.identities_expiring, 0, "10 days left is not within 5");
                 let later = f
                     .store
-                    .counts(service_kit::now_ms() + 60_000)
+                    .counts(service_kit::now_ms() + 60_000, 0)
                     .await
                     .expect("counts");
                 assert_eq!(

@@ -22,12 +22,14 @@
 //! - [`admin_tokens`]: the API's own credentials.
 //! - [`audit`]: the audit log.
 //! - [`summary`]: the dashboard's counts.
+//! - [`micromdm`]: the MicroMDM-compatible webhook body (the events webhooks will send).
 
 pub mod admin_tokens;
 pub mod audit;
 pub mod commands;
 pub mod devices;
 pub mod enrollment;
+pub mod micromdm;
 pub mod page;
 pub mod problem;
 pub mod push;

@@ -35,6 +35,9 @@ pub struct DeviceCounts {
     /// Push targets no longer pushed: APNs said the token is gone, or the device was silent
     /// past the inactivity period. Such a device gets commands only when it checks in itself.
     pub inactive: u64,
+    /// Enrolled devices whose identity certificate (issued by this server) expires within 30
+    /// days or has expired: unless renewed, they stop being managed then.
+    pub identities_expiring_30d: u64,
 }
 
 /// The command queue at a glance.

@@ -42,10 +42,12 @@ pub async fn get(State(state): State<AppState>) -> Result<Json<Summary>, ApiErro
     }))
 }
 
-/// enroll-svc's enrollments per status, and those seen within a day.
+/// enroll-svc's enrollments per status, those seen within a day, and identities expiring
+/// within 30 days.
 async fn count_enrollments(backends: &Backends) -> Result<CountEnrollmentsResponse, ApiError> {
     let request = CountEnrollmentsRequest {
         seen_within_ms: DAY_MS,
+        expiring_within_ms: 30 * DAY_MS,
     };
     let answer = backends.enroll().count_enrollments(request).await;
     Ok(answer
@@ -106,6 +108,7 @@ fn device_counts(e: &CountEnrollmentsResponse, t: &CountTargetsResponse) -> Devi
         checked_out: e.checked_out,
         seen_last_24h: e.seen_recently,
         inactive: t.inactive,
+        identities_expiring_30d: e.identities_expiring,
     }
 }
 

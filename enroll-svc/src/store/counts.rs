@@ -1,6 +1,7 @@
-//! The admin dashboard's counts: enrollments per status and those seen lately. Each is one
-//! aggregate over an index (`enrollments_status_id`, `enrollments_last_seen`), so the answer
-//! costs an index scan, never a walk through the rows the device list pages over.
+//! The admin dashboard's counts: enrollments per status, those seen lately, and enrolled devices
+//! whose identity expires soon. Each is one aggregate over an index (`enrollments_status_id`,
+//! `enrollments_last_seen`, `issued_certificates_sha256`), so the answer costs an index scan,
+//! never a walk through the rows the device list pages over.
 
 use super::{EnrollmentStatus, EnrollmentStore};
 use crate::error::Error;
@@ -18,6 +19,9 @@ pub struct EnrollmentCounts {
     pub checked_out: u64,
     /// Whose last message arrived at or after the time asked for.
     pub seen_since: u64,
+    /// Enrolled, with an identity from this server's CA that expires before the time asked
+    /// for (expired ones included).
+    pub identities_expiring: u64,
 }
 
 impl EnrollmentCounts {
@@ -28,8 +32,13 @@ impl EnrollmentCounts {
 }
 
 impl EnrollmentStore {
-    /// Enrollments per status, and those seen at or after `seen_since` (Unix ms).
-    pub async fn counts(&self, seen_since: i64) -> Result<EnrollmentCounts, Error> {
+    /// Enrollments per status, those seen at or after `seen_since`, and enrolled ones whose
+    /// identity expires before `expiring_before` (Unix ms).
+    pub async fn counts(
+        &self,
+        seen_since: i64,
+        expiring_before: i64,
+    ) -> Result<EnrollmentCounts, Error> {
         let mut counts = EnrollmentCounts::default();
         for (status, n) in self.status_counts().await? {
             let slot = match status {
@@ -40,7 +49,22 @@ impl EnrollmentStore {
             *slot = n;
         }
         counts.seen_since = self.seen_since(seen_since).await?;
+        counts.identities_expiring = self.identities_expiring(expiring_before).await?;
         Ok(counts)
+    }
+
+    /// Enrolled enrollments whose bound certificate, as this CA issued it, is valid only until
+    /// before `before`. An identity from elsewhere (pre-issued, migrated) is not known here.
+    async fn identities_expiring(&self, before: i64) -> Result<u64, Error> {
+        let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM enrollments e
+             JOIN issued_certificates c ON c.sha256 = e.cert_sha256
+             WHERE e.status = 'enrolled' AND c.not_after < $1",
+        )
+        .bind(before)
+        .fetch_one(pool)
+        .await)?;
+        Ok(count(n))
     }
 
     /// Enrollments per status (statuses with none are left out).

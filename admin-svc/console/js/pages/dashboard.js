@@ -31,7 +31,9 @@ function deviceCounts(d) {
       stat('Checked out', d.checked_out, withQuery('#/devices', {status: 'checked_out'}), 'stat-checked-out'),
       stat('Total', d.total, '#/devices', 'stat-total'),
       stat('Seen in the last 24 h', d.seen_last_24h, withQuery('#/devices', {seen: '24h'}), 'stat-seen-24h'),
-      stat('Inactive (no longer pushed)', d.inactive, null, 'stat-inactive')));
+      stat('Inactive (no longer pushed)', d.inactive, null, 'stat-inactive'),
+      // A device whose identity lapses stops being managed: worth seeing before it happens.
+      stat('Identities expiring within 30 days', d.identities_expiring_30d, null, 'stat-identities-expiring')));
 }
 
 function recentErrors(c) {
