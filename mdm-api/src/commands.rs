@@ -161,7 +161,8 @@ pub struct Command {
     /// The Command dictionary as sent to devices (without per-device secrets).
     #[schema(value_type = Option<Object>)]
     pub command: Option<Value>,
-    /// Deliveries per status, over every target.
+    /// Deliveries per status, over every target, and `not_now`: how many of the `queued` ones
+    /// the device answered NotNow (busy; it gets the command again at its next check-in).
     pub status_counts: BTreeMap<String, u32>,
     /// When an administrator cancelled it.
     pub cancelled_at: Option<String>,

@@ -284,6 +284,12 @@ async fn the_command_cycle(engine: Engine) {
         None,
         "still skipped on this connection"
     );
+    let busy = command(&stack, &profiles).await;
+    assert_eq!(busy["status_counts"]["queued"], 1, "{busy}");
+    assert_eq!(
+        busy["status_counts"]["not_now"], 1,
+        "queued, and the device said NotNow"
+    );
     device.reconnect(&stack);
     let (uuid, _, _) = device.idle(&stack).await.expect("served again after Idle");
     assert_eq!(uuid, profiles);

@@ -19,6 +19,9 @@ pub struct CommandFilter<'a> {
 }
 
 /// The statuses of a delivery the device refused: Error and CommandFormatError.
+/// The count of queued deliveries the device answered NotNow, beside the statuses' counts.
+pub const NOT_NOW: &str = "not_now";
+
 const ERROR_STATUSES: &str = "('error', 'command_format_error')";
 
 const DELIVERY_COLUMNS: &str =
@@ -60,14 +63,26 @@ impl QueueStore {
         Ok(rows)
     }
 
-    /// How many of a command's deliveries are in each status.
+    /// How many of a command's deliveries are in each status, and how many of the queued ones
+    /// the device answered NotNow ([`NOT_NOW`]; statuses with none are left out).
     pub async fn status_counts(&self, command_uuid: &str) -> Result<Vec<(String, i64)>, Error> {
-        let counts = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i64)>(
+        let mut counts = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i64)>(
             "SELECT status, COUNT(*) FROM deliveries WHERE command_uuid = $1 GROUP BY status",
         )
         .bind(command_uuid)
         .fetch_all(pool)
         .await)?;
+        // Still queued, but the device said NotNow at least once: busy, not silent.
+        let not_now: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries
+             WHERE command_uuid = $1 AND status = 'queued' AND not_now_count > 0",
+        )
+        .bind(command_uuid)
+        .fetch_one(pool)
+        .await)?;
+        if not_now > 0 {
+            counts.push((NOT_NOW.to_owned(), not_now));
+        }
         Ok(counts)
     }
 

@@ -78,8 +78,6 @@ export async function render(ctx) {
   const cancelButton = h('button', {type: 'button', id: 'cancel-command', class: 'danger', hidden: true},
     'Cancel for the devices still waiting');
   const canCancel = hasScope('commands');
-  let notNowOnPage = 0;
-  let pageCount = 1;
 
   function drawFacts() {
     replace(factsHolder, facts('command-facts', [
@@ -103,20 +101,15 @@ export async function render(ctx) {
     const entries = [...FANOUT];
     if (counts.superseded) entries.push(['superseded', 'Superseded (device re-enrolled)']);
     replace(fanout, entries.map(([status, label]) => {
-      // The server counts statuses; NotNow is queued deliveries the device put off, counted by
-      // the server when it says so, else from the deliveries shown.
-      let n = counts[status] || 0;
-      let note = null;
-      if (status === 'not_now' && counts.not_now === undefined) {
-        n = notNowOnPage;
-        if (pageCount > 1 || filter) note = h('span', {class: 'hint'}, ' (among those shown)');
-      }
+      // The server counts every status, and `not_now`: the queued deliveries the device put off
+      // (a part of `queued`; the link lists the queued ones).
+      const n = counts[status] || 0;
       const target = status === 'not_now' ? 'queued' : status;
       const current = filter === target;
       return h('li', {'data-status': status, class: [n === 0 && 'zero', current && 'current']},
         h('a', {href: withQuery(path('commands', uuid), {status: current ? null : target}),
           'aria-current': current ? 'true' : null},
-        badge(status, label), ' ', h('span', {class: 'count'}, count(n))), note);
+        badge(status, label), ' ', h('span', {class: 'count'}, count(n))));
     }));
     cancelButton.hidden = !(canCancel && queuedCount() > 0);
   }
@@ -132,7 +125,6 @@ export async function render(ctx) {
     const result = await api.deliveries(uuid, {limit: PAGE_SIZE, cursor, status: filter || undefined}, ctx.signal);
     const items = result.items || [];
     body.show(items);
-    notNowOnPage = items.filter((d) => d.status === 'queued' && d.not_now_count > 0).length;
     return result.next_cursor || null;
   }
 
@@ -141,7 +133,6 @@ export async function render(ctx) {
     problem.textContent = '';
     try {
       const next = await loadDeliveries(cursor);
-      pageCount = Math.max(pageCount, pager.page + (next ? 1 : 0));
       drawFanout();
       return next;
     } catch (error) {
