@@ -172,6 +172,20 @@ impl ApiError {
     }
 }
 
+/// A service's answer for an optional part of a document: "no such object" (NotFound) is
+/// `None`, a state to show; any other failure stays one (a transport failure, which carries no
+/// error code, is never taken for "none").
+pub fn optional<T>(
+    service: &'static str,
+    answer: Result<tonic::Response<T>, tonic::Status>,
+) -> Result<Option<T>, ApiError> {
+    match answer {
+        Ok(found) => Ok(Some(found.into_inner())),
+        Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
+        Err(status) => Err(ApiError::backend(service, &status)),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -194,6 +208,27 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_such_object_is_none_and_any_other_failure_is_a_failure() {
+        let none = mdm_proto::status(ErrorCode::NotFound, "no push certificate is installed");
+        assert!(matches!(optional::<()>("push-svc", Err(none)), Ok(None)));
+        let info = tonic::Response::new("com.apple.mgmt.test");
+        assert!(matches!(
+            optional("push-svc", Ok(info)),
+            Ok(Some("com.apple.mgmt.test"))
+        ));
+        for code in [ErrorCode::Unavailable, ErrorCode::Internal] {
+            let failed = optional::<()>("push-svc", Err(mdm_proto::status(code, "down")));
+            assert!(
+                matches!(failed, Err(ApiError::Backend { service: "push-svc", code: c, .. }) if c == code),
+                "{code}"
+            );
+        }
+        // A transport failure (no error-code metadata) is never taken for "none installed".
+        let broken = optional::<()>("push-svc", Err(tonic::Status::unavailable("refused")));
+        assert!(matches!(broken, Err(ApiError::Backend { .. })));
+    }
 
     #[test]
     fn a_service_fault_is_503_with_a_generic_detail() {

@@ -82,8 +82,7 @@ pub async fn run(
     );
     let tokens = auth::Tokens::new(&config.tokens, store.clone());
     let state = routes::AppState {
-        sessions: console::session::Sessions::new(store.clone(), tokens.clone()),
-        tokens,
+        sessions: console::session::Sessions::new(store.clone(), tokens),
         backends,
         store: store.clone(),
     };

@@ -46,10 +46,15 @@ pub struct AppState {
     pub backends: Backends,
     /// admin-svc's own database.
     pub store: AdminStore,
-    /// Who may call.
-    pub tokens: Tokens,
-    /// The console's sessions (which also read the tokens).
+    /// Who may call: the console's sessions, and the tokens they (and bearer callers) use.
     pub sessions: Sessions,
+}
+
+impl AppState {
+    /// The admin tokens.
+    pub fn tokens(&self) -> &Tokens {
+        self.sessions.tokens()
+    }
 }
 
 /// The failures every route may answer, as problem documents: listed on every operation so a

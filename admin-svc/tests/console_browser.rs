@@ -178,29 +178,13 @@ async fn ops_journey(stack: &Stack, browser: &Browser) {
         profile.headers()["content-type"],
         "application/x-apple-aspen-config"
     );
-    let drawn = browser
-        .client()
-        .execute(
-            "const img = document.querySelector('#enrollment-qr');
-             return img.complete && img.naturalWidth > 0;",
-            vec![],
+    // The QR code is drawn: its image loaded and has a size.
+    browser
+        .wait_until(
+            "(() => { const img = document.querySelector('#enrollment-qr'); \
+             return img && img.complete && img.naturalWidth > 0; })()",
         )
-        .await
-        .expect("the page answers");
-    let drawn = drawn.as_bool().unwrap_or(false) || {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        browser
-            .client()
-            .execute(
-                "return document.querySelector('#enrollment-qr').naturalWidth > 0;",
-                vec![],
-            )
-            .await
-            .expect("the page answers")
-            .as_bool()
-            .unwrap_or(false)
-    };
-    assert!(drawn, "the QR code is drawn");
+        .await;
     browser
         .wait_text("#enrollment-tokens", |t| t.contains("Lobby iPads"))
         .await;

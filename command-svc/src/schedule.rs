@@ -18,6 +18,7 @@ use mdm_proto::v1::{
 };
 use service_kit::now_ms;
 use service_kit::upstream::Upstream;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// The schedule's row in `schedules`, and the name its commands are queued by.
@@ -99,6 +100,8 @@ impl InventorySchedule {
             .enrolled;
         let share = slice_size(enrolled, self.tick, self.interval);
         let mut ids = Vec::new();
+        // A slice that wraps around a fleet smaller than itself meets devices again.
+        let mut taken = HashSet::new();
         let mut wrapped = false;
         while ids.len() < share {
             let want = (share - ids.len()).min(PAGE);
@@ -115,7 +118,7 @@ impl InventorySchedule {
             let got = page.enrollments.len();
             for enrollment in page.enrollments {
                 // The device channel answers for the device; a user channel has no inventory.
-                if enrollment.user_id.is_empty() && !ids.contains(&enrollment.enrollment_id) {
+                if enrollment.user_id.is_empty() && taken.insert(enrollment.enrollment_id.clone()) {
                     ids.push(enrollment.enrollment_id.clone());
                 }
                 cursor = enrollment.enrollment_id;

@@ -32,6 +32,16 @@ async fn store(engine: Engine) -> Option<(PushStore, Database)> {
     Some((PushStore::open(pool).await.expect("migrations"), db))
 }
 
+/// Registers each of `ids` as a device channel with token `[1]` at time 1,000.
+async fn register(store: &PushStore, ids: &[&str]) {
+    for id in ids {
+        store
+            .register_target(&target(id, id, &[1]), 1_000)
+            .await
+            .expect("register");
+    }
+}
+
 fn target<'a>(id: &'a str, device: &'a str, token: &'a [u8]) -> NewTarget<'a> {
     NewTarget {
         enrollment_id: id,
@@ -114,12 +124,7 @@ macro_rules! store_suite {
                 let Some((store, _db)) = open().await else {
                     return;
                 };
-                for id in ["OK", "GONE", "BAD", "CERT"] {
-                    store
-                        .register_target(&target(id, id, &[1]), 1_000)
-                        .await
-                        .expect("register");
-                }
+                register(&store, &["OK", "GONE", "BAD", "CERT"]).await;
                 store
                     .record_results(
                         &[
@@ -179,12 +184,7 @@ macro_rules! store_suite {
                     async move { store.count_targets(status).await.expect("count") }
                 };
                 assert_eq!(count(TargetStatus::Active).await, 0);
-                for id in ["D1", "D2", "D3"] {
-                    store
-                        .register_target(&target(id, id, &[1]), 1_000)
-                        .await
-                        .expect("register");
-                }
+                register(&store, &["D1", "D2", "D3"]).await;
                 store
                     .record_results(
                         &[group(Outcome::Unregistered, "Unregistered", &["D2"])],

@@ -64,17 +64,14 @@ export function fieldSchema(doc, schema, depth = 0) {
 /** Typed variants found in the document, or [] when it has none. */
 export function variantsFromDocument(doc) {
   const schemas = (doc && doc.components && doc.components.schemas) || {};
-  const enqueue = resolve(doc, schemas.EnqueueRequest);
-  const command = enqueue && enqueue.properties && enqueue.properties.command;
   const found = [];
-  // The request's own `command` schema first; the typed schema by its name where the request
-  // describes `command` only as an object.
-  const candidates = [command, schemas.CommandSpec].filter(Boolean)
-    .flatMap((schema) => alternatives(doc, schema));
+  // `command` itself is an open object (it also takes Apple-keyed JSON and plists): the typed
+  // commands are the variants of `CommandSpec`.
+  const candidates = schemas.CommandSpec ? alternatives(doc, schemas.CommandSpec) : [];
   for (const alternative of candidates) {
     const variant = flatten(doc, alternative);
     const requestType = fixedRequestType(doc, variant);
-    if (!requestType || found.some((v) => v.requestType === requestType)) continue;
+    if (!requestType) continue;
     const properties = {};
     for (const [name, prop] of Object.entries(variant.properties)) {
       if (name !== 'request_type') properties[name] = fieldSchema(doc, prop);

@@ -44,7 +44,7 @@ pub async fn create(
     Body(body): Body<AdminTokenRequest>,
 ) -> Result<Response, ApiError> {
     let now = service_kit::now_ms();
-    let scopes = check_request(&caller, &body, state.tokens.configured_names())?;
+    let scopes = check_request(&caller, &body, state.tokens().configured_names())?;
     let expires_at = match body.expiry {
         None => now + DEFAULT_TTL_MS,
         Some(expiry) => super::commands::expiry(Some(&expiry), now)?,
@@ -128,7 +128,7 @@ pub async fn list(
     if let Position::Configured(skip) = position {
         items.extend(
             state
-                .tokens
+                .tokens()
                 .configured()
                 .skip(skip)
                 .take(limit)
@@ -191,7 +191,7 @@ pub async fn get(
 ) -> Result<Json<AdminToken>, ApiError> {
     if let Some(name) = id.strip_prefix(CONFIGURED) {
         return state
-            .tokens
+            .tokens()
             .configured()
             .find(|c| c.name == name)
             .map(|c| Json(configured(c)))

@@ -5,7 +5,7 @@ use super::{AppState, Failures};
 use crate::auth::Caller;
 use crate::convert;
 use crate::cursor;
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 use crate::extract::{Body, Param, Query};
 use axum::extract::State;
 use axum::Json;
@@ -15,7 +15,6 @@ use mdm_proto::v1::{
     ApproveReenrollmentRequest, DeviceOrder, GetEnrollmentRequest, GetIssuedCertificateRequest,
     GetTargetRequest, ListAppsRequest, ListEnrollmentCommandsRequest, ListEnrollmentsRequest,
 };
-use mdm_proto::ErrorCode;
 
 /// Devices in enrollment-ID order (or by name or last contact), filtered on the server.
 #[utoipa::path(get, path = "/v1/devices", operation_id = "listDevices", tag = "devices",
@@ -107,11 +106,7 @@ pub async fn get(
                 enrollment_id: id.clone(),
             })
             .await;
-        match target {
-            Ok(target) => Ok(Some(convert::push_state(target.into_inner()))),
-            Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
-            Err(status) => Err(ApiError::backend("push-svc", &status)),
-        }
+        Ok::<_, ApiError>(error::optional("push-svc", target)?.map(convert::push_state))
     };
     let identity = async {
         let Some(sha256) = device.cert_sha256.clone() else {
@@ -125,12 +120,8 @@ pub async fn get(
                 sha256,
             })
             .await;
-        match certificate {
-            Ok(c) => Ok(Some(convert::issued_certificate(c.into_inner()))),
-            // An identity this CA did not issue (pre-issued, or from a migrated server).
-            Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
-            Err(status) => Err(ApiError::backend("enroll-svc", &status)),
-        }
+        // None: an identity this CA did not issue (pre-issued, or from a migrated server).
+        Ok(error::optional("enroll-svc", certificate)?.map(convert::issued_certificate))
     };
     let (push, identity) = futures::try_join!(push, identity)?;
     device.push = push;

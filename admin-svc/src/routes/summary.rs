@@ -5,17 +5,15 @@
 use super::{AppState, Failures};
 use crate::backends::Backends;
 use crate::convert;
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 use axum::extract::State;
 use axum::Json;
 use mdm_api::push::PushCertificate;
 use mdm_api::summary::{CommandSummary, DeviceCounts, Summary};
 use mdm_proto::v1::{
-    CertificateInfo, CountEnrollmentsRequest, CountEnrollmentsResponse, CountTargetsRequest,
-    CountTargetsResponse, GetCertificateRequest, SummarizeDeliveriesRequest,
-    SummarizeDeliveriesResponse,
+    CountEnrollmentsRequest, CountEnrollmentsResponse, CountTargetsRequest, CountTargetsResponse,
+    GetCertificateRequest, SummarizeDeliveriesRequest, SummarizeDeliveriesResponse,
 };
-use mdm_proto::ErrorCode;
 
 /// The dashboard's window for "lately" (seen, errors): 24 hours.
 const DAY_MS: i64 = 86_400_000;
@@ -82,21 +80,8 @@ async fn push_certificate(backends: &Backends) -> Result<Option<PushCertificate>
     let answer = backends
         .push()
         .get_certificate(GetCertificateRequest {})
-        .await
-        .map(tonic::Response::into_inner);
-    Ok(installed(answer)?.map(convert::push_certificate))
-}
-
-/// GetCertificate's answer with "none installed" (NotFound) as `None`: on the dashboard that is
-/// a state to show, not a failure. Any other failure stays one.
-fn installed(
-    answer: Result<CertificateInfo, tonic::Status>,
-) -> Result<Option<CertificateInfo>, ApiError> {
-    match answer {
-        Ok(info) => Ok(Some(info)),
-        Err(status) if mdm_proto::code_of(&status) == ErrorCode::NotFound => Ok(None),
-        Err(status) => Err(ApiError::backend("push-svc", &status)),
-    }
+        .await;
+    Ok(error::optional("push-svc", answer)?.map(convert::push_certificate))
 }
 
 /// The devices' counts from enroll-svc's and push-svc's answers.
@@ -118,31 +103,5 @@ fn command_summary(d: SummarizeDeliveriesResponse) -> CommandSummary {
         in_flight: d.in_flight,
         errors_last_24h: d.errors_in_window,
         recent_errors: d.recent_errors.into_iter().map(convert::delivery).collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_certificate_is_null_and_any_other_failure_is_a_failure() {
-        let none = mdm_proto::status(ErrorCode::NotFound, "no push certificate is installed");
-        assert!(matches!(installed(Err(none)), Ok(None)));
-        let info = CertificateInfo {
-            topic: "com.apple.mgmt.test".into(),
-            ..Default::default()
-        };
-        assert!(matches!(installed(Ok(info)), Ok(Some(c)) if c.topic == "com.apple.mgmt.test"));
-        for code in [ErrorCode::Unavailable, ErrorCode::Internal] {
-            let failed = installed(Err(mdm_proto::status(code, "down")));
-            assert!(
-                matches!(failed, Err(ApiError::Backend { service: "push-svc", code: c, .. }) if c == code),
-                "{code}"
-            );
-        }
-        // A transport failure (no error-code metadata) is never taken for "none installed".
-        let broken = installed(Err(tonic::Status::unavailable("connection refused")));
-        assert!(matches!(broken, Err(ApiError::Backend { .. })));
     }
 }

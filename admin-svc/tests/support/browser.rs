@@ -105,8 +105,8 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(error) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = error;
+                // chromedriver is still starting.
+                Err(_) if started.elapsed() < Duration::from_secs(20) => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(error) => panic!("chromedriver did not start a session: {error}"),
@@ -149,17 +149,37 @@ impl Browser {
 
     /// Waits until `css`'s text satisfies `ready`; its text then.
     pub async fn wait_text(&self, css: &str, ready: impl Fn(&str) -> bool) -> String {
+        self.poll(&format!("the text of {css}"), || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            let text = element.text().await.ok()?;
+            ready(&text).then_some(text)
+        })
+        .await
+    }
+
+    /// Waits until the script `condition` (an expression) is true in the page.
+    pub async fn wait_until(&self, condition: &str) {
+        let script = format!("return Boolean({condition});");
+        self.poll(condition, || async {
+            let holds = self.client.execute(&script, vec![]).await.ok()?;
+            (holds.as_bool() == Some(true)).then_some(())
+        })
+        .await
+    }
+
+    /// Asks `probe` every 150 ms until it answers, failing with the page after [`PATIENCE`].
+    async fn poll<T, F, Fut>(&self, what: &str, probe: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
         let started = Instant::now();
         loop {
-            if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                if let Ok(text) = element.text().await {
-                    if ready(&text) {
-                        return text;
-                    }
-                }
+            if let Some(found) = probe().await {
+                return found;
             }
             if started.elapsed() > PATIENCE {
-                self.fail(&format!("waiting for the text of {css}")).await;
+                self.fail(&format!("waiting for {what}")).await;
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }

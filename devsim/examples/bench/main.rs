@@ -293,21 +293,15 @@ async fn main() -> anyhow::Result<()> {
     // console: an administrator browsing the fleet just enrolled.
     if wants("console") {
         let serial = format!("SIM{:09}", devices.len() / 2);
-        let timings = console::run(&stack, ADMIN_TOKEN, &serial, 200).await?;
+        let figures = console::run(&stack, ADMIN_TOKEN, &serial, 200).await?;
         if !a.json {
             println!(
                 "\n== console: {} devices, one request at a time",
                 devices.len()
             );
-            for timing in &timings {
-                println!("{}", timing.line());
-            }
+            print!("{}", stats::table(&figures));
         }
-        let figures: serde_json::Map<String, serde_json::Value> = timings
-            .iter()
-            .map(|t| (t.name.to_owned(), t.json()))
-            .collect();
-        report.scenarios.insert("console".into(), figures.into());
+        report.scenarios.insert("console".into(), json!(figures));
         counter.busy();
     }
 
