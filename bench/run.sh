@@ -10,9 +10,10 @@
 # every flag and figure, and how to profile a run.
 #   bench/run.sh --devices 1000 --commands 5 --fanout 10000 [--concurrency 64] [--rate 640]
 #       [--new-connections 1.0] [--resume-tls] [--enroll-by preissued|profile|ota] [--scenarios enroll,cycle]
-#       [--history 1000] [--signature] [--sqlite] [--json]
+#       [--history 1000] [--no-outbox] [--signature] [--sqlite] [--json]
 # --history N gives every device N past commands (written straight into command-svc's
 # database) before `cycle` and `rate`: the cycle should cost the same with a long history.
+# --no-outbox: command-svc records no command events, the baseline of what the outbox costs.
 # `target/release/mdm-devsim bench` is the same load generator against any running server.
 set -euo pipefail
 cd "$(dirname "$0")/.."

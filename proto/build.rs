@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/mdm/v1/enroll.proto",
         "proto/mdm/v1/command.proto",
         "proto/mdm/v1/push.proto",
+        "proto/mdm/v1/events.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

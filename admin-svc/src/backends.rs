@@ -5,6 +5,7 @@ use crate::config::Services;
 use mdm_proto::clients;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
+use mdm_proto::v1::events_client::EventsClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
 use mdm_proto::v1::push_client::PushClient;
 use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
@@ -60,5 +61,15 @@ impl Backends {
     /// push-svc.
     pub fn push(&self) -> PushClient<Channel> {
         clients::push(self.push.channel())
+    }
+
+    /// The event outbox of `source` (enroll-svc, command-svc or push-svc).
+    pub fn events(&self, source: &str) -> EventsClient<Channel> {
+        let upstream = match source {
+            "enroll-svc" => &self.enroll,
+            "command-svc" => &self.command,
+            _ => &self.push,
+        };
+        clients::events(upstream.channel())
     }
 }

@@ -1,5 +1,9 @@
 //! admin-svc configuration (`MDM_ADMIN_*`).
 
+mod events;
+
+pub use events::EventsConfig;
+
 use mdm_api::Scope;
 use serde::Deserialize;
 use service_kit::cli::ServiceSettings;
@@ -43,6 +47,14 @@ pub struct Config {
     /// `MDM_ADMIN_TOKENS='[{name = "ops", sha256 = "…", scopes = ["read"]}]'`.
     #[serde(default)]
     pub tokens: Vec<ConfigToken>,
+    /// Key sealing webhook secrets in the database: base64 of 32 random bytes
+    /// (`openssl rand -base64 32`). Without it webhooks cannot be registered; losing it loses
+    /// their secrets (rotate them).
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Receiving the services' events and delivering them to webhooks.
+    #[serde(default)]
+    pub events: EventsConfig,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -130,6 +142,11 @@ fn default_timeout_ms() -> u64 {
 }
 
 impl Config {
+    /// `secret_key`, unless unset or empty.
+    pub fn sealing_key(&self) -> Option<&str> {
+        self.secret_key.as_deref().filter(|key| !key.is_empty())
+    }
+
     /// The database URL in effect: the configured one, or `admin.db` under the data directory.
     pub fn database_url(&self) -> String {
         self.database.url_or_sqlite(&self.data_dir, "admin.db")
@@ -172,6 +189,11 @@ impl ServiceConfig for Config {
         ] {
             check_service_urls(key, url)?;
         }
+        if let Some(key) = self.sealing_key() {
+            service_kit::secrets::SecretBox::from_base64(key)
+                .map_err(|e| setting("secret_key", e.to_string()))?;
+        }
+        self.events.validate()?;
         if self.tokens.is_empty() {
             // An API nobody can call is a misconfiguration, not a safe default.
             return Err(setting(

@@ -13,7 +13,8 @@
 //! - [`cursor`]: opaque page cursors.
 //! - [`convert`]: gRPC messages to API documents.
 //! - [`backends`]: the services' gRPC clients.
-//! - [`store`]: admin tokens and admin-svc's audit log.
+//! - [`store`]: admin tokens, admin-svc's audit log, events, webhooks and blueprints.
+//! - [`events`]: the event dispatcher: the services' events to webhooks, blueprint runs.
 //! - [`server`]: the TLS listener.
 //! - [`metrics`]: Prometheus metrics and the access log.
 
@@ -25,6 +26,7 @@ pub mod console;
 pub mod convert;
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod routes;
@@ -75,16 +77,33 @@ pub async fn run(
     let backends = backends::Backends::new(&config.services)?;
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    let event_metrics = events::metrics::EventMetrics::register(&mut registry);
     let observability = observe::Observability::with_peers(
         registry,
         observe::database_ready(store.db().clone()),
         backends.peers(),
     );
+    let secrets = match config.sealing_key() {
+        Some(key) => Some(
+            service_kit::secrets::SecretBox::from_base64(key)
+                .map_err(|e| Error::Document(format!("secret_key: {e}")))?,
+        ),
+        None => None,
+    };
+    let dispatcher = events::Dispatcher::new(
+        store.clone(),
+        backends.clone(),
+        config.events.clone(),
+        secrets.clone(),
+        event_metrics,
+    )
+    .spawn();
     let tokens = auth::Tokens::new(&config.tokens, store.clone());
     let state = routes::AppState {
         sessions: console::session::Sessions::new(store.clone(), tokens),
         backends,
         store: store.clone(),
+        secrets,
     };
     let (router, _) =
         routes::api(state, config.max_body_bytes, metrics).map_err(Error::Document)?;
@@ -95,6 +114,9 @@ pub async fn run(
     tokio::select! {
         () = server::serve(listener, tls, router, shutdown) => {}
         () = observability.serve(metrics_listener, std::future::pending()) => {}
+    }
+    for task in dispatcher {
+        task.abort();
     }
     store.db().close().await;
     tracing::info!("admin-svc stopped");

@@ -8,14 +8,19 @@
 //! - [`admin_tokens`]: the API's own tokens, `/v1/admin-tokens`.
 //! - [`audit`]: the audit log, `/v1/audit`.
 //! - [`summary`]: the dashboard's counts, `/v1/summary`.
+//! - [`webhooks`]: `/v1/webhooks`, their deliveries and replay; [`events`]: `/v1/events`.
+//! - [`blueprints`]: `/v1/blueprints` and their runs.
 
 pub mod admin_tokens;
 pub mod audit;
+pub mod blueprints;
 pub mod commands;
 pub mod devices;
 pub mod enrollment;
+pub mod events;
 pub mod push;
 pub mod summary;
+pub mod webhooks;
 
 use crate::auth::{self, Tokens};
 use crate::backends::Backends;
@@ -48,6 +53,8 @@ pub struct AppState {
     pub store: AdminStore,
     /// Who may call: the console's sessions, and the tokens they (and bearer callers) use.
     pub sessions: Sessions,
+    /// Seals webhook secrets (`secret_key`); without it webhooks cannot be registered.
+    pub secrets: Option<service_kit::secrets::SecretBox>,
 }
 
 impl AppState {
@@ -212,6 +219,20 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_tokens::revoke))
         .routes(routes!(audit::list))
         .routes(routes!(summary::get))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay))
+        .routes(routes!(events::list))
+        .routes(routes!(events::get))
+        .routes(routes!(blueprints::create, blueprints::list))
+        .routes(routes!(
+            blueprints::get,
+            blueprints::update,
+            blueprints::delete
+        ))
+        .routes(routes!(blueprints::runs))
 }
 
 /// The OpenAPI document of the API, as `GET /v1/openapi.json` serves it.

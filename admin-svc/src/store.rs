@@ -1,10 +1,18 @@
 //! admin-svc's own database: admin tokens made through the API (their secrets as SHA-256 only),
-//! the web console's sessions ([`sessions`]) and the audit log of what was done with them. Every
-//! change commits with its audit entry.
+//! the web console's sessions ([`sessions`]) and the audit log of what was done with them; the
+//! events received from the services ([`events`]), webhooks and their deliveries ([`webhooks`]),
+//! blueprints and their runs ([`blueprints`]). Every change an administrator makes commits with
+//! its audit entry.
 
+mod blueprints;
+mod events;
 mod sessions;
+mod webhooks;
 
+pub use blueprints::{BlueprintRow, RunRow};
+pub use events::{BlueprintMatch, EventFilter, EventRow, Ingested, Received, EVENT_COLUMNS};
 pub use sessions::{SessionRow, TokenKind};
+pub use webhooks::{Attempt, DeliveryCounts, DeliveryRow, DueDelivery, WebhookRow};
 
 use crate::error::ApiError;
 use service_kit::db::{is_unique_violation, BeginWrite, Db};

@@ -226,6 +226,7 @@ async fn seed(stack: &Stack, count: usize) {
                         cert_common_name: &id,
                         topic: Some(testkit::messages::TOPIC),
                         facts: &facts,
+                        message: b"",
                     })
                     .await
                     .expect("seeded");

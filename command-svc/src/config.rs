@@ -40,9 +40,34 @@ pub struct Config {
     /// Asking every enrolled device for its inventory again at an interval.
     #[serde(default)]
     pub inventory_schedule: InventorySchedule,
+    /// The event outbox (docs/events.md).
+    #[serde(default)]
+    pub events: Events,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+}
+
+/// The event outbox (`[events]`, `MDM_COMMAND_EVENTS__*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Events {
+    /// Record command events (queued, delivered, acknowledged, error, NotNow) in the outbox
+    /// with the changes. `false` records none of them: webhooks get no command events and
+    /// blueprints never send DeviceConfigured. Only for a deployment that uses neither (and the
+    /// benchmark's baseline); cancellations and expiries are recorded either way.
+    #[serde(default = "default_true")]
+    pub outbox: bool,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events { outbox: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// How command-svc reaches push-svc (`[push]`, `MDM_COMMAND_PUSH__*`).

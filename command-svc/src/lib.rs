@@ -13,7 +13,8 @@
 //! - [`retention`]: the periodic sweep.
 //! - [`schedule`]: the inventory schedule (every device asked again at an interval).
 //! - [`inventory`]: the dispatcher of the inventory outbox to enroll-svc.
-//! - [`grpc`]: the `mdm.v1.Commands` adapter.
+//! - [`grpc`]: the `mdm.v1.Commands` adapter (and `mdm.v1.Events` over its event outbox, written
+//!   by the store in the transactions of the changes).
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
 //! Binaries and tests both start the service with [`run`].
@@ -49,7 +50,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let db = Db::connect(&config.database, &config.database_url()).await?;
-    let store = store::QueueStore::open(db).await?;
+    let store = store::QueueStore::open(db)
+        .await?
+        .with_events(config.events.outbox);
     let enroll = Upstream::new("enroll-svc", &config.enroll_url, UpstreamOptions::default())?;
     // A push to many devices may outlast any fixed deadline; `push.timeout_ms` bounds the wait.
     let push_upstream = Upstream::new(
@@ -103,6 +106,15 @@ pub async fn run(
                 CommandsServer::new(grpc::CommandsApi::new(queue))
                     .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
+        )
+        .add_service(
+            grpc_calls.wrap(
+                service_kit::events::Outbox::with_pull_query(
+                    store.db().clone(),
+                    store::PULL_EVENTS,
+                )
+                .server(),
             ),
         );
     service_kit::grpc::ServiceProcess {

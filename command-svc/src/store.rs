@@ -34,6 +34,7 @@ pub use rows::{AuditRow, CommandRow, DeliveryRow, DeliveryStatus};
 use crate::error::Error;
 use mdm_core::CommandStatus;
 use service_kit::db::{BeginWrite, Db};
+use service_kit::events::NewEvent;
 use service_kit::with_db;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -56,13 +57,22 @@ pub struct NextCommand {
 #[derive(Debug, Clone)]
 pub struct QueueStore {
     db: Db,
+    /// Whether command events go to the outbox (`[events] outbox`).
+    events: bool,
 }
 
 impl QueueStore {
     /// Wraps a pool and runs the migrations for its engine.
     pub async fn open(db: Db) -> Result<QueueStore, Error> {
         db.migrate(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await?;
-        Ok(QueueStore { db })
+        Ok(QueueStore { db, events: true })
+    }
+
+    /// With or without command events in the outbox (cancellations and expiries are always
+    /// recorded).
+    pub fn with_events(mut self, events: bool) -> QueueStore {
+        self.events = events;
+        self
     }
 
     /// The pool, for readiness checks and shutdown.
@@ -88,16 +98,26 @@ impl QueueStore {
     ) -> Result<bool, Error> {
         let updated = match status {
             CommandStatus::Idle => return Ok(false),
-            CommandStatus::NotNow => with_db!(&self.db, pool => sqlx::query(
-                "UPDATE deliveries SET not_now_connection = $3, not_now_count = not_now_count + 1
-                 WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
-            )
-            .bind(enrollment_id)
-            .bind(command_uuid)
-            .bind(connection_id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?,
+            CommandStatus::NotNow => {
+                let recorded: Result<u64, sqlx::Error> = with_db!(&self.db, pool => async {
+                    let mut tx = pool.begin_write().await?;
+                    let done = sqlx::query(
+                        "UPDATE deliveries SET not_now_connection = $3, not_now_count = not_now_count + 1
+                         WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued'",
+                    )
+                    .bind(enrollment_id)
+                    .bind(command_uuid)
+                    .bind(connection_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() > 0 && self.events {
+                        report_event(enrollment_id, command_uuid, status).write(&mut *tx, now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }.await);
+                recorded?
+            }
             final_status => {
                 let recorded: Result<u64, sqlx::Error> = with_db!(&self.db, pool => async {
                     let mut tx = pool.begin_write().await?;
@@ -112,6 +132,9 @@ impl QueueStore {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    if done.rows_affected() > 0 && self.events {
+                        report_event(enrollment_id, command_uuid, final_status).write(&mut *tx, now).await?;
+                    }
                     if let (1.., Some(inventory)) = (done.rows_affected(), inventory) {
                         sqlx::query(INSERT_OUTBOX)
                             .bind(enrollment_id)
@@ -175,17 +198,30 @@ impl QueueStore {
         command_uuid: &str,
         now: i64,
     ) -> Result<(), Error> {
-        with_db!(&self.db, pool => sqlx::query(
-            "UPDATE deliveries SET sent_at = $3
-             WHERE enrollment_id = $1 AND command_uuid = $2 AND sent_at IS NULL",
-        )
-        .bind(enrollment_id)
-        .bind(command_uuid)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
+        let marked: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let done = sqlx::query(
+                "UPDATE deliveries SET sent_at = $3
+                 WHERE enrollment_id = $1 AND command_uuid = $2 AND sent_at IS NULL",
+            )
+            .bind(enrollment_id)
+            .bind(command_uuid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() > 0 && self.events {
+                NewEvent {
+                    kind: "command.delivered",
+                    enrollment_id,
+                    command_uuid: Some(command_uuid),
+                    ..NewEvent::default()
+                }
+                .write(&mut *tx, now)
+                .await?;
+            }
+            tx.commit().await
+        }.await);
+        Ok(marked?)
     }
 
     /// Deliveries waiting and the time the oldest was queued (Unix ms), for the queue gauges.
@@ -207,6 +243,7 @@ impl QueueStore {
         by: &str,
         now: i64,
     ) -> Result<Option<u64>, Error> {
+        let postgres = matches!(self.db, Db::Postgres(_));
         let result: Result<Option<u64>, sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
             let found: Option<(String, Option<i64>)> = sqlx::query_as(
@@ -218,15 +255,26 @@ impl QueueStore {
             let Some((request_type, cancelled_at)) = found else {
                 return Ok(None);
             };
-            let cancelled = sqlx::query(
-                "UPDATE deliveries SET status = 'cancelled', completed_at = $2
-                 WHERE command_uuid = $1 AND status = 'queued'",
-            )
-            .bind(command_uuid)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let cancelled = if postgres {
+                let n: i64 = sqlx::query_scalar(CANCEL_WITH_EVENTS_POSTGRES)
+                    .bind(command_uuid)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                u64::try_from(n).unwrap_or(0)
+            } else {
+                sqlx::query(CANCELLED_EVENTS)
+                    .bind(command_uuid)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(CANCEL)
+                    .bind(command_uuid)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
             if cancelled_at.is_none() {
                 sqlx::query(
                     "UPDATE commands SET cancelled_at = $2, cancelled_by = $3 WHERE command_uuid = $1",
@@ -274,6 +322,51 @@ impl QueueStore {
         Ok(superseded)
     }
 }
+
+/// The event of a device's report on a command.
+fn report_event<'a>(
+    enrollment_id: &'a str,
+    command_uuid: &'a str,
+    status: CommandStatus,
+) -> NewEvent<'a> {
+    NewEvent {
+        kind: cycle::event_type(status),
+        enrollment_id,
+        command_uuid: Some(command_uuid),
+        status: Some(status.as_str()),
+        ..NewEvent::default()
+    }
+}
+
+/// Withdraws a command's queued deliveries (`$1` CommandUUID, `$2` now).
+const CANCEL: &str = "UPDATE deliveries SET status = 'cancelled', completed_at = $2
+     WHERE command_uuid = $1 AND status = 'queued'";
+/// Their `command.cancelled` events, written first in SQLite's write transaction (which no other
+/// writer can enter, so the rows read are the rows then updated).
+const CANCELLED_EVENTS: &str =
+    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid, status)
+     SELECT 'command.cancelled', $2, enrollment_id, command_uuid, 'Cancelled' FROM deliveries
+     WHERE command_uuid = $1 AND status = 'queued'";
+/// Both in one statement on PostgreSQL, where concurrent writers exist: the events are of the
+/// rows this update changed. Answers how many.
+const CANCEL_WITH_EVENTS_POSTGRES: &str = "WITH cancelled AS (
+        UPDATE deliveries SET status = 'cancelled', completed_at = $2
+        WHERE command_uuid = $1 AND status = 'queued' RETURNING enrollment_id
+     ), events AS (
+        INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid, status)
+        SELECT 'command.cancelled', $2, enrollment_id, $1, 'Cancelled' FROM cancelled
+     )
+     SELECT COUNT(*) FROM cancelled";
+
+/// The outbox as admin-svc pulls it: a command event carries its RequestType, and a result
+/// event the device's report, both read from where they are kept once (`$1` the limit).
+pub const PULL_EVENTS: &str = "SELECT o.position, o.id, o.type, o.occurred_at, o.enrollment_id,
+        o.command_uuid, c.request_type, o.status, COALESCE(o.raw, d.result) AS raw, o.attributes
+     FROM event_outbox o
+     LEFT JOIN commands c ON c.command_uuid = o.command_uuid
+     LEFT JOIN deliveries d ON o.type IN ('command.acknowledged', 'command.error')
+        AND d.enrollment_id = o.enrollment_id AND d.command_uuid = o.command_uuid
+     ORDER BY o.position LIMIT $1";
 
 /// `$1` enrollment, `$2` its current generation, `$3` now. Generation 0 (queued before the
 /// enrollment was known) is never superseded: it waits for whichever generation asks.

@@ -33,7 +33,8 @@ const HISTORY_TABLES: [&str; 2] = ["deliveries", "commands"];
 /// The types of the PostgreSQL cycle statement's parameters (`store/cycle.rs`: enrollment,
 /// reported CommandUUID, final status, report, now, connection, Idle, generation, inventory),
 /// to prepare it as the store does.
-const PG_CYCLE_SIGNATURE: &str = "text, text, text, bytea, bigint, text, boolean, bigint, bytea";
+const PG_CYCLE_SIGNATURE: &str =
+    "text, text, text, bytea, bigint, text, boolean, bigint, bytea, text, text, boolean";
 
 /// Records the statements sqlx runs, from any thread (SQLite runs them on a worker thread).
 mod capture {
@@ -221,7 +222,8 @@ async fn pg_plans(
         let explain = if prepared {
             format!(
                 "EXPLAIN (FORMAT JSON) EXECUTE cycle_step ('{}', '{}', 'acknowledged', \
-                 '<plist/>'::bytea, {NOW}, 'conn-1', {idle}, {G}, 'inventory'::bytea)",
+                 '<plist/>'::bytea, {NOW}, 'conn-1', {idle}, {G}, 'inventory'::bytea, \
+                 'command.acknowledged', 'Acknowledged', true)",
                 values.0, values.1
             )
         } else {

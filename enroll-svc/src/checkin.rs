@@ -73,7 +73,7 @@ impl CheckinService {
                 return Err(error);
             }
         };
-        let result = self.handle_message(identity, &message).await;
+        let result = self.handle_message(identity, &message, body).await;
         self.count(message.message_type(), result.as_ref().map(|_| ()));
         result
     }
@@ -106,6 +106,7 @@ impl CheckinService {
         &self,
         identity: &VerifiedIdentity,
         message: &CheckinMessage,
+        body: &[u8],
     ) -> Result<Vec<u8>, Error> {
         let enrollment = message.ids().enrollment()?;
         identity.speaks_for(&enrollment)?;
@@ -138,6 +139,7 @@ impl CheckinService {
                         cert_common_name: identity.cert_common_name(),
                         topic: Some(m.topic.as_str()),
                         facts: &facts,
+                        message: body,
                     })
                     .await;
                 if let Err(Error::RebindRefused(_)) = &authenticated {
@@ -160,6 +162,7 @@ impl CheckinService {
                 Vec::new()
             }
             CheckinMessage::TokenUpdate(m) => {
+                let without_secret = without_unlock_token(body, m.unlock_token.is_some());
                 let sealed_unlock_token = m
                     .unlock_token
                     .as_deref()
@@ -186,6 +189,7 @@ impl CheckinService {
                         topic: Some(m.topic.as_str()),
                         sealed_unlock_token,
                         awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
+                        message: &without_secret,
                     })
                     .await;
                 if let (Err(Error::NotManaged(_)), Some(push)) = (&stored, &self.push) {
@@ -211,7 +215,10 @@ impl CheckinService {
                         .await?;
                     removed = record;
                 }
-                let checked_out = self.store.check_out(&enrollment.id, device_id, cert).await;
+                let checked_out = self
+                    .store
+                    .check_out(&enrollment.id, device_id, cert, body)
+                    .await;
                 if let (Err(_), Some(push), Some(record)) = (&checked_out, &self.push, &removed) {
                     push.restore(record).await;
                 }
@@ -247,6 +254,26 @@ impl CheckinService {
             }
         };
         Ok(response)
+    }
+}
+
+/// A TokenUpdate as its event carries it: the UnlockToken (a secret that clears the device's
+/// passcode) never leaves sealed storage, so it is taken out of the message. The message was
+/// parsed already; if it cannot be re-read, the event carries no message rather than the secret.
+fn without_unlock_token(body: &[u8], has_token: bool) -> Vec<u8> {
+    if !has_token {
+        return body.to_vec();
+    }
+    let Ok(plist::Value::Dictionary(mut dict)) =
+        plist::Value::from_reader(std::io::Cursor::new(body))
+    else {
+        return Vec::new();
+    };
+    dict.remove("UnlockToken");
+    let mut out = Vec::with_capacity(body.len());
+    match plist::Value::Dictionary(dict).to_writer_xml(&mut out) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
     }
 }
 

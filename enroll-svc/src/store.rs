@@ -23,6 +23,7 @@ pub use record::{ChannelKind, DeviceFacts, EnrollmentRecord, EnrollmentStatus, I
 
 use crate::error::Error;
 use service_kit::db::{BeginWrite, Db};
+use service_kit::events::NewEvent;
 use service_kit::{now_ms, with_db};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,10 +56,37 @@ pub struct TokenUpdateRecord<'a> {
     pub sealed_unlock_token: Option<Vec<u8>>,
     /// AwaitingConfiguration (device channel).
     pub awaiting_configuration: bool,
+    /// The message as the device sent it, without its UnlockToken, for its event.
+    pub message: &'a [u8],
 }
 
 /// An enrollment's status and bound certificate, as [`EnrollmentStore::diagnose`] reads them.
 type StatusAndBinding = (String, Option<Vec<u8>>);
+
+/// The event of an accepted TokenUpdate. `first`: the first since the enrollment started (an
+/// Authenticate, or a user channel's return), when the device becomes managed.
+fn token_update_event<'a>(
+    t: &TokenUpdateRecord<'a>,
+    first: bool,
+    generation: i64,
+    enrollment_token_id: Option<&str>,
+) -> NewEvent<'a> {
+    NewEvent {
+        kind: "enrollment.token_update",
+        enrollment_id: t.id,
+        raw: Some(t.message),
+        attributes: Some(serde_json::json!({
+            "udid": t.device_id,
+            "user_id": t.user_id,
+            "first": first,
+            "generation": generation,
+            "awaiting_configuration": t.awaiting_configuration,
+            "topic": t.topic,
+            "enrollment_token_id": enrollment_token_id,
+        })),
+        ..NewEvent::default()
+    }
+}
 
 /// What a check-out transaction found.
 enum CheckOutResult {
@@ -90,24 +118,43 @@ impl EnrollmentStore {
     pub async fn token_update(&self, t: &TokenUpdateRecord<'_>) -> Result<(), Error> {
         let now = now_ms();
         if !t.channel.is_user() {
-            let updated = with_db!(&self.db, pool => sqlx::query(
-                "UPDATE enrollments SET push_token = $2, push_magic = $3,
-                    unlock_token = COALESCE($4, unlock_token), awaiting_configuration = $5,
-                    topic = COALESCE($6, topic), status = 'enrolled', token_updated_at = $7, last_seen_at = $7
-                 WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $8",
-            )
-            .bind(t.id)
-            .bind(t.push_token)
-            .bind(t.push_magic)
-            .bind(t.sealed_unlock_token.as_deref())
-            .bind(t.awaiting_configuration)
-            .bind(t.topic)
-            .bind(now)
-            .bind(t.cert_sha256)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-            if updated == 0 {
+            let updated: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
+                let mut tx = pool.begin_write().await?;
+                // What the enrollment was before: the first TokenUpdate after an Authenticate
+                // is the one that finishes enrolling (blueprints start there).
+                let before: Option<(String, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT e.status, e.generation, c.enrollment_token_id FROM enrollments e
+                     LEFT JOIN issued_certificates c ON c.sha256 = e.cert_sha256 WHERE e.id = $1",
+                )
+                .bind(t.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let done = sqlx::query(
+                    "UPDATE enrollments SET push_token = $2, push_magic = $3,
+                        unlock_token = COALESCE($4, unlock_token), awaiting_configuration = $5,
+                        topic = COALESCE($6, topic), status = 'enrolled', token_updated_at = $7, last_seen_at = $7
+                     WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $8",
+                )
+                .bind(t.id)
+                .bind(t.push_token)
+                .bind(t.push_magic)
+                .bind(t.sealed_unlock_token.as_deref())
+                .bind(t.awaiting_configuration)
+                .bind(t.topic)
+                .bind(now)
+                .bind(t.cert_sha256)
+                .execute(&mut *tx)
+                .await?;
+                let Some((status, generation, token_id)) = before.filter(|_| done.rows_affected() > 0) else {
+                    return Ok(false);
+                };
+                token_update_event(t, status == "authenticated", generation, token_id.as_deref())
+                    .write(&mut *tx, now)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }.await);
+            if !updated? {
                 return Err(self.diagnose(t.id, t.cert_sha256).await);
             }
             return Ok(());
@@ -126,9 +173,15 @@ impl EnrollmentStore {
             if touched.rows_affected() == 0 {
                 return Ok(false);
             }
+            let was_enrolled: bool = sqlx::query_scalar(
+                "SELECT COUNT(*) > 0 FROM enrollments WHERE id = $1 AND status = 'enrolled'",
+            )
+            .bind(t.id)
+            .fetch_one(&mut *tx)
+            .await?;
             // A user channel back after a CheckOut (its own, or its device's re-enrollment)
             // starts a new generation, like a device's Authenticate.
-            sqlx::query(
+            let generation: i64 = sqlx::query_scalar(
                 "INSERT INTO enrollments (id, device_id, channel, user_id, user_short_name, user_long_name,
                     status, topic, push_token, push_magic, created_at, token_updated_at, last_seen_at, generation)
                  VALUES ($1, $2, $3, $4, $5, $6, 'enrolled', $7, $8, $9, $10, $10, $10, 1)
@@ -139,7 +192,8 @@ impl EnrollmentStore {
                     status = 'enrolled', topic = COALESCE(excluded.topic, enrollments.topic),
                     push_token = excluded.push_token, push_magic = excluded.push_magic,
                     token_updated_at = excluded.token_updated_at, checked_out_at = NULL,
-                    last_seen_at = excluded.last_seen_at",
+                    last_seen_at = excluded.last_seen_at
+                 RETURNING generation",
             )
             .bind(t.id)
             .bind(t.device_id)
@@ -151,8 +205,11 @@ impl EnrollmentStore {
             .bind(t.push_token)
             .bind(t.push_magic)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            token_update_event(t, !was_enrolled, generation, None)
+                .write(&mut *tx, now)
+                .await?;
             tx.commit().await?;
             Ok(true)
         }.await);
@@ -170,6 +227,7 @@ impl EnrollmentStore {
         id: &str,
         device_id: &str,
         cert_sha256: &[u8],
+        message: &[u8],
     ) -> Result<(), Error> {
         let now = now_ms();
         let user_channel = id != device_id;
@@ -203,6 +261,15 @@ impl EnrollmentStore {
                 // The user channel was never enrolled or already left: nothing to commit.
                 return Ok(CheckOutResult::UserNotActive);
             }
+            NewEvent {
+                kind: "enrollment.checked_out",
+                enrollment_id: id,
+                raw: Some(message),
+                attributes: Some(serde_json::json!({"udid": device_id})),
+                ..NewEvent::default()
+            }
+            .write(&mut *tx, now)
+            .await?;
             tx.commit().await?;
             Ok(CheckOutResult::Done)
         }.await);

@@ -237,6 +237,7 @@ macro_rules! provisioning_suite {
                         cert_common_name: "UDID-1",
                         topic: None,
                         facts: &DeviceFacts::default(),
+                        message: b"",
                     })
                     .await
                     .expect("enrolled");

@@ -156,7 +156,10 @@ macro_rules! store_suite {
             async fn a_checked_out_enrollment_comes_back_with_a_new_generation() {
                 let Some(f) = store().await else { return };
                 authenticate(&f.store, "D1", &CERT_A).await.expect("auth");
-                f.store.check_out("D1", "D1", &CERT_A).await.expect("out");
+                f.store
+                    .check_out("D1", "D1", &CERT_A, b"")
+                    .await
+                    .expect("out");
                 assert_eq!(
                     authenticate_as(&f.store, "D1", &CERT_B, "ANY")
                         .await
@@ -306,7 +309,7 @@ macro_rules! store_suite {
                     .expect_err("other cert");
                 assert!(matches!(err, Error::CertificateMismatch(_)), "{err:?}");
                 f.store
-                    .check_out("D1", "D1", &CERT_A)
+                    .check_out("D1", "D1", &CERT_A, b"")
                     .await
                     .expect("checkout");
                 let err = f
@@ -342,7 +345,7 @@ macro_rules! store_suite {
                 );
                 // Checking out the user channel leaves the device enrolled.
                 f.store
-                    .check_out("D1:USER", "D1", &CERT_A)
+                    .check_out("D1:USER", "D1", &CERT_A, b"")
                     .await
                     .expect("user checkout");
                 assert_eq!(
@@ -365,7 +368,7 @@ macro_rules! store_suite {
                 );
                 let err = f
                     .store
-                    .check_out("D1:USER", "D1", &CERT_A)
+                    .check_out("D1:USER", "D1", &CERT_A, b"")
                     .await
                     .expect_err("twice");
                 assert!(matches!(err, Error::NotManaged(_)), "{err:?}");
@@ -375,7 +378,7 @@ macro_rules! store_suite {
                     .await
                     .expect("user again");
                 f.store
-                    .check_out("D1", "D1", &CERT_A)
+                    .check_out("D1", "D1", &CERT_A, b"")
                     .await
                     .expect("device checkout");
                 assert_eq!(

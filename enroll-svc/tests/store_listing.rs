@@ -185,7 +185,7 @@ macro_rules! listing_suite {
                     f.store.token_update(&update).await.expect("token update");
                 }
                 f.store
-                    .check_out("D2", "D2", &CERT_B)
+                    .check_out("D2", "D2", &CERT_B, b"")
                     .await
                     .expect("checkout");
                 // Identities this CA issued: D1's ends in 10 days, D2's (checked out) in 1.

@@ -22,10 +22,13 @@
 //! - [`admin_tokens`]: the API's own credentials.
 //! - [`audit`]: the audit log.
 //! - [`summary`]: the dashboard's counts.
-//! - [`micromdm`]: the MicroMDM-compatible webhook body (the events webhooks will send).
+//! - [`webhooks`]: webhooks, their deliveries, and the events.
+//! - [`blueprints`]: commands new devices get when they finish enrolling.
+//! - [`micromdm`]: the MicroMDM-compatible webhook body.
 
 pub mod admin_tokens;
 pub mod audit;
+pub mod blueprints;
 pub mod commands;
 pub mod devices;
 pub mod enrollment;
@@ -35,6 +38,7 @@ pub mod problem;
 pub mod push;
 pub mod scope;
 pub mod summary;
+pub mod webhooks;
 
 pub use page::{Cursor, Page};
 pub use problem::Problem;

@@ -165,24 +165,8 @@ mod tests {
         serde_json::from_str(&text).expect("JSON")
     }
 
-    /// The same fields at every level, each of the same JSON type.
     fn same_shape(ours: &Value, theirs: &Value, at: &str) {
-        match (ours, theirs) {
-            (Value::Object(a), Value::Object(b)) => {
-                let (mut ka, mut kb): (Vec<_>, Vec<_>) = (a.keys().collect(), b.keys().collect());
-                ka.sort();
-                kb.sort();
-                assert_eq!(ka, kb, "the fields of {at}");
-                for key in a.keys() {
-                    same_shape(&a[key], &b[key], &format!("{at}.{key}"));
-                }
-            }
-            (a, b) => assert_eq!(
-                std::mem::discriminant(a),
-                std::mem::discriminant(b),
-                "the type of {at}: {a} against {b}"
-            ),
-        }
+        testkit::json::same_shape(ours, theirs, at).unwrap_or_else(|e| panic!("{e}"));
     }
 
     fn raw_of(example: &Value, part: &str) -> Vec<u8> {

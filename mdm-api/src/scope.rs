@@ -23,17 +23,21 @@ pub enum Scope {
     PushCertificate,
     /// Make, list and revoke admin tokens.
     Admin,
+    /// Register webhooks (which receive every event, command results included), read their
+    /// deliveries and replay dead ones.
+    Webhooks,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Read,
         Scope::Commands,
         Scope::Destructive,
         Scope::ClearPasscode,
         Scope::PushCertificate,
         Scope::Admin,
+        Scope::Webhooks,
     ];
 
     /// The name used in configuration, tokens and errors.
@@ -45,6 +49,7 @@ impl Scope {
             Scope::ClearPasscode => "clear-passcode",
             Scope::PushCertificate => "push-certificate",
             Scope::Admin => "admin",
+            Scope::Webhooks => "webhooks",
         }
     }
 

@@ -44,7 +44,7 @@ pub struct CreateArgs {
     /// Its name: who acts, in command history and the audit log (A-Z a-z 0-9 . _ @ -).
     pub name: String,
     /// A scope it carries (repeatable): read, commands, destructive, clear-passcode,
-    /// push-certificate or admin. Only scopes the token you use holds can be granted.
+    /// push-certificate, admin or webhooks. Only scopes the token you use holds can be granted.
     #[arg(long = "scope", value_name = "SCOPE", required = true,
           value_parser = api_enum::<Scope>)]
     pub scopes: Vec<Scope>,

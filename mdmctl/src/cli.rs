@@ -82,6 +82,13 @@ pub enum Noun {
     /// Read the audit log: destructive commands, refused and approved re-enrollments, admin
     /// tokens made and revoked; newest first.
     Audit(crate::audit::AuditArgs),
+    /// Register webhooks that the services' events are posted to, follow their deliveries,
+    /// replay dead ones (needs the `webhooks` scope).
+    Webhooks(crate::webhooks::WebhooksArgs),
+    /// Read the events the services emitted, oldest first: what webhooks are sent.
+    Events(crate::events::EventsArgs),
+    /// Commands new devices get when they finish enrolling, and how far each device is.
+    Blueprints(crate::blueprints::BlueprintsArgs),
     /// Print a shell completion script.
     Completions(crate::completions::CompletionsArgs),
     /// Run the whole server on this machine for development; simulated devices against it.

@@ -23,7 +23,7 @@ use crate::config::{self, Connection, Env};
 use crate::exit::Failure;
 use anyhow::Context;
 use query::Pairs;
-use reqwest::{Method, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
@@ -74,7 +74,7 @@ impl Api {
             .await
     }
 
-    /// `method` (POST, PUT) with `body` as JSON, or without a body (an action such as
+    /// `method` (POST, PUT, PATCH) with `body` as JSON, or without a body (an action such as
     /// `/cancel`).
     pub(crate) async fn write<T: DeserializeOwned>(
         &self,
@@ -90,6 +90,14 @@ impl Api {
             })?;
         self.send(method, self.url(segments, &Pairs::new()), body)
             .await
+    }
+
+    /// `DELETE` the resource at `segments`. The API answers 204 without a document, so there
+    /// is nothing to decode: success is the status.
+    pub(crate) async fn delete(&self, segments: &[&str]) -> Result<(), ApiError> {
+        self.exchange(Method::DELETE, self.url(segments, &Pairs::new()), None)
+            .await
+            .map(drop)
     }
 
     /// The base URL with `segments` appended, each percent-encoded (a user channel's ID holds a
@@ -108,15 +116,33 @@ impl Api {
         url
     }
 
+    /// The 2xx answer's document, decoded.
     async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Answer<T>, ApiError> {
+        let (status, bytes) = self.exchange(method, url.clone(), body).await?;
+        serde_json::from_slice(&bytes)
+            .and_then(Answer::decode)
+            .map_err(|e| ApiError::BadAnswer {
+                url: url.to_string(),
+                detail: format!("HTTP {status} with a body that is not the expected JSON: {e}"),
+            })
+    }
+
+    /// One request: the status and body of a 2xx answer, any other status as the refusal it
+    /// is.
+    async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Vec<u8>), ApiError> {
         let mut request = self
             .http
-            .request(method, url.clone())
+            .request(method, url)
             .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(body) = body {
@@ -131,12 +157,7 @@ impl Api {
         if !status.is_success() {
             return Err(ApiError::refused(status, &bytes));
         }
-        serde_json::from_slice(&bytes)
-            .and_then(Answer::decode)
-            .map_err(|e| ApiError::BadAnswer {
-                url: url.to_string(),
-                detail: format!("HTTP {status} with a body that is not the expected JSON: {e}"),
-            })
+        Ok((status, bytes.to_vec()))
     }
 }
 

@@ -16,6 +16,10 @@
 //! - [`enroll`]: `enroll token create|list|revoke` and `enroll profile`.
 //! - [`admin_tokens`]: `admin-tokens create|list|revoke`, the API's own tokens.
 //! - [`audit`]: `audit`, the audit log.
+//! - [`webhooks`]: `webhooks create|list|show|update|rotate-secret|delete|deliveries|replay`.
+//! - [`events`]: `events list|show`, the events webhooks are sent.
+//! - [`blueprints`]: `blueprints create|list|show|enable|disable|delete|runs`, the commands new
+//!   devices get.
 //! - [`completions`]: shell completion scripts.
 //! - [`dev`]: `mdmctl dev`, the whole server on this machine with development certificates,
 //!   and `mdmctl dev simulate`, simulated devices against it.
@@ -29,6 +33,7 @@
 
 pub mod admin_tokens;
 pub mod audit;
+pub mod blueprints;
 pub mod cli;
 pub mod client;
 pub mod commands;
@@ -38,6 +43,7 @@ pub mod dev;
 pub mod devices;
 pub mod duration;
 pub mod enroll;
+pub mod events;
 pub mod exit;
 pub mod output;
 pub mod push;
@@ -45,6 +51,7 @@ pub mod push_cert;
 pub mod record;
 pub mod signature;
 pub mod table;
+pub mod webhooks;
 
 pub use cli::Cli;
 
@@ -64,6 +71,9 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Enroll(args) => enroll::run(args, &global, &env).await,
         Noun::AdminTokens(args) => admin_tokens::run(args, &global, &env).await,
         Noun::Audit(args) => audit::run(args, &global, &env).await,
+        Noun::Webhooks(args) => webhooks::run(args, &global, &env).await,
+        Noun::Events(args) => events::run(args, &global, &env).await,
+        Noun::Blueprints(args) => blueprints::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
         Noun::InspectSignature(args) => signature::run(&args),

@@ -3,6 +3,7 @@
 
 use crate::v1::commands_client::CommandsClient;
 use crate::v1::enrollment_client::EnrollmentClient;
+use crate::v1::events_client::EventsClient;
 use crate::v1::provisioning_client::ProvisioningClient;
 use crate::v1::push_client::PushClient;
 use tonic::transport::Channel;
@@ -37,4 +38,8 @@ client!(
 client!(
     /// push-svc.
     push => PushClient
+);
+client!(
+    /// The event outbox of any service that emits events.
+    events => EventsClient
 );

@@ -55,6 +55,7 @@ const BINARIES: &[Binary] = &[
         name: "admin-svc",
         files: &[
             "admin-svc/src/config.rs",
+            "admin-svc/src/config/events.rs",
             "mdm-api/src/scope.rs",
             DATABASE,
             LOG,

@@ -102,6 +102,9 @@ pub async fn run(
                     .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
+        )
+        .add_service(
+            grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()),
         );
     service_kit::grpc::ServiceProcess {
         name: "push-svc",

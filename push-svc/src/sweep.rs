@@ -15,6 +15,10 @@ use crate::store::PushStore;
 use crate::upload::Certificates;
 use std::time::Duration;
 
+/// How long before the push certificate expires its `push.certificate_expiring` event is
+/// emitted (once per certificate): 30 days, the time a renewal through Apple takes to plan.
+const EXPIRY_NOTICE_MS: i64 = 30 * 86_400_000;
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -95,6 +99,11 @@ pub async fn run(
             Err(error) => {
                 tracing::warn!(%error, "inactivity sweep failed; retrying at the next interval")
             }
+        }
+        let now = service_kit::now_ms();
+        let threshold = now.saturating_add(EXPIRY_NOTICE_MS);
+        if let Err(error) = store.notify_expiring(threshold, now).await {
+            tracing::warn!(%error, "certificate expiry event not written; retrying at the next interval");
         }
         if let Ok(info) = certificates.current().await {
             metrics.certificate(&info.topic, info.not_after_ms, service_kit::now_ms());

@@ -8,6 +8,7 @@
 //! - [`cli`]: the flags every service binary takes (`--config`, `--check-config`).
 //! - [`db`]: [`db::Db`], one pool over SQLite or PostgreSQL, and [`with_db!`] to write a query
 //!   body once for both.
+//! - [`events`]: the transactional event outbox and the `mdm.v1.Events` service over it.
 //! - [`secrets`]: [`secrets::SecretBox`], AES-256-GCM sealing for secrets stored in databases.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
 //! - [`grpc`]: serving a tonic router on a bound listener with a bounded graceful shutdown.
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod grpc;
 pub mod observe;
 pub mod secrets;

@@ -25,6 +25,7 @@ pub mod apns;
 pub mod device;
 pub mod fixtures;
 pub mod http;
+pub mod json;
 pub mod messages;
 pub mod pg_cluster;
 pub mod pki;

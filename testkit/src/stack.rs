@@ -13,6 +13,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// admin-svc's key sealing webhook secrets (base64 of 32 bytes; a test value).
+const SEALING_KEY: &str = "dGVzdC1hZG1pbi1zZWFsaW5nLWtleS0zMi1ieXRlcyE=";
+
 /// The admin token with every scope, `admin` included (named `ops`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-with-every-scope";
 /// An admin token with the `read` scope only (named `auditor`).
@@ -65,6 +68,8 @@ pub struct StackOptions {
     pub postgres_server: Option<String>,
     /// More settings for every command-svc process (`MDM_COMMAND_…` variables).
     pub command_env: Vec<(&'static str, String)>,
+    /// More settings for admin-svc (`MDM_ADMIN_…` variables), such as `[events]` timings.
+    pub admin_env: Vec<(&'static str, String)>,
 }
 
 impl StackOptions {
@@ -83,6 +88,7 @@ impl StackOptions {
             proxies: 1,
             postgres_server: None,
             command_env: Vec::new(),
+            admin_env: Vec::new(),
         }
     }
 }
@@ -139,6 +145,8 @@ pub struct Stack {
     /// The proxies beyond the first, with [`StackOptions::proxies`] above 1.
     pub proxies: Vec<Edge>,
     enroll_env: Vec<(String, String)>,
+    command_env: Vec<(String, String)>,
+    admin_env: Vec<(String, String)>,
     command_database_url: String,
     /// Each service's PostgreSQL database (none on SQLite), named by its service.
     databases: Vec<(&'static str, TempDatabase)>,
@@ -385,13 +393,14 @@ impl Stack {
         let health_port = free_port();
         let admin_port = free_port();
         let tokens = format!(
-            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\", \"admin\"]}}, \
+            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\", \"admin\", \"webhooks\"]}}, \
              {{name = \"auditor\", sha256 = \"{}\", scopes = [\"read\"]}}]",
             sha256_hex(ADMIN_TOKEN),
             sha256_hex(READ_ONLY_TOKEN)
         );
-        let admin_env = with_log(env(&[
+        let mut admin_env = with_log(env(&[
             ("MDM_ADMIN_LISTEN", format!("127.0.0.1:{admin_port}")),
+            ("MDM_ADMIN_SECRET_KEY", SEALING_KEY.into()),
             ("MDM_ADMIN_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ADMIN_CERT_FILE", path(cert_file.clone())),
             ("MDM_ADMIN_KEY_FILE", path(key_file.clone())),
@@ -402,6 +411,9 @@ impl Stack {
             ("MDM_ADMIN_SERVICES__PUSH_URL", push_urls.clone()),
             ("MDM_ADMIN_SERVICES__TIMEOUT_MS", "5000".into()),
         ]));
+        for (name, value) in &options.admin_env {
+            admin_env = with_setting(&admin_env, name, value.clone());
+        }
         let (admin, _) = start_service("admin-svc", &admin_env).await?;
         let admin_metrics_addr = metrics_addr(&admin, "admin-svc").await?;
         let mut proxy_env = with_log(env(&[
@@ -511,6 +523,8 @@ impl Stack {
             replicas,
             proxies,
             enroll_env,
+            command_env,
+            admin_env,
             command_database_url: command_db,
             databases,
         };
@@ -559,6 +573,30 @@ impl Stack {
     /// Stops enroll-svc (SIGKILL: as abrupt as a crash).
     pub fn stop_enroll(&mut self) {
         self.enroll.kill();
+    }
+
+    /// Kills command-svc (SIGKILL: a crash at any point of any request).
+    pub fn kill_command(&mut self) {
+        self.command.kill();
+    }
+
+    /// Starts command-svc again on its address and database.
+    pub async fn restart_command(&mut self) -> anyhow::Result<()> {
+        let (command, _) = start_service("command-svc", &self.command_env).await?;
+        self.command = command;
+        Ok(())
+    }
+
+    /// Kills admin-svc (SIGKILL).
+    pub fn kill_admin(&mut self) {
+        self.admin.kill();
+    }
+
+    /// Starts admin-svc again on its address and database.
+    pub async fn restart_admin(&mut self) -> anyhow::Result<()> {
+        let (admin, _) = start_service("admin-svc", &self.admin_env).await?;
+        self.admin = admin;
+        Ok(())
     }
 
     /// The enroll-svc configuration, for restarting it on the same database.

@@ -230,7 +230,7 @@ pub async fn cancel(
 }
 
 /// The `Command` dictionary of any of the three accepted forms.
-fn command_dictionary(command: &Map<String, Value>) -> Result<plist::Dictionary, ApiError> {
+pub fn command_dictionary(command: &Map<String, Value>) -> Result<plist::Dictionary, ApiError> {
     let invalid = |e: mdm_core::ParseError| ApiError::Invalid(format!("command: {e}"));
     if command.contains_key("plist") {
         let Some(Value::String(xml)) = command.get("plist").filter(|_| command.len() == 1) else {

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a part.
 
 pub mod browser;
+pub mod receiver;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};

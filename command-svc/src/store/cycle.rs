@@ -45,7 +45,10 @@ pub struct Cycle {
 
 /// The cycle statement around the CTE that records the status (`$1` enrollment, `$2` reported
 /// CommandUUID, `$3` final status, `$4` report, `$5` now, `$6` connection, `$7` Idle, `$8` the
-/// enrollment's generation, `$9` the inventory update for the outbox, or NULL).
+/// enrollment's generation, `$9` the inventory update for the outbox, or NULL, `$10` the event
+/// type of the report and `$11` its status, `$12` whether events are recorded). The events of the report and of the first sending
+/// of the next command go to the event outbox in the same statement; the result itself is not
+/// copied there (the outbox's pull joins it, see [`super::PULL_EVENTS`]).
 macro_rules! cycle_sql {
     ($record:literal) => {
         concat!(
@@ -72,6 +75,12 @@ macro_rules! cycle_sql {
                 UPDATE deliveries d SET sent_at = $5 FROM next
                 WHERE d.enrollment_id = $1 AND d.command_uuid = next.command_uuid
                   AND d.sent_at IS NULL
+            ), events AS (
+                INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid, status)
+                SELECT $10::text, $5, $1, $2, $11::text FROM recorded WHERE $12
+                UNION ALL
+                SELECT 'command.delivered', $5, $1, next.command_uuid, NULL FROM next
+                WHERE $12 AND next.sent_at IS NULL
             )
             SELECT (SELECT COUNT(*) FROM recorded), next.command_uuid, next.request_type,
                    next.payload, next.sent_at
@@ -89,6 +98,17 @@ const AFTER_NOT_NOW: &str = cycle_sql!(
     "UPDATE deliveries SET not_now_connection = $6, not_now_count = not_now_count + 1
      WHERE enrollment_id = $1 AND command_uuid = $2 AND status = 'queued' RETURNING 1"
 );
+
+/// The event a device's report makes.
+pub(super) fn event_type(status: CommandStatus) -> &'static str {
+    match status {
+        CommandStatus::Acknowledged => "command.acknowledged",
+        CommandStatus::Error | CommandStatus::CommandFormatError => "command.error",
+        CommandStatus::NotNow => "command.not_now",
+        // Idle reports no command: it records nothing, so it makes no event.
+        CommandStatus::Idle => "",
+    }
+}
 
 type CycleRow = (
     i64,
@@ -129,6 +149,7 @@ impl QueueStore {
             Some(CommandStatus::NotNow) => (AFTER_NOT_NOW, ""),
             Some(status) => (AFTER_FINAL, DeliveryStatus::from_final(status).as_str()),
         };
+        let reported_status = reported.map_or(CommandStatus::Idle, |r| r.status);
         let (recorded, uuid, request_type, payload, sent_at): CycleRow = sqlx::query_as(sql)
             .bind(enrollment_id)
             .bind(reported.map(|r| r.command_uuid))
@@ -139,6 +160,9 @@ impl QueueStore {
             .bind(idle)
             .bind(generation)
             .bind(reported.and_then(|r| r.inventory))
+            .bind(event_type(reported_status))
+            .bind(reported_status.as_str())
+            .bind(self.events)
             .fetch_one(pool)
             .await?;
         let next = match (uuid, request_type, payload) {

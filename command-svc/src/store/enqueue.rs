@@ -76,14 +76,14 @@ impl QueueStore {
         }
         let result = match &self.db {
             Db::Sqlite(pool) => match pool.begin_write().await {
-                Ok(mut tx) => match insert_sqlite(&mut tx, command, now).await {
+                Ok(mut tx) => match insert_sqlite(&mut tx, command, self.events, now).await {
                     Ok(()) => tx.commit().await,
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),
             },
             Db::Postgres(pool) => match pool.begin_write().await {
-                Ok(mut tx) => match insert_postgres(&mut tx, command, now).await {
+                Ok(mut tx) => match insert_postgres(&mut tx, command, self.events, now).await {
                     Ok(()) => tx.commit().await,
                     Err(e) => Err(e),
                 },
@@ -120,6 +120,13 @@ impl QueueStore {
     }
 }
 
+/// One `command.queued` event per delivery just queued (`$1` CommandUUID, `$2` now): the same
+/// statement on both engines, in the enqueue's transaction.
+const QUEUED_EVENTS: &str =
+    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid)
+     SELECT 'command.queued', $2, enrollment_id, command_uuid FROM deliveries
+     WHERE command_uuid = $1 AND status = 'queued'";
+
 const INSERT_COMMAND: &str = "INSERT INTO commands (command_uuid, request_type, payload, priority,
         expires_at, idempotency_key, requested_by, reason, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -127,6 +134,7 @@ const INSERT_COMMAND: &str = "INSERT INTO commands (command_uuid, request_type, 
 async fn insert_postgres(
     tx: &mut Transaction<'_, Postgres>,
     c: &NewCommand<'_>,
+    events: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(INSERT_COMMAND)
@@ -156,6 +164,13 @@ async fn insert_postgres(
     .bind(&generations)
     .execute(&mut **tx)
     .await?;
+    if events {
+        sqlx::query(QUEUED_EVENTS)
+            .bind(c.command_uuid)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
     if c.audit {
         sqlx::query(
             "INSERT INTO audit_log (at, actor, action, request_type, command_uuid, enrollment_id, reason)
@@ -176,6 +191,7 @@ async fn insert_postgres(
 async fn insert_sqlite(
     tx: &mut Transaction<'_, Sqlite>,
     c: &NewCommand<'_>,
+    events: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(INSERT_COMMAND)
@@ -224,6 +240,13 @@ async fn insert_sqlite(
             }
             query.execute(&mut **tx).await?;
         }
+    }
+    if events {
+        sqlx::query(QUEUED_EVENTS)
+            .bind(c.command_uuid)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

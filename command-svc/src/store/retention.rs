@@ -2,7 +2,35 @@
 
 use super::QueueStore;
 use crate::error::Error;
+use service_kit::db::{BeginWrite, Db};
 use service_kit::with_db;
+
+/// Queued deliveries of commands past their expiry (`$1` now).
+macro_rules! expiring {
+    () => {
+        "status = 'queued' AND command_uuid IN
+       (SELECT command_uuid FROM commands WHERE expires_at IS NOT NULL AND expires_at <= $1)"
+    };
+}
+const EXPIRE: &str = concat!(
+    "UPDATE deliveries SET status = 'expired', completed_at = $1 WHERE ",
+    expiring!()
+);
+/// Their `command.expired` events, first, in SQLite's write transaction (see `CANCELLED_EVENTS`).
+const EXPIRED_EVENTS: &str = concat!(
+    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid, status)
+     SELECT 'command.expired', $1, enrollment_id, command_uuid, 'Expired' FROM deliveries WHERE ",
+    expiring!()
+);
+/// Both in one statement on PostgreSQL; answers how many expired.
+const EXPIRE_WITH_EVENTS_POSTGRES: &str = concat!(
+    "WITH expired AS (UPDATE deliveries SET status = 'expired', completed_at = $1 WHERE ",
+    expiring!(),
+    " RETURNING enrollment_id, command_uuid), events AS (
+        INSERT INTO event_outbox (type, occurred_at, enrollment_id, command_uuid, status)
+        SELECT 'command.expired', $1, enrollment_id, command_uuid, 'Expired' FROM expired
+     ) SELECT COUNT(*) FROM expired"
+);
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,15 +55,33 @@ impl QueueStore {
         audit_cutoff: i64,
     ) -> Result<SweepReport, Error> {
         let db = &self.db;
-        let expired = with_db!(db, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'expired', completed_at = $1
-             WHERE status = 'queued' AND command_uuid IN
-               (SELECT command_uuid FROM commands WHERE expires_at IS NOT NULL AND expires_at <= $1)",
-        )
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let expired = match db {
+            Db::Postgres(pool) => {
+                let n: i64 = sqlx::query_scalar(EXPIRE_WITH_EVENTS_POSTGRES)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await?;
+                u64::try_from(n).unwrap_or(0)
+            }
+            Db::Sqlite(pool) => {
+                let expired: Result<u64, sqlx::Error> = async {
+                    let mut tx = pool.begin_write().await?;
+                    sqlx::query(EXPIRED_EVENTS)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    let n = sqlx::query(EXPIRE)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok(n)
+                }
+                .await;
+                expired?
+            }
+        };
         let purged_deliveries = with_db!(db, pool => sqlx::query(
             "DELETE FROM deliveries WHERE completed_at IS NOT NULL AND completed_at < $1",
         )

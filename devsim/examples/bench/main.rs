@@ -26,6 +26,8 @@
 //! resume their TLS sessions on new connections (abbreviated handshakes). `--history N` gives
 //! every device N past commands (acknowledged, with results) before `cycle` and `rate`, written
 //! straight into command-svc's database: the cycle should cost the same with a long history.
+//! `--no-outbox` switches command-svc's event outbox off: run `cycle` with and without it to
+//! see what recording (and dispatching) command events costs.
 //! docs/benchmarks.md describes every flag and figure.
 //!
 //! ```sh
@@ -63,6 +65,8 @@ struct Args {
     enroll_by: String,
     resume_tls: bool,
     history: u64,
+    /// `--no-outbox`: command-svc records no command events (the outbox's baseline).
+    no_outbox: bool,
     scenarios: Vec<String>,
     json: bool,
 }
@@ -80,6 +84,7 @@ fn args() -> Args {
         enroll_by: "preissued".into(),
         resume_tls: false,
         history: 0,
+        no_outbox: false,
         scenarios: ["enroll", "console", "cycle", "rate", "fanout"]
             .map(String::from)
             .to_vec(),
@@ -100,6 +105,7 @@ fn args() -> Args {
             "--enroll-by" => a.enroll_by = value(),
             "--resume-tls" => a.resume_tls = true,
             "--history" => a.history = value().parse().unwrap_or(0),
+            "--no-outbox" => a.no_outbox = true,
             "--scenarios" => a.scenarios = value().split(',').map(String::from).collect(),
             "--json" => a.json = true,
             other => eprintln!("ignoring unknown flag {other}"),
@@ -207,6 +213,11 @@ async fn main() -> anyhow::Result<()> {
             "signature"
         },
         apns_process: true,
+        command_env: if a.no_outbox {
+            vec![("MDM_COMMAND_EVENTS__OUTBOX", "false".into())]
+        } else {
+            Vec::new()
+        },
         ..StackOptions::new(a.engine)
     })
     .await?

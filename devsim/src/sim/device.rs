@@ -197,6 +197,18 @@ impl SimDevice {
         self
     }
 
+    /// The same device, waiting in Setup Assistant: its TokenUpdate says
+    /// `AwaitingConfiguration`, until a DeviceConfigured command releases it.
+    pub fn awaiting_configuration(mut self) -> SimDevice {
+        self.state.awaiting_configuration = true;
+        self
+    }
+
+    /// Whether the device still waits in Setup Assistant for DeviceConfigured.
+    pub fn is_awaiting_configuration(&self) -> bool {
+        self.state.awaiting_configuration
+    }
+
     /// Whether the device left management (its enrollment profile was removed, or it checked
     /// out): it runs no more sessions.
     pub fn is_unenrolled(&self) -> bool {
@@ -297,7 +309,10 @@ impl SimDevice {
                     "UnlockToken",
                     Value::Data(b"simulated-unlock-token".to_vec()),
                 ),
-                ("AwaitingConfiguration", Value::Boolean(false)),
+                (
+                    "AwaitingConfiguration",
+                    Value::Boolean(self.state.awaiting_configuration),
+                ),
             ]),
             Some(user) => entries.extend([
                 ("UserShortName", Value::String(user.short_name.clone())),

@@ -118,6 +118,9 @@ pub struct DeviceState {
     /// Set when the enrollment profile was removed: the device checks out once it has
     /// acknowledged that, and takes no more commands.
     pub unenrolled: bool,
+    /// Waiting in Setup Assistant (as a device enrolled through Automated Device Enrollment
+    /// does) until DeviceConfigured; its TokenUpdate says so.
+    pub awaiting_configuration: bool,
 }
 
 /// PayloadIdentifier of the enrollment profile of a device whose identity was issued up front
@@ -140,6 +143,7 @@ impl DeviceState {
             profiles: BTreeMap::from([(identifier.to_owned(), profile)]),
             enrollment_profile: Some(identifier.to_owned()),
             unenrolled: false,
+            awaiting_configuration: false,
         }
     }
 }
@@ -239,6 +243,10 @@ pub fn execute(command: &ReceivedCommand, facts: &DeviceFacts, state: &mut Devic
         | "RestartDevice"
         | "ShutDownDevice"
         | "InstallProvisioningProfile" => ack([]),
+        "DeviceConfigured" => {
+            state.awaiting_configuration = false;
+            ack([])
+        }
         other => error(
             12021,
             "MCMDMErrorDomain",

@@ -18,6 +18,7 @@ use super::{DeviceFacts, EnrollmentStore};
 use crate::error::Error;
 use crate::store::ChannelKind;
 use service_kit::db::{is_unique_violation, BeginWrite};
+use service_kit::events::NewEvent;
 use service_kit::{now_ms, with_db};
 
 /// What a device presents at Authenticate.
@@ -35,6 +36,8 @@ pub struct Authentication<'a> {
     pub topic: Option<&'a str>,
     /// Hardware and OS facts.
     pub facts: &'a DeviceFacts,
+    /// The Authenticate message as the device sent it, for its event.
+    pub message: &'a [u8],
 }
 
 /// What an Authenticate did.
@@ -97,6 +100,35 @@ struct Issued {
     enrollment_id: Option<String>,
     /// The enrollment of the certificate this one renews, if any.
     renews_for: Option<String>,
+}
+
+/// The event of an accepted Authenticate: `enrollment.authenticated` for a new enrollment (or
+/// one back after CheckOut), `enrollment.reenrolled` when an active one started afresh.
+fn authenticate_event<'a>(
+    a: &Authentication<'a>,
+    outcome: AuthenticateOutcome,
+    generation: i64,
+) -> NewEvent<'a> {
+    let (kind, proof) = match outcome {
+        AuthenticateOutcome::New => ("enrollment.authenticated", None),
+        AuthenticateOutcome::Restarted => ("enrollment.reenrolled", None),
+        AuthenticateOutcome::Rebound(proof) => ("enrollment.reenrolled", Some(proof.as_str())),
+    };
+    NewEvent {
+        kind,
+        enrollment_id: a.id,
+        raw: Some(a.message),
+        attributes: Some(serde_json::json!({
+            "udid": a.id,
+            "generation": generation,
+            "serial_number": a.facts.serial_number,
+            "model": a.facts.model,
+            "product_name": a.facts.product_name,
+            "os_version": a.facts.os_version,
+            "rebound_by": proof,
+        })),
+        ..NewEvent::default()
+    }
 }
 
 /// Why an Authenticate is refused; becomes an audit entry and a 403.
@@ -187,6 +219,7 @@ impl EnrollmentStore {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                authenticate_event(a, outcome, generation).write(&mut *tx, now).await?;
                 tx.commit().await?;
                 Ok(Ok(Authenticated { outcome, generation }))
             }.await);
@@ -294,6 +327,7 @@ mod tests {
             cert_common_name: cn,
             topic: None,
             facts,
+            message: b"",
         }
     }
 

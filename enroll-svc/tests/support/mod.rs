@@ -84,6 +84,7 @@ pub async fn authenticate_as(
             cert_common_name: cn,
             topic: Some("com.apple.mgmt.test"),
             facts: &facts(),
+            message: b"",
         })
         .await
 }
@@ -116,5 +117,6 @@ pub fn token_update<'a>(
         topic: None,
         sealed_unlock_token: Some(vec![9, 9]),
         awaiting_configuration: true,
+        message: b"",
     }
 }

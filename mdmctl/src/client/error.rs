@@ -142,7 +142,7 @@ impl ApiError {
                     "use a token that has this scope (MDM_TOKEN / mdmctl config set token)".into(),
                 ),
                 StatusCode::NOT_FOUND => Some(
-                    "check the ID: `mdmctl devices list` and `mdmctl commands list` show them"
+                    "check the ID: the noun's `list` shows them (`mdmctl devices list`, `mdmctl commands list`, `mdmctl webhooks list`, ...)"
                         .into(),
                 ),
                 // The request does not match the API's schema: the detail names the field. One

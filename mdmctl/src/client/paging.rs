@@ -1,8 +1,9 @@
 //! Following a list page by page: `cursor` and `limit` on each request, the answer's
-//! `next_cursor` for the next, until the list ends or as many items as wanted were read.
+//! `next_cursor` for the next, until the list ends or as many items as wanted were read. A few
+//! lists are short enough that the server answers them whole, without either parameter.
 
 use super::answer::{Answer, Listing};
-use super::query::Filters;
+use super::query::{Filters, Pairs};
 use super::{Api, ApiError};
 use mdm_api::page::MAX_LIMIT;
 use mdm_api::Page;
@@ -65,13 +66,9 @@ impl Api {
             query.extend(cursor.clone().map(|c| ("cursor", c)));
             query.push(("limit", limit.to_string()));
             let page: Answer<Page<T>> = self.get(segments, &query).await?;
-            listing.items.extend(page.value.items);
-            if let Value::Object(mut fields) = page.json {
-                if let Some(Value::Array(items)) = fields.remove("items") {
-                    listing.json.extend(items);
-                }
-            }
-            match page.value.next_cursor {
+            let next_cursor = page.value.next_cursor.clone();
+            listing.extend(page);
+            match next_cursor {
                 // A server that hands back the cursor it was given would loop forever.
                 Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
                 _ => return Ok(listing),
@@ -79,6 +76,29 @@ impl Api {
         }
         listing.more = true;
         Ok(listing)
+    }
+
+    /// The items of a list the server answers whole, in one page, and that takes neither
+    /// `cursor` nor `limit` (it refuses parameters it does not know): webhooks, blueprints.
+    pub async fn whole<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<Listing<T>, ApiError> {
+        let mut listing = Listing::default();
+        listing.extend(self.get(segments, &Pairs::new()).await?);
+        Ok(listing)
+    }
+}
+
+impl<T> Listing<T> {
+    /// Appends a page's items, decoded and as sent.
+    fn extend(&mut self, page: Answer<Page<T>>) {
+        self.items.extend(page.value.items);
+        if let Value::Object(mut fields) = page.json {
+            if let Some(Value::Array(items)) = fields.remove("items") {
+                self.json.extend(items);
+            }
+        }
     }
 }
 

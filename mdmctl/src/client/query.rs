@@ -5,9 +5,11 @@
 //! ([`super::paging`]), whatever the query holds.
 
 use mdm_api::audit::AuditQuery;
+use mdm_api::blueprints::RunQuery;
 use mdm_api::commands::{CommandQuery, DeliveryQuery};
 use mdm_api::devices::DeviceQuery;
 use mdm_api::enrollment::EnrollmentTokenQuery;
+use mdm_api::webhooks::{DeliveryQuery as WebhookDeliveryQuery, EventQuery};
 use mdm_api::Cursor;
 
 /// Query parameters, in order.
@@ -111,6 +113,44 @@ impl Filters for AuditQuery {
     }
 }
 
+impl Filters for WebhookDeliveryQuery {
+    fn filters(&self) -> Pairs {
+        let WebhookDeliveryQuery {
+            status,
+            cursor: _,
+            limit: _,
+        } = self;
+        let mut pairs = Pairs::new();
+        add(&mut pairs, "status", status.map(|s| s.as_str()));
+        pairs
+    }
+}
+
+impl Filters for EventQuery {
+    fn filters(&self) -> Pairs {
+        let EventQuery {
+            device,
+            kind,
+            cursor: _,
+            limit: _,
+        } = self;
+        let mut pairs = Pairs::new();
+        add(&mut pairs, "device", device.as_ref());
+        add(&mut pairs, "type", kind.as_ref());
+        pairs
+    }
+}
+
+/// One page, newest first: the server has no cursor for runs, only `limit` (the pager's).
+impl Filters for RunQuery {
+    fn filters(&self) -> Pairs {
+        let RunQuery { device, limit: _ } = self;
+        let mut pairs = Pairs::new();
+        add(&mut pairs, "device", device.as_ref());
+        pairs
+    }
+}
+
 /// A list without filters.
 impl Filters for Cursor {
     fn filters(&self) -> Pairs {
@@ -157,5 +197,22 @@ mod tests {
         };
         assert_eq!(tokens.filters(), [("include_inactive", "true".to_owned())]);
         assert!(Cursor::default().filters().is_empty());
+        let events = EventQuery {
+            device: Some("UDID-1".into()),
+            kind: Some("command.acknowledged".into()),
+            ..EventQuery::default()
+        };
+        assert_eq!(
+            events.filters(),
+            [
+                ("device", "UDID-1".to_owned()),
+                ("type", "command.acknowledged".to_owned()),
+            ]
+        );
+        let dead = WebhookDeliveryQuery {
+            status: Some(mdm_api::webhooks::DeliveryState::Dead),
+            ..WebhookDeliveryQuery::default()
+        };
+        assert_eq!(dead.filters(), [("status", "dead".to_owned())]);
     }
 }

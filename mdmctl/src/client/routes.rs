@@ -1,5 +1,9 @@
 //! One method per route of the admin API, each with the route's `mdm-api` request and answer
-//! types. Lists answer a [`Listing`] read as far as the [`Span`] asks.
+//! types. Lists answer a [`Listing`] read as far as the [`Span`] asks. Webhooks and events
+//! (`routes/webhooks.rs`) and blueprints (`routes/blueprints.rs`) have files of their own.
+
+mod blueprints;
+mod webhooks;
 
 use super::answer::{Answer, Listing};
 use super::paging::Span;

@@ -22,6 +22,10 @@ pub struct Secrets {
     pub enroll_secret_key: String,
     /// push-svc's `secret_key` (base64 of 32 bytes).
     pub push_secret_key: String,
+    /// admin-svc's `secret_key` (base64 of 32 bytes; webhook secrets). Absent from files
+    /// written before webhooks existed: made then and saved.
+    #[serde(default)]
+    pub admin_secret_key: String,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -37,6 +41,7 @@ impl Secrets {
             admin_token: format!("{TOKEN_PREFIX}{}", hex::encode(random_bytes()?)),
             enroll_secret_key: sealing_key()?,
             push_secret_key: sealing_key()?,
+            admin_secret_key: sealing_key()?,
         })
     }
 
@@ -51,6 +56,11 @@ impl Secrets {
                     path.display()
                 )
             })?;
+            let mut secrets: Secrets = secrets;
+            if secrets.admin_secret_key.is_empty() {
+                secrets.admin_secret_key = sealing_key()?;
+                files::write_private(path, serde_json::to_string_pretty(&secrets)?.as_bytes())?;
+            }
             return Ok((secrets, false));
         }
         let secrets = Secrets::generate()?;
@@ -104,6 +114,7 @@ mod tests {
             admin_token: "abc".into(),
             enroll_secret_key: String::new(),
             push_secret_key: String::new(),
+            admin_secret_key: String::new(),
         };
         assert_eq!(
             secrets.admin_token_sha256(),

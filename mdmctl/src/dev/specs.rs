@@ -189,6 +189,10 @@ impl Inputs<'_> {
             ("MDM_ADMIN_KEY_FILE", string(&path(&server.key))),
             ("MDM_ADMIN_TOKENS", self.admin_tokens()),
             (
+                "MDM_ADMIN_SECRET_KEY",
+                string(&self.secrets.admin_secret_key),
+            ),
+            (
                 "MDM_ADMIN_SERVICES__ENROLL_URL",
                 string(&grpc_url(self.ports.enroll)),
             ),
@@ -348,6 +352,7 @@ mod tests {
             admin_token: "abc".into(),
             enroll_secret_key: "ZW5yb2xs".into(),
             push_secret_key: "cHVzaA==".into(),
+            admin_secret_key: "YWRtaW4=".into(),
         };
         check(Inputs {
             layout: &layout,

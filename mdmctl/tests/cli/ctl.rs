@@ -37,6 +37,26 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+
+    /// The value of stdout's `field value` row named `name` (what `show` and `create` print).
+    pub fn field(&self, name: &str) -> String {
+        self.stdout
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .filter(|rest| rest.starts_with(' '))
+                    .map(|rest| rest.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no {name} row:\n{}", self.stdout))
+    }
+
+    /// The row of stdout's table that starts with `id`.
+    pub fn row(&self, id: &str) -> &str {
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} listed:\n{}", self.stdout))
+    }
 }
 
 /// How mdmctl is started for one test.

@@ -173,4 +173,13 @@ async fn completions_are_printed() {
     assert!(run.stdout.contains("_mdmctl()"), "{}", run.stdout);
     assert!(run.stdout.contains("complete -F _mdmctl"), "{}", run.stdout);
     assert!(run.stdout.contains("devices") && run.stdout.contains("--devices-file"));
+    for word in [
+        "webhooks",
+        "rotate-secret",
+        "events",
+        "blueprints",
+        "--commands-file",
+    ] {
+        assert!(run.stdout.contains(word), "{word} completed");
+    }
 }

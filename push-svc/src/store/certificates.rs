@@ -9,6 +9,7 @@ use super::rows::CertificateRow;
 use super::PushStore;
 use crate::error::Error;
 use service_kit::db::BeginWrite;
+use service_kit::events::NewEvent;
 use service_kit::with_db;
 
 /// Versions kept after an upload (the current one and a short history).
@@ -134,5 +135,41 @@ impl PushStore {
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Emits `push.certificate_expiring` once for the current certificate when it expires
+    /// before `threshold` (Unix ms); true when it did now. The mark and the event commit
+    /// together, so the event is neither lost nor repeated.
+    pub async fn notify_expiring(&self, threshold: i64, now: i64) -> Result<bool, Error> {
+        let notified: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let marked: Option<(String, i64)> = sqlx::query_as(
+                "UPDATE push_certificates SET expiry_notified_at = $2
+                 WHERE version = (SELECT MAX(version) FROM push_certificates)
+                   AND not_after < $1 AND expiry_notified_at IS NULL
+                 RETURNING topic, not_after",
+            )
+            .bind(threshold)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((topic, not_after)) = marked else {
+                return Ok(false);
+            };
+            NewEvent {
+                kind: "push.certificate_expiring",
+                attributes: Some(serde_json::json!({
+                    "topic": topic,
+                    "not_after_ms": not_after,
+                    "days_left": (not_after - now).max(0) / 86_400_000,
+                })),
+                ..NewEvent::default()
+            }
+            .write(&mut *tx, now)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        Ok(notified?)
     }
 }

@@ -4,7 +4,7 @@ use super::rows::{TargetRow, TargetStatus};
 use super::{PushStore, CHUNK};
 use crate::error::Error;
 use crate::outcome::Outcome;
-use service_kit::db::Db;
+use service_kit::db::{BeginWrite, Db};
 use service_kit::with_db;
 
 /// What a TokenUpdate registers.
@@ -32,6 +32,42 @@ pub struct ResultGroup {
     /// The enrollments.
     pub enrollment_ids: Vec<String>,
 }
+
+/// One event per target of a push outcome (`$1` type, `$2` now, `$3` outcome, `$4` attributes,
+/// `$5` the targets, appended by the caller): only targets that exist, as the update touches.
+const PUSH_EVENTS: &str =
+    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, status, attributes)
+     SELECT $1, $2, enrollment_id, $3, $4 FROM push_targets WHERE enrollment_id";
+
+/// The events of a push outcome: `push.delivered` or `push.failed` (with APNs's reason), and
+/// `enrollment.inactive` too when APNs says the token is gone.
+fn outcome_events(outcome: Outcome, reason: Option<&str>) -> Vec<(&'static str, String)> {
+    let attributes = serde_json::json!({ "reason": reason }).to_string();
+    let mut events = vec![(
+        if outcome == Outcome::Delivered {
+            "push.delivered"
+        } else {
+            "push.failed"
+        },
+        attributes,
+    )];
+    if outcome == Outcome::Unregistered {
+        events.push((
+            "enrollment.inactive",
+            serde_json::json!({ "reason": "unregistered" }).to_string(),
+        ));
+    }
+    events
+}
+
+/// Active targets silent since before `$1` become inactive at `$2`.
+const MARK_SILENT: &str =
+    "UPDATE push_targets SET status = 'inactive', flag = 'silent', inactive_at = $2
+     WHERE status = 'active' AND last_seen_at < $1";
+/// Their events, selected from the relation the caller appends.
+const SILENT_EVENTS: &str =
+    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, attributes)
+     SELECT 'enrollment.inactive', $2, enrollment_id, '{\"reason\":\"silent\"}' FROM";
 
 const TARGET_COLUMNS: &str = "enrollment_id, device_id, token, push_magic, topic, status, flag,
     registered_at, last_seen_at, last_push_at, last_outcome, last_reason, inactive_at";
@@ -168,35 +204,51 @@ impl PushStore {
             };
             let clear_flag = outcome == Outcome::Delivered;
             let reason = Some(group.reason.as_str()).filter(|r| !r.is_empty());
+            let sql = format!(
+                "UPDATE push_targets SET last_push_at = $1, last_outcome = $2, last_reason = $3,
+                    status = CASE WHEN $4 THEN 'inactive' ELSE status END,
+                    inactive_at = CASE WHEN $4 THEN $1 ELSE inactive_at END,
+                    flag = CASE WHEN $5 THEN $6 WHEN $7 THEN NULL ELSE flag END
+                 WHERE enrollment_id {}",
+                id_set(&self.db, 8)
+            );
+            let events = outcome_events(outcome, reason);
+            let insert_events = format!("{PUSH_EVENTS} {}", id_set(&self.db, 5));
             for chunk in group.enrollment_ids.chunks(CHUNK) {
-                let sql = format!(
-                    "UPDATE push_targets SET last_push_at = $1, last_outcome = $2, last_reason = $3,
-                        status = CASE WHEN $4 THEN 'inactive' ELSE status END,
-                        inactive_at = CASE WHEN $4 THEN $1 ELSE inactive_at END,
-                        flag = CASE WHEN $5 THEN $6 WHEN $7 THEN NULL ELSE flag END
-                     WHERE enrollment_id {}",
-                    id_set(&self.db, 8)
-                );
                 // The same binds on both engines; only the list parameter's type differs.
-                macro_rules! bound {
-                    () => {
-                        sqlx::query(&sql)
-                            .bind(now)
-                            .bind(outcome.as_str())
-                            .bind(reason)
-                            .bind(make_inactive)
-                            .bind(set_flag)
-                            .bind(flag.as_str())
-                            .bind(clear_flag)
+                macro_rules! in_transaction {
+                    ($pool:expr, $list:expr) => {
+                        async {
+                            let mut tx = $pool.begin_write().await?;
+                            sqlx::query(&sql)
+                                .bind(now)
+                                .bind(outcome.as_str())
+                                .bind(reason)
+                                .bind(make_inactive)
+                                .bind(set_flag)
+                                .bind(flag.as_str())
+                                .bind(clear_flag)
+                                .bind($list)
+                                .execute(&mut *tx)
+                                .await?;
+                            for (kind, attributes) in &events {
+                                sqlx::query(&insert_events)
+                                    .bind(*kind)
+                                    .bind(now)
+                                    .bind(outcome.as_str())
+                                    .bind(attributes.as_str())
+                                    .bind($list)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                            tx.commit().await
+                        }
+                        .await
                     };
                 }
                 match &self.db {
-                    Db::Sqlite(pool) => bound!()
-                        .bind(json_list(chunk))
-                        .execute(pool)
-                        .await
-                        .map(|_| ()),
-                    Db::Postgres(pool) => bound!().bind(chunk).execute(pool).await.map(|_| ()),
+                    Db::Sqlite(pool) => in_transaction!(pool, json_list(chunk)),
+                    Db::Postgres(pool) => in_transaction!(pool, chunk),
                 }?;
             }
         }
@@ -233,18 +285,43 @@ impl PushStore {
         Ok(())
     }
 
-    /// Marks active targets silent since before `cutoff` inactive (flag `silent`).
+    /// Marks active targets silent since before `cutoff` inactive (flag `silent`), each with an
+    /// `enrollment.inactive` event (written first, in the same transaction, from the same
+    /// condition).
     pub async fn mark_silent_inactive(&self, cutoff: i64, now: i64) -> Result<u64, Error> {
-        let marked = with_db!(&self.db, pool => sqlx::query(
-            "UPDATE push_targets SET status = 'inactive', flag = 'silent', inactive_at = $2
-             WHERE status = 'active' AND last_seen_at < $1",
-        )
-        .bind(cutoff)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(marked)
+        let marked: Result<u64, sqlx::Error> = match &self.db {
+            // One statement: the events are of exactly the rows this update changed, whatever
+            // another replica's sweep does meanwhile.
+            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(&format!(
+                "WITH marked AS ({MARK_SILENT} RETURNING enrollment_id), events AS ({SILENT_EVENTS} marked)
+                 SELECT COUNT(*) FROM marked"
+            ))
+            .bind(cutoff)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map(|n| u64::try_from(n).unwrap_or(0)),
+            // SQLite's write transaction has no concurrent writer: read, then update.
+            Db::Sqlite(pool) => async {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query(&format!(
+                    "{SILENT_EVENTS} push_targets WHERE status = 'active' AND last_seen_at < $1"
+                ))
+                .bind(cutoff)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query(MARK_SILENT)
+                    .bind(cutoff)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+            .await,
+        };
+        Ok(marked?)
     }
 
     /// Active targets silent since before `cutoff` and not pushed since then either: the

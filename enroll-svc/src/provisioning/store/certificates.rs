@@ -222,6 +222,16 @@ impl PkiStore {
                 .bind(serial)
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query(
+                    "INSERT INTO event_outbox (type, occurred_at, enrollment_id, attributes)
+                     SELECT 'enrollment.certificate_revoked', $1, COALESCE(enrollment_id, ''), $2
+                     FROM issued_certificates WHERE serial = $3",
+                )
+                .bind(now)
+                .bind(serde_json::json!({"serial": serial, "reason": reason, "revoked_by": revoked_by}).to_string())
+                .bind(serial)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await
         }.await);

@@ -1,0 +1,148 @@
+//! Blueprint runs: a device's first TokenUpdate started them (in ingest's transaction); here
+//! their commands are queued in order, one enqueue each with an idempotency key of the run and
+//! the command's place (a retry after a crash queues nothing twice), and, for a device waiting
+//! in Setup Assistant, DeviceConfigured once every command has its answer (or expired, or was
+//! cancelled: the device must not wait forever).
+
+use super::Dispatcher;
+use crate::routes::commands::command_dictionary;
+use crate::store::RunRow;
+use mdm_proto::v1::EnqueueRequest;
+use mdm_proto::ErrorCode;
+use serde_json::{Map, Value};
+
+/// Above an administrator's default priority (0): what a new device is set up with comes first.
+pub const PRIORITY: i32 = 10;
+
+/// Runs advanced per round.
+const RUNS_PER_ROUND: i64 = 100;
+
+/// Advances the runs that have something to do.
+pub async fn advance(dispatcher: &Dispatcher) {
+    let runs = match dispatcher.store.runs_to_advance(RUNS_PER_ROUND).await {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::warn!(%error, "blueprint runs not read");
+            return;
+        }
+    };
+    for run in runs {
+        if let Err(error) = advance_run(dispatcher, &run).await {
+            tracing::warn!(run = %run.id, %error, "blueprint run not advanced; retrying");
+        }
+    }
+}
+
+/// Why a run did not advance: a fault to retry, or a refusal that ends it.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("command-svc: {0}")]
+    Unavailable(String),
+}
+
+async fn advance_run(dispatcher: &Dispatcher, run: &RunRow) -> Result<(), Stop> {
+    let store = &dispatcher.store;
+    let now = service_kit::now_ms();
+    let Some(blueprint) = store.blueprint(&run.blueprint_id).await? else {
+        store
+            .set_run_status(&run.id, "failed", Some("the blueprint was deleted"), now)
+            .await?;
+        return Ok(());
+    };
+    let requested_by = format!("blueprint:{}", blueprint.name);
+    if run.status == "queueing" {
+        let commands: Vec<Map<String, Value>> =
+            serde_json::from_str(&blueprint.commands).unwrap_or_default();
+        for (index, command) in commands.iter().enumerate().skip(queued(run)) {
+            let index = i64::try_from(index).unwrap_or(i64::MAX);
+            let key = format!("blueprint:{}:{index}", run.id);
+            match enqueue(dispatcher, run, command, key, &requested_by, index == 0).await? {
+                Ok(uuid) => store.run_queued(&run.id, index, &uuid, now).await?,
+                Err(Refused(why)) => {
+                    return Ok(store
+                        .set_run_status(&run.id, "failed", Some(&why), now)
+                        .await?)
+                }
+            }
+        }
+        let next = if run.awaiting_configuration && blueprint.device_configured {
+            "waiting"
+        } else {
+            "done"
+        };
+        store.set_run_status(&run.id, next, None, now).await?;
+        // A run whose commands all had answers already is finished by the next round.
+        return Ok(());
+    }
+    if run.status == "waiting" && run.answered >= run.total {
+        let mut configured = Map::new();
+        configured.insert("RequestType".into(), Value::from("DeviceConfigured"));
+        let key = format!("blueprint:{}:configured", run.id);
+        match enqueue(dispatcher, run, &configured, key, &requested_by, true).await? {
+            Ok(_) => store.set_run_status(&run.id, "done", None, now).await?,
+            Err(Refused(why)) => {
+                store
+                    .set_run_status(&run.id, "failed", Some(&why), now)
+                    .await?
+            }
+        }
+    }
+    Ok(())
+}
+
+fn queued(run: &RunRow) -> usize {
+    usize::try_from(run.queued).unwrap_or(0)
+}
+
+/// command-svc refused the command for good (the device left, the command is invalid).
+struct Refused(String);
+
+/// Queues one command of a run: its CommandUUID, or command-svc's refusal. A fault is an
+/// `Err` (the run is advanced again next round).
+async fn enqueue(
+    dispatcher: &Dispatcher,
+    run: &RunRow,
+    command: &Map<String, Value>,
+    idempotency_key: String,
+    requested_by: &str,
+    push: bool,
+) -> Result<Result<String, Refused>, Stop> {
+    let dictionary = match command_dictionary(command) {
+        Ok(dictionary) => dictionary,
+        Err(e) => return Ok(Err(Refused(e.to_string()))),
+    };
+    let mut command_plist = Vec::new();
+    if let Err(e) = plist::Value::Dictionary(dictionary).to_writer_xml(&mut command_plist) {
+        return Ok(Err(Refused(e.to_string())));
+    }
+    let answer = dispatcher
+        .backends
+        .commands()
+        .enqueue(EnqueueRequest {
+            enrollment_ids: vec![run.enrollment_id.clone()],
+            command_plist,
+            priority: PRIORITY,
+            expires_at_ms: 0,
+            idempotency_key,
+            requested_by: requested_by.to_owned(),
+            reason: String::new(),
+            no_push: !push,
+            allow_unknown: false,
+        })
+        .await;
+    match answer {
+        Ok(answer) => Ok(Ok(answer.into_inner().command_uuid)),
+        Err(status) => match mdm_proto::code_of(&status) {
+            // Not a refusal: the run stays where it is and is advanced again.
+            ErrorCode::Unavailable | ErrorCode::Internal => {
+                Err(Stop::Unavailable(status.message().to_owned()))
+            }
+            _ => Ok(Err(Refused(format!(
+                "command-svc refused a command: {}",
+                status.message()
+            )))),
+        },
+    }
+}
