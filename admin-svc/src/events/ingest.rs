@@ -12,7 +12,7 @@ use std::time::Duration;
 const SOURCES: [&str; 3] = ["enroll-svc", "command-svc", "push-svc"];
 
 /// Pulls, stores and acknowledges while this replica holds the lease, then advances blueprint
-/// runs; waits `poll_ms` whenever a round found nothing.
+/// runs; waits `poll_ms` after each round unless a service had a full batch waiting.
 pub async fn run(dispatcher: Dispatcher) {
     let poll = Duration::from_millis(dispatcher.config.poll_ms);
     let mut last_purge = 0;
@@ -21,11 +21,11 @@ pub async fn run(dispatcher: Dispatcher) {
             tokio::time::sleep(poll).await;
             continue;
         }
-        let stored = match round(&dispatcher).await {
-            Ok(stored) => stored,
+        let (stored, more) = match round(&dispatcher).await {
+            Ok(done) => done,
             Err(error) => {
                 tracing::warn!(%error, "events not stored; pulling again");
-                0
+                (0, false)
             }
         };
         if stored > 0 {
@@ -37,16 +37,19 @@ pub async fn run(dispatcher: Dispatcher) {
             last_purge = now;
             purge(&dispatcher, now).await;
         }
-        if stored == 0 {
+        // Pulled again at once only while a service has more than a batch waiting: events are
+        // stored in batches of a poll's worth, not in a transaction per handful.
+        if !more {
             tokio::time::sleep(poll).await;
         }
     }
 }
 
 /// One round: every service's oldest events, stored in one transaction in the order they
-/// occurred, then acknowledged. The number stored.
-async fn round(dispatcher: &Dispatcher) -> Result<usize, sqlx::Error> {
+/// occurred, then acknowledged. The number stored, and whether a service had more.
+async fn round(dispatcher: &Dispatcher) -> Result<(usize, bool), sqlx::Error> {
     let mut received = Vec::new();
+    let mut more = false;
     let mut positions: Vec<(&'static str, Vec<i64>)> = Vec::new();
     for source in SOURCES {
         let pulled = dispatcher
@@ -66,12 +69,13 @@ async fn round(dispatcher: &Dispatcher) -> Result<usize, sqlx::Error> {
         if events.is_empty() {
             continue;
         }
+        more |= events.len() >= dispatcher.config.batch as usize;
         positions.push((source, events.iter().map(|e| e.position).collect()));
         received.extend(events.into_iter().map(|event| Received { source, event }));
     }
     if received.is_empty() {
         dispatcher.metrics.ingest_lag_seconds.set(0.0);
-        return Ok(0);
+        return Ok((0, false));
     }
     // The services' clocks order events across services; each service's own order is kept.
     received.sort_by_key(|r| r.event.occurred_at_ms);
@@ -118,7 +122,7 @@ async fn round(dispatcher: &Dispatcher) -> Result<usize, sqlx::Error> {
             }
         }
     }
-    Ok(done.stored)
+    Ok((done.stored, more))
 }
 
 /// Every webhook, as ingest fans events out to them: a paused one holds its deliveries until
