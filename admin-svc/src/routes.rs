@@ -3,7 +3,7 @@
 //!
 //! - [`devices`]: `/v1/devices`, their apps, history and re-enrollment approvals.
 //! - [`commands`]: `/v1/commands`: queue, list, read, deliveries, cancel.
-//! - [`push`]: `/v1/push`, `/v1/push-certificate`.
+//! - [`push`]: `/v1/push`, `/v1/push-certificate`, `/v1/push-certificates`.
 //! - [`enrollment`]: `/v1/enrollment-tokens`, `/v1/certificates`.
 //! - [`admin_tokens`]: the API's own tokens, `/v1/admin-tokens`.
 //! - [`audit`]: the audit log, `/v1/audit`.
@@ -209,6 +209,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(commands::cancel))
         .routes(routes!(push::push))
         .routes(routes!(push::get_certificate, push::upload_certificate))
+        .routes(routes!(push::list_certificates))
         .routes(routes!(enrollment::create_token, enrollment::list_tokens))
         .routes(routes!(enrollment::get_token))
         .routes(routes!(enrollment::revoke_token))

@@ -115,7 +115,8 @@ pub struct PushCertificate {
     pub version: u64,
 }
 
-/// The body of `PUT /v1/push-certificate`: a PEM file or a PKCS#12 file, base64-encoded.
+/// The body of `PUT /v1/push-certificate`: a PEM file or a PKCS#12 file, base64-encoded. It
+/// replaces the certificate of its own topic (the topic is the certificate's UID).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum PushCertificateUpload {
@@ -145,6 +146,11 @@ pub struct PemUpload {
     pub key_pem: Option<String>,
     /// `production` (default) or `sandbox`.
     pub environment: Option<PushEnvironment>,
+    /// Install it although this server does not push its topic yet (a second organisation,
+    /// a migration): without it, a certificate whose topic is new is refused, because a
+    /// renewal whose topic changed would cut off every device of the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_topic: Option<bool>,
 }
 
 /// A PKCS#12 upload.
@@ -163,6 +169,11 @@ pub struct Pkcs12Upload {
     pub password: Option<String>,
     /// `production` (default) or `sandbox`.
     pub environment: Option<PushEnvironment>,
+    /// Install it although this server does not push its topic yet (a second organisation,
+    /// a migration): without it, a certificate whose topic is new is refused, because a
+    /// renewal whose topic changed would cut off every device of the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_topic: Option<bool>,
 }
 
 /// The APNs environment a certificate pushes to.

@@ -1,5 +1,5 @@
-//! `mdmctl push-cert show|upload`: the MDM push certificate push-svc uses (its topic and when it
-//! expires), and installing a renewed one.
+//! `mdmctl push-cert show|list|upload`: the MDM push certificates push-svc uses (their topics and
+//! when they expire), and installing a renewed one or one for another topic.
 
 use crate::cli::{api_enum, GlobalArgs, OutputFormat};
 use crate::client::Api;
@@ -7,10 +7,13 @@ use crate::config::Env;
 use crate::exit::UsageError;
 use crate::output;
 use crate::record;
+use crate::table::Table;
 use anyhow::Context;
 use base64::Engine as _;
 use clap::{ArgGroup, Args, Subcommand};
-use mdm_api::push::{PemUpload, Pkcs12Upload, PushCertificateUpload, PushEnvironment};
+use mdm_api::push::{
+    PemUpload, Pkcs12Upload, PushCertificate, PushCertificateUpload, PushEnvironment,
+};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +28,14 @@ pub struct PushCertArgs {
 /// The verbs of `mdmctl push-cert`.
 #[derive(Debug, Subcommand)]
 pub enum PushCertVerb {
-    /// Show the installed certificate: topic, expiry, days left, and a warning when it expires
-    /// soon or APNs refused it.
+    /// Show the first topic's certificate: topic, expiry, days left, and a warning when it
+    /// expires soon or APNs refused it.
     Show,
-    /// Install a new or renewed certificate. Its topic must be the current one's: the server
-    /// refuses a different topic (every enrolled device would stop receiving pushes).
+    /// List every topic's certificate (one per push topic this server pushes).
+    List,
+    /// Install a new or renewed certificate: it replaces the certificate of its own topic. A
+    /// topic the server does not push yet is refused unless --new-topic says to add it (a
+    /// renewal whose topic changed would cut off every device of the old one).
     Upload(UploadArgs),
 }
 
@@ -53,6 +59,10 @@ pub struct UploadArgs {
     #[arg(long, value_name = "ENV", default_value = "production",
           value_parser = api_enum::<PushEnvironment>)]
     pub environment: PushEnvironment,
+    /// Add the certificate's topic as another one this server pushes (a second organisation,
+    /// devices migrated from another server), instead of renewing an existing topic.
+    #[arg(long)]
+    pub new_topic: bool,
 }
 
 /// The fields shown first: what the certificate is for and when it must be renewed.
@@ -61,6 +71,23 @@ const SHOWN_FIRST: &[&str] = &["topic", "environment", "not_after", "days_left",
 /// Runs `mdmctl push-cert ...`.
 pub async fn run(args: PushCertArgs, global: &GlobalArgs, env: &Env) -> anyhow::Result<()> {
     let certificate = match args.verb {
+        PushCertVerb::List => {
+            let api = Api::connect(global, env)?;
+            let certificates = api
+                .push_certificates()
+                .await
+                .context("listing the push certificates")?;
+            match global.output {
+                OutputFormat::Json => output::json(&certificates.json)?,
+                OutputFormat::Table => {
+                    if certificates.is_empty() {
+                        eprintln!("no push certificate is installed");
+                    }
+                    output::text(&list(&certificates.items).to_string())?
+                }
+            }
+            return Ok(());
+        }
         PushCertVerb::Show => {
             let api = Api::connect(global, env)?;
             api.push_certificate()
@@ -100,6 +127,7 @@ pub fn upload_body(
             pkcs12: base64_file(p12)?,
             password: args.password_stdin.then(password).transpose()?,
             environment,
+            new_topic: args.new_topic.then_some(true),
         }));
     }
     // clap requires one of --cert and --p12.
@@ -110,7 +138,23 @@ pub fn upload_body(
         pem: base64_file(cert)?,
         key_pem: args.key.as_deref().map(base64_file).transpose()?,
         environment,
+        new_topic: args.new_topic.then_some(true),
     }))
+}
+
+/// One row per topic: what it is, where it pushes, and when it must be renewed.
+fn list(certificates: &[PushCertificate]) -> Table {
+    let mut table = Table::new(["TOPIC", "ENVIRONMENT", "NOT AFTER", "DAYS LEFT", "WARNING"]);
+    for c in certificates {
+        table.row([
+            c.topic.clone(),
+            c.environment.clone(),
+            c.not_after.clone().unwrap_or_default(),
+            c.days_left.to_string(),
+            c.warning.clone().unwrap_or_default(),
+        ]);
+    }
+    table
 }
 
 fn base64_file(path: &Path) -> anyhow::Result<String> {
@@ -146,6 +190,7 @@ mod tests {
             p12: Some(p12),
             password_stdin: true,
             environment: PushEnvironment::Sandbox,
+            new_topic: false,
         };
         let password = || read_password_line(&b"s3cret\r\nignored\n"[..]);
         let body = upload_body(&args, password).expect("body");
@@ -156,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pem_upload_carries_the_key_apart_when_given() {
+    fn a_pem_upload_carries_the_key_apart_and_a_new_topic_when_given() {
         let dir = tempfile::tempdir().expect("dir");
         let (cert, key) = (dir.path().join("push.pem"), dir.path().join("push.key"));
         std::fs::write(&cert, b"CERT").expect("write");
@@ -167,11 +212,12 @@ mod tests {
             p12: None,
             password_stdin: false,
             environment: PushEnvironment::Production,
+            new_topic: true,
         };
         let body = upload_body(&args, || unreachable!("no password for PEM")).expect("body");
         assert_eq!(
             serde_json::to_value(body).expect("json"),
-            serde_json::json!({"pem": "Q0VSVA==", "key_pem": "S0VZ", "environment": "production"})
+            serde_json::json!({"pem": "Q0VSVA==", "key_pem": "S0VZ", "environment": "production", "new_topic": true})
         );
     }
 }

@@ -45,6 +45,30 @@ async fn push_certificate_and_push_to_an_enrolled_device() {
     assert!(run.stdout.contains(PUSH_TOPIC), "{}", run.stdout);
     // Neither --cert nor --p12: a usage error before anything is sent.
     ctl.run(&["push-cert", "upload"]).await.expect_code(2);
+    // A second topic: refused as a renewal, installed with --new-topic, then listed.
+    let other = "com.apple.mgmt.External.99999999-8888-7777-6666-555555555555";
+    let second = ctl.write_file("other.pem", &stack.apns.ca.issue_push(other).identity_pem());
+    let second = second.display().to_string();
+    let run = ctl
+        .run(&["push-cert", "upload", "--cert", &second])
+        .await
+        .expect_code(1);
+    assert!(run.stderr.contains(PUSH_TOPIC), "{}", run.stderr);
+    ctl.run(&["push-cert", "upload", "--cert", &second, "--new-topic"])
+        .await
+        .expect_code(0);
+    let run = ctl.run(&["push-cert", "list"]).await.expect_code(0);
+    let rows: Vec<&str> = run.stdout.lines().skip(1).collect();
+    assert!(
+        rows.len() == 2 && rows[0].starts_with(PUSH_TOPIC) && rows[1].starts_with(other),
+        "{}",
+        run.stdout
+    );
+    let run = ctl
+        .run(&["push-cert", "list", "-o", "json"])
+        .await
+        .expect_code(0);
+    assert_eq!(run.json()[1]["topic"], other);
 
     let _device = Device::enroll(&stack, CAPTURE_UDID).await;
     let run = ctl.run(&["push", CAPTURE_UDID]).await.expect_code(0);

@@ -1,10 +1,11 @@
-//! The certificate every replica pushes with: the newest row of `push_certificates`.
+//! The certificates every replica pushes with: each topic's newest row of `push_certificates`.
 //!
 //! A certificate uploaded through one replica must be used by all of them without a restart,
 //! and replicas keep nothing another would need (docs/architecture.md §2). So each replica re-reads the
-//! current version from the database at most every `certificate.refresh_ms` (one cheap
-//! `MAX(version)` read, only when pushes are being sent) and builds a new APNs client when it
-//! changed. If the database cannot be asked, the certificate in hand keeps being used.
+//! current versions from the database at most every `certificate.refresh_ms` (one cheap
+//! `MAX(version)` per topic, only when pushes are being sent) and builds a new APNs client for a
+//! topic whose version changed. If the database cannot be asked, the certificates in hand keep
+//! being used.
 
 use crate::apns::{ApnsClient, ApnsSettings};
 use crate::certificate::PushCertificate;
@@ -12,6 +13,7 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{CertificateRow, PushStore};
 use service_kit::secrets::SecretBox;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,10 +31,13 @@ pub struct ActiveCertificate {
     pub client: ApnsClient,
 }
 
+/// Each topic's certificate, by topic.
+pub type ByTopic = Arc<HashMap<String, Arc<ActiveCertificate>>>;
+
 #[derive(Default)]
 struct Cached {
     checked_at: Option<Instant>,
-    current: Option<Arc<ActiveCertificate>>,
+    current: ByTopic,
 }
 
 /// The current certificate, refreshed from the database.
@@ -85,8 +90,8 @@ impl CertificateCache {
         self.cached().checked_at = None;
     }
 
-    /// The current certificate, or `None` before the first upload.
-    pub async fn current(&self) -> Result<Option<Arc<ActiveCertificate>>, Error> {
+    /// Each topic's current certificate (empty before the first upload).
+    pub async fn current(&self) -> Result<ByTopic, Error> {
         if let Some(fresh) = self.fresh() {
             return Ok(fresh);
         }
@@ -96,32 +101,41 @@ impl CertificateCache {
             return Ok(fresh);
         }
         let held = self.cached().current.clone();
-        let version = match self.store.current_certificate_version().await {
-            Ok(version) => version,
-            Err(error) if held.is_some() => {
-                tracing::warn!(%error, "cannot check for a new push certificate; keeping the current one");
+        let versions = match self.store.certificate_versions().await {
+            Ok(versions) => versions,
+            Err(error) if !held.is_empty() => {
+                tracing::warn!(%error, "cannot check for new push certificates; keeping the current ones");
                 return Ok(held);
             }
             Err(error) => return Err(error),
         };
-        let current = match (version, &held) {
-            (Some(version), Some(held)) if held.row.version == version => Some(Arc::clone(held)),
-            (None, _) => None,
-            (Some(_), _) => match self.store.current_certificate().await? {
-                Some(row) => Some(Arc::new(self.load(row)?)),
-                None => None,
-            },
+        let unchanged = versions.len() == held.len()
+            && versions
+                .iter()
+                .all(|(topic, version)| held.get(topic).is_some_and(|c| c.row.version == *version));
+        let current = if unchanged {
+            held
+        } else {
+            let mut loaded = HashMap::with_capacity(versions.len());
+            for row in self.store.current_certificates().await? {
+                let certificate = match held.get(&row.topic) {
+                    Some(kept) if kept.row.version == row.version => Arc::clone(kept),
+                    _ => Arc::new(self.load(row)?),
+                };
+                loaded.insert(certificate.row.topic.clone(), certificate);
+            }
+            Arc::new(loaded)
         };
         let mut cached = self.cached();
         cached.checked_at = Some(Instant::now());
-        cached.current = current.clone();
+        cached.current = Arc::clone(&current);
         Ok(current)
     }
 
-    fn fresh(&self) -> Option<Option<Arc<ActiveCertificate>>> {
+    fn fresh(&self) -> Option<ByTopic> {
         let cached = self.cached();
         let fresh = cached.checked_at.is_some_and(|at| at.elapsed() < self.ttl);
-        fresh.then(|| cached.current.clone())
+        fresh.then(|| Arc::clone(&cached.current))
     }
 
     /// Opens a stored certificate's key and builds its client.

@@ -1,11 +1,13 @@
 //! The Push operation: many enrollment IDs in, one result per ID out.
 //!
 //! 1. The targets of all IDs are read in bulk; IDs without a target, inactive targets and
-//!    targets on another topic are decided without APNs.
+//!    targets whose topic has no certificate here are decided without APNs (the last recorded
+//!    on the target, so that the device shows as unreachable rather than silently skipped).
 //! 2. The rest are sent concurrently (up to `apns.max_in_flight`), each through the
 //!    [`Coalescer`] so that concurrent pushes to one target become at most two.
+//!    Each target is pushed with the certificate of its own topic.
 //! 3. Outcomes are recorded in bulk, grouped by outcome and reason. A certificate-level
-//!    refusal (403) is recorded on the certificate, not on each device.
+//!    refusal (403) is recorded on that certificate, not on each device.
 
 use crate::coalesce::Coalescer;
 use crate::current::CertificateCache;
@@ -78,7 +80,7 @@ impl Pusher {
             .cloned()
             .collect();
         let started = std::time::Instant::now();
-        let certificate = self.certificates.current().await?;
+        let certificates = self.certificates.current().await?;
         let mut targets: HashMap<String, TargetRow> = self
             .store
             .targets(&unique)
@@ -91,7 +93,12 @@ impl Pusher {
         let mut to_record: Vec<(String, PushResult)> = Vec::new();
         let mut to_send = Vec::new();
         for id in unique {
-            let result = match (targets.remove(&id), &certificate) {
+            let target = targets.remove(&id);
+            let certificate = target
+                .as_ref()
+                .and_then(|t| certificates.get(&t.topic))
+                .cloned();
+            let result = match (target, certificate) {
                 (None, _) => PushResult::local(
                     Outcome::NoTarget,
                     "no push target: the enrollment never sent a TokenUpdate, or checked out",
@@ -100,19 +107,22 @@ impl Pusher {
                     Outcome::Inactive,
                     format!("inactive ({})", t.flag.as_deref().unwrap_or("flagged")),
                 ),
-                (Some(_), None) => {
+                (Some(_), None) if certificates.is_empty() => {
                     PushResult::local(Outcome::NoCertificate, "no push certificate is installed")
                 }
-                (Some(t), Some(c)) if t.topic != c.row.topic => {
+                (Some(t), None) => {
                     let result = PushResult::local(
                         Outcome::TopicMismatch,
-                        format!("the device's topic {:?} is not the certificate's", t.topic),
+                        format!(
+                            "no push certificate for the device's topic {:?}: upload one for it",
+                            t.topic
+                        ),
                     );
                     to_record.push((id.clone(), result.clone()));
                     result
                 }
-                (Some(t), Some(_)) => {
-                    to_send.push(t);
+                (Some(t), Some(certificate)) => {
+                    to_send.push((t, certificate));
                     continue;
                 }
             };
@@ -120,34 +130,40 @@ impl Pusher {
         }
 
         let looked_up = started.elapsed();
-        if let Some(certificate) = &certificate {
-            let client = &certificate.client;
-            let coalescer = &self.coalescer;
-            let sent: Vec<(String, crate::coalesce::Served)> = futures::stream::iter(to_send)
-                .map(|target| async move {
-                    let served = coalescer
-                        .push(&target.enrollment_id, || async {
-                            PushResult::from_reply(
-                                client.send(&target.token, &target.push_magic).await,
-                            )
-                        })
-                        .await;
-                    (target.enrollment_id, served)
-                })
-                .buffer_unordered(self.max_in_flight)
-                .collect()
-                .await;
-            for (id, served) in sent {
-                if served.sent_here {
-                    to_record.push((id.clone(), served.result.clone()));
+        let coalescer = &self.coalescer;
+        let sent: Vec<(String, crate::coalesce::Served, i64)> = futures::stream::iter(to_send)
+            .map(|(target, certificate)| async move {
+                let served = coalescer
+                    .push(&target.enrollment_id, || async {
+                        PushResult::from_reply(
+                            certificate
+                                .client
+                                .send(&target.token, &target.push_magic)
+                                .await,
+                        )
+                    })
+                    .await;
+                (target.enrollment_id, served, certificate.row.version)
+            })
+            .buffer_unordered(self.max_in_flight)
+            .collect()
+            .await;
+        let mut refused_certificates: HashMap<i64, PushResult> = HashMap::new();
+        for (id, served, version) in sent {
+            if served.sent_here {
+                if served.result.outcome == Outcome::CertificateRejected {
+                    refused_certificates
+                        .entry(version)
+                        .or_insert_with(|| served.result.clone());
                 }
-                decided.insert(id, served.result);
+                to_record.push((id.clone(), served.result.clone()));
             }
+            decided.insert(id, served.result);
         }
 
         let sent = started.elapsed();
         let certificate_error = self
-            .record(&to_record, &decided, certificate.as_deref(), now)
+            .record(&to_record, &decided, &refused_certificates, now)
             .await;
         let mut counts: HashMap<Outcome, u32> = HashMap::new();
         for result in decided.values() {
@@ -178,29 +194,23 @@ impl Pusher {
         })
     }
 
-    /// Records outcomes and counts them; answers the certificate error, if any. A failure to
-    /// record is logged, not returned: the pushes have been sent, and a caller retrying the
-    /// whole Push would only send them again.
+    /// Records outcomes and counts them, and each certificate APNs refused (by version) on
+    /// that certificate; answers the first certificate error, if any. A failure to record is
+    /// logged, not returned: the pushes have been sent, and a caller retrying the whole Push
+    /// would only send them again.
     async fn record(
         &self,
         sent: &[(String, PushResult)],
         decided: &HashMap<String, PushResult>,
-        certificate: Option<&crate::current::ActiveCertificate>,
+        refused_certificates: &HashMap<i64, PushResult>,
         now: i64,
     ) -> Option<String> {
         let mut groups: HashMap<(Outcome, &str), Vec<String>> = HashMap::new();
-        let mut certificate_error = None;
         for (id, result) in sent {
             groups
                 .entry((result.outcome, result.reason.as_str()))
                 .or_default()
                 .push(id.clone());
-            if result.outcome == Outcome::CertificateRejected && certificate_error.is_none() {
-                certificate_error = Some(format!(
-                    "APNs refused the push certificate: {} {}",
-                    result.status, result.reason
-                ));
-            }
         }
         let groups: Vec<ResultGroup> = groups
             .into_iter()
@@ -213,15 +223,21 @@ impl Pusher {
         if let Err(error) = self.store.record_results(&groups, now).await {
             tracing::error!(%error, "push outcomes could not be recorded");
         }
-        if let (Some(error), Some(certificate)) = (&certificate_error, certificate) {
-            tracing::error!(topic = %certificate.row.topic, %error, "push certificate refused by APNs");
+        let mut certificate_error = None;
+        for (version, result) in refused_certificates {
+            let error = format!(
+                "APNs refused the push certificate: {} {}",
+                result.status, result.reason
+            );
+            tracing::error!(version, %error, "push certificate refused by APNs");
             if let Err(e) = self
                 .store
-                .record_certificate_error(certificate.row.version, error, now)
+                .record_certificate_error(*version, &error, now)
                 .await
             {
                 tracing::error!(error = %e, "the certificate error could not be recorded");
             }
+            certificate_error.get_or_insert(error);
         }
         let recorded: HashSet<&str> = sent.iter().map(|(id, _)| id.as_str()).collect();
         for (id, result) in decided {

@@ -9,10 +9,10 @@ use crate::upload::Certificates;
 use mdm_proto::v1::push_server::Push;
 use mdm_proto::v1::{
     self, CertificateInfo, CountTargetsRequest, CountTargetsResponse, GetCertificateRequest,
-    GetTargetRequest, ListTargetsRequest, ListTargetsResponse, PushRequest, PushResponse,
-    PushTarget, PushTargetStatus, RecordActivityRequest, RecordActivityResponse,
-    RegisterTargetRequest, RegisterTargetResponse, RemoveTargetRequest, RemoveTargetResponse,
-    UploadCertificateRequest,
+    GetTargetRequest, ListCertificatesRequest, ListCertificatesResponse, ListTargetsRequest,
+    ListTargetsResponse, PushRequest, PushResponse, PushTarget, PushTargetStatus,
+    RecordActivityRequest, RecordActivityResponse, RegisterTargetRequest, RegisterTargetResponse,
+    RemoveTargetRequest, RemoveTargetResponse, UploadCertificateRequest,
 };
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -53,27 +53,29 @@ impl PushApi {
 const MAX_PUSH_FIELD_LEN: usize = 255;
 
 impl PushApi {
-    /// Refuses a topic that is not the installed certificate's: the mismatch would otherwise
-    /// only show as pushes failing later, one device at a time. Before any certificate is
-    /// installed nothing can be compared: the target is kept and counted.
+    /// Refuses a topic that no installed certificate has: the mismatch would otherwise only
+    /// show as pushes failing later, one device at a time. Before any certificate is installed
+    /// nothing can be compared: the target is kept and counted.
     async fn check_topic(&self, topic: &str) -> Result<(), Error> {
-        match self.cache.current().await? {
-            Some(current) if current.row.topic != topic => {
-                self.metrics.topic_mismatch.inc();
-                tracing::warn!(device_topic = %mdm_proto::bounded(topic, 255), installed = %current.row.topic,
-                    "push target refused: its Topic is not the push certificate's");
-                Err(Error::TopicMismatch {
-                    device: topic.to_owned(),
-                    installed: current.row.topic.clone(),
-                })
-            }
-            Some(_) => Ok(()),
-            None => {
-                self.metrics.without_certificate.inc();
-                tracing::warn!(topic, "push target registered with no push certificate installed: the device cannot be woken until one is uploaded");
-                Ok(())
-            }
+        let certificates = self.cache.current().await?;
+        if certificates.is_empty() {
+            self.metrics.without_certificate.inc();
+            tracing::warn!(topic, "push target registered with no push certificate installed: the device cannot be woken until one is uploaded");
+            return Ok(());
         }
+        if certificates.contains_key(topic) {
+            return Ok(());
+        }
+        let mut installed: Vec<&str> = certificates.keys().map(String::as_str).collect();
+        installed.sort_unstable();
+        let installed = installed.join(", ");
+        self.metrics.topic_mismatch.inc();
+        tracing::warn!(device_topic = %mdm_proto::bounded(topic, 255), %installed,
+            "push target refused: its Topic is no push certificate's");
+        Err(Error::TopicMismatch {
+            device: topic.to_owned(),
+            installed,
+        })
     }
 }
 
@@ -197,6 +199,15 @@ impl Push for PushApi {
         _request: Request<GetCertificateRequest>,
     ) -> Result<Response<CertificateInfo>, Status> {
         Ok(Response::new(self.certificates.current().await?))
+    }
+
+    async fn list_certificates(
+        &self,
+        _request: Request<ListCertificatesRequest>,
+    ) -> Result<Response<ListCertificatesResponse>, Status> {
+        Ok(Response::new(ListCertificatesResponse {
+            certificates: self.certificates.all().await?,
+        }))
     }
 
     async fn get_target(

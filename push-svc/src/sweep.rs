@@ -105,7 +105,7 @@ pub async fn run(
         if let Err(error) = store.notify_expiring(threshold, now).await {
             tracing::warn!(%error, "certificate expiry event not written; retrying at the next interval");
         }
-        if let Ok(info) = certificates.current().await {
+        for info in certificates.all().await.unwrap_or_default() {
             metrics.certificate(&info.topic, info.not_after_ms, service_kit::now_ms());
             if !info.warning.is_empty() {
                 tracing::warn!(topic = %info.topic, days_left = info.days_left, "{}", info.warning);

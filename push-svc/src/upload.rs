@@ -30,8 +30,9 @@ impl Certificates {
         }
     }
 
-    /// Checks and stores an uploaded certificate as the current one, then tells `cache` so
-    /// this replica uses it at once (the others within their refresh interval).
+    /// Checks and stores an uploaded certificate as its topic's current one (a topic not
+    /// pushed yet only with `new_topic`), then tells `cache` so this replica uses it at once
+    /// (the others within their refresh interval).
     pub async fn upload(
         &self,
         request: &UploadCertificateRequest,
@@ -82,6 +83,7 @@ impl Certificates {
                     not_after: certificate.not_after_ms,
                     uploaded_by: &request.uploaded_by,
                 },
+                request.new_topic,
                 now,
             )
             .await?;
@@ -90,13 +92,27 @@ impl Certificates {
             not_after_ms = certificate.not_after_ms, "push certificate installed");
         let row = self
             .store
-            .current_certificate()
+            .current_certificates()
             .await?
+            .into_iter()
+            .find(|row| row.topic == certificate.topic)
             .ok_or_else(|| Error::NotFound("the certificate just stored is gone".into()))?;
         Ok(self.info(&row, now))
     }
 
-    /// The current certificate, described.
+    /// Every topic's current certificate, described, in the order the topics were added.
+    pub async fn all(&self) -> Result<Vec<CertificateInfo>, Error> {
+        let now = service_kit::now_ms();
+        Ok(self
+            .store
+            .current_certificates()
+            .await?
+            .iter()
+            .map(|row| self.info(row, now))
+            .collect())
+    }
+
+    /// The first topic's current certificate, described.
     pub async fn current(&self) -> Result<CertificateInfo, Error> {
         let row = self.store.current_certificate().await?.ok_or_else(|| {
             Error::NotFound("no push certificate is installed: upload one".into())

@@ -132,7 +132,7 @@ macro_rules! events_suite {
                     uploaded_by: "ops",
                 };
                 store
-                    .insert_certificate(&certificate, now)
+                    .insert_certificate(&certificate, false, now)
                     .await
                     .expect("insert");
                 assert!(!store

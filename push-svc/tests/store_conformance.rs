@@ -300,7 +300,7 @@ macro_rules! store_suite {
             }
 
             #[tokio::test]
-            async fn certificates_keep_one_topic_and_a_short_history() {
+            async fn certificates_keep_their_topics_and_a_short_history() {
                 let Some((store, _db)) = open().await else {
                     return;
                 };
@@ -317,41 +317,62 @@ macro_rules! store_suite {
                     not_after: i64::MAX,
                     uploaded_by: "test",
                 };
-                assert_eq!(
-                    store.current_certificate_version().await.expect("version"),
-                    None
-                );
+                assert!(store
+                    .certificate_versions()
+                    .await
+                    .expect("versions")
+                    .is_empty());
                 let mut last = 0;
                 for _ in 0..12 {
                     last = store
-                        .insert_certificate(&new("com.apple.mgmt.A"), 1)
+                        .insert_certificate(&new("com.apple.mgmt.A"), false, 1)
                         .await
                         .expect("insert");
                 }
                 assert_eq!(
-                    store.current_certificate_version().await.expect("version"),
-                    Some(last)
+                    store.certificate_versions().await.expect("versions"),
+                    [("com.apple.mgmt.A".to_owned(), last)]
                 );
+                // Another topic only when asked for: a renewal that changed topic is refused.
                 let err = store
-                    .insert_certificate(&new("com.apple.mgmt.B"), 1)
+                    .insert_certificate(&new("com.apple.mgmt.B"), false, 1)
                     .await
                     .expect_err("other topic");
                 assert!(
                     matches!(err, push_svc::Error::TopicChange { .. }),
                     "{err:?}"
                 );
+                let b = store
+                    .insert_certificate(&new("com.apple.mgmt.B"), true, 2)
+                    .await
+                    .expect("a second topic");
+                // The first topic stays first; each keeps its own current version.
+                let current = store.current_certificates().await.expect("current");
+                let topics: Vec<(&str, i64)> = current
+                    .iter()
+                    .map(|c| (c.topic.as_str(), c.version))
+                    .collect();
+                assert_eq!(
+                    topics,
+                    [("com.apple.mgmt.A", last), ("com.apple.mgmt.B", b)]
+                );
                 store
                     .record_certificate_error(last, "403 Forbidden", 7)
                     .await
                     .expect("error");
-                let current = store
+                let first = store
                     .current_certificate()
                     .await
                     .expect("current")
                     .expect("exists");
                 assert_eq!(
-                    (current.version, current.last_error.as_deref()),
+                    (first.version, first.last_error.as_deref()),
                     (last, Some("403 Forbidden"))
+                );
+                // The history is kept per topic: B's one version survived A's twelve.
+                assert_eq!(
+                    store.certificate_versions().await.expect("versions").len(),
+                    2
                 );
             }
         }

@@ -57,11 +57,16 @@ pub fn authenticate_as(udid: &str, serial: &str, name: &str) -> Vec<u8> {
 
 /// A device-channel TokenUpdate with an UnlockToken.
 pub fn token_update(udid: &str, token: &[u8], push_magic: &str) -> Vec<u8> {
+    token_update_on(udid, token, push_magic, TOPIC)
+}
+
+/// [`token_update`] on another push topic (a second push certificate's).
+pub fn token_update_on(udid: &str, token: &[u8], push_magic: &str, topic: &str) -> Vec<u8> {
     plist(
         &[
             string("MessageType", "TokenUpdate"),
             string("UDID", udid),
-            string("Topic", TOPIC),
+            string("Topic", topic),
             data("Token", token),
             string("PushMagic", push_magic),
             data("UnlockToken", b"unlock-token-blob"),

@@ -13,7 +13,10 @@ use axum::extract::State;
 use axum::Json;
 use base64::Engine;
 use mdm_api::push::{PushCertificate, PushCertificateUpload, PushRequest, PushResult, PushResults};
-use mdm_proto::v1::{self, GetCertificateRequest, UploadCertificateRequest};
+use mdm_api::Page;
+use mdm_proto::v1::{
+    self, GetCertificateRequest, ListCertificatesRequest, UploadCertificateRequest,
+};
 use std::collections::BTreeMap;
 
 const SERVICE: &str = "push-svc";
@@ -61,7 +64,29 @@ pub async fn push(
     }))
 }
 
-/// The installed push certificate (404 before the first upload).
+/// Every topic's push certificate, in the order the topics were added (one page).
+#[utoipa::path(get, path = "/v1/push-certificates", operation_id = "listPushCertificates", tag = "push",
+    responses((status = 200, description = "The certificates", body = Page<PushCertificate>), Failures),
+    security(("bearer" = ["read"])))]
+pub async fn list_certificates(
+    State(state): State<AppState>,
+) -> Result<Json<Page<PushCertificate>>, ApiError> {
+    let answer = state
+        .backends
+        .push()
+        .list_certificates(ListCertificatesRequest {})
+        .await
+        .map_err(|s| ApiError::backend(SERVICE, &s))?
+        .into_inner();
+    let items = answer
+        .certificates
+        .into_iter()
+        .map(convert::push_certificate)
+        .collect();
+    Ok(Json(Page::new(items, None)))
+}
+
+/// The first topic's push certificate (404 before the first upload).
 #[utoipa::path(get, path = "/v1/push-certificate", operation_id = "getPushCertificate", tag = "push",
     responses((status = 200, description = "The certificate", body = PushCertificate), Failures),
     security(("bearer" = ["read"])))]
@@ -78,8 +103,9 @@ pub async fn get_certificate(
     Ok(Json(convert::push_certificate(info)))
 }
 
-/// Installs a push certificate; pushes use it at once. Its topic must match the enrolled
-/// devices' (a certificate for another topic is refused while devices are enrolled on one).
+/// Installs a push certificate; pushes to its topic's devices use it at once. It replaces the
+/// certificate of its own topic; a topic this server does not push yet needs `new_topic`
+/// (without it a renewal whose topic changed is refused: it would cut off every device).
 #[utoipa::path(put, path = "/v1/push-certificate", operation_id = "uploadPushCertificate", tag = "push",
     request_body = PushCertificateUpload,
     responses((status = 200, description = "The installed certificate", body = PushCertificate), Failures),
@@ -111,21 +137,22 @@ fn upload_request(
         uploaded_by: uploaded_by.to_owned(),
         ..Default::default()
     };
-    let environment = match body {
+    let (environment, new_topic) = match body {
         PushCertificateUpload::Pem(pem) => {
             request.pem = base64("pem", &pem.pem)?;
             if let Some(key) = pem.key_pem {
                 request.pem.push(b'\n');
                 request.pem.extend(base64("key_pem", &key)?);
             }
-            pem.environment
+            (pem.environment, pem.new_topic)
         }
         PushCertificateUpload::Pkcs12(p12) => {
             request.pkcs12 = base64("pkcs12", &p12.pkcs12)?;
             request.password = p12.password.unwrap_or_default();
-            p12.environment
+            (p12.environment, p12.new_topic)
         }
     };
+    request.new_topic = new_topic == Some(true);
     request.environment = environment.map_or("", |e| e.as_str()).to_owned();
     Ok(request)
 }

@@ -108,6 +108,11 @@ impl Api {
         self.get(&["v1", "push-certificate"], &Pairs::new()).await
     }
 
+    /// `GET /v1/push-certificates`: every topic's certificate (one page).
+    pub async fn push_certificates(&self) -> Result<Listing<PushCertificate>, ApiError> {
+        self.whole(&["v1", "push-certificates"]).await
+    }
+
     /// `PUT /v1/push-certificate`.
     pub async fn upload_push_certificate(
         &self,

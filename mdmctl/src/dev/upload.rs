@@ -43,6 +43,7 @@ pub async fn install(
         pem: base64::engine::general_purpose::STANDARD.encode(identity_pem),
         key_pem: None,
         environment: None,
+        new_topic: None,
     });
     let admin_log = layout.log_file(ADMIN_SVC);
     let uploaded = ready::until(

@@ -46,20 +46,35 @@ const CERTIFICATE_COLUMNS: &str = "version, topic, environment, chain_pem, seale
     subject, issuer, serial, not_before, not_after, uploaded_at, uploaded_by, last_error, last_error_at";
 
 impl PushStore {
-    /// Stores a new current certificate; answers its version. Refused when its topic is not
-    /// the server's topic.
-    pub async fn insert_certificate(&self, c: &NewCertificate<'_>, now: i64) -> Result<i64, Error> {
-        let result: Result<Result<i64, String>, sqlx::Error> = with_db!(&self.db, pool => async {
+    /// Stores a certificate as its topic's current one; answers its version. A topic this
+    /// server does not push yet is added only on the first upload or when `new_topic` asks for
+    /// it; otherwise the upload is refused (a renewal whose topic changed would cut off every
+    /// device of the old one).
+    pub async fn insert_certificate(
+        &self,
+        c: &NewCertificate<'_>,
+        new_topic: bool,
+        now: i64,
+    ) -> Result<i64, Error> {
+        let result: Result<Result<i64, Vec<String>>, sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("INSERT INTO push_topic (id, topic) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            let topics: Vec<String> =
+                sqlx::query_scalar("SELECT topic FROM push_topics ORDER BY added_at, topic")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if !topics.iter().any(|t| t == c.topic) {
+                if !topics.is_empty() && !new_topic {
+                    return Ok(Err(topics));
+                }
+                // The insert is the lock two first uploads race on.
+                sqlx::query(
+                    "INSERT INTO push_topics (topic, added_at, added_by) VALUES ($1, $2, $3)",
+                )
                 .bind(c.topic)
+                .bind(now)
+                .bind(c.uploaded_by)
                 .execute(&mut *tx)
                 .await?;
-            let topic: String = sqlx::query_scalar("SELECT topic FROM push_topic WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-            if topic != c.topic {
-                return Ok(Err(topic));
             }
             let version: i64 = sqlx::query_scalar(
                 "INSERT INTO push_certificates (topic, environment, chain_pem, sealed_key, sha256,
@@ -80,42 +95,57 @@ impl PushStore {
             .bind(c.uploaded_by)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM push_certificates WHERE version <= $1")
-                .bind(version - KEPT_VERSIONS)
-                .execute(&mut *tx)
-                .await?;
+            // A short history per topic.
+            sqlx::query(
+                "DELETE FROM push_certificates WHERE topic = $1 AND version NOT IN
+                   (SELECT version FROM push_certificates WHERE topic = $1
+                    ORDER BY version DESC LIMIT $2)",
+            )
+            .bind(c.topic)
+            .bind(KEPT_VERSIONS)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(Ok(version))
         }.await);
         match result? {
             Ok(version) => Ok(version),
             Err(current) => Err(Error::TopicChange {
-                current,
+                current: current.join(", "),
                 new: c.topic.to_owned(),
             }),
         }
     }
 
-    /// The current certificate (highest version), if any.
-    pub async fn current_certificate(&self) -> Result<Option<CertificateRow>, Error> {
+    /// Each topic's current certificate (its highest version), in the order the topics were
+    /// added: the first is the server's first topic.
+    pub async fn current_certificates(&self) -> Result<Vec<CertificateRow>, Error> {
         let sql = format!(
-            "SELECT {CERTIFICATE_COLUMNS} FROM push_certificates ORDER BY version DESC LIMIT 1"
+            "SELECT {CERTIFICATE_COLUMNS} FROM push_certificates
+             WHERE version IN (SELECT MAX(version) FROM push_certificates GROUP BY topic)
+             ORDER BY (SELECT added_at FROM push_topics t WHERE t.topic = push_certificates.topic),
+                      topic"
         );
-        let row = with_db!(&self.db, pool => sqlx::query_as::<_, CertificateRow>(&sql)
-            .fetch_optional(pool)
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, CertificateRow>(&sql)
+            .fetch_all(pool)
             .await)?;
-        Ok(row)
+        Ok(rows)
     }
 
-    /// The current certificate's version: one indexed read, cheap enough to ask every few
-    /// seconds from every replica.
-    pub async fn current_certificate_version(&self) -> Result<Option<i64>, Error> {
-        let version = with_db!(&self.db, pool => sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT MAX(version) FROM push_certificates",
+    /// The first topic's current certificate, if any.
+    pub async fn current_certificate(&self) -> Result<Option<CertificateRow>, Error> {
+        Ok(self.current_certificates().await?.into_iter().next())
+    }
+
+    /// Each topic's current version: one cheap indexed read, asked every few seconds from
+    /// every replica to notice an upload.
+    pub async fn certificate_versions(&self) -> Result<Vec<(String, i64)>, Error> {
+        let versions = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i64)>(
+            "SELECT topic, MAX(version) FROM push_certificates GROUP BY topic ORDER BY topic",
         )
-        .fetch_one(pool)
+        .fetch_all(pool)
         .await)?;
-        Ok(version)
+        Ok(versions)
     }
 
     /// Records a certificate-level refusal from APNs on certificate `version`.
@@ -137,25 +167,26 @@ impl PushStore {
         Ok(())
     }
 
-    /// Emits `push.certificate_expiring` once for the current certificate when it expires
-    /// before `threshold` (Unix ms); true when it did now. The mark and the event commit
+    /// Emits `push.certificate_expiring` once for each topic's current certificate that
+    /// expires before `threshold` (Unix ms); true when it did now. The mark and the event commit
     /// together, so the event is neither lost nor repeated.
     pub async fn notify_expiring(&self, threshold: i64, now: i64) -> Result<bool, Error> {
         let notified: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
-            let marked: Option<(String, i64)> = sqlx::query_as(
+            let marked: Vec<(String, i64)> = sqlx::query_as(
                 "UPDATE push_certificates SET expiry_notified_at = $2
-                 WHERE version = (SELECT MAX(version) FROM push_certificates)
+                 WHERE version IN (SELECT MAX(version) FROM push_certificates GROUP BY topic)
                    AND not_after < $1 AND expiry_notified_at IS NULL
                  RETURNING topic, not_after",
             )
             .bind(threshold)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-            let Some((topic, not_after)) = marked else {
+            if marked.is_empty() {
                 return Ok(false);
-            };
+            }
+            for (topic, not_after) in marked {
             NewEvent {
                 kind: "push.certificate_expiring",
                 attributes: Some(serde_json::json!({
@@ -167,6 +198,7 @@ impl PushStore {
             }
             .write(&mut *tx, now)
             .await?;
+            }
             tx.commit().await?;
             Ok(true)
         }.await);
