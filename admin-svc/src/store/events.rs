@@ -230,24 +230,22 @@ impl AdminStore {
         }.await)
     }
 
-    /// Stored events, oldest first, after `filter.after`, at most `limit`.
-    pub async fn events(
-        &self,
-        filter: &EventFilter<'_>,
-        limit: i64,
-    ) -> Result<Vec<EventRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e
-             WHERE e.seq > $1 AND ($2 IS NULL OR e.enrollment_id = $2) AND ($3 IS NULL OR e.type = $3)
-             ORDER BY e.seq LIMIT $4"
-        );
-        with_db!(&self.db, pool => sqlx::query_as::<_, EventRow>(&sql)
-            .bind(filter.after)
-            .bind(filter.enrollment_id)
-            .bind(filter.kind)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)
+    /// Stored events, oldest first, after `filter.after`, at most `limit`. Only the filters
+    /// given are in the statement, so that each reads its own index (an optional filter written
+    /// as `$n IS NULL OR …` would read them all once PostgreSQL picks a generic plan).
+    pub async fn events(&self, filter: &EventFilter<'_>, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq > "));
+            query.push_bind(filter.after);
+            if let Some(enrollment_id) = filter.enrollment_id {
+                query.push(" AND e.enrollment_id = ").push_bind(enrollment_id);
+            }
+            if let Some(kind) = filter.kind {
+                query.push(" AND e.type = ").push_bind(kind);
+            }
+            query.push(" ORDER BY e.seq LIMIT ").push_bind(limit);
+            query.build_query_as::<EventRow>().fetch_all(pool).await
+        })
     }
 
     /// One stored event by its UUID.

@@ -280,6 +280,7 @@ impl AdminStore {
     }
 
     /// A webhook's deliveries, newest first, of one status or any, before `before` (an ID).
+    /// Only the filters given are in the statement (see [`AdminStore::events`]).
     pub async fn deliveries(
         &self,
         webhook_id: &str,
@@ -287,20 +288,24 @@ impl AdminStore {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-        with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(
-            "SELECT d.id, d.webhook_id, d.event_seq, e.id AS event_id, e.type AS event_type,
-                    d.enrollment_id, d.status, d.attempts, d.next_attempt_at, d.last_attempt_at,
-                    d.response_status, d.last_error, d.completed_at
-             FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
-             WHERE d.webhook_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.id < $3)
-             ORDER BY d.id DESC LIMIT $4",
-        )
-        .bind(webhook_id)
-        .bind(status)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+        with_db!(&self.db, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT d.id, d.webhook_id, d.event_seq, e.id AS event_id, e.type AS event_type,
+                        d.enrollment_id, d.status, d.attempts, d.next_attempt_at, d.last_attempt_at,
+                        d.response_status, d.last_error, d.completed_at
+                 FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
+                 WHERE d.webhook_id = ",
+            );
+            query.push_bind(webhook_id);
+            if let Some(status) = status {
+                query.push(" AND d.status = ").push_bind(status);
+            }
+            if let Some(before) = before {
+                query.push(" AND d.id < ").push_bind(before);
+            }
+            query.push(" ORDER BY d.id DESC LIMIT ").push_bind(limit);
+            query.build_query_as::<DeliveryRow>().fetch_all(pool).await
+        })
     }
 
     /// Puts dead deliveries of a webhook back in line (all of them, or those in `ids`), to
