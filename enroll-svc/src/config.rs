@@ -45,6 +45,39 @@ pub struct Config {
     /// Enrollment URLs and profile contents; profiles cannot be made without it.
     #[serde(default)]
     pub enrollment: Option<EnrollmentConfig>,
+    /// Identities near expiry.
+    #[serde(default)]
+    pub identities: IdentitiesConfig,
+}
+
+/// `[identities]`: when an enrolled device's identity is announced as near expiry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitiesConfig {
+    /// Days before its identity certificate expires that a device's `enrollment.identity_expiring`
+    /// event is emitted (once per certificate); 0 switches the sweep off.
+    #[serde(default = "default_notice_days")]
+    pub expiry_notice_days: u32,
+    /// Seconds between two sweeps (at least 1).
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_secs: u64,
+}
+
+impl Default for IdentitiesConfig {
+    fn default() -> Self {
+        IdentitiesConfig {
+            expiry_notice_days: default_notice_days(),
+            sweep_secs: default_sweep_secs(),
+        }
+    }
+}
+
+fn default_notice_days() -> u32 {
+    60
+}
+
+fn default_sweep_secs() -> u64 {
+    3600
 }
 
 fn default_listen() -> SocketAddr {
@@ -80,6 +113,12 @@ impl ServiceConfig for Config {
         })?;
         service_kit::config::check_service_urls("push_url", &self.push_url)?;
         self.ca.validate()?;
+        if self.identities.sweep_secs == 0 {
+            return Err(ConfigError::Setting {
+                key: "identities.sweep_secs".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
         if let Some(enrollment) = &self.enrollment {
             enrollment.validate()?;
         }

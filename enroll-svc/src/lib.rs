@@ -13,7 +13,8 @@
 //! - [`store`]: the enrollment table on SQLite or PostgreSQL.
 //! - [`provisioning`]: the device-identity CA, SCEP, enrollment tokens, OTA and direct profiles,
 //!   issued certificates and revocation (`mdm.v1.Provisioning`).
-//! - [`grpc`]: the `mdm.v1.Enrollment` adapter.
+//! - [`grpc`]: the `mdm.v1.Enrollment` adapter (and `mdm.v1.Events` over its event outbox).
+//! - [`identities`]: the sweep that announces identities near expiry.
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
 //! Binaries and tests both start the service with [`run`].
@@ -23,6 +24,7 @@ pub mod checkin;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod identities;
 pub mod metrics;
 pub mod provisioning;
 pub mod push_targets;
@@ -104,7 +106,10 @@ pub async fn run(
         metrics_listener: TcpListener::bind(config.metrics_listen).await?,
         observability,
         db: store.db(),
-        tasks: Vec::new(),
+        tasks: vec![tokio::spawn(identities::run(
+            store.clone(),
+            config.identities.clone(),
+        ))],
     }
     .serve(router, shutdown)
     .await?;

@@ -9,6 +9,7 @@ mod approvals;
 mod audit;
 mod authenticate;
 mod counts;
+mod identities;
 mod inventory;
 mod listing;
 mod record;

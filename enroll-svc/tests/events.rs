@@ -87,8 +87,76 @@ macro_rules! events_suite {
                 assert!(f.store.token_update(&update).await.is_err());
                 assert!(drain(&outbox).await.is_empty());
             }
+
+            #[tokio::test]
+            async fn an_identity_near_expiry_is_announced_once() {
+                let Some(f) = super::$engine().await else {
+                    return;
+                };
+                let outbox = Outbox::new(f.store.db().clone());
+                let now = 1_700_000_000_000_i64;
+                let day = 86_400_000_i64;
+                for (id, cert) in [("SOON", CERT_A), ("LATER", CERT_B), ("GONE", [0xC; 32])] {
+                    authenticate(&f.store, id, &cert).await.expect("auth");
+                    let update = token_update(id, id, ChannelKind::Device, &cert);
+                    f.store.token_update(&update).await.expect("enrolled");
+                }
+                f.store
+                    .check_out("GONE", "GONE", &[0xC; 32], b"")
+                    .await
+                    .expect("out");
+                // Our CA issued all three: one expires in 10 days, one in a year, and one
+                // belongs to a device that left.
+                for (serial, cert, not_after) in [
+                    ("0a", CERT_A.to_vec(), now + 10 * day),
+                    ("0b", CERT_B.to_vec(), now + 365 * day),
+                    ("0c", vec![0xC; 32], now + 10 * day),
+                ] {
+                    issued(f.store.db(), serial, &cert, not_after).await;
+                }
+                drain(&outbox).await;
+                let threshold = now + 60 * day;
+                let noticed = f
+                    .store
+                    .notice_expiring_identities(threshold, now)
+                    .await
+                    .expect("sweep");
+                assert_eq!(noticed, 1);
+                assert_eq!(
+                    f.store
+                        .notice_expiring_identities(threshold, now)
+                        .await
+                        .expect("again"),
+                    0
+                );
+                let events = drain(&outbox).await;
+                assert_eq!(events.len(), 1, "{events:?}");
+                let (kind, enrollment, attributes) = &events[0];
+                assert_eq!(
+                    (kind.as_str(), enrollment.as_str()),
+                    ("enrollment.identity_expiring", "SOON")
+                );
+                assert_eq!(attributes["serial"], "0a");
+                assert_eq!(attributes["not_after_ms"], now + 10 * day);
+            }
         }
     };
+}
+
+/// A certificate our CA issued, as the SCEP service records it.
+async fn issued(db: &service_kit::db::Db, serial: &str, sha256: &[u8], not_after: i64) {
+    service_kit::with_db!(db, pool => sqlx::query(
+        "INSERT INTO issued_certificates (serial, sha256, common_name, flow, issued_at, not_after)
+         VALUES ($1, $2, $3, 'ota', 0, $4)",
+    )
+    .bind(serial)
+    .bind(sha256)
+    .bind(serial)
+    .bind(not_after)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .expect("issued");
 }
 
 events_suite!(sqlite);

@@ -233,7 +233,11 @@ impl AdminStore {
     /// Stored events, oldest first, after `filter.after`, at most `limit`. Only the filters
     /// given are in the statement, so that each reads its own index (an optional filter written
     /// as `$n IS NULL OR …` would read them all once PostgreSQL picks a generic plan).
-    pub async fn events(&self, filter: &EventFilter<'_>, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    pub async fn events(
+        &self,
+        filter: &EventFilter<'_>,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
         with_db!(&self.db, pool => {
             let mut query = sqlx::QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq > "));
             query.push_bind(filter.after);
