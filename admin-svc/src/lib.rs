@@ -17,6 +17,7 @@
 //! - [`events`]: the event dispatcher: the services' events to webhooks, blueprint runs.
 //! - [`server`]: the TLS listener.
 //! - [`metrics`]: Prometheus metrics and the access log.
+//! - [`migration`]: `/migration`, NanoMDM's endpoint for importing devices from another server.
 
 pub mod auth;
 pub mod backends;
@@ -29,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod metrics;
+pub mod migration;
 pub mod routes;
 pub mod server;
 pub mod store;

@@ -275,6 +275,7 @@ pub fn api(
                 async move { axum::Json(document) }
             }),
         )
+        .merge(crate::migration::routes(state.clone()))
         .merge(console::routes(state.sessions))
         .fallback(|| async { ApiError::NoRoute })
         .layer(middleware::from_fn(problems))

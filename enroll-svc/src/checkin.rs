@@ -119,17 +119,7 @@ impl CheckinService {
                         "Authenticate is only sent on the device channel".into(),
                     ));
                 }
-                let facts = DeviceFacts {
-                    serial_number: m.serial_number.clone(),
-                    product_name: m.product_name.clone(),
-                    model: m.model.clone(),
-                    model_name: m.model_name.clone(),
-                    device_name: m.device_name.clone(),
-                    os_version: m.os_version.clone(),
-                    build_version: m.build_version.clone(),
-                    imei: m.imei.clone(),
-                    meid: m.meid.clone(),
-                };
+                let facts = device_facts(m);
                 let authenticated = self
                     .store
                     .authenticate(&Authentication {
@@ -274,6 +264,94 @@ fn without_unlock_token(body: &[u8], has_token: bool) -> Vec<u8> {
     match plist::Value::Dictionary(dict).to_writer_xml(&mut out) {
         Ok(()) => out,
         Err(_) => Vec::new(),
+    }
+}
+
+impl CheckinService {
+    /// Imports a device's Authenticate or TokenUpdate from another server (no certificate: the
+    /// device binds its own at its first request). Answers the enrollment ID and message type.
+    pub async fn import(&self, body: &[u8], by: &str) -> Result<(String, &'static str), Error> {
+        let message = mdm_core::parse_checkin(body)?;
+        let enrollment = message.ids().enrollment()?;
+        if enrollment.is_user_channel() {
+            return Err(Error::InvalidRequest(
+                "only device channels are imported: a user channel returns with its TokenUpdate"
+                    .into(),
+            ));
+        }
+        let id = enrollment.id.as_str();
+        match &message {
+            CheckinMessage::Authenticate(m) => {
+                let facts = device_facts(m);
+                self.store
+                    .import_authenticate(id, &m.topic, &facts, body, by)
+                    .await?;
+                self.announce(id).await;
+                tracing::info!(target: "audit", enrollment = %id, by, "enrollment imported (Authenticate)");
+            }
+            CheckinMessage::TokenUpdate(m) => {
+                let without_secret = without_unlock_token(body, m.unlock_token.is_some());
+                let sealed_unlock_token = m
+                    .unlock_token
+                    .as_deref()
+                    .map(|token| self.secrets.seal(token, &unlock_token_context(id)));
+                if let Some(push) = &self.push {
+                    push.register(id, id, &m.token, &m.push_magic, &m.topic)
+                        .await?;
+                }
+                let imported = self
+                    .store
+                    .import_token_update(
+                        &TokenUpdateRecord {
+                            id,
+                            device_id: id,
+                            channel: enrollment.kind.into(),
+                            user_id: None,
+                            user_short_name: None,
+                            user_long_name: None,
+                            cert_sha256: &[],
+                            push_token: &m.token,
+                            push_magic: &m.push_magic,
+                            topic: Some(m.topic.as_str()),
+                            sealed_unlock_token,
+                            awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
+                            message: &without_secret,
+                        },
+                        by,
+                    )
+                    .await;
+                if let (Err(_), Some(push)) = (&imported, &self.push) {
+                    // Nothing imported to push: take the target back.
+                    if let Err(error) = push.remove(id, false).await {
+                        tracing::warn!(enrollment = %id, %error, "stale push target left registered");
+                    }
+                }
+                imported?;
+                tracing::info!(target: "audit", enrollment = %id, by, "enrollment imported (TokenUpdate)");
+            }
+            _ => {
+                return Err(Error::InvalidRequest(format!(
+                    "only Authenticate and TokenUpdate are imported, not {}",
+                    message.message_type()
+                )))
+            }
+        }
+        Ok((id.to_owned(), message.message_type()))
+    }
+}
+
+/// The facts an Authenticate reports.
+fn device_facts(m: &mdm_core::checkin::Authenticate) -> DeviceFacts {
+    DeviceFacts {
+        serial_number: m.serial_number.clone(),
+        product_name: m.product_name.clone(),
+        model: m.model.clone(),
+        model_name: m.model_name.clone(),
+        device_name: m.device_name.clone(),
+        os_version: m.os_version.clone(),
+        build_version: m.build_version.clone(),
+        imei: m.imei.clone(),
+        meid: m.meid.clone(),
     }
 }
 

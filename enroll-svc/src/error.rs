@@ -63,6 +63,9 @@ pub enum Error {
     /// The client certificate was revoked.
     #[error("certificate {0} is revoked")]
     Revoked(String),
+    /// The request conflicts with the current state (a migration of an enrollment active here).
+    #[error("{0}")]
+    Conflict(String),
     /// A request with a bad parameter (admin API, SCEP operation).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -95,6 +98,7 @@ impl Error {
             Error::NotManaged(_) => ErrorCode::NotManaged,
             Error::Declined => ErrorCode::Declined,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
             // The device's push target named a topic push-svc has no certificate for: the
             // device's message (or the profile it came from) is wrong, loudly, at enrollment.
             Error::PushService(s) if mdm_proto::code_of(s) == ErrorCode::InvalidMessage => {

@@ -14,10 +14,10 @@ use mdm_proto::v1::{
     CheckinRequest, CheckinResponse, CountEnrollmentsRequest, CountEnrollmentsResponse,
     DeviceIdentity, DeviceOrder as ProtoOrder, EnrollmentInfo, EnrollmentStatus as ProtoStatus,
     GetEnrollmentRequest, GetUnlockTokenRequest, GetUnlockTokenResponse, IdentityPolicy,
-    InventoryReport, ListAppsRequest, ListAppsResponse, ListAuditRequest, ListAuditResponse,
-    ListEnrollmentsRequest, ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest,
-    ResolveTargetsResponse, ResolvedTarget, UpdateInventoryRequest, UpdateInventoryResponse,
-    WatchAdmissionsRequest,
+    ImportCheckinRequest, ImportCheckinResponse, InventoryReport, ListAppsRequest,
+    ListAppsResponse, ListAuditRequest, ListAuditResponse, ListEnrollmentsRequest,
+    ListEnrollmentsResponse, ReenrollmentApproval, ResolveTargetsRequest, ResolveTargetsResponse,
+    ResolvedTarget, UpdateInventoryRequest, UpdateInventoryResponse, WatchAdmissionsRequest,
 };
 use mdm_proto::VerifiedIdentity;
 use service_kit::secrets::SecretBox;
@@ -82,6 +82,21 @@ impl Enrollment for EnrollmentApi {
         self.refuse_revoked(&identity).await?;
         let body = self.checkins.handle(&identity, &request.body).await?;
         Ok(Response::new(CheckinResponse { body }))
+    }
+
+    async fn import_checkin(
+        &self,
+        request: Request<ImportCheckinRequest>,
+    ) -> Result<Response<ImportCheckinResponse>, Status> {
+        let request = request.into_inner();
+        let (enrollment_id, message_type) = self
+            .checkins
+            .import(&request.message, &request.imported_by)
+            .await?;
+        Ok(Response::new(ImportCheckinResponse {
+            enrollment_id,
+            message_type: message_type.to_owned(),
+        }))
     }
 
     async fn get_enrollment(

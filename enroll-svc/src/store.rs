@@ -12,6 +12,7 @@ mod counts;
 mod identities;
 mod inventory;
 mod listing;
+mod migration;
 mod record;
 
 pub use approvals::Approval;
@@ -326,24 +327,33 @@ impl EnrollmentStore {
     }
 
     /// Checks that a device channel is active and presents its bound certificate; answers its
-    /// generation.
+    /// generation. A device imported from another server (not bound yet) binds the certificate
+    /// it presents here, once ([`EnrollmentStore::bind_imported`]).
     pub async fn authorize_device(
         &self,
         device_id: &str,
         cert_sha256: &[u8],
     ) -> Result<i64, Error> {
-        let found = with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(
-            "SELECT generation FROM enrollments
-             WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
-        )
-        .bind(device_id)
-        .bind(cert_sha256)
-        .fetch_optional(pool)
-        .await)?;
-        match found {
-            Some(generation) => Ok(generation),
-            None => Err(self.diagnose(device_id, cert_sha256).await),
+        let bound = || async {
+            with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT generation FROM enrollments
+                 WHERE id = $1 AND status IN ('authenticated', 'enrolled') AND cert_sha256 = $2",
+            )
+            .bind(device_id)
+            .bind(cert_sha256)
+            .fetch_optional(pool)
+            .await)
+        };
+        if let Some(generation) = bound().await? {
+            return Ok(generation);
         }
+        // A device imported from another server presents its certificate for the first time.
+        if self.bind_imported(device_id, cert_sha256).await? {
+            if let Some(generation) = bound().await? {
+                return Ok(generation);
+            }
+        }
+        Err(self.diagnose(device_id, cert_sha256).await)
     }
 
     /// Checks that a user channel exists and is enrolled (its device is checked separately);

@@ -26,11 +26,14 @@ pub enum Scope {
     /// Register webhooks (which receive every event, command results included), read their
     /// deliveries and replay dead ones.
     Webhooks,
+    /// Import devices from another MDM server (`/migration`): their Authenticate and TokenUpdate
+    /// make enrollments whose certificate binds at first use.
+    Migrate,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Read,
         Scope::Commands,
         Scope::Destructive,
@@ -38,6 +41,7 @@ impl Scope {
         Scope::PushCertificate,
         Scope::Admin,
         Scope::Webhooks,
+        Scope::Migrate,
     ];
 
     /// The name used in configuration, tokens and errors.
@@ -50,6 +54,7 @@ impl Scope {
             Scope::PushCertificate => "push-certificate",
             Scope::Admin => "admin",
             Scope::Webhooks => "webhooks",
+            Scope::Migrate => "migrate",
         }
     }
 

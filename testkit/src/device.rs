@@ -27,6 +27,16 @@ pub struct TestDevice {
 }
 
 impl TestDevice {
+    /// A device presenting `cert` (from any CA) that has sent nothing yet: a device enrolled
+    /// elsewhere, or one whose certificate the server must refuse.
+    pub fn with_identity(stack: &Stack, udid: &str, cert: Issued) -> TestDevice {
+        TestDevice {
+            client: stack.device_client(Some(&cert)),
+            udid: udid.to_owned(),
+            cert,
+        }
+    }
+
     /// A device with a certificate from the stack's device CA that sent Authenticate and
     /// TokenUpdate (push token `[7; 32]`).
     pub async fn enroll(stack: &Stack, udid: &str) -> anyhow::Result<TestDevice> {

@@ -70,6 +70,9 @@ pub struct StackOptions {
     pub command_env: Vec<(&'static str, String)>,
     /// More settings for admin-svc (`MDM_ADMIN_…` variables), such as `[events]` timings.
     pub admin_env: Vec<(&'static str, String)>,
+    /// Another CA (PEM) the proxy trusts for device identities: an operator's CA, such as the
+    /// CA of the server devices are migrated from.
+    pub extra_client_ca_pem: Option<String>,
 }
 
 impl StackOptions {
@@ -89,6 +92,7 @@ impl StackOptions {
             postgres_server: None,
             command_env: Vec::new(),
             admin_env: Vec::new(),
+            extra_client_ca_pem: None,
         }
     }
 }
@@ -393,7 +397,7 @@ impl Stack {
         let health_port = free_port();
         let admin_port = free_port();
         let tokens = format!(
-            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\", \"admin\", \"webhooks\"]}}, \
+            "[{{name = \"ops\", sha256 = \"{}\", scopes = [\"read\", \"commands\", \"destructive\", \"clear-passcode\", \"push-certificate\", \"admin\", \"webhooks\", \"migrate\"]}}, \
              {{name = \"auditor\", sha256 = \"{}\", scopes = [\"read\"]}}]",
             sha256_hex(ADMIN_TOKEN),
             sha256_hex(READ_ONLY_TOKEN)
@@ -416,6 +420,11 @@ impl Stack {
         }
         let (admin, _) = start_service("admin-svc", &admin_env).await?;
         let admin_metrics_addr = metrics_addr(&admin, "admin-svc").await?;
+        let mut client_ca_files = vec![path(ca_file), path(identity_ca_file.clone())];
+        if let Some(pem) = &options.extra_client_ca_pem {
+            client_ca_files.push(path(pki.write("operator-ca.pem", pem)));
+        }
+        let client_cas = format!("{client_ca_files:?}");
         let mut proxy_env = with_log(env(&[
             (
                 "MDM_PROXY_DEVICE__LISTEN",
@@ -423,14 +432,7 @@ impl Stack {
             ),
             ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file.clone())),
             ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file.clone())),
-            (
-                "MDM_PROXY_DEVICE__CLIENT_CA_FILES",
-                format!(
-                    "[{:?}, {:?}]",
-                    path(ca_file),
-                    path(identity_ca_file.clone())
-                ),
-            ),
+            ("MDM_PROXY_DEVICE__CLIENT_CA_FILES", client_cas),
             (
                 "MDM_PROXY_ENROLLMENT__LISTEN",
                 format!("127.0.0.1:{enrollment_port}"),
