@@ -153,10 +153,6 @@ impl CheckinService {
             }
             CheckinMessage::TokenUpdate(m) => {
                 let without_secret = without_unlock_token(body, m.unlock_token.is_some());
-                let sealed_unlock_token = m
-                    .unlock_token
-                    .as_deref()
-                    .map(|token| self.secrets.seal(token, &unlock_token_context(device_id)));
                 if let Some(push) = &self.push {
                     // Authorized first, so that an unmanaged caller registers nothing; push-svc
                     // before our own write, so that its fault leaves nothing half-applied.
@@ -166,21 +162,7 @@ impl CheckinService {
                 }
                 let stored = self
                     .store
-                    .token_update(&TokenUpdateRecord {
-                        id: &enrollment.id,
-                        device_id,
-                        channel: enrollment.kind.into(),
-                        user_id: enrollment.user_id.as_deref(),
-                        user_short_name: m.ids.user_short_name.as_deref(),
-                        user_long_name: m.ids.user_long_name.as_deref(),
-                        cert_sha256: cert,
-                        push_token: &m.token,
-                        push_magic: &m.push_magic,
-                        topic: Some(m.topic.as_str()),
-                        sealed_unlock_token,
-                        awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
-                        message: &without_secret,
-                    })
+                    .token_update(&self.token_update_record(&enrollment, m, cert, &without_secret))
                     .await;
                 if let (Err(Error::NotManaged(_)), Some(push)) = (&stored, &self.push) {
                     // Checked out between the authorization and the write: take the target
@@ -291,35 +273,13 @@ impl CheckinService {
             }
             CheckinMessage::TokenUpdate(m) => {
                 let without_secret = without_unlock_token(body, m.unlock_token.is_some());
-                let sealed_unlock_token = m
-                    .unlock_token
-                    .as_deref()
-                    .map(|token| self.secrets.seal(token, &unlock_token_context(id)));
                 if let Some(push) = &self.push {
                     push.register(id, id, &m.token, &m.push_magic, &m.topic)
                         .await?;
                 }
-                let imported = self
-                    .store
-                    .import_token_update(
-                        &TokenUpdateRecord {
-                            id,
-                            device_id: id,
-                            channel: enrollment.kind.into(),
-                            user_id: None,
-                            user_short_name: None,
-                            user_long_name: None,
-                            cert_sha256: &[],
-                            push_token: &m.token,
-                            push_magic: &m.push_magic,
-                            topic: Some(m.topic.as_str()),
-                            sealed_unlock_token,
-                            awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
-                            message: &without_secret,
-                        },
-                        by,
-                    )
-                    .await;
+                // No certificate: the device binds its own at its first request.
+                let record = self.token_update_record(&enrollment, m, &[], &without_secret);
+                let imported = self.store.import_token_update(&record, by).await;
                 if let (Err(_), Some(push)) = (&imported, &self.push) {
                     // Nothing imported to push: take the target back.
                     if let Err(error) = push.remove(id, false).await {
@@ -337,6 +297,38 @@ impl CheckinService {
             }
         }
         Ok((id.to_owned(), message.message_type()))
+    }
+}
+
+impl CheckinService {
+    /// What a TokenUpdate `m` of `enrollment` stores, presented with `cert`: its push details,
+    /// the UnlockToken sealed to the device, and `message` (the body without that token).
+    fn token_update_record<'a>(
+        &self,
+        enrollment: &'a mdm_core::ids::EnrollmentRef,
+        m: &'a mdm_core::checkin::TokenUpdate,
+        cert: &'a [u8],
+        message: &'a [u8],
+    ) -> TokenUpdateRecord<'a> {
+        let device_id = enrollment.device_id.as_str();
+        TokenUpdateRecord {
+            id: &enrollment.id,
+            device_id,
+            channel: enrollment.kind.into(),
+            user_id: enrollment.user_id.as_deref(),
+            user_short_name: m.ids.user_short_name.as_deref(),
+            user_long_name: m.ids.user_long_name.as_deref(),
+            cert_sha256: cert,
+            push_token: &m.token,
+            push_magic: &m.push_magic,
+            topic: Some(m.topic.as_str()),
+            sealed_unlock_token: m
+                .unlock_token
+                .as_deref()
+                .map(|token| self.secrets.seal(token, &unlock_token_context(device_id))),
+            awaiting_configuration: m.awaiting_configuration.unwrap_or(false),
+            message,
+        }
     }
 }
 
