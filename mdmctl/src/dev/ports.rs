@@ -44,8 +44,11 @@ impl Ports {
         }
         let mut probes = Vec::new();
         let mut take = |asked: u16, flag: Option<&str>| -> anyhow::Result<u16> {
-            let listener = TcpListener::bind(SocketAddr::from((LOOPBACK, asked)))
-                .map_err(|e| busy(asked, flag, &e))?;
+            let listener = match asked {
+                0 => unclaimed()?,
+                port => TcpListener::bind(SocketAddr::from((LOOPBACK, port)))
+                    .map_err(|e| busy(port, flag, &e))?,
+            };
             let port = listener.local_addr()?.port();
             probes.push(listener);
             Ok(port)
@@ -65,6 +68,28 @@ impl Ports {
     pub fn addr(port: u16) -> SocketAddr {
         SocketAddr::from((LOOPBACK, port))
     }
+}
+
+/// A free loopback port below the kernel's ephemeral range, held open. A port picked by binding
+/// port 0 comes from that range, where every process that binds port 0 (the services' metrics
+/// listeners, the mock APNs) and every outgoing connection also gets its port: one started
+/// before the service a port was picked for once took it ("Address already in use").
+fn unclaimed() -> anyhow::Result<TcpListener> {
+    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .max(2_048);
+    let low = start.saturating_sub(10_000).max(1_024);
+    for _ in 0..1_000 {
+        let mut bytes = [0u8; 2];
+        openssl::rand::rand_bytes(&mut bytes)?;
+        let port = low + u16::from_le_bytes(bytes) % (start - low);
+        if let Ok(listener) = TcpListener::bind(SocketAddr::from((LOOPBACK, port))) {
+            return Ok(listener);
+        }
+    }
+    anyhow::bail!("no free port on {LOOPBACK} between {low} and {start}")
 }
 
 fn busy(port: u16, flag: Option<&str>, error: &std::io::Error) -> anyhow::Error {
