@@ -180,7 +180,7 @@ pub struct Identified {
 }
 
 /// The token of `Bearer <token>` (scheme case-insensitive, RFC 7235); `None` for any other form.
-fn bearer_token(header: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bearer_token(header: &[u8]) -> Option<&[u8]> {
     let header = header.trim_ascii();
     let (scheme, rest) = header.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case(b"bearer") || !rest.first()?.is_ascii_whitespace() {

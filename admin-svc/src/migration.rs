@@ -58,20 +58,16 @@ async fn import(
 /// The token in `Authorization: Basic base64(user:token)` (NanoMDM's tools) or
 /// `Authorization: Bearer token`.
 fn credential(header: &[u8]) -> Option<Vec<u8>> {
+    if let Some(token) = crate::auth::bearer_token(header) {
+        return Some(token.to_vec());
+    }
     let header = header.trim_ascii();
-    let split = header.iter().position(u8::is_ascii_whitespace)?;
-    let (scheme, rest) = (&header[..split], header[split..].trim_ascii());
-    if rest.is_empty() {
-        return None;
-    }
-    if scheme.eq_ignore_ascii_case(b"bearer") {
-        return Some(rest.to_vec());
-    }
-    if !scheme.eq_ignore_ascii_case(b"basic") {
+    let (scheme, rest) = header.split_at_checked(5)?;
+    if !scheme.eq_ignore_ascii_case(b"basic") || !rest.first()?.is_ascii_whitespace() {
         return None;
     }
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest)
+        .decode(rest.trim_ascii())
         .ok()?;
     let colon = decoded.iter().position(|b| *b == b':')?;
     let password = decoded[colon + 1..].to_vec();

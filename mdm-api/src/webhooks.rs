@@ -24,6 +24,13 @@ impl WebhookFormat {
             WebhookFormat::Micromdm => "micromdm",
         }
     }
+
+    /// The format named `name` in the database.
+    pub fn from_name(name: &str) -> Option<WebhookFormat> {
+        [WebhookFormat::Mdm, WebhookFormat::Micromdm]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
 }
 
 /// The body of `POST /v1/webhooks`.
@@ -152,6 +159,17 @@ impl DeliveryState {
             DeliveryState::Delivered => "delivered",
             DeliveryState::Dead => "dead",
         }
+    }
+
+    /// The state named `name` in the database.
+    pub fn from_name(name: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 

@@ -5,42 +5,15 @@ use crate::convert;
 use crate::store::EventRow;
 use base64::Engine;
 use mdm_api::micromdm;
+use mdm_api::webhooks::WebhookFormat;
 use serde_json::{json, Map, Value};
 
-/// A webhook's body format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Our JSON: every event type.
-    Mdm,
-    /// MicroMDM's `checkin_event` / `acknowledge_event`: check-ins and command answers only.
-    MicroMdm,
-}
-
-impl Format {
-    /// The name in the API and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Mdm => "mdm",
-            Format::MicroMdm => "micromdm",
-        }
-    }
-
-    /// The format named `name`.
-    pub fn from_name(name: &str) -> Option<Format> {
-        [Format::Mdm, Format::MicroMdm]
-            .into_iter()
-            .find(|f| f.as_str() == name)
-    }
-
-    /// Whether this format has a body for events of type `kind`.
-    pub fn carries(self, kind: &str) -> bool {
-        match self {
-            Format::Mdm => true,
-            Format::MicroMdm => {
-                micromdm_message(kind).is_some()
-                    || kind.starts_with("command.") && report_kind(kind)
-            }
-        }
+/// Whether `format` has a body for events of type `kind`: ours for every type, MicroMDM's for
+/// check-ins and command answers only.
+pub fn carries(format: WebhookFormat, kind: &str) -> bool {
+    match format {
+        WebhookFormat::Mdm => true,
+        WebhookFormat::Micromdm => micromdm_message(kind).is_some() || report_kind(kind),
     }
 }
 
@@ -63,10 +36,10 @@ fn report_kind(kind: &str) -> bool {
 }
 
 /// The body of `event` in `format`; `None` when the format has none for its type.
-pub fn render(format: Format, event: &EventRow) -> Option<Vec<u8>> {
+pub fn render(format: WebhookFormat, event: &EventRow) -> Option<Vec<u8>> {
     let value = match format {
-        Format::Mdm => ours(event),
-        Format::MicroMdm => serde_json::to_value(compatible(event)?).ok()?,
+        WebhookFormat::Mdm => ours(event),
+        WebhookFormat::Micromdm => serde_json::to_value(compatible(event)?).ok()?,
     };
     serde_json::to_vec(&value).ok()
 }

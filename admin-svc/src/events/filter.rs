@@ -1,6 +1,7 @@
 //! Which events a webhook wants: its type patterns, and what its body format can say.
 
-use crate::events::body::Format;
+use crate::events::body;
+use mdm_api::webhooks::WebhookFormat;
 
 /// A type pattern: `*` (every event), `command.*` (a family), or one type.
 pub fn matches(pattern: &str, kind: &str) -> bool {
@@ -32,14 +33,14 @@ pub struct Subscription {
     /// Its type patterns.
     pub patterns: Vec<String>,
     /// Its body format.
-    pub format: Format,
+    pub format: WebhookFormat,
 }
 
 impl Subscription {
     /// Whether an event of type `kind` is delivered to it: a pattern matches, and its format
     /// has a body for it.
     pub fn wants(&self, kind: &str) -> bool {
-        self.format.carries(kind) && self.patterns.iter().any(|p| matches(p, kind))
+        body::carries(self.format, kind) && self.patterns.iter().any(|p| matches(p, kind))
     }
 }
 
@@ -81,7 +82,7 @@ mod tests {
         let sub = Subscription {
             webhook_id: "w".into(),
             patterns: vec!["*".into()],
-            format: Format::MicroMdm,
+            format: WebhookFormat::Micromdm,
         };
         assert!(sub.wants("enrollment.authenticated"));
         assert!(sub.wants("command.acknowledged"));

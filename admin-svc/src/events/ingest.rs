@@ -1,10 +1,10 @@
 //! Ingest: the services' oldest events into admin-svc's database, then acknowledged.
 
-use super::body::Format;
 use super::filter::Subscription;
 use super::metrics::SourceLabels;
 use super::Dispatcher;
 use crate::store::Received;
+use mdm_api::webhooks::WebhookFormat;
 use mdm_proto::v1::{AckEventsRequest, PullEventsRequest};
 use std::time::Duration;
 
@@ -135,7 +135,7 @@ async fn subscriptions(dispatcher: &Dispatcher) -> Result<Vec<Subscription>, sql
         .into_iter()
         .filter_map(|w| {
             Some(Subscription {
-                format: Format::from_name(&w.format)?,
+                format: WebhookFormat::from_name(&w.format)?,
                 patterns: w.event_types.split(',').map(str::to_owned).collect(),
                 webhook_id: w.id,
             })

@@ -1,11 +1,12 @@
 //! The sender: due deliveries posted to their endpoints, at most `concurrency` at once, each a
 //! different (endpoint, enrollment), so no enrollment's events overtake one another.
 
-use super::body::{self, Format};
+use super::body;
 use super::metrics::AttemptLabels;
 use super::{secret_context, signature, Dispatcher};
 use crate::store::{Attempt, DueDelivery};
 use futures::StreamExt;
+use mdm_api::webhooks::WebhookFormat;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -125,7 +126,7 @@ impl Sender {
             }
         };
         let webhook = &delivery.webhook;
-        let Some(format) = Format::from_name(&webhook.format) else {
+        let Some(format) = WebhookFormat::from_name(&webhook.format) else {
             return failed(None, format!("unknown body format {:?}", webhook.format));
         };
         let Some(body) = body::render(format, &delivery.event) else {

@@ -313,11 +313,7 @@ fn new_secret() -> String {
 async fn document(state: &AppState, row: WebhookRow) -> Result<Webhook, ApiError> {
     let counts = state.store.delivery_counts(&row.id).await?;
     Ok(Webhook {
-        format: if row.format == "micromdm" {
-            WebhookFormat::Micromdm
-        } else {
-            WebhookFormat::Mdm
-        },
+        format: WebhookFormat::from_name(&row.format).unwrap_or(WebhookFormat::Mdm),
         events: row.event_types.split(',').map(str::to_owned).collect(),
         created_at: convert::time(row.created_at),
         pending: counts.pending,
@@ -339,11 +335,7 @@ async fn document(state: &AppState, row: WebhookRow) -> Result<Webhook, ApiError
 }
 
 fn delivery(row: DeliveryRow) -> WebhookDelivery {
-    let status = match row.status.as_str() {
-        "delivered" => DeliveryState::Delivered,
-        "dead" => DeliveryState::Dead,
-        _ => DeliveryState::Pending,
-    };
+    let status = DeliveryState::from_name(&row.status).unwrap_or(DeliveryState::Pending);
     WebhookDelivery {
         id: row.id,
         event_id: row.event_id,

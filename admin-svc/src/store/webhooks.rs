@@ -374,38 +374,43 @@ impl AdminStore {
         .bind(limit)
         .fetch_all(pool)
         .await)?;
-        let mut due = Vec::with_capacity(ids.len());
-        let mut webhooks = std::collections::HashMap::new();
-        for (id, attempts, webhook_id, seq) in ids {
-            if !webhooks.contains_key(&webhook_id) {
-                if let Some(webhook) = self.webhook(&webhook_id).await? {
-                    webhooks.insert(webhook_id.clone(), webhook);
-                }
-            }
-            let (Some(webhook), Some(event)) =
-                (webhooks.get(&webhook_id), self.event_by_seq(seq).await?)
-            else {
-                continue;
-            };
-            due.push(DueDelivery {
-                id,
-                attempts,
-                webhook: webhook.clone(),
-                event,
-            });
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(due)
-    }
-
-    async fn event_by_seq(&self, seq: i64) -> Result<Option<EventRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {} FROM events e WHERE e.seq = $1",
-            super::EVENT_COLUMNS
-        );
-        with_db!(&self.db, pool => sqlx::query_as::<_, EventRow>(&sql)
-            .bind(seq)
-            .fetch_optional(pool)
-            .await)
+        // Two more reads for the whole round, not two per delivery: the webhooks (few), and
+        // the round's events by `seq`.
+        let webhooks: std::collections::HashMap<String, WebhookRow> = self
+            .webhooks()
+            .await?
+            .into_iter()
+            .map(|w| (w.id.clone(), w))
+            .collect();
+        let events: std::collections::HashMap<i64, EventRow> = with_db!(&self.db, pool => {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT {} FROM events e WHERE e.seq IN (",
+                super::EVENT_COLUMNS
+            ));
+            let mut list = query.separated(", ");
+            for (_, _, _, seq) in &ids {
+                list.push_bind(*seq);
+            }
+            query.push(")");
+            query.build_query_as::<EventRow>().fetch_all(pool).await
+        })?
+        .into_iter()
+        .map(|e| (e.seq, e))
+        .collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|(id, attempts, webhook_id, seq)| {
+                Some(DueDelivery {
+                    id,
+                    attempts,
+                    webhook: webhooks.get(&webhook_id)?.clone(),
+                    event: events.get(&seq)?.clone(),
+                })
+            })
+            .collect())
     }
 
     /// Records an attempt of delivery `id` to `webhook_id` at `now`.
