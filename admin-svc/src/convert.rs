@@ -72,6 +72,7 @@ pub fn device(e: v1::EnrollmentInfo) -> Device {
         device_id: e.device_id,
         user_id: text(e.user_id),
         cert_sha256: text(e.cert_sha256),
+        identity_expires_at: time(e.identity_not_after_ms),
         topic: text(e.topic),
         serial_number: text(e.serial_number),
         product_name: text(e.product_name),

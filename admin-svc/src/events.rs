@@ -5,7 +5,7 @@
 //! - [`ingest`]: pulls each service's oldest events, stores them with the deliveries they make
 //!   (and the blueprint runs they start) in one transaction, then acknowledges them; a crash
 //!   between the two only pulls them again, and their UUIDs keep them stored once. Blueprint runs
-//!   are advanced there too ([`blueprints`]).
+//!   are advanced there too ([`blueprints`]), and identity renewals queued ([`renewals`]).
 //! - [`send`]: posts the due deliveries — per endpoint, only the oldest pending event of each
 //!   enrollment, so an enrollment's events arrive in order — retries with backoff, pauses an
 //!   endpoint that fails, and gives up after `max_attempts` (dead letters, replayable).
@@ -21,6 +21,8 @@ pub mod filter;
 mod ingest;
 pub mod lease;
 pub mod metrics;
+mod queue;
+pub mod renewals;
 mod send;
 pub mod signature;
 

@@ -10,6 +10,7 @@
 //! - [`summary`]: the dashboard's counts, `/v1/summary`.
 //! - [`webhooks`]: `/v1/webhooks`, their deliveries and replay; [`events`]: `/v1/events`.
 //! - [`blueprints`]: `/v1/blueprints` and their runs.
+//! - [`identities`]: identity renewals, `/v1/identity-renewals`.
 
 pub mod admin_tokens;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod devices;
 pub mod enrollment;
 pub mod events;
+pub mod identities;
 pub mod push;
 pub mod summary;
 pub mod webhooks;
@@ -234,6 +236,7 @@ fn routes() -> OpenApiRouter<AppState> {
             blueprints::delete
         ))
         .routes(routes!(blueprints::runs))
+        .routes(routes!(identities::list))
 }
 
 /// The OpenAPI document of the API, as `GET /v1/openapi.json` serves it.

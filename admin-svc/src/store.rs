@@ -6,11 +6,13 @@
 
 mod blueprints;
 mod events;
+mod renewals;
 mod sessions;
 mod webhooks;
 
 pub use blueprints::{BlueprintRow, RunRow};
 pub use events::{BlueprintMatch, EventFilter, EventRow, Ingested, Received, EVENT_COLUMNS};
+pub use renewals::{RenewalChanges, RenewalRow};
 pub use sessions::{SessionRow, TokenKind};
 pub use webhooks::{Attempt, DeliveryCounts, DeliveryRow, DueDelivery, WebhookRow};
 

@@ -78,6 +78,15 @@ impl CheckinService {
         result
     }
 
+    /// Checks that the device channel presents its bound certificate (binding it at the first
+    /// use of an imported device's or a renewal's, and telling the edges when it did).
+    async fn authorize(&self, device_id: &str, cert: &[u8]) -> Result<(), Error> {
+        if self.store.authorize_device(device_id, cert).await?.rebound {
+            self.announce(device_id).await;
+        }
+        Ok(())
+    }
+
     /// Tells the edges that `device_id`'s admissions changed.
     async fn announce(&self, device_id: &str) {
         if let Some(admissions) = &self.admissions {
@@ -156,7 +165,7 @@ impl CheckinService {
                 if let Some(push) = &self.push {
                     // Authorized first, so that an unmanaged caller registers nothing; push-svc
                     // before our own write, so that its fault leaves nothing half-applied.
-                    self.store.authorize_device(device_id, cert).await?;
+                    self.authorize(device_id, cert).await?;
                     push.register(&enrollment.id, device_id, &m.token, &m.push_magic, &m.topic)
                         .await?;
                 }
@@ -181,7 +190,7 @@ impl CheckinService {
                 if let Some(push) = &self.push {
                     // Only the enrolled device itself may take its push target away; push-svc
                     // first, because the device will not repeat a CheckOut.
-                    self.store.authorize_device(device_id, cert).await?;
+                    self.authorize(device_id, cert).await?;
                     let record = self.store.get(&enrollment.id).await?;
                     push.remove(&enrollment.id, !enrollment.is_user_channel())
                         .await?;
@@ -201,7 +210,7 @@ impl CheckinService {
             }
             CheckinMessage::UserAuthenticate(_) => {
                 // Only a managed device learns that user authentication is declined.
-                self.store.authorize_device(device_id, cert).await?;
+                self.authorize(device_id, cert).await?;
                 return Err(Error::Declined);
             }
             CheckinMessage::SetBootstrapToken(m) => {

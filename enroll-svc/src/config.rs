@@ -58,6 +58,10 @@ pub struct IdentitiesConfig {
     /// event is emitted (once per certificate); 0 switches the sweep off.
     #[serde(default = "default_notice_days")]
     pub expiry_notice_days: u32,
+    /// The notice period in seconds, instead of `expiry_notice_days` (with `ca.validity_secs`:
+    /// short-lived identities, tests).
+    #[serde(default)]
+    pub expiry_notice_secs: Option<u64>,
     /// Seconds between two sweeps (at least 1).
     #[serde(default = "default_sweep_secs")]
     pub sweep_secs: u64,
@@ -67,8 +71,17 @@ impl Default for IdentitiesConfig {
     fn default() -> Self {
         IdentitiesConfig {
             expiry_notice_days: default_notice_days(),
+            expiry_notice_secs: None,
             sweep_secs: default_sweep_secs(),
         }
+    }
+}
+
+impl IdentitiesConfig {
+    /// The notice period in seconds; 0: no sweep.
+    pub fn notice_secs(&self) -> u64 {
+        self.expiry_notice_secs
+            .unwrap_or(u64::from(self.expiry_notice_days) * 86_400)
     }
 }
 
@@ -117,6 +130,17 @@ impl ServiceConfig for Config {
             return Err(ConfigError::Setting {
                 key: "identities.sweep_secs".into(),
                 reason: "must be at least 1".into(),
+            });
+        }
+        // An identity noticed as soon as it is issued would be renewed over and over.
+        if self.identities.notice_secs() >= self.ca.identity_validity_secs() {
+            return Err(ConfigError::Setting {
+                key: "identities.expiry_notice_days".into(),
+                reason: format!(
+                    "the notice period ({} s) must be shorter than an identity's validity ({} s, ca.validity_days)",
+                    self.identities.notice_secs(),
+                    self.ca.identity_validity_secs()
+                ),
             });
         }
         if let Some(enrollment) = &self.enrollment {

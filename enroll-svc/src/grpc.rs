@@ -1,6 +1,6 @@
 //! The gRPC adapter: `mdm.v1.Enrollment` onto [`CheckinService`] and the store.
 
-use crate::admissions::Admissions;
+use crate::admissions::{Admissions, Event};
 use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::provisioning::Provisioning;
@@ -175,10 +175,17 @@ impl Enrollment for EnrollmentApi {
         let identity = claim.under(policy).map_err(Error::from)?;
         let generation = if request.command_channel {
             let device_id = identity.device_id().as_str();
-            let mut generation = self
+            let authorized = self
                 .store
                 .authorize_device(device_id, identity.cert_sha256().as_bytes())
                 .await?;
+            if authorized.rebound {
+                // The certificate it replaced may be cached by any edge.
+                self.admissions
+                    .publish(Event::Device(device_id.to_owned()))
+                    .await;
+            }
+            let mut generation = authorized.generation;
             if identity.enrollment_id().is_user_channel() {
                 generation = self
                     .store
@@ -447,6 +454,7 @@ fn info(r: EnrollmentRecord) -> EnrollmentInfo {
         last_seen_at_ms: r.last_seen_at,
         generation: u64::try_from(r.generation).unwrap_or(0),
         inventory: Some(inventory(r.inventory)),
+        identity_not_after_ms: r.identity_not_after.unwrap_or(0),
     }
 }
 

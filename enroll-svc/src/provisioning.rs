@@ -11,12 +11,14 @@
 //! - [`tokens`]: creating and using enrollment tokens.
 //! - [`profiles`]: [`profiles::ProfileFactory`], the enrollment, direct and trust profiles.
 //! - [`ota`]: [`ota::OtaService`], the three OTA phases.
+//! - [`renewal`]: renewal profiles, which give an enrolled device a new identity.
 //! - [`grpc`]: the `mdm.v1.Provisioning` adapter.
 
 pub mod ca;
 pub mod grpc;
 pub mod ota;
 pub mod profiles;
+pub mod renewal;
 pub mod scep;
 pub mod settings;
 pub mod store;
@@ -141,6 +143,7 @@ impl Provisioning {
                 flow: Flow::Direct,
                 ota_session_id: None,
                 enrollment_token_id: Some(&used.id),
+                renewal: None,
             })
             .await?;
         tracing::info!(token = %used.id, %device_id, "direct enrollment profile issued");

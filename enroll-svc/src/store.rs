@@ -14,6 +14,7 @@ mod inventory;
 mod listing;
 mod migration;
 mod record;
+mod renewal;
 
 pub use approvals::Approval;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
@@ -98,6 +99,16 @@ enum CheckOutResult {
 }
 
 /// The enrollment store of enroll-svc.
+/// A device channel admitted by [`EnrollmentStore::authorize_device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized {
+    /// Its generation.
+    pub generation: i64,
+    /// This request bound its certificate (first use of an imported device's or of a renewal):
+    /// what the edges cached about the device must be forgotten.
+    pub rebound: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct EnrollmentStore {
     db: Db,
@@ -328,12 +339,14 @@ impl EnrollmentStore {
 
     /// Checks that a device channel is active and presents its bound certificate; answers its
     /// generation. A device imported from another server (not bound yet) binds the certificate
-    /// it presents here, once ([`EnrollmentStore::bind_imported`]).
+    /// it presents here, once ([`EnrollmentStore::bind_imported`]); a renewal issued for the
+    /// device takes the binding over at its first use ([`EnrollmentStore::adopt_renewal`]),
+    /// after which the edges must forget the old certificate ([`Authorized::rebound`]).
     pub async fn authorize_device(
         &self,
         device_id: &str,
         cert_sha256: &[u8],
-    ) -> Result<i64, Error> {
+    ) -> Result<Authorized, Error> {
         let bound = || async {
             with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(
                 "SELECT generation FROM enrollments
@@ -345,12 +358,20 @@ impl EnrollmentStore {
             .await)
         };
         if let Some(generation) = bound().await? {
-            return Ok(generation);
+            return Ok(Authorized {
+                generation,
+                rebound: false,
+            });
         }
-        // A device imported from another server presents its certificate for the first time.
-        if self.bind_imported(device_id, cert_sha256).await? {
+        // The certificate's first use: a device imported from another server, or a renewal.
+        if self.bind_imported(device_id, cert_sha256).await?
+            || self.adopt_renewal(device_id, cert_sha256).await?
+        {
             if let Some(generation) = bound().await? {
-                return Ok(generation);
+                return Ok(Authorized {
+                    generation,
+                    rebound: true,
+                });
             }
         }
         Err(self.diagnose(device_id, cert_sha256).await)
@@ -410,7 +431,8 @@ impl EnrollmentStore {
     /// One enrollment, or `None`.
     pub async fn get(&self, id: &str) -> Result<Option<EnrollmentRecord>, Error> {
         let record = with_db!(&self.db, pool => async {
-            let row = sqlx::query("SELECT * FROM enrollments WHERE id = $1")
+            let sql = format!("SELECT *, {} FROM enrollments WHERE id = $1", record::IDENTITY_NOT_AFTER);
+            let row = sqlx::query(&sql)
                 .bind(id)
                 .fetch_optional(pool)
                 .await?;

@@ -4,7 +4,7 @@
 use enroll_svc::provisioning::store::{
     ChallengeCheck, Flow, IssuedRecord, NewChallenge, NewSession, NewToken, PkiStore,
 };
-use enroll_svc::store::{Authentication, ChannelKind, DeviceFacts, EnrollmentStore};
+use enroll_svc::store::{AuditQuery, Authentication, ChannelKind, DeviceFacts, EnrollmentStore};
 use service_kit::db::{DatabaseConfig, Db};
 
 /// Stores on a fresh database, with what keeps the database alive.
@@ -55,6 +55,8 @@ fn challenge(sha: u8, expires_at: i64) -> NewChallenge {
         flow: Flow::Ota,
         ota_session_id: Some("session-1".into()),
         enrollment_token_id: Some("token-1".into()),
+        renewal_for: None,
+        renews_serial: None,
         expires_at,
     }
 }
@@ -68,8 +70,10 @@ fn issued(serial: &str, sha: u8) -> IssuedRecord {
         ota_session_id: None,
         enrollment_token_id: Some("token-1".into()),
         renewed_from: None,
+        renewal_for: None,
         issued_at: NOW,
         not_after: NOW + 86_400_000,
+        der: vec![sha; 8],
     }
 }
 
@@ -218,7 +222,7 @@ macro_rules! provisioning_suite {
             }
 
             #[tokio::test]
-            async fn a_renewal_moves_the_enrollment_binding() {
+            async fn a_renewal_takes_the_binding_over_at_its_first_use() {
                 let Some(f) = store().await else { return };
                 f.pki
                     .create_challenge(&challenge(1, NOW + 1000), NOW)
@@ -241,21 +245,50 @@ macro_rules! provisioning_suite {
                     })
                     .await
                     .expect("enrolled");
+                // A renewal of another certificate (say, from before a re-enrollment) replaces
+                // nothing.
+                let mut stale = issued("c1", 0xC1);
+                stale.renewed_from = Some("0ld".into());
+                stale.renewal_for = Some("UDID-1".into());
+                f.pki.record_renewal(&stale).await.expect("renew");
                 let mut renewal = issued("b1", 0xB1);
                 renewal.renewed_from = Some("a1".into());
-                f.pki
-                    .record_renewal(&renewal, &[0xA1; 32])
-                    .await
-                    .expect("renew");
-                f.enrollments
-                    .authorize_device("UDID-1", &[0xB1; 32])
-                    .await
-                    .expect("the renewal is bound");
-                assert!(f
+                renewal.renewal_for = Some("UDID-1".into());
+                f.pki.record_renewal(&renewal).await.expect("renew");
+                let before = f
                     .enrollments
                     .authorize_device("UDID-1", &[0xA1; 32])
                     .await
+                    .expect("the old certificate works until the renewal is used");
+                assert!(!before.rebound);
+                assert!(f
+                    .enrollments
+                    .authorize_device("UDID-1", &[0xC1; 32])
+                    .await
                     .is_err());
+                let first = f
+                    .enrollments
+                    .authorize_device("UDID-1", &[0xB1; 32])
+                    .await
+                    .expect("the renewal is bound at its first use");
+                assert!(first.rebound, "the edges must forget the old certificate");
+                assert_eq!(
+                    first.generation, before.generation,
+                    "the enrollment goes on"
+                );
+                let again = f
+                    .enrollments
+                    .authorize_device("UDID-1", &[0xB1; 32])
+                    .await
+                    .expect("bound");
+                assert!(!again.rebound);
+                assert!(
+                    f.enrollments
+                        .authorize_device("UDID-1", &[0xA1; 32])
+                        .await
+                        .is_err(),
+                    "the replaced certificate is refused"
+                );
                 let stored = f
                     .pki
                     .certificate_by_serial("b1")
@@ -268,6 +301,18 @@ macro_rules! provisioning_suite {
                     Some("UDID-1"),
                     "a renewal belongs to the enrollment of what it renews"
                 );
+                let audit = f
+                    .enrollments
+                    .list_audit(&AuditQuery {
+                        before_id: None,
+                        limit: 10,
+                        enrollment_id: None,
+                        action: Some("enrollment.identity_renewed"),
+                    })
+                    .await
+                    .expect("audit");
+                assert_eq!(audit.len(), 1, "{audit:?}");
+                assert_eq!(audit[0].detail, "certificate b1 replaces a1");
             }
 
             #[tokio::test]

@@ -78,6 +78,8 @@ async fn challenge(store: &PkiStore, secret: &str, cn: &str, expires_at: i64) {
                 flow: Flow::Direct,
                 ota_session_id: None,
                 enrollment_token_id: Some("token-1".into()),
+                renewal_for: None,
+                renews_serial: None,
                 expires_at,
             },
             now_ms(),

@@ -463,7 +463,8 @@ macro_rules! store_suite {
                     f.store
                         .authorize_device("D1", &CERT_A)
                         .await
-                        .expect("active"),
+                        .expect("active")
+                        .generation,
                     1,
                     "the generation"
                 );

@@ -66,6 +66,9 @@ pub struct Device {
     pub status: EnrollmentStatus,
     /// Hex SHA-256 of the identity certificate bound to it (device channel).
     pub cert_sha256: Option<String>,
+    /// When that certificate expires, when this server's CA issued it: the device is renewed
+    /// before then (docs/identities.md).
+    pub identity_expires_at: Option<String>,
     /// Its push topic.
     pub topic: Option<String>,
     /// SerialNumber.

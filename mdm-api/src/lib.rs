@@ -24,6 +24,7 @@
 //! - [`summary`]: the dashboard's counts.
 //! - [`webhooks`]: webhooks, their deliveries, and the events.
 //! - [`blueprints`]: commands new devices get when they finish enrolling.
+//! - [`identities`]: identity renewals.
 //! - [`micromdm`]: the MicroMDM-compatible webhook body.
 
 pub mod admin_tokens;
@@ -32,6 +33,7 @@ pub mod blueprints;
 pub mod commands;
 pub mod devices;
 pub mod enrollment;
+pub mod identities;
 pub mod micromdm;
 pub mod page;
 pub mod problem;

@@ -66,6 +66,9 @@ pub struct StackOptions {
     /// With [`Engine::Postgres`]: the server to create the databases on (an admin URL, such as
     /// a [`crate::PgCluster`]'s), instead of `MDM_TEST_POSTGRES`'s.
     pub postgres_server: Option<String>,
+    /// More settings for every enroll-svc process (`MDM_ENROLL_…` variables), such as a short
+    /// identity validity.
+    pub enroll_env: Vec<(&'static str, String)>,
     /// More settings for every command-svc process (`MDM_COMMAND_…` variables).
     pub command_env: Vec<(&'static str, String)>,
     /// More settings for admin-svc (`MDM_ADMIN_…` variables), such as `[events]` timings.
@@ -90,6 +93,7 @@ impl StackOptions {
             replicas: 1,
             proxies: 1,
             postgres_server: None,
+            enroll_env: Vec::new(),
             command_env: Vec::new(),
             admin_env: Vec::new(),
             extra_client_ca_pem: None,
@@ -300,7 +304,7 @@ impl Stack {
             ("MDM_PUSH_APNS__RETRY_BACKOFF_MS", "5".into()),
             ("MDM_PUSH_CERTIFICATE__REFRESH_MS", "200".into()),
         ]));
-        let enroll_env = with_log(env(&[
+        let mut enroll_env = with_log(env(&[
             ("MDM_ENROLL_LISTEN", enroll_addr.to_string()),
             ("MDM_ENROLL_METRICS_LISTEN", "127.0.0.1:0".into()),
             ("MDM_ENROLL_DATABASE__URL", enroll_db),
@@ -341,6 +345,9 @@ impl Stack {
             ),
             ("MDM_ENROLL_ENROLLMENT__DEVICE_CA_FILE", path(apple_ca_file)),
         ]));
+        for (name, value) in &options.enroll_env {
+            enroll_env.push(((*name).to_owned(), value.clone()));
+        }
         let mut command_env = with_log(env(&[
             ("MDM_COMMAND_LISTEN", command_addr.to_string()),
             ("MDM_COMMAND_METRICS_LISTEN", "127.0.0.1:0".into()),

@@ -32,6 +32,10 @@ pub struct EventsConfig {
     /// Events and finished deliveries are kept this long (seconds).
     #[serde(default = "default_retention_secs")]
     pub retention_secs: u64,
+    /// Renew device identities announced as near expiry (`enrollment.identity_expiring`): queue
+    /// each an InstallProfile of its renewal profile (docs/identities.md).
+    #[serde(default = "default_renew_identities")]
+    pub renew_identities: bool,
 }
 
 impl Default for EventsConfig {
@@ -45,8 +49,13 @@ impl Default for EventsConfig {
             timeout_ms: default_timeout_ms(),
             concurrency: default_concurrency(),
             retention_secs: default_retention_secs(),
+            renew_identities: default_renew_identities(),
         }
     }
+}
+
+fn default_renew_identities() -> bool {
+    true
 }
 
 impl EventsConfig {

@@ -4,11 +4,10 @@
 //! in Setup Assistant, DeviceConfigured once every command has its answer (or expired, or was
 //! cancelled: the device must not wait forever).
 
+use super::queue::{self, Fault, Queued, Refused};
 use super::Dispatcher;
 use crate::routes::commands::command_dictionary;
 use crate::store::RunRow;
-use mdm_proto::v1::EnqueueRequest;
-use mdm_proto::ErrorCode;
 use serde_json::{Map, Value};
 
 /// Above an administrator's default priority (0): what a new device is set up with comes first.
@@ -33,16 +32,7 @@ pub async fn advance(dispatcher: &Dispatcher) {
     }
 }
 
-/// Why a run did not advance: a fault to retry, or a refusal that ends it.
-#[derive(Debug, thiserror::Error)]
-enum Stop {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("command-svc: {0}")]
-    Unavailable(String),
-}
-
-async fn advance_run(dispatcher: &Dispatcher, run: &RunRow) -> Result<(), Stop> {
+async fn advance_run(dispatcher: &Dispatcher, run: &RunRow) -> Result<(), Fault> {
     let store = &dispatcher.store;
     let now = service_kit::now_ms();
     let Some(blueprint) = store.blueprint(&run.blueprint_id).await? else {
@@ -96,11 +86,8 @@ fn queued(run: &RunRow) -> usize {
     usize::try_from(run.queued).unwrap_or(0)
 }
 
-/// command-svc refused the command for good (the device left, the command is invalid).
-struct Refused(String);
-
-/// Queues one command of a run: its CommandUUID, or command-svc's refusal. A fault is an
-/// `Err` (the run is advanced again next round).
+/// Queues one command of a run: its CommandUUID, or the refusal. A fault is an `Err` (the run
+/// is advanced again next round).
 async fn enqueue(
     dispatcher: &Dispatcher,
     run: &RunRow,
@@ -108,41 +95,23 @@ async fn enqueue(
     idempotency_key: String,
     requested_by: &str,
     push: bool,
-) -> Result<Result<String, Refused>, Stop> {
-    let dictionary = match command_dictionary(command) {
+) -> Result<Result<String, Refused>, Fault> {
+    let command = match command_dictionary(command) {
         Ok(dictionary) => dictionary,
         Err(e) => return Ok(Err(Refused(e.to_string()))),
     };
-    let mut command_plist = Vec::new();
-    if let Err(e) = plist::Value::Dictionary(dictionary).to_writer_xml(&mut command_plist) {
-        return Ok(Err(Refused(e.to_string())));
-    }
-    let answer = dispatcher
-        .backends
-        .commands()
-        .enqueue(EnqueueRequest {
-            enrollment_ids: vec![run.enrollment_id.clone()],
-            command_plist,
+    queue::enqueue(
+        dispatcher,
+        Queued {
+            enrollment_id: &run.enrollment_id,
+            command,
+            idempotency_key,
+            requested_by,
+            reason: String::new(),
             priority: PRIORITY,
             expires_at_ms: 0,
-            idempotency_key,
-            requested_by: requested_by.to_owned(),
-            reason: String::new(),
-            no_push: !push,
-            allow_unknown: false,
-        })
-        .await;
-    match answer {
-        Ok(answer) => Ok(Ok(answer.into_inner().command_uuid)),
-        Err(status) => match mdm_proto::code_of(&status) {
-            // Not a refusal: the run stays where it is and is advanced again.
-            ErrorCode::Unavailable | ErrorCode::Internal => {
-                Err(Stop::Unavailable(status.message().to_owned()))
-            }
-            _ => Ok(Err(Refused(format!(
-                "command-svc refused a command: {}",
-                status.message()
-            )))),
+            push,
         },
-    }
+    )
+    .await
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 const SOURCES: [&str; 3] = ["enroll-svc", "command-svc", "push-svc"];
 
 /// Pulls, stores and acknowledges while this replica holds the lease, then advances blueprint
-/// runs; waits `poll_ms` after each round unless a service had a full batch waiting.
+/// runs and identity renewals; waits `poll_ms` after each round unless a service had a full batch waiting.
 pub async fn run(dispatcher: Dispatcher) {
     let poll = Duration::from_millis(dispatcher.config.poll_ms);
     let mut last_purge = 0;
@@ -32,6 +32,7 @@ pub async fn run(dispatcher: Dispatcher) {
             dispatcher.stored.notify_one();
         }
         super::blueprints::advance(&dispatcher).await;
+        super::renewals::advance(&dispatcher).await;
         let now = service_kit::now_ms();
         if now - last_purge > 3_600_000 {
             last_purge = now;
@@ -85,12 +86,24 @@ async fn round(dispatcher: &Dispatcher) -> Result<(usize, bool), sqlx::Error> {
         .metrics
         .ingest_lag_seconds
         .set((now - oldest).max(0) as f64 / 1000.0);
+    // A renewal's InstallProfile that failed fails the renewal: in the same transaction.
+    let renewal_failures = super::renewals::failures_among(dispatcher, &received).await?;
+    received.extend(renewal_failures);
     let subscriptions = subscriptions(dispatcher).await?;
     let blueprints = dispatcher.store.enabled_blueprints().await?;
     let done = dispatcher
         .store
-        .ingest(&received, &subscriptions, &blueprints, now)
+        .ingest(
+            &received,
+            &subscriptions,
+            &blueprints,
+            dispatcher.config.renew_identities,
+            now,
+        )
         .await?;
+    let metrics = &dispatcher.metrics;
+    metrics.count_renewals("renewed", done.renewals.renewed);
+    metrics.count_renewals("failed", done.renewals.failed);
     for source in SOURCES {
         let n = received.iter().filter(|r| r.source == source).count();
         if n > 0 {
@@ -127,7 +140,9 @@ async fn round(dispatcher: &Dispatcher) -> Result<(usize, bool), sqlx::Error> {
 
 /// Every webhook, as ingest fans events out to them: a paused one holds its deliveries until
 /// it is resumed (or they outlive the retention period).
-async fn subscriptions(dispatcher: &Dispatcher) -> Result<Vec<Subscription>, sqlx::Error> {
+pub(super) async fn subscriptions(
+    dispatcher: &Dispatcher,
+) -> Result<Vec<Subscription>, sqlx::Error> {
     Ok(dispatcher
         .store
         .webhooks()

@@ -22,6 +22,13 @@ pub struct AttemptLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of identity renewals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RenewalLabels {
+    /// queued | renewed | failed
+    pub outcome: &'static str,
+}
+
 /// The dispatcher's metrics, cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct EventMetrics {
@@ -37,6 +44,8 @@ pub struct EventMetrics {
     pub dead: Gauge,
     /// Age of the oldest waiting delivery's event, in seconds.
     pub oldest_pending_seconds: Gauge<f64, AtomicU64>,
+    /// Identity renewals by what became of them.
+    pub renewals: Family<RenewalLabels, Counter>,
 }
 
 impl EventMetrics {
@@ -73,6 +82,20 @@ impl EventMetrics {
             "Age of the oldest waiting webhook delivery",
             m.oldest_pending_seconds.clone(),
         );
+        registry.register(
+            "mdm_identity_renewals",
+            "Device identity renewals: renewal profiles queued, renewals completed (the device uses its new certificate), renewals failed",
+            m.renewals.clone(),
+        );
         m
+    }
+
+    /// Counts `n` renewals with `outcome`.
+    pub fn count_renewals(&self, outcome: &'static str, n: usize) {
+        if n > 0 {
+            self.renewals
+                .get_or_create(&RenewalLabels { outcome })
+                .inc_by(n as u64);
+        }
     }
 }

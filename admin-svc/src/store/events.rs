@@ -1,7 +1,9 @@
 //! Events as admin-svc keeps them: received from the services' outboxes and stored once each
 //! (by their UUID), in one transaction with what they start — a delivery per matching webhook,
-//! a blueprint run at a device's first TokenUpdate, a blueprint command's answer counted.
+//! a blueprint run at a device's first TokenUpdate, a blueprint command's answer counted, an
+//! identity renewal started or moved along.
 
+use super::renewals::{renewal_change, Bind};
 use super::AdminStore;
 use crate::events::filter::Subscription;
 use service_kit::db::BeginWrite;
@@ -64,6 +66,8 @@ pub struct Ingested {
     pub deliveries: usize,
     /// Blueprint runs started.
     pub runs: usize,
+    /// Identity renewals started, completed and failed.
+    pub renewals: super::RenewalChanges,
 }
 
 /// Filters of the event listing.
@@ -124,6 +128,7 @@ impl AdminStore {
         received: &[Received],
         subscriptions: &[Subscription],
         blueprints: &[BlueprintMatch],
+        renew_identities: bool,
         now: i64,
     ) -> Result<Ingested, sqlx::Error> {
         if received.is_empty() {
@@ -189,6 +194,19 @@ impl AdminStore {
             done.deliveries = deliveries.len();
             for (_, r) in &stored {
                 let e = &r.event;
+                if let Some(change) = renewal_change(e, renew_identities) {
+                    let (sql, binds) = change.statement(&e.enrollment_id, now);
+                    let mut query = sqlx::query(sql);
+                    for bind in binds {
+                        query = match bind {
+                            Bind::Text(text) => query.bind(text),
+                            Bind::Int(n) => query.bind(n),
+                        };
+                    }
+                    if query.execute(&mut *tx).await?.rows_affected() > 0 {
+                        done.renewals += change.counted();
+                    }
+                }
                 if e.r#type == "enrollment.token_update" {
                     for (blueprint, generation, awaiting) in runs_for(e, blueprints) {
                         let started = sqlx::query(

@@ -4,8 +4,10 @@
 //! unenroll. It authenticates with its identity certificate (mTLS) or signs every body
 //! (`Mdm-Signature`, for servers behind a TLS-terminating load balancer). A simulated Mac can
 //! also run a user channel per logged-in user ([`SimDevice::user_channel`]): the same identity,
-//! the same UDID with a `UserID`, and a Token and PushMagic of its own.
+//! the same UDID with a `UserID`, and a Token and PushMagic of its own. An InstallProfile of an
+//! enrollment profile renews its identity (`renewal`).
 
+mod renewal;
 mod tls;
 
 use super::responder::{
@@ -155,6 +157,7 @@ pub struct SimDevice {
     signer: Arc<(X509, PKey<Private>)>,
     client: reqwest::Client,
     stats: Option<Stats>,
+    renewals: usize,
 }
 
 impl SimDevice {
@@ -187,6 +190,7 @@ impl SimDevice {
             signer: Arc::new((cert, key)),
             client,
             stats: None,
+            renewals: 0,
         })
     }
 
@@ -239,6 +243,7 @@ impl SimDevice {
             signer: Arc::clone(&self.signer),
             client: tls::http_client(&self.tls)?,
             stats: self.stats.clone(),
+            renewals: 0,
         })
     }
 
@@ -389,7 +394,11 @@ impl SimDevice {
                 };
                 ("Error", Some(error))
             } else {
-                match execute(&command, &self.facts, &mut self.state) {
+                let answer = match self.install_mdm_profile(&command).await {
+                    Some(answer) => answer,
+                    None => execute(&command, &self.facts, &mut self.state),
+                };
+                match answer {
                     answer @ Answer::Acknowledged(_) => ("Acknowledged", Some(answer)),
                     answer @ Answer::Error { .. } => ("Error", Some(answer)),
                 }

@@ -240,6 +240,36 @@ async fn direct(server: &EnrollmentServer, token: &str) -> Result<Enrolled, Enro
     install(&wire, &enrollment).await
 }
 
+/// A profile received in an InstallProfile command, installed the way a device does when it
+/// holds an MDM payload (the server renews the device's identity this way): its payloads
+/// decrypted with the device's `current` identity, the new identity obtained through the SCEP
+/// payload the MDM payload names. `None` for a profile without an MDM payload (an ordinary
+/// configuration profile). The CA the SCEP server's TLS certificate chains to is
+/// `server_ca_pem`.
+pub async fn install_mdm_profile(
+    server_ca_pem: &str,
+    profile: &[u8],
+    current: (&X509, &PKey<Private>),
+) -> Result<Option<Enrolled>, EnrollmentError> {
+    let step = Step::RenewalProfile;
+    // Signed, as this server sends them; a device installs an unsigned one too.
+    let opened = profile::open(step, profile).or_else(|_| {
+        mdm_pki::profile::read_dictionary(profile)
+            .map_err(|e| EnrollmentError::unexpected(step, format!("not a profile: {e}")))
+    })?;
+    let enrollment = decrypt_profile(opened, current.0, current.1)
+        .map_err(|e| EnrollmentError::unexpected(step, format!("the payloads: {e}")))?;
+    let payloads = profile::payloads(step, &enrollment)?;
+    let enrolls = payloads
+        .iter()
+        .any(|p| p.get("PayloadType").and_then(Value::as_string) == Some(profile::MDM));
+    if !enrolls {
+        return Ok(None);
+    }
+    let wire = Wire::new(server_ca_pem, step)?;
+    install(&wire, &enrollment).await.map(Some)
+}
+
 /// Installs an enrollment profile: the SCEP payload the MDM payload names gives the identity.
 async fn install(wire: &Wire, enrollment: &Dictionary) -> Result<Enrolled, EnrollmentError> {
     let step = Step::MdmPayload;

@@ -24,7 +24,7 @@ const BACKDATE_SECS: i64 = 300;
 pub struct DeviceCa {
     cert: X509,
     key: PKey<Private>,
-    validity_days: u32,
+    validity_secs: i64,
 }
 
 impl std::fmt::Debug for DeviceCa {
@@ -75,7 +75,7 @@ impl DeviceCa {
         Ok(DeviceCa {
             cert,
             key,
-            validity_days: config.validity_days,
+            validity_secs: i64::try_from(config.identity_validity_secs()).unwrap_or(i64::MAX),
         })
     }
 
@@ -84,7 +84,7 @@ impl DeviceCa {
         DeviceCa {
             cert,
             key,
-            validity_days,
+            validity_secs: i64::from(validity_days) * 86_400,
         }
     }
 
@@ -112,7 +112,7 @@ impl DeviceCa {
     }
 
     /// Issues an identity certificate for `public_key` with `subject`, valid from a few minutes
-    /// ago for the configured number of days.
+    /// ago for the configured validity.
     pub fn issue<K: HasPublic>(
         &self,
         public_key: &PKeyRef<K>,
@@ -126,7 +126,7 @@ impl DeviceCa {
             IdentityTemplate {
                 subject,
                 not_before: now - BACKDATE_SECS,
-                not_after: now + i64::from(self.validity_days) * 86_400,
+                not_after: now.saturating_add(self.validity_secs),
             },
         )?)
     }

@@ -10,9 +10,9 @@ use mdm_proto::v1::{
     CertificateFlow, CreateEnrollmentTokenRequest, CreateEnrollmentTokenResponse,
     DirectProfileRequest, EnrollmentToken, GetEnrollmentTokenRequest, GetIssuedCertificateRequest,
     IssuedCertificate as ProtoCertificate, ListEnrollmentTokensRequest,
-    ListEnrollmentTokensResponse, OtaEnrollRequest, ProfileResponse, RevokeCertificateRequest,
-    RevokeEnrollmentTokenRequest, ScepRequest, ScepResponse, ServiceConfigRequest,
-    ServiceConfigResponse, TrustProfileRequest,
+    ListEnrollmentTokensResponse, OtaEnrollRequest, ProfileResponse, RenewalProfileRequest,
+    RenewalProfileResponse, RevokeCertificateRequest, RevokeEnrollmentTokenRequest, ScepRequest,
+    ScepResponse, ServiceConfigRequest, ServiceConfigResponse, TrustProfileRequest,
 };
 use service_kit::now_ms;
 use tonic::{Request, Response, Status};
@@ -235,6 +235,19 @@ impl ProvisioningRpc for ProvisioningApi {
             .await;
         Ok(Response::new(certificate(cert)))
     }
+
+    async fn renewal_profile(
+        &self,
+        request: Request<RenewalProfileRequest>,
+    ) -> Result<Response<RenewalProfileResponse>, Status> {
+        let id = request.into_inner().enrollment_id;
+        let renewal = self.provisioning.renewal_profile(&id).await?;
+        Ok(Response::new(RenewalProfileResponse {
+            profile: renewal.profile,
+            serial: renewal.serial,
+            not_after_ms: renewal.not_after,
+        }))
+    }
 }
 
 /// Serials are stored as lowercase hex without leading zeros or separators; accept what people
@@ -295,6 +308,7 @@ fn certificate(c: IssuedCertificate) -> ProtoCertificate {
         revoked_by: c.revoked_by.unwrap_or_default(),
         renewed_from: c.renewed_from.unwrap_or_default(),
         enrollment_id: c.enrollment_id.unwrap_or_default(),
+        renewal_for: c.renewal_for.unwrap_or_default(),
     }
 }
 

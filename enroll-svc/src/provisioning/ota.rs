@@ -122,6 +122,7 @@ impl OtaService {
                 flow: Flow::Ota,
                 ota_session_id: Some(&session.id),
                 enrollment_token_id: Some(&session.enrollment_token_id),
+                renewal: None,
             })
             .await?;
         tracing::info!(session = %session.id, udid = %answer.udid, "OTA phase 2: device identified");
@@ -175,6 +176,7 @@ impl OtaService {
                 flow: Flow::Enrollment,
                 ota_session_id: Some(&session.id),
                 enrollment_token_id: Some(&session.enrollment_token_id),
+                renewal: None,
             })
             .await?;
         tracing::info!(session = %session.id, udid = %answer.udid, "OTA phase 3: enrollment profile delivered");

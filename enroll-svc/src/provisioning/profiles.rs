@@ -34,6 +34,20 @@ pub struct ChallengeFor<'a> {
     pub ota_session_id: Option<&'a str>,
     /// The token behind it.
     pub enrollment_token_id: Option<&'a str>,
+    /// Set for a renewal profile: whose identity the certificate replaces.
+    pub renewal: Option<Renewal<'a>>,
+}
+
+/// The identity a renewal profile's certificate replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Renewal<'a> {
+    /// The enrollment (device channel) whose binding moves to the new certificate.
+    pub enrollment_id: &'a str,
+    /// The serial of the certificate it replaces.
+    pub serial: &'a str,
+    /// Unix ms: the challenge lasts as long as the certificate it replaces (the device may
+    /// be offline when the renewal is queued), not the enrollment challenges' short TTL.
+    pub until: i64,
 }
 
 /// Builds and signs profiles.
@@ -141,6 +155,7 @@ impl ProfileFactory {
         let challenge = random_secret()?;
         let now = now_ms();
         let ttl_ms = i64::try_from(self.settings.challenge_ttl_secs).unwrap_or(3600) * 1000;
+        let expires_at = whom.renewal.map_or(now + ttl_ms, |r| r.until);
         self.store
             .create_challenge(
                 &NewChallenge {
@@ -149,7 +164,9 @@ impl ProfileFactory {
                     flow: whom.flow,
                     ota_session_id: whom.ota_session_id.map(str::to_owned),
                     enrollment_token_id: whom.enrollment_token_id.map(str::to_owned),
-                    expires_at: now + ttl_ms,
+                    renewal_for: whom.renewal.map(|r| r.enrollment_id.to_owned()),
+                    renews_serial: whom.renewal.map(|r| r.serial.to_owned()),
+                    expires_at,
                 },
                 now,
             )

@@ -189,9 +189,11 @@ impl ScepServer {
             flow: bound.flow,
             ota_session_id: bound.ota_session_id.clone(),
             enrollment_token_id: bound.enrollment_token_id.clone(),
-            renewed_from: None,
+            renewed_from: bound.renews_serial.clone(),
+            renewal_for: bound.renewal_for.clone(),
             issued_at: now,
             not_after: not_after_ms(&cert),
+            der: cert.to_der()?,
         };
         if !self
             .store
@@ -205,7 +207,7 @@ impl ScepServer {
     }
 
     /// RenewalReq: signed by an identity this CA issued, still valid and not revoked; the new
-    /// certificate keeps its CN and flow.
+    /// certificate keeps its CN and flow, and replaces the old one's binding at its first use.
     async fn renew(&self, request: &PkiRequest, csr: &Csr) -> Result<Result<X509, Refusal>, Error> {
         let old = &request.signer;
         if !self.ca.issued(old) {
@@ -241,10 +243,12 @@ impl ScepServer {
             ota_session_id: previous.ota_session_id.clone(),
             enrollment_token_id: previous.enrollment_token_id.clone(),
             renewed_from: Some(previous.serial.clone()),
+            renewal_for: previous.enrollment_id.clone(),
             issued_at: now_ms(),
             not_after: not_after_ms(&cert),
+            der: cert.to_der()?,
         };
-        self.store.record_renewal(&record, &old_sha256).await?;
+        self.store.record_renewal(&record).await?;
         Ok(Ok(cert))
     }
 }

@@ -12,6 +12,10 @@ pub struct CaConfig {
     /// Days an issued identity certificate is valid.
     #[serde(default = "default_validity_days")]
     pub validity_days: u32,
+    /// Seconds an issued identity certificate is valid, instead of `validity_days`: for
+    /// short-lived identities, and for tests that watch one expire.
+    #[serde(default)]
+    pub validity_secs: Option<u64>,
     /// PEM certificate of an existing CA to use instead of the one generated on first start.
     /// Set together with `key_file`. The CA must have an RSA key (SCEP envelopes are encrypted
     /// to it).
@@ -39,6 +43,7 @@ impl Default for CaConfig {
     fn default() -> Self {
         CaConfig {
             validity_days: default_validity_days(),
+            validity_secs: None,
             cert_file: None,
             key_file: None,
             key_password: None,
@@ -143,6 +148,12 @@ fn readable(key: &str, path: &Option<PathBuf>) -> Result<(), ConfigError> {
 }
 
 impl CaConfig {
+    /// Seconds an issued identity certificate is valid.
+    pub fn identity_validity_secs(&self) -> u64 {
+        self.validity_secs
+            .unwrap_or(u64::from(self.validity_days) * 86_400)
+    }
+
     /// Checks files and ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.cert_file.is_some() != self.key_file.is_some() {
@@ -156,7 +167,13 @@ impl CaConfig {
         if self.validity_days == 0 || self.validity_days > 3650 {
             return Err(setting("ca.validity_days", "must be between 1 and 3650"));
         }
-        if self.ca_validity_days < self.validity_days {
+        if matches!(self.validity_secs, Some(secs) if !(10..=3650 * 86_400).contains(&secs)) {
+            return Err(setting(
+                "ca.validity_secs",
+                "must be between 10 seconds and 3650 days",
+            ));
+        }
+        if u64::from(self.ca_validity_days) * 86_400 < self.identity_validity_secs() {
             return Err(setting(
                 "ca.ca_validity_days",
                 "must be at least ca.validity_days",
@@ -265,8 +282,20 @@ mod tests {
     }
 
     #[test]
+    fn short_lived_identities_in_seconds() {
+        let config = load(&[
+            ("MDM_ENROLL_CA__VALIDITY_SECS", "24"),
+            ("MDM_ENROLL_IDENTITIES__EXPIRY_NOTICE_SECS", "14"),
+        ])
+        .expect("loads");
+        assert_eq!(config.ca.identity_validity_secs(), 24);
+        assert_eq!(config.identities.notice_secs(), 14);
+        assert_eq!(load(&[]).expect("defaults").identities.notice_secs(), 60 * 86_400);
+    }
+
+    #[test]
     fn bad_settings_name_their_key() {
-        let cases: [(&[(&str, &str)], &str); 4] = [
+        let cases: [(&[(&str, &str)], &str); 6] = [
             (
                 &[
                     ("MDM_ENROLL_ENROLLMENT__BASE_URL", "http://mdm.example.com"),
@@ -288,6 +317,12 @@ mod tests {
                 "ca.cert_file",
             ),
             (&[("MDM_ENROLL_CA__VALIDITY_DAYS", "0")], "ca.validity_days"),
+            (&[("MDM_ENROLL_CA__VALIDITY_SECS", "5")], "ca.validity_secs"),
+            // Renewed as soon as issued, over and over: refused.
+            (
+                &[("MDM_ENROLL_CA__VALIDITY_DAYS", "30")],
+                "identities.expiry_notice_days",
+            ),
         ];
         for (env, key) in cases {
             let err = load(env).expect_err(key);

@@ -5,6 +5,7 @@
 //! the last row's (sort value, ID), so a page never repeats or skips a device whose sort value
 //! it shares with another.
 
+use super::record::IDENTITY_NOT_AFTER;
 use super::{EnrollmentRecord, EnrollmentStatus, EnrollmentStore};
 use crate::error::Error;
 use service_kit::db::Db;
@@ -182,7 +183,7 @@ impl EnrollmentStore {
             conditions.join(" AND ")
         };
         let sql = format!(
-            "SELECT *, {sort_key} AS sort_key FROM enrollments WHERE {conditions} \
+            "SELECT *, {IDENTITY_NOT_AFTER}, {sort_key} AS sort_key FROM enrollments WHERE {conditions} \
              ORDER BY {order_by} LIMIT {limit_param}"
         );
         let rows: Vec<(EnrollmentRecord, Option<SortValue>)> = service_kit::with_db!(&self.db, pool => {

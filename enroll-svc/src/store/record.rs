@@ -164,7 +164,16 @@ pub struct EnrollmentRecord {
     /// What command results said about it.
     #[sqlx(flatten)]
     pub inventory: Inventory,
+    /// Unix ms of the bound certificate's notAfter, when our CA issued it (read with
+    /// [`IDENTITY_NOT_AFTER`]; absent from statements that do not select it).
+    #[sqlx(default)]
+    pub identity_not_after: Option<i64>,
 }
+
+/// The column [`EnrollmentRecord::identity_not_after`] of an `enrollments` row: its bound
+/// certificate's expiry, through the registry's unique index on fingerprints.
+pub const IDENTITY_NOT_AFTER: &str = "(SELECT c.not_after FROM issued_certificates c
+    WHERE c.sha256 = enrollments.cert_sha256) AS identity_not_after";
 
 /// What command results said about a device (see `store::inventory`).
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]

@@ -21,6 +21,9 @@ pub enum Step {
     MdmPayload,
     /// SCEP for the MDM identity.
     MdmIdentity,
+    /// An enrollment profile received in an InstallProfile command (identity renewal): opened
+    /// and decrypted with the current identity.
+    RenewalProfile,
 }
 
 impl std::fmt::Display for Step {
@@ -33,6 +36,7 @@ impl std::fmt::Display for Step {
             Step::DirectProfile => "direct enrollment profile",
             Step::MdmPayload => "enrollment profile's MDM payload",
             Step::MdmIdentity => "SCEP for the MDM identity",
+            Step::RenewalProfile => "renewal profile (InstallProfile)",
         })
     }
 }

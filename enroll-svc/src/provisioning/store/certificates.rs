@@ -22,10 +22,14 @@ pub struct IssuedRecord {
     pub enrollment_token_id: Option<String>,
     /// The serial it renews.
     pub renewed_from: Option<String>,
+    /// The enrollment whose binding it replaces at its first use (a renewal).
+    pub renewal_for: Option<String>,
     /// Unix ms.
     pub issued_at: i64,
     /// Unix ms of notAfter.
     pub not_after: i64,
+    /// The certificate's DER.
+    pub der: Vec<u8>,
 }
 
 /// An issued certificate as stored.
@@ -58,12 +62,16 @@ pub struct IssuedCertificate {
     pub revoked_by: Option<String>,
     /// The enrollment it first authenticated (it can never authenticate another).
     pub enrollment_id: Option<String>,
+    /// The enrollment whose binding it replaces at its first use (a renewal).
+    pub renewal_for: Option<String>,
+    /// The certificate's DER (kept since migration 0009; older rows have none).
+    pub der: Option<Vec<u8>>,
 }
 
 const INSERT_ISSUED: &str =
     "INSERT INTO issued_certificates (serial, sha256, common_name, flow, ota_session_id,
-        enrollment_token_id, renewed_from, issued_at, not_after)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        enrollment_token_id, renewed_from, renewal_for, issued_at, not_after, der)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 impl PkiStore {
     /// The stored CA: certificate DER and sealed key.
@@ -126,34 +134,12 @@ impl PkiStore {
         Ok(result?)
     }
 
-    /// Records a renewal and moves the old certificate's enrollment binding to the new one, in
-    /// one transaction: the device's next request presents the renewal, and must be accepted
-    /// as the certificate "the server issued" for that enrollment (docs/architecture.md §4).
-    /// The renewal belongs to the same enrollment as what it renews, for life.
-    pub async fn record_renewal(
-        &self,
-        record: &IssuedRecord,
-        old_sha256: &[u8],
-    ) -> Result<(), Error> {
+    /// Records a certificate issued by SCEP RenewalReq. The binding stays with the certificate
+    /// it renews until the device first uses the new one (`EnrollmentStore::authorize_device`):
+    /// a device that obtained a renewal but never installed it keeps working with the old.
+    pub async fn record_renewal(&self, record: &IssuedRecord) -> Result<(), Error> {
         let result: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            insert(record).execute(&mut *tx).await?;
-            sqlx::query(
-                "UPDATE issued_certificates SET enrollment_id =
-                    (SELECT enrollment_id FROM issued_certificates WHERE sha256 = $2)
-                 WHERE sha256 = $1",
-            )
-            .bind(&record.sha256)
-            .bind(old_sha256)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE enrollments SET cert_sha256 = $1 WHERE cert_sha256 = $2")
-                .bind(&record.sha256)
-                .bind(old_sha256)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
+            insert(record).execute(pool).await.map(drop)
         }.await);
         Ok(result?)
     }
@@ -171,6 +157,26 @@ impl PkiStore {
         .fetch_optional(pool)
         .await)?,
         )
+    }
+
+    /// The certificate bound to the enrolled device channel `enrollment_id`: `None` when the
+    /// channel is not enrolled or has no certificate, `Some(None)` when its certificate was
+    /// not issued here.
+    pub async fn bound_certificate(
+        &self,
+        enrollment_id: &str,
+    ) -> Result<Option<Option<IssuedCertificate>>, Error> {
+        let bound: Option<Vec<u8>> = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT cert_sha256 FROM enrollments
+             WHERE id = $1 AND device_id = id AND status = 'enrolled' AND cert_sha256 IS NOT NULL",
+        )
+        .bind(enrollment_id)
+        .fetch_optional(pool)
+        .await)?;
+        match bound {
+            Some(sha256) => Ok(Some(self.certificate_by_sha256(&sha256).await?)),
+            None => Ok(None),
+        }
     }
 
     /// An issued certificate by serial (lowercase hex).
@@ -258,6 +264,8 @@ where
         .bind(record.ota_session_id.clone())
         .bind(record.enrollment_token_id.clone())
         .bind(record.renewed_from.clone())
+        .bind(record.renewal_for.clone())
         .bind(record.issued_at)
         .bind(record.not_after)
+        .bind(record.der.clone())
 }

@@ -23,6 +23,10 @@ pub struct NewChallenge {
     pub ota_session_id: Option<String>,
     /// The token that asked for it.
     pub enrollment_token_id: Option<String>,
+    /// The enrollment whose identity it renews (a renewal profile's challenge).
+    pub renewal_for: Option<String>,
+    /// The serial of the certificate it renews, when that one is ours.
+    pub renews_serial: Option<String>,
     /// Unix ms.
     pub expires_at: i64,
 }
@@ -39,6 +43,10 @@ pub struct Challenge {
     pub ota_session_id: Option<String>,
     /// The token that asked for it.
     pub enrollment_token_id: Option<String>,
+    /// The enrollment whose identity it renews.
+    pub renewal_for: Option<String>,
+    /// The serial of the certificate it renews.
+    pub renews_serial: Option<String>,
     /// Unix ms.
     pub expires_at: i64,
     /// Unix ms when it was used.
@@ -69,14 +77,16 @@ impl PkiStore {
                 .await?;
             sqlx::query(
                 "INSERT INTO scep_challenges (challenge_sha256, common_name, flow, ota_session_id,
-                    enrollment_token_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    enrollment_token_id, renewal_for, renews_serial, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&c.sha256)
             .bind(&c.common_name)
             .bind(c.flow.as_str())
             .bind(c.ota_session_id.as_deref())
             .bind(c.enrollment_token_id.as_deref())
+            .bind(c.renewal_for.as_deref())
+            .bind(c.renews_serial.as_deref())
             .bind(now)
             .bind(c.expires_at)
             .execute(pool)
@@ -89,7 +99,8 @@ impl PkiStore {
     /// Looks a challenge up without consuming it.
     pub async fn check_challenge(&self, sha256: &[u8], now: i64) -> Result<ChallengeCheck, Error> {
         let found = with_db!(&self.db, pool => sqlx::query_as::<_, Challenge>(
-            "SELECT common_name, flow, ota_session_id, enrollment_token_id, expires_at, used_at
+            "SELECT common_name, flow, ota_session_id, enrollment_token_id, renewal_for, renews_serial,
+                    expires_at, used_at
              FROM scep_challenges WHERE challenge_sha256 = $1",
         )
         .bind(sha256)
