@@ -6,21 +6,25 @@
 //! new one moves the binding; the old certificate is refused (403) from then on, and the device
 //! keeps completing command cycles after the old certificate has expired. A device that answers
 //! the InstallProfile with an error fails its renewal: the API, an event and a metric say so.
+//! A device migrated from another server, with a certificate from that server's CA, is moved
+//! onto this server's CA the same way.
 //!
 //! Run: `cargo build --workspace --bins && cargo test -p devsim --test identity_renewal`.
 
 use base64::Engine as _;
 use devsim::admin::AdminApi;
 use devsim::sim::{
-    enroll, DeviceFacts, Enrolled, EnrollmentFlow, EnrollmentServer, SimDevice, SimError,
+    enroll, DeviceFacts, Enrolled, EnrollmentFlow, EnrollmentServer, SimConfig, SimDevice,
+    SimError, Transport,
 };
 use mdm_api::commands::DeliveryStatus;
 use openssl::asn1::Asn1Time;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::messages;
 use testkit::stack::{scrape, ADMIN_TOKEN};
-use testkit::{Engine, Stack, StackOptions};
+use testkit::{ClientCertOptions, Engine, Stack, StackOptions, TestCa};
 
 /// An identity's life.
 const VALIDITY_SECS: u64 = 24;
@@ -248,6 +252,10 @@ async fn a_device_is_renewed_before_its_identity_expires(engine: Engine) {
     );
     assert!(record["identity_expires_at"].is_string(), "{record}");
     assert!(w.renewals_counted("renewed").await >= 1.0);
+    let noticed = scrape(w.stack.enroll_metrics_addr, "mdm_identities_expiring_total")
+        .await
+        .unwrap_or(0.0);
+    assert!(noticed >= 1.0, "identities near expiry are counted");
 
     // Past the old certificate's expiry, the device goes on (renewed again if it is due).
     let wait = old_expiry.saturating_duration_since(Instant::now()) + Duration::from_secs(1);
@@ -327,6 +335,109 @@ async fn a_renewal_the_device_cannot_install_fails_loudly(engine: Engine) {
     );
     assert!(w.renewals_counted("failed").await >= 1.0);
     assert_eq!(serial(&device), old_serial, "still the old identity");
+}
+
+async fn a_migrated_device_moves_onto_this_servers_ca(engine: Engine) {
+    const UDID: &str = "MIGRATED-0000-1111-2222";
+    let old_ca = TestCa::new("The old MDM server's CA");
+    // Identities of this server live 10 years and are renewed 60 days ahead (the defaults'
+    // proportions); the old server's certificate expires in two days.
+    let options = StackOptions {
+        extra_client_ca_pem: Some(old_ca.cert_pem()),
+        enroll_env: vec![("MDM_ENROLL_IDENTITIES__SWEEP_SECS", "1".into())],
+        admin_env: vec![("MDM_ADMIN_EVENTS__POLL_MS", "100".into())],
+        ..StackOptions::new(engine)
+    };
+    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
+        return;
+    };
+    let api = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &stack.device_ca.cert_pem())
+        .expect("admin client");
+    let w = World { stack, api };
+    for message in [
+        messages::authenticate(UDID),
+        messages::token_update(UDID, &[0x3C; 32], "magic"),
+    ] {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("nanomdm:{ADMIN_TOKEN}"));
+        let imported = w
+            .stack
+            .admin_client()
+            .put(format!("{}/migration", w.stack.admin_url))
+            .header("authorization", format!("Basic {basic}"))
+            .body(message)
+            .send()
+            .await
+            .expect("admin-svc answers");
+        assert!(imported.status().is_success(), "{}", imported.status());
+    }
+    let old = old_ca.issue_client_with(ClientCertOptions {
+        common_name: Some(UDID.into()),
+        not_after: Some(std::time::SystemTime::now() + Duration::from_secs(2 * 86_400)),
+        ..ClientCertOptions::default()
+    });
+    let config = Arc::new(SimConfig::new(
+        &w.stack.device_url,
+        &w.stack.device_ca.cert_pem(),
+        Transport::Mtls,
+        messages::TOPIC,
+    ));
+    let mut device =
+        SimDevice::new(1, UDID, &old.cert_pem, &old.key_pem, Arc::clone(&config)).expect("device");
+    // Its first request binds the old certificate; the sweep finds it near expiry; the renewal
+    // profile, encrypted to it, gives a certificate of this server's CA.
+    sessions_until(&w.stack, &mut device, Duration::from_secs(30), |d| {
+        d.renewals() >= 1
+    })
+    .await;
+    let issuer = device.certificate().issuer_name().to_der().expect("issuer");
+    let ours = openssl::x509::X509::from_pem(
+        &std::fs::read(&w.stack.identity_ca_file).expect("the identity CA file"),
+    )
+    .expect("the identity CA");
+    assert_eq!(
+        issuer,
+        ours.subject_name().to_der().expect("subject"),
+        "the new identity comes from this server's CA"
+    );
+    let renewal = w.renewal(UDID, |r| r["status"] == "renewed").await;
+    assert!(renewal["renewed_serial"].is_string(), "{renewal}");
+    let mut stale = SimDevice::new(1, UDID, &old.cert_pem, &old.key_pem, config).expect("device");
+    match stale.session().await {
+        Err(SimError::Status { status: 403, .. }) => {}
+        other => panic!(
+            "the old server's certificate must be refused with 403 now, got {other:?}\n{}",
+            w.stack.logs()
+        ),
+    }
+    let uuid = w
+        .api
+        .enqueue(
+            &[UDID.to_owned()],
+            json!({"request_type": "DeviceInformation"}),
+        )
+        .await
+        .expect("queued");
+    let handled = device
+        .session()
+        .await
+        .unwrap_or_else(|e| panic!("a session: {e}\n{}", w.stack.logs()));
+    assert!(
+        handled
+            .iter()
+            .any(|h| h.command_uuid == uuid && h.status == "Acknowledged"),
+        "{handled:?}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_a_migrated_device_moves_onto_this_servers_ca() {
+    a_migrated_device_moves_onto_this_servers_ca(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_migrated_device_moves_onto_this_servers_ca() {
+    a_migrated_device_moves_onto_this_servers_ca(Engine::Postgres).await;
 }
 
 #[tokio::test]

@@ -167,7 +167,7 @@ impl Enrollment for EnrollmentApi {
         let policy = match &self.revocation {
             Some(provisioning) => {
                 provisioning
-                    .admission_policy(claim.cert_sha256().as_bytes(), requested)
+                    .admission_policy(claim.cert_sha256().as_bytes(), &request.cert_der, requested)
                     .await?
             }
             None => requested,

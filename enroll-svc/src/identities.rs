@@ -4,11 +4,12 @@
 //! Every replica may sweep: the mark and the event commit together, so none is announced twice.
 
 use crate::config::IdentitiesConfig;
+use crate::metrics::Metrics;
 use crate::store::EnrollmentStore;
 use std::time::Duration;
 
 /// Sweeps until the task is dropped; nothing when the notice period is 0.
-pub async fn run(store: EnrollmentStore, config: IdentitiesConfig) {
+pub async fn run(store: EnrollmentStore, config: IdentitiesConfig, metrics: Metrics) {
     let notice_secs = config.notice_secs();
     if notice_secs == 0 {
         return;
@@ -24,12 +25,14 @@ pub async fn run(store: EnrollmentStore, config: IdentitiesConfig) {
             .await
         {
             Ok(0) => {}
-            Ok(noticed) => tracing::warn!(
-                noticed,
-                notice_secs,
-                "device identities expire soon: renewal profiles are sent to them"
-            ),
-
+            Ok(noticed) => {
+                metrics.identities_expiring.inc_by(noticed);
+                tracing::warn!(
+                    noticed,
+                    notice_secs,
+                    "device identities expire soon: renewal profiles are sent to them"
+                )
+            }
             Err(error) => {
                 tracing::warn!(%error, "identity expiry sweep failed; retrying at the next one")
             }

@@ -65,7 +65,7 @@ pub async fn run(
     );
     let admissions = admissions::Admissions::start(store.db().clone());
     let checkins = checkin::CheckinService::new(store.clone(), secrets.clone())
-        .with_metrics(metrics)
+        .with_metrics(metrics.clone())
         .with_push(push_targets::PushTargets::new(push))
         .with_admissions(admissions.clone());
     let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets, admissions.clone())
@@ -109,6 +109,7 @@ pub async fn run(
         tasks: vec![tokio::spawn(identities::run(
             store.clone(),
             config.identities.clone(),
+            metrics.clone(),
         ))],
     }
     .serve(router, shutdown)

@@ -22,6 +22,8 @@ pub struct Metrics {
     /// Authenticates refused because the certificate did not prove it belongs to the device
     /// (each one is also in the audit log).
     pub rebind_refused: Counter,
+    /// Device identities announced as near expiry (their renewal starts).
+    pub identities_expiring: Counter,
 }
 
 impl Metrics {
@@ -37,6 +39,11 @@ impl Metrics {
             "mdm_enroll_rebind_refused",
             "Authenticate messages refused because the certificate did not prove it belongs to the enrolled device",
             metrics.rebind_refused.clone(),
+        );
+        registry.register(
+            "mdm_identities_expiring",
+            "Device identity certificates announced as near expiry (enrollment.identity_expiring), each once",
+            metrics.identities_expiring.clone(),
         );
         metrics
     }

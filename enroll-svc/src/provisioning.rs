@@ -29,6 +29,8 @@ use crate::error::Error;
 use ca::DeviceCa;
 use mdm_pki::profile::chain::DeviceCaBundle;
 use mdm_proto::v1::IdentityPolicy;
+use openssl::hash::MessageDigest;
+use openssl::x509::X509;
 use ota::OtaService;
 use profiles::{ChallengeFor, ProfileFactory};
 use scep::ScepServer;
@@ -36,6 +38,9 @@ use service_kit::db::Db;
 use service_kit::secrets::SecretBox;
 use std::sync::Arc;
 use store::{Flow, IssuedCertificate, PkiStore};
+
+/// The largest certificate kept from the edge (a device identity is 1 to 2 KiB).
+const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
 /// The enrollment side, present when `[enrollment]` is configured.
 #[derive(Debug, Clone)]
@@ -160,13 +165,19 @@ impl Provisioning {
     /// the MDM identity is the enrollment profile's). A direct-profile certificate carries a
     /// random CN, so the binding made at Authenticate is what ties it to a device: it is held to
     /// the bound-certificate policy whatever was `requested`. Certificates from other CAs are not
-    /// ours to judge: they get `requested`.
+    /// ours to judge: they get `requested`, and are kept when the edge forwarded their `der`
+    /// ([`store::ForeignCertificate`]).
     pub async fn admission_policy(
         &self,
         cert_sha256: &[u8],
+        der: &[u8],
         requested: IdentityPolicy,
     ) -> Result<IdentityPolicy, Error> {
-        match self.issued(cert_sha256).await? {
+        let issued = self.issued(cert_sha256).await?;
+        if issued.is_none() && !der.is_empty() {
+            self.remember_foreign(cert_sha256, der).await?;
+        }
+        match issued {
             Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
             Some(cert) if cert.flow == Flow::Ota => Err(Error::IdentityMismatch(format!(
                 "certificate {} is the OTA enrollment identity, not an MDM identity",
@@ -177,9 +188,34 @@ impl Provisioning {
         }
     }
 
+    /// Keeps a certificate from another CA that the edge forwarded, if it is one: its DER must
+    /// be what `cert_sha256` fingerprints (anything else is ignored, not trusted).
+    async fn remember_foreign(&self, cert_sha256: &[u8], der: &[u8]) -> Result<(), Error> {
+        if der.len() > MAX_CERTIFICATE_BYTES
+            || openssl::hash::hash(MessageDigest::sha256(), der)?.as_ref() != cert_sha256
+        {
+            tracing::warn!(
+                "the edge forwarded a certificate that is not the one it admits; not kept"
+            );
+            return Ok(());
+        }
+        let Ok(cert) = X509::from_der(der) else {
+            return Ok(());
+        };
+        let foreign = store::ForeignCertificate {
+            sha256: cert_sha256.to_vec(),
+            serial: mdm_pki::pki::serial_hex(&cert)?,
+            der: der.to_vec(),
+            not_after: mdm_pki::pki::not_after_ms(&cert),
+        };
+        self.store
+            .remember_foreign(&foreign, service_kit::now_ms())
+            .await
+    }
+
     /// Refuses what [`Provisioning::admission_policy`] refuses.
     pub async fn refuse_revoked(&self, cert_sha256: &[u8]) -> Result<(), Error> {
-        self.admission_policy(cert_sha256, IdentityPolicy::Unspecified)
+        self.admission_policy(cert_sha256, &[], IdentityPolicy::Unspecified)
             .await
             .map(drop)
     }

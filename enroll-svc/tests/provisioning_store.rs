@@ -57,6 +57,7 @@ fn challenge(sha: u8, expires_at: i64) -> NewChallenge {
         enrollment_token_id: Some("token-1".into()),
         renewal_for: None,
         renews_serial: None,
+        renews_sha256: None,
         expires_at,
     }
 }
@@ -71,6 +72,7 @@ fn issued(serial: &str, sha: u8) -> IssuedRecord {
         enrollment_token_id: Some("token-1".into()),
         renewed_from: None,
         renewal_for: None,
+        renews_sha256: None,
         issued_at: NOW,
         not_after: NOW + 86_400_000,
         der: vec![sha; 8],
@@ -250,10 +252,12 @@ macro_rules! provisioning_suite {
                 let mut stale = issued("c1", 0xC1);
                 stale.renewed_from = Some("0ld".into());
                 stale.renewal_for = Some("UDID-1".into());
+                stale.renews_sha256 = Some(vec![0x0D; 32]);
                 f.pki.record_renewal(&stale).await.expect("renew");
                 let mut renewal = issued("b1", 0xB1);
                 renewal.renewed_from = Some("a1".into());
                 renewal.renewal_for = Some("UDID-1".into());
+                renewal.renews_sha256 = Some(vec![0xA1; 32]);
                 f.pki.record_renewal(&renewal).await.expect("renew");
                 let before = f
                     .enrollments

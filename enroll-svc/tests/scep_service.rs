@@ -80,6 +80,7 @@ async fn challenge(store: &PkiStore, secret: &str, cn: &str, expires_at: i64) {
                 enrollment_token_id: Some("token-1".into()),
                 renewal_for: None,
                 renews_serial: None,
+                renews_sha256: None,
                 expires_at,
             },
             now_ms(),

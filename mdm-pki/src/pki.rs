@@ -44,6 +44,14 @@ pub fn serial_hex(cert: &X509Ref) -> Result<String, ErrorStack> {
     })
 }
 
+/// A certificate's notAfter in Unix milliseconds (0 if it cannot be read).
+pub fn not_after_ms(cert: &X509Ref) -> i64 {
+    openssl::asn1::Asn1Time::from_unix(0)
+        .and_then(|epoch| epoch.diff(cert.not_after()))
+        .map(|d| (i64::from(d.days) * 86_400 + i64::from(d.secs)) * 1000)
+        .unwrap_or(0)
+}
+
 /// SHA-256 of a certificate's DER (its fingerprint).
 pub fn sha256(cert: &X509Ref) -> Result<[u8; 32], ErrorStack> {
     let digest = cert.digest(MessageDigest::sha256())?;

@@ -103,6 +103,7 @@ impl Admissions {
                     .admit(AdmitRequest {
                         identity: Some(asked),
                         command_channel,
+                        cert_der: cert.der.to_vec(),
                     })
                     .await
                     .map_err(|status| ProxyError::backend("enroll-svc", &status))?

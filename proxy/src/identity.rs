@@ -69,6 +69,7 @@ mod tests {
         ClientCertificate {
             sha256: [7; 32],
             common_name: cn.into(),
+            der: Vec::new().into(),
         }
     }
 

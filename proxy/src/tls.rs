@@ -22,6 +22,9 @@ pub struct ClientCertificate {
     pub sha256: [u8; 32],
     /// Subject CN (empty when the subject has none: Apple signers sometimes have an empty subject).
     pub common_name: String,
+    /// The leaf's DER: enroll-svc keeps certificates its CA did not issue (for their expiry,
+    /// and to encrypt a renewal profile to them), from what admission forwards.
+    pub der: Arc<[u8]>,
 }
 
 /// What the handshake established about a connection, attached to every request on it.
@@ -47,6 +50,7 @@ impl ClientCertificate {
         Some(ClientCertificate {
             sha256: Sha256::digest(&der).into(),
             common_name,
+            der: der.into(),
         })
     }
 }

@@ -45,6 +45,8 @@ pub struct Renewal<'a> {
     pub enrollment_id: &'a str,
     /// The serial of the certificate it replaces.
     pub serial: &'a str,
+    /// Its SHA-256: only that certificate's binding is replaced.
+    pub sha256: &'a [u8],
     /// Unix ms: the challenge lasts as long as the certificate it replaces (the device may
     /// be offline when the renewal is queued), not the enrollment challenges' short TTL.
     pub until: i64,
@@ -166,6 +168,7 @@ impl ProfileFactory {
                     enrollment_token_id: whom.enrollment_token_id.map(str::to_owned),
                     renewal_for: whom.renewal.map(|r| r.enrollment_id.to_owned()),
                     renews_serial: whom.renewal.map(|r| r.serial.to_owned()),
+                    renews_sha256: whom.renewal.map(|r| r.sha256.to_vec()),
                     expires_at,
                 },
                 now,

@@ -191,8 +191,9 @@ impl ScepServer {
             enrollment_token_id: bound.enrollment_token_id.clone(),
             renewed_from: bound.renews_serial.clone(),
             renewal_for: bound.renewal_for.clone(),
+            renews_sha256: bound.renews_sha256.clone(),
             issued_at: now,
-            not_after: not_after_ms(&cert),
+            not_after: pki::not_after_ms(&cert),
             der: cert.to_der()?,
         };
         if !self
@@ -244,8 +245,9 @@ impl ScepServer {
             enrollment_token_id: previous.enrollment_token_id.clone(),
             renewed_from: Some(previous.serial.clone()),
             renewal_for: previous.enrollment_id.clone(),
+            renews_sha256: Some(old_sha256.to_vec()),
             issued_at: now_ms(),
-            not_after: not_after_ms(&cert),
+            not_after: pki::not_after_ms(&cert),
             der: cert.to_der()?,
         };
         self.store.record_renewal(&record).await?;
@@ -268,13 +270,4 @@ fn acceptable_key(csr: &Csr) -> Result<(), Refusal> {
             ),
         }),
     }
-}
-
-/// notAfter in Unix ms.
-fn not_after_ms(cert: &X509) -> i64 {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0);
-    epoch
-        .and_then(|epoch| epoch.diff(cert.not_after()))
-        .map(|d| (i64::from(d.days) * 86_400 + i64::from(d.secs)) * 1000)
-        .unwrap_or(0)
 }

@@ -290,7 +290,10 @@ mod tests {
         .expect("loads");
         assert_eq!(config.ca.identity_validity_secs(), 24);
         assert_eq!(config.identities.notice_secs(), 14);
-        assert_eq!(load(&[]).expect("defaults").identities.notice_secs(), 60 * 86_400);
+        assert_eq!(
+            load(&[]).expect("defaults").identities.notice_secs(),
+            60 * 86_400
+        );
     }
 
     #[test]

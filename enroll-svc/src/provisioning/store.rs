@@ -8,16 +8,19 @@
 //! # Layout
 //! - [`certificates`]: the CA row, issued certificates, revocation, renewal.
 //! - [`challenges`]: one-time SCEP challenges.
+//! - [`foreign`]: certificates from other CAs that devices present.
 //! - [`tokens`]: enrollment tokens.
 //! - [`sessions`]: OTA enrollments in progress.
 
 pub mod certificates;
 pub mod challenges;
+pub mod foreign;
 pub mod sessions;
 pub mod tokens;
 
-pub use certificates::{IssuedCertificate, IssuedRecord};
+pub use certificates::{BoundCertificate, IssuedCertificate, IssuedRecord};
 pub use challenges::{Challenge, ChallengeCheck, NewChallenge};
+pub use foreign::ForeignCertificate;
 pub use sessions::{NewSession, Session};
 pub use tokens::{NewToken, TokenRecord, TokenUse};
 

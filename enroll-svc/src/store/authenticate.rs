@@ -148,7 +148,8 @@ impl EnrollmentStore {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let issued: Option<Issued> = sqlx::query_as(
-                    "SELECT c.flow, c.common_name, c.enrollment_id, r.enrollment_id AS renews_for
+                    "SELECT c.flow, c.common_name, c.enrollment_id,
+                        COALESCE(c.renewal_for, r.enrollment_id) AS renews_for
                      FROM issued_certificates c
                      LEFT JOIN issued_certificates r ON r.serial = c.renewed_from
                      WHERE c.sha256 = $1",

@@ -12,15 +12,14 @@ use service_kit::events::NewEvent;
 use service_kit::{now_ms, with_db};
 
 /// The renewal `$2` issued for the active device channel `$1`, unused, not revoked, and
-/// replacing exactly the certificate bound now (a renewal made before the device re-enrolled
-/// replaces nothing).
+/// replacing exactly the certificate bound now, ours or not (a renewal made before the device
+/// re-enrolled replaces nothing).
 const PENDING_RENEWAL: &str = "
-    SELECT c.serial, c.not_after, old.serial AS old_serial
+    SELECT c.serial, c.not_after, COALESCE(c.renewed_from, '') AS old_serial
     FROM issued_certificates c
     JOIN enrollments e ON e.id = c.renewal_for
-    JOIN issued_certificates old ON old.sha256 = e.cert_sha256
     WHERE c.sha256 = $2 AND c.renewal_for = $1 AND c.enrollment_id IS NULL
-      AND c.revoked_at IS NULL AND old.serial = c.renewed_from AND e.id = e.device_id
+      AND c.revoked_at IS NULL AND e.cert_sha256 = c.renews_sha256 AND e.id = e.device_id
       AND e.status IN ('authenticated', 'enrolled')";
 
 /// What moved.

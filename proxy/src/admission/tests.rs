@@ -140,6 +140,7 @@ fn admission_can_run_in_the_device_path() {
     let cert = ClientCertificate {
         sha256: [0; 32],
         common_name: String::new(),
+        der: Vec::new().into(),
     };
     let enrollment = mdm_core::ChannelIds {
         udid: Some("D1".into()),

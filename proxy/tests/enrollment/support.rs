@@ -254,10 +254,7 @@ pub async fn admit(
 
 /// The facts the edge keeps about a client certificate.
 pub fn client_certificate(cert: &X509) -> proxy::tls::ClientCertificate {
-    proxy::tls::ClientCertificate {
-        sha256: pki::sha256(cert).expect("sha256"),
-        common_name: pki::common_name(cert.subject_name()).unwrap_or_default(),
-    }
+    proxy::tls::ClientCertificate::from_x509(cert).expect("the certificate's facts")
 }
 
 /// PUTs a check-in as the device holding `identity` (certificate + key).

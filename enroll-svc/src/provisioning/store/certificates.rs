@@ -24,6 +24,8 @@ pub struct IssuedRecord {
     pub renewed_from: Option<String>,
     /// The enrollment whose binding it replaces at its first use (a renewal).
     pub renewal_for: Option<String>,
+    /// SHA-256 of the certificate it replaces (a renewal).
+    pub renews_sha256: Option<Vec<u8>>,
     /// Unix ms.
     pub issued_at: i64,
     /// Unix ms of notAfter.
@@ -66,12 +68,25 @@ pub struct IssuedCertificate {
     pub renewal_for: Option<String>,
     /// The certificate's DER (kept since migration 0009; older rows have none).
     pub der: Option<Vec<u8>>,
+    /// SHA-256 of the certificate it replaces (a renewal).
+    pub renews_sha256: Option<Vec<u8>>,
+}
+
+/// The certificate an enrollment is bound to, as this server knows it.
+#[derive(Debug, Clone)]
+pub enum BoundCertificate {
+    /// Issued by this CA.
+    Issued(Box<IssuedCertificate>),
+    /// From another CA, kept when the edge forwarded it.
+    Foreign(super::ForeignCertificate),
+    /// From another CA, never forwarded (bound before certificates were kept).
+    Unknown,
 }
 
 const INSERT_ISSUED: &str =
     "INSERT INTO issued_certificates (serial, sha256, common_name, flow, ota_session_id,
-        enrollment_token_id, renewed_from, renewal_for, issued_at, not_after, der)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        enrollment_token_id, renewed_from, renewal_for, renews_sha256, issued_at, not_after, der)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 impl PkiStore {
     /// The stored CA: certificate DER and sealed key.
@@ -159,13 +174,12 @@ impl PkiStore {
         )
     }
 
-    /// The certificate bound to the enrolled device channel `enrollment_id`: `None` when the
-    /// channel is not enrolled or has no certificate, `Some(None)` when its certificate was
-    /// not issued here.
+    /// The certificate bound to the enrolled device channel `enrollment_id`; `None` when the
+    /// channel is not enrolled or has no certificate.
     pub async fn bound_certificate(
         &self,
         enrollment_id: &str,
-    ) -> Result<Option<Option<IssuedCertificate>>, Error> {
+    ) -> Result<Option<BoundCertificate>, Error> {
         let bound: Option<Vec<u8>> = with_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT cert_sha256 FROM enrollments
              WHERE id = $1 AND device_id = id AND status = 'enrolled' AND cert_sha256 IS NOT NULL",
@@ -173,10 +187,16 @@ impl PkiStore {
         .bind(enrollment_id)
         .fetch_optional(pool)
         .await)?;
-        match bound {
-            Some(sha256) => Ok(Some(self.certificate_by_sha256(&sha256).await?)),
-            None => Ok(None),
+        let Some(sha256) = bound else {
+            return Ok(None);
+        };
+        if let Some(issued) = self.certificate_by_sha256(&sha256).await? {
+            return Ok(Some(BoundCertificate::Issued(Box::new(issued))));
         }
+        Ok(Some(match self.foreign_certificate(&sha256).await? {
+            Some(foreign) => BoundCertificate::Foreign(foreign),
+            None => BoundCertificate::Unknown,
+        }))
     }
 
     /// An issued certificate by serial (lowercase hex).
@@ -254,6 +274,7 @@ where
     Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     sqlx::query(INSERT_ISSUED)
@@ -265,6 +286,7 @@ where
         .bind(record.enrollment_token_id.clone())
         .bind(record.renewed_from.clone())
         .bind(record.renewal_for.clone())
+        .bind(record.renews_sha256.clone())
         .bind(record.issued_at)
         .bind(record.not_after)
         .bind(record.der.clone())

@@ -25,8 +25,10 @@ pub struct NewChallenge {
     pub enrollment_token_id: Option<String>,
     /// The enrollment whose identity it renews (a renewal profile's challenge).
     pub renewal_for: Option<String>,
-    /// The serial of the certificate it renews, when that one is ours.
+    /// The serial of the certificate it renews.
     pub renews_serial: Option<String>,
+    /// SHA-256 of the certificate it renews.
+    pub renews_sha256: Option<Vec<u8>>,
     /// Unix ms.
     pub expires_at: i64,
 }
@@ -47,6 +49,8 @@ pub struct Challenge {
     pub renewal_for: Option<String>,
     /// The serial of the certificate it renews.
     pub renews_serial: Option<String>,
+    /// SHA-256 of the certificate it renews.
+    pub renews_sha256: Option<Vec<u8>>,
     /// Unix ms.
     pub expires_at: i64,
     /// Unix ms when it was used.
@@ -77,8 +81,9 @@ impl PkiStore {
                 .await?;
             sqlx::query(
                 "INSERT INTO scep_challenges (challenge_sha256, common_name, flow, ota_session_id,
-                    enrollment_token_id, renewal_for, renews_serial, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    enrollment_token_id, renewal_for, renews_serial, renews_sha256, created_at,
+                    expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&c.sha256)
             .bind(&c.common_name)
@@ -87,6 +92,7 @@ impl PkiStore {
             .bind(c.enrollment_token_id.as_deref())
             .bind(c.renewal_for.as_deref())
             .bind(c.renews_serial.as_deref())
+            .bind(c.renews_sha256.as_deref())
             .bind(now)
             .bind(c.expires_at)
             .execute(pool)
@@ -100,7 +106,7 @@ impl PkiStore {
     pub async fn check_challenge(&self, sha256: &[u8], now: i64) -> Result<ChallengeCheck, Error> {
         let found = with_db!(&self.db, pool => sqlx::query_as::<_, Challenge>(
             "SELECT common_name, flow, ota_session_id, enrollment_token_id, renewal_for, renews_serial,
-                    expires_at, used_at
+                    renews_sha256, expires_at, used_at
              FROM scep_challenges WHERE challenge_sha256 = $1",
         )
         .bind(sha256)
