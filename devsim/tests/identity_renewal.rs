@@ -119,6 +119,44 @@ impl World {
             .collect()
     }
 
+    /// A command queued now is fetched and acknowledged by `device`, and recorded as such.
+    async fn command_cycle(&self, udid: &str, device: &mut SimDevice) {
+        let uuid = self
+            .api
+            .enqueue(
+                &[udid.to_owned()],
+                json!({"request_type": "DeviceInformation"}),
+            )
+            .await
+            .expect("queued");
+        let handled = device
+            .session()
+            .await
+            .unwrap_or_else(|e| panic!("a session: {e}\n{}", self.stack.logs()));
+        assert!(
+            handled
+                .iter()
+                .any(|h| h.command_uuid == uuid && h.status == "Acknowledged"),
+            "{handled:?}"
+        );
+        let command = self.api.command(&uuid).await.expect("command");
+        assert_eq!(
+            devsim::admin::count(&command, DeliveryStatus::Acknowledged),
+            1
+        );
+    }
+
+    /// `device`'s certificate, replaced, is refused with 403 (never 401: not unenrolled).
+    async fn refused(&self, device: &mut SimDevice) {
+        match device.session().await {
+            Err(SimError::Status { status: 403, .. }) => {}
+            other => panic!(
+                "the replaced certificate must be refused with 403, got {other:?}\n{}",
+                self.stack.logs()
+            ),
+        }
+    }
+
     async fn renewals_counted(&self, outcome: &str) -> f64 {
         scrape(
             self.stack.admin_metrics_addr,
@@ -223,14 +261,7 @@ async fn a_device_is_renewed_before_its_identity_expires(engine: Engine) {
         .await;
     assert!(renewal["renewed_serial"].is_string(), "{renewal}");
     sealed_from_readers(&w, renewal["command_uuid"].as_str().expect("command")).await;
-    let mut old = w.device(UDID, &first);
-    match old.session().await {
-        Err(SimError::Status { status: 403, .. }) => {}
-        other => panic!(
-            "the replaced certificate must be refused with 403, got {other:?}\n{}",
-            w.stack.logs()
-        ),
-    }
+    w.refused(&mut w.device(UDID, &first)).await;
     let types = w.event_types(UDID).await;
     for expected in [
         "enrollment.identity_expiring",
@@ -267,29 +298,7 @@ async fn a_device_is_renewed_before_its_identity_expires(engine: Engine) {
             .unwrap_or_else(|e| panic!("a session: {e}\n{}", w.stack.logs()));
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let uuid = w
-        .api
-        .enqueue(
-            &[UDID.to_owned()],
-            json!({"request_type": "DeviceInformation"}),
-        )
-        .await
-        .expect("queued");
-    let handled = device
-        .session()
-        .await
-        .unwrap_or_else(|e| panic!("a session after the old expiry: {e}\n{}", w.stack.logs()));
-    assert!(
-        handled
-            .iter()
-            .any(|h| h.command_uuid == uuid && h.status == "Acknowledged"),
-        "{handled:?}"
-    );
-    let command = w.api.command(&uuid).await.expect("command");
-    assert_eq!(
-        devsim::admin::count(&command, DeliveryStatus::Acknowledged),
-        1
-    );
+    w.command_cycle(UDID, &mut device).await;
 }
 
 async fn a_renewal_the_device_cannot_install_fails_loudly(engine: Engine) {
@@ -402,32 +411,9 @@ async fn a_migrated_device_moves_onto_this_servers_ca(engine: Engine) {
     );
     let renewal = w.renewal(UDID, |r| r["status"] == "renewed").await;
     assert!(renewal["renewed_serial"].is_string(), "{renewal}");
-    let mut stale = SimDevice::new(1, UDID, &old.cert_pem, &old.key_pem, config).expect("device");
-    match stale.session().await {
-        Err(SimError::Status { status: 403, .. }) => {}
-        other => panic!(
-            "the old server's certificate must be refused with 403 now, got {other:?}\n{}",
-            w.stack.logs()
-        ),
-    }
-    let uuid = w
-        .api
-        .enqueue(
-            &[UDID.to_owned()],
-            json!({"request_type": "DeviceInformation"}),
-        )
-        .await
-        .expect("queued");
-    let handled = device
-        .session()
-        .await
-        .unwrap_or_else(|e| panic!("a session: {e}\n{}", w.stack.logs()));
-    assert!(
-        handled
-            .iter()
-            .any(|h| h.command_uuid == uuid && h.status == "Acknowledged"),
-        "{handled:?}"
-    );
+    w.refused(&mut SimDevice::new(1, UDID, &old.cert_pem, &old.key_pem, config).expect("device"))
+        .await;
+    w.command_cycle(UDID, &mut device).await;
 }
 
 #[tokio::test]
