@@ -4,6 +4,7 @@
 use crate::config::Services;
 use mdm_proto::clients;
 use mdm_proto::v1::commands_client::CommandsClient;
+use mdm_proto::v1::diagnostics_client::DiagnosticsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::events_client::EventsClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
@@ -65,11 +66,19 @@ impl Backends {
 
     /// The event outbox of `source` (enroll-svc, command-svc or push-svc).
     pub fn events(&self, source: &str) -> EventsClient<Channel> {
-        let upstream = match source {
+        clients::events(self.upstream(source).channel())
+    }
+
+    /// What `service` (enroll-svc, command-svc or push-svc) finds wrong with itself.
+    pub fn diagnostics(&self, service: &str) -> DiagnosticsClient<Channel> {
+        clients::diagnostics(self.upstream(service).channel())
+    }
+
+    fn upstream(&self, service: &str) -> &Upstream {
+        match service {
             "enroll-svc" => &self.enroll,
             "command-svc" => &self.command,
             _ => &self.push,
-        };
-        clients::events(upstream.channel())
+        }
     }
 }

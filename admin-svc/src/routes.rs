@@ -8,6 +8,7 @@
 //! - [`admin_tokens`]: the API's own tokens, `/v1/admin-tokens`.
 //! - [`audit`]: the audit log, `/v1/audit`.
 //! - [`summary`]: the dashboard's counts, `/v1/summary`.
+//! - [`diagnostics`]: each service's view of itself, `/v1/diagnostics` (`mdmctl doctor`).
 //! - [`webhooks`]: `/v1/webhooks`, their deliveries and replay; [`events`]: `/v1/events`.
 //! - [`blueprints`]: `/v1/blueprints` and their runs.
 //! - [`identities`]: identity renewals, `/v1/identity-renewals`.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod blueprints;
 pub mod commands;
 pub mod devices;
+pub mod diagnostics;
 pub mod enrollment;
 pub mod events;
 pub mod identities;
@@ -222,6 +224,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_tokens::revoke))
         .routes(routes!(audit::list))
         .routes(routes!(summary::get))
+        .routes(routes!(diagnostics::get))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))

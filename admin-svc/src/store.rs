@@ -20,8 +20,11 @@ use crate::error::ApiError;
 use service_kit::db::{is_unique_violation, BeginWrite, Db};
 use service_kit::with_db;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of each engine, run at start; the diagnosis compares them with what the
+/// database records.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How often a token's `last_used_at` is written at most: the API stays read-only for reads.
 const TOUCH_EVERY_MS: i64 = 60_000;

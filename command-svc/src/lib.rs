@@ -116,6 +116,17 @@ pub async fn run(
                 )
                 .server(),
             ),
+        )
+        .add_service(
+            grpc_calls.wrap(
+                service_kit::diagnostics::Diagnosis::new(
+                    "command-svc",
+                    store.db().clone(),
+                    &store::SQLITE_MIGRATIONS,
+                    &store::POSTGRES_MIGRATIONS,
+                )
+                .server(),
+            ),
         );
     service_kit::grpc::ServiceProcess {
         name: "command-svc",

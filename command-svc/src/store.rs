@@ -37,8 +37,11 @@ use service_kit::db::{BeginWrite, Db};
 use service_kit::events::NewEvent;
 use service_kit::with_db;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of each engine, run at start; the diagnosis compares them with what the
+/// database records.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The next command to send to a device.
 #[derive(Debug, Clone, PartialEq, Eq)]

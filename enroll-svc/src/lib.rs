@@ -15,6 +15,7 @@
 //!   issued certificates and revocation (`mdm.v1.Provisioning`).
 //! - [`grpc`]: the `mdm.v1.Enrollment` adapter (and `mdm.v1.Events` over its event outbox).
 //! - [`identities`]: the sweep that announces identities near expiry.
+//! - [`diagnosis`]: its part of `mdm.v1.Diagnostics` (the enrollment profile's settings).
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
 //! Binaries and tests both start the service with [`run`].
@@ -22,6 +23,7 @@
 pub mod admissions;
 pub mod checkin;
 pub mod config;
+pub mod diagnosis;
 pub mod error;
 pub mod grpc;
 pub mod identities;
@@ -71,6 +73,14 @@ pub async fn run(
     let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets, admissions.clone())
         .with_revocation(provisioning.clone());
 
+    let diagnosis = service_kit::diagnostics::Diagnosis::new(
+        "enroll-svc",
+        store.db().clone(),
+        &store::SQLITE_MIGRATIONS,
+        &store::POSTGRES_MIGRATIONS,
+    )
+    .with_probe(diagnosis::probe(provisioning.clone()));
+
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<EnrollmentServer<grpc::EnrollmentApi>>()
@@ -97,9 +107,8 @@ pub async fn run(
                 .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         )
-        .add_service(
-            grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()),
-        );
+        .add_service(grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()))
+        .add_service(grpc_calls.wrap(diagnosis.server()));
     service_kit::grpc::ServiceProcess {
         name: "enroll-svc",
         listener,

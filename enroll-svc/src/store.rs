@@ -29,8 +29,11 @@ use service_kit::db::{BeginWrite, Db};
 use service_kit::events::NewEvent;
 use service_kit::{now_ms, with_db};
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of each engine, run at start; the diagnosis compares them with what the
+/// database records.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// What a TokenUpdate carries, the UnlockToken already sealed.
 #[derive(Debug, Clone)]

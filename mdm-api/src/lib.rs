@@ -22,6 +22,7 @@
 //! - [`admin_tokens`]: the API's own credentials.
 //! - [`audit`]: the audit log.
 //! - [`summary`]: the dashboard's counts.
+//! - [`diagnostics`]: each service's view of itself, for `mdmctl doctor`.
 //! - [`webhooks`]: webhooks, their deliveries, and the events.
 //! - [`blueprints`]: commands new devices get when they finish enrolling.
 //! - [`identities`]: identity renewals.
@@ -32,6 +33,7 @@ pub mod audit;
 pub mod blueprints;
 pub mod commands;
 pub mod devices;
+pub mod diagnostics;
 pub mod enrollment;
 pub mod identities;
 pub mod micromdm;

@@ -2,6 +2,7 @@
 //! with the message-size limit every process agrees on. Servers use [`MAX_MESSAGE_BYTES`] too.
 
 use crate::v1::commands_client::CommandsClient;
+use crate::v1::diagnostics_client::DiagnosticsClient;
 use crate::v1::enrollment_client::EnrollmentClient;
 use crate::v1::events_client::EventsClient;
 use crate::v1::provisioning_client::ProvisioningClient;
@@ -42,4 +43,8 @@ client!(
 client!(
     /// The event outbox of any service that emits events.
     events => EventsClient
+);
+client!(
+    /// What any service finds wrong with itself (`mdmctl doctor`).
+    diagnostics => DiagnosticsClient
 );

@@ -232,6 +232,26 @@ impl ApnsClient {
         &self.inner.topic
     }
 
+    /// The APNs base URL this client pushes to.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint.base
+    }
+
+    /// Opens one fresh connection (TCP, TLS with the certificate, HTTP/2) and closes it: proof
+    /// that APNs can be reached and accepts the handshake, without sending a push. A fresh
+    /// connection rather than a pooled one, so that the answer is about now, not about a
+    /// connection opened before the network changed. Answers how long the handshakes took.
+    pub async fn probe(&self) -> Result<Duration, String> {
+        let inner = &self.inner;
+        let started = std::time::Instant::now();
+        let sender =
+            connection::connect(&inner.endpoint, &inner.tls, inner.settings.connect_timeout)
+                .await?;
+        // Dropping the only handle ends the connection's task.
+        drop(sender);
+        Ok(started.elapsed())
+    }
+
     /// Sends one MDM push, retrying network errors, GOAWAYs, 429 and 5xx with backoff.
     ///
     /// A stream the server refused without processing it (a GOAWAY that does not cover it,

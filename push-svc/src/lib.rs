@@ -17,6 +17,7 @@
 //! - [`store`]: certificates and targets on SQLite or PostgreSQL.
 //! - [`metrics`]: Prometheus metrics (certificate expiry, outcomes, sweep).
 //! - [`grpc`]: the `mdm.v1.Push` adapter.
+//! - [`diagnosis`]: its part of `mdm.v1.Diagnostics` (a handshake with APNs per topic).
 //! - [`error`]: the crate's error, mapped once to the shared error codes.
 //!
 //! Binaries, tests and the benchmark (`examples/push_bench.rs`) start the service with [`run`].
@@ -27,6 +28,7 @@ pub mod coalesce;
 pub mod config;
 pub mod current;
 pub mod deliver;
+pub mod diagnosis;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
@@ -91,6 +93,13 @@ pub async fn run(
         config.sweep.clone(),
     ));
 
+    let diagnosis = service_kit::diagnostics::Diagnosis::new(
+        "push-svc",
+        store.db().clone(),
+        &store::SQLITE_MIGRATIONS,
+        &store::POSTGRES_MIGRATIONS,
+    )
+    .with_probe(diagnosis::probe(Arc::clone(&cache)));
     let api = grpc::PushApi::new(store.clone(), pusher, certificates, cache, metrics);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<PushServer<grpc::PushApi>>().await;
@@ -103,9 +112,8 @@ pub async fn run(
                     .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         )
-        .add_service(
-            grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()),
-        );
+        .add_service(grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()))
+        .add_service(grpc_calls.wrap(diagnosis.server()));
     service_kit::grpc::ServiceProcess {
         name: "push-svc",
         listener,

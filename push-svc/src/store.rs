@@ -19,8 +19,11 @@ pub use targets::{NewTarget, ResultGroup};
 use crate::error::Error;
 use service_kit::db::Db;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of each engine, run at start; the diagnosis compares them with what the
+/// database records.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// IDs per statement (bound as one list parameter).
 pub const CHUNK: usize = 10_000;

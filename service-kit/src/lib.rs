@@ -8,6 +8,7 @@
 //! - [`cli`]: the flags every service binary takes (`--config`, `--check-config`).
 //! - [`db`]: [`db::Db`], one pool over SQLite or PostgreSQL, and [`with_db!`] to write a query
 //!   body once for both.
+//! - [`diagnostics`]: `mdm.v1.Diagnostics`, a replica's view of its own database and settings.
 //! - [`events`]: the transactional event outbox and the `mdm.v1.Events` service over it.
 //! - [`secrets`]: [`secrets::SecretBox`], AES-256-GCM sealing for secrets stored in databases.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
@@ -20,6 +21,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod diagnostics;
 pub mod events;
 pub mod grpc;
 pub mod observe;
