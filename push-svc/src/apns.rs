@@ -237,19 +237,45 @@ impl ApnsClient {
         &self.inner.endpoint.base
     }
 
-    /// Opens one fresh connection (TCP, TLS with the certificate, HTTP/2) and closes it: proof
-    /// that APNs can be reached and accepts the handshake, without sending a push. A fresh
-    /// connection rather than a pooled one, so that the answer is about now, not about a
-    /// connection opened before the network changed. Answers how long the handshakes took.
+    /// Opens one fresh connection (TCP, TLS with the certificate, HTTP/2), asks it something
+    /// that pushes nothing ([`request::probe`]) and closes it: proof that APNs can be reached
+    /// and accepts the certificate. The request matters: in TLS 1.3 the client's handshake
+    /// completes before the server has judged the client certificate, so only an answer shows
+    /// it was accepted. A fresh connection rather than a pooled one, so that the answer is
+    /// about now. Answers how long it all took.
     pub async fn probe(&self) -> Result<Duration, String> {
         let inner = &self.inner;
         let started = std::time::Instant::now();
-        let sender =
+        let mut sender =
             connection::connect(&inner.endpoint, &inner.tls, inner.settings.connect_timeout)
                 .await?;
+        let request = request::probe(&inner.endpoint.base).map_err(|e| e.to_string())?;
+        let asked = tokio::time::timeout(inner.settings.request_timeout, async {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            request::read_reply(response).await
+        })
+        .await;
         // Dropping the only handle ends the connection's task.
         drop(sender);
-        Ok(started.elapsed())
+        match asked {
+            Ok(Ok(ApnsReply::Answered {
+                status: 403,
+                reason,
+            })) => Err(format!(
+                "{} refused the certificate: 403 {reason}",
+                inner.endpoint.base
+            )),
+            Ok(Ok(_)) => Ok(started.elapsed()),
+            Ok(Err(error)) => Err(format!(
+                "{} ended the connection: {error} (a refused certificate does this)",
+                inner.endpoint.base
+            )),
+            Err(_) => Err(format!(
+                "{} did not answer within {:?}",
+                inner.endpoint.base, inner.settings.request_timeout
+            )),
+        }
     }
 
     /// Sends one MDM push, retrying network errors, GOAWAYs, 429 and 5xx with backoff.

@@ -1,6 +1,7 @@
 //! push-svc's part of `mdm.v1.Diagnostics`: can this replica reach APNs with each topic's
-//! certificate? One fresh TLS and HTTP/2 handshake per topic, to the endpoint of the
-//! certificate's environment, and no push: a probe must never wake a device.
+//! certificate? One fresh TLS and HTTP/2 connection per topic, to the endpoint of the
+//! certificate's environment, and a request that cannot push (`ApnsClient::probe`): a probe
+//! must never wake a device.
 
 use crate::current::CertificateCache;
 use service_kit::diagnostics::{finding, Extra, Probe};
@@ -39,7 +40,7 @@ async fn apns(cache: &CertificateCache) -> Extra {
                 &name,
                 true,
                 format!(
-                    "handshake with {} in {} ms",
+                    "{} accepted the certificate in {} ms (no push sent)",
                     client.endpoint(),
                     took.as_millis()
                 ),

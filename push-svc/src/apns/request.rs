@@ -45,6 +45,17 @@ pub(super) fn build(
         .body(Full::new(Bytes::from(push_body(push_magic))))
 }
 
+/// A request that proves APNs accepts the connection and cannot push anything: `GET` on the
+/// push path without a token, which APNs answers 405 (only POST pushes). An answer of any kind
+/// means the TLS session with the certificate was accepted; a refused certificate ends the
+/// connection or answers 403 with its reason instead.
+pub(super) fn probe(base: &str) -> Result<http::Request<Full<Bytes>>, http::Error> {
+    http::Request::builder()
+        .method(http::Method::GET)
+        .uri(format!("{base}/3/device/"))
+        .body(Full::new(Bytes::new()))
+}
+
 /// Status and reason of APNs's answer; the body is read up to [`MAX_REPLY_BODY`] bytes.
 pub(super) async fn read_reply(
     response: http::Response<hyper::body::Incoming>,
