@@ -100,6 +100,13 @@ pub enum Noun {
     /// logs to <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others
     /// are stopped and mdmctl exits 1 naming it.
     Dev(crate::dev::DevArgs),
+    /// Check a running deployment as devices will meet it and from the server's own view:
+    /// TLS certificates, the enrollment listener, /MDMServiceConfig, SCEP, push certificates
+    /// and their topic, APNs, clocks, services and databases. One line per check (✓ ok,
+    /// ! to watch, ✗ failing with its fix, - not run); exit 1 when a check fails.
+    ///
+    /// Needs a token with the `read` scope. Changes nothing and sends no push.
+    Doctor(crate::doctor::DoctorArgs),
     /// Check an Mdm-Signature header against a body: does it verify, who signed it, and why not
     /// (for debugging a load balancer that terminates TLS).
     InspectSignature(crate::signature::InspectSignatureArgs),

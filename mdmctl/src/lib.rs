@@ -29,6 +29,7 @@
 //!   `field value` rows, printing, durations and ages.
 //! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
 //!
+//! - [`doctor`]: `doctor`, every check of a running deployment with its fix.
 //! - [`signature`]: `inspect-signature`, the Mdm-Signature check an operator runs by hand.
 
 pub mod admin_tokens;
@@ -41,6 +42,7 @@ pub mod completions;
 pub mod config;
 pub mod dev;
 pub mod devices;
+pub mod doctor;
 pub mod duration;
 pub mod enroll;
 pub mod events;
@@ -77,5 +79,6 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
         Noun::InspectSignature(args) => signature::run(&args),
+        Noun::Doctor(args) => doctor::run(args, &global, &env).await,
     }
 }

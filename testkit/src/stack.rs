@@ -76,6 +76,14 @@ pub struct StackOptions {
     /// Another CA (PEM) the proxy trusts for device identities: an operator's CA, such as the
     /// CA of the server devices are migrated from.
     pub extra_client_ca_pem: Option<String>,
+    /// The names of the certificate the proxy's device and enrollment listeners present, when
+    /// not the names of admin-svc's (`localhost`, `127.0.0.1`): a certificate for another host.
+    pub proxy_server_names: Option<Vec<&'static str>>,
+    /// Whether the proxy serves its enrollment listener (enroll-svc's `enrollment.base_url`
+    /// names its port either way, as a deployment that forgot to turn it on does).
+    pub enrollment_listener: bool,
+    /// enroll-svc's `enrollment.topic`, when not the push certificate's ([`PUSH_TOPIC`]).
+    pub enrollment_topic: Option<String>,
 }
 
 impl StackOptions {
@@ -97,6 +105,9 @@ impl StackOptions {
             command_env: Vec::new(),
             admin_env: Vec::new(),
             extra_client_ca_pem: None,
+            proxy_server_names: None,
+            enrollment_listener: true,
+            enrollment_topic: None,
         }
     }
 }
@@ -329,7 +340,13 @@ impl Stack {
                 "MDM_ENROLL_ENROLLMENT__CHECK_IN_URL",
                 format!("https://127.0.0.1:{device_port}/checkin"),
             ),
-            ("MDM_ENROLL_ENROLLMENT__TOPIC", PUSH_TOPIC.into()),
+            (
+                "MDM_ENROLL_ENROLLMENT__TOPIC",
+                options
+                    .enrollment_topic
+                    .clone()
+                    .unwrap_or_else(|| PUSH_TOPIC.into()),
+            ),
             ("MDM_ENROLL_ENROLLMENT__ORGANIZATION", "MDM Test".into()),
             (
                 "MDM_ENROLL_ENROLLMENT__SERVER_CA_FILE",
@@ -432,20 +449,18 @@ impl Stack {
             client_ca_files.push(path(pki.write("operator-ca.pem", pem)));
         }
         let client_cas = format!("{client_ca_files:?}");
+        let (proxy_cert_file, proxy_key_file) = match &options.proxy_server_names {
+            Some(names) => pki.write_issued("proxy-server", &device_ca.issue_server(names)),
+            None => (cert_file.clone(), key_file.clone()),
+        };
         let mut proxy_env = with_log(env(&[
             (
                 "MDM_PROXY_DEVICE__LISTEN",
                 format!("127.0.0.1:{device_port}"),
             ),
-            ("MDM_PROXY_DEVICE__CERT_FILE", path(cert_file.clone())),
-            ("MDM_PROXY_DEVICE__KEY_FILE", path(key_file.clone())),
+            ("MDM_PROXY_DEVICE__CERT_FILE", path(proxy_cert_file.clone())),
+            ("MDM_PROXY_DEVICE__KEY_FILE", path(proxy_key_file.clone())),
             ("MDM_PROXY_DEVICE__CLIENT_CA_FILES", client_cas),
-            (
-                "MDM_PROXY_ENROLLMENT__LISTEN",
-                format!("127.0.0.1:{enrollment_port}"),
-            ),
-            ("MDM_PROXY_ENROLLMENT__CERT_FILE", path(cert_file.clone())),
-            ("MDM_PROXY_ENROLLMENT__KEY_FILE", path(key_file.clone())),
             (
                 "MDM_PROXY_DEVICE__IDENTITY_POLICY",
                 options.identity_policy.into(),
@@ -460,6 +475,18 @@ impl Stack {
             ("MDM_PROXY_THREADS", "2".into()),
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
         ]));
+        if options.enrollment_listener {
+            for (key, value) in [
+                (
+                    "MDM_PROXY_ENROLLMENT__LISTEN",
+                    format!("127.0.0.1:{enrollment_port}"),
+                ),
+                ("MDM_PROXY_ENROLLMENT__CERT_FILE", path(proxy_cert_file)),
+                ("MDM_PROXY_ENROLLMENT__KEY_FILE", path(proxy_key_file)),
+            ] {
+                proxy_env.push((key.into(), value));
+            }
+        }
         proxy_env.push(("MDM_PROXY_DEVICE__MODE".into(), options.device_mode.into()));
         if let Some(cidrs) = options.trusted_proxies {
             proxy_env.push(("MDM_PROXY_DEVICE__TRUSTED_PROXIES".into(), cidrs.into()));
@@ -471,7 +498,11 @@ impl Stack {
         let device_addr = SocketAddr::from(([127, 0, 0, 1], device_port));
         let health_addr = SocketAddr::from(([127, 0, 0, 1], health_port));
         let enrollment_addr = SocketAddr::from(([127, 0, 0, 1], enrollment_port));
-        for addr in [device_addr, health_addr, enrollment_addr] {
+        let mut listening = vec![device_addr, health_addr];
+        if options.enrollment_listener {
+            listening.push(enrollment_addr);
+        }
+        for addr in listening {
             wait_for_tcp(addr, STARTUP)
                 .await
                 .with_context(|| format!("proxy did not listen on {addr}:\n{}", proxy.logs()))?;
@@ -484,18 +515,23 @@ impl Stack {
                 "MDM_PROXY_DEVICE__LISTEN",
                 format!("127.0.0.1:{device}"),
             );
-            env = with_setting(
-                &env,
-                "MDM_PROXY_ENROLLMENT__LISTEN",
-                format!("127.0.0.1:{enrollment}"),
-            );
+            if options.enrollment_listener {
+                env = with_setting(
+                    &env,
+                    "MDM_PROXY_ENROLLMENT__LISTEN",
+                    format!("127.0.0.1:{enrollment}"),
+                );
+            }
             env = with_setting(
                 &env,
                 "MDM_PROXY_HEALTH_LISTEN",
                 format!("127.0.0.1:{health}"),
             );
             let process = ChildProcess::spawn("proxy", &workspace_bin("proxy"), &[], &env).await?;
-            for port in [device, enrollment, health] {
+            let ports = [device, health]
+                .into_iter()
+                .chain(options.enrollment_listener.then_some(enrollment));
+            for port in ports {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
                 wait_for_tcp(addr, STARTUP).await.with_context(|| {
                     format!("proxy did not listen on {addr}:\n{}", process.logs())

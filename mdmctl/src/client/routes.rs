@@ -13,6 +13,7 @@ use mdm_api::admin_tokens::{AdminToken, AdminTokenRequest, CreatedAdminToken};
 use mdm_api::audit::{AuditEntry, AuditQuery};
 use mdm_api::commands::{Command, CommandQuery, DeliveryQuery, EnqueueRequest, Enqueued};
 use mdm_api::devices::{App, Delivery, Device, DeviceQuery};
+use mdm_api::diagnostics::Diagnostics;
 use mdm_api::enrollment::{
     CreatedEnrollmentToken, EnrollmentToken, EnrollmentTokenQuery, EnrollmentTokenRequest,
 };
@@ -111,6 +112,11 @@ impl Api {
     /// `GET /v1/push-certificates`: every topic's certificate (one page).
     pub async fn push_certificates(&self) -> Result<Listing<PushCertificate>, ApiError> {
         self.whole(&["v1", "push-certificates"]).await
+    }
+
+    /// `GET /v1/diagnostics`: each service's view of itself (`mdmctl doctor`).
+    pub async fn diagnostics(&self) -> Result<Answer<Diagnostics>, ApiError> {
+        self.get(&["v1", "diagnostics"], &Pairs::new()).await
     }
 
     /// `PUT /v1/push-certificate`.

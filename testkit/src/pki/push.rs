@@ -62,6 +62,18 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// A push certificate for `topic` that expires `lifetime` from now (whole seconds): upload
+    /// it while it is valid, then watch it expire.
+    pub fn issue_push_expiring(&self, topic: &str, lifetime: std::time::Duration) -> Issued {
+        let mut params = push_params(Some(topic), 1);
+        let seconds = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+        params.not_after = OffsetDateTime::now_utc() + Duration::seconds(seconds);
+        let key = KeyPair::generate().expect("generate a key");
+        self.sign_for(params, &key)
+    }
+}
+
 /// Runs `openssl args` with `stdin`; panics with its output when it fails.
 fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     let mut child = Command::new("openssl")
