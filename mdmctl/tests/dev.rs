@@ -246,6 +246,23 @@ fn one_command_starts_everything_and_ctrl_c_stops_it() {
     assert_eq!(mode(&data.join("dev.json")), 0o600);
     assert_eq!(mode(&info.device_ca_key), 0o600);
 
+    // `mdmctl doctor` finds nothing wrong with the development stack (docs/getting-started.md
+    // starts there).
+    let mut doctor = mdmctl(home.path());
+    doctor
+        .env("MDM_URL", &info.admin_url)
+        .env("MDM_TOKEN", &info.admin_token)
+        .env("MDM_CA_FILE", &info.ca_file)
+        .arg("doctor");
+    let (code, out, err) = run(doctor);
+    assert_eq!(
+        code,
+        0,
+        "doctor failed\n{out}\n{err}\n{}",
+        launcher.describe()
+    );
+    assert!(out.contains(" 0 failing, 0 not run"), "{out}");
+
     // The simulator enrolls a device and completes a DeviceInformation round trip.
     let mut simulate = mdmctl(home.path());
     simulate
