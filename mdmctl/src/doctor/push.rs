@@ -19,7 +19,9 @@ pub fn certificates(certs: &[PushCertificate], now: SystemTime) -> Check {
         return Check::fail(
             NAME,
             "no push certificate is installed: no device can be woken",
-            format!("get one from Apple (docs/getting-started.md, \"The push certificate\") and install it: {UPLOAD}"),
+            format!(
+                "get one from Apple (docs/getting-started.md, step 2) and install it: {UPLOAD}"
+            ),
         );
     }
     let expired = certs.iter().find(|c| {
