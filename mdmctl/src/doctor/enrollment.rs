@@ -180,58 +180,44 @@ async fn trust_profile(fetcher: &Fetcher, url: &str, roots: usize) -> Check {
     }
 }
 
+/// One SCEP GET operation answered 200, or what went wrong and its fix.
+async fn scep_operation(
+    fetcher: &Fetcher,
+    settings: &Settings,
+    operation: &str,
+) -> Result<Page, (String, String)> {
+    let url = under(
+        &settings.base,
+        &["scep"],
+        Some(&format!("operation={operation}")),
+    );
+    match fetcher.get(url).await {
+        Ok(page) if page.status == StatusCode::OK => Ok(page),
+        Ok(page) => Err((
+            format!(
+                "{operation} answered HTTP {}: {}",
+                page.status.as_u16(),
+                excerpt(&page.body)
+            ),
+            route_fix(page.status),
+        )),
+        Err(why) => Err((
+            format!("{operation}: {why}"),
+            route_fix(StatusCode::BAD_GATEWAY),
+        )),
+    }
+}
+
 /// `scep`: the device CA's SCEP server answers GetCACaps and GetCACert with a CA in date.
 pub async fn scep(fetcher: &Fetcher, settings: &Settings) -> Check {
     const NAME: &str = "scep";
-    let get = |operation: &str| {
-        let url = under(
-            &settings.base,
-            &["scep"],
-            Some(&format!("operation={operation}")),
-        );
-        fetcher.get(url)
+    let caps = match scep_operation(fetcher, settings, "GetCACaps").await {
+        Ok(page) => excerpt_lines(&page.body),
+        Err((summary, fix)) => return Check::fail(NAME, summary, fix),
     };
-    let caps = match get("GetCACaps").await {
-        Ok(page) if page.status == StatusCode::OK => excerpt_lines(&page.body),
-        Ok(page) => {
-            return Check::fail(
-                NAME,
-                format!(
-                    "GetCACaps answered HTTP {}: {}",
-                    page.status.as_u16(),
-                    excerpt(&page.body)
-                ),
-                route_fix(page.status),
-            )
-        }
-        Err(why) => {
-            return Check::fail(
-                NAME,
-                format!("GetCACaps: {why}"),
-                route_fix(StatusCode::BAD_GATEWAY),
-            )
-        }
-    };
-    let page = match get("GetCACert").await {
-        Ok(page) if page.status == StatusCode::OK => page,
-        Ok(page) => {
-            return Check::fail(
-                NAME,
-                format!(
-                    "GetCACert answered HTTP {}: {}",
-                    page.status.as_u16(),
-                    excerpt(&page.body)
-                ),
-                route_fix(page.status),
-            )
-        }
-        Err(why) => {
-            return Check::fail(
-                NAME,
-                format!("GetCACert: {why}"),
-                route_fix(StatusCode::BAD_GATEWAY),
-            )
-        }
+    let page = match scep_operation(fetcher, settings, "GetCACert").await {
+        Ok(page) => page,
+        Err((summary, fix)) => return Check::fail(NAME, summary, fix),
     };
     let ca_fix =
         "check enroll-svc's [ca] (cert_file and key_file, or the generated CA) and its log";
