@@ -181,7 +181,7 @@ fn facts(verified: VerifiedCertificate) -> ClientCertificate {
     ClientCertificate {
         sha256: verified.sha256,
         common_name: verified.common_name,
-        der: verified.cert_der.into(),
+        der: verified.cert_der,
     }
 }
 

@@ -29,7 +29,7 @@ fn a_certificate_of_our_ca_is_described_as_sent() {
     assert_eq!(
         verified,
         VerifiedCertificate {
-            cert_der: pki.device.der().to_vec(),
+            cert_der: pki.device.der().into(),
             sha256: Sha256::digest(pki.device.der()).into(),
             common_name: "UDID-RSA-0001".into(),
             subject: "CN=UDID-RSA-0001".into(),

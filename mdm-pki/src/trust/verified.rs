@@ -6,8 +6,9 @@ use super::{ChainCert, TrustError};
 /// and the services act on. Only the trust check makes one, so holding one means the check passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedCertificate {
-    /// The certificate as DER, exactly as sent.
-    pub cert_der: Vec<u8>,
+    /// The certificate as DER, exactly as sent (shared: a remembered check hands it on to every
+    /// request without copying it).
+    pub cert_der: std::sync::Arc<[u8]>,
     /// The SHA-256 of `cert_der`: the fingerprint an enrollment is bound to.
     pub sha256: [u8; 32],
     /// The subject's Common Name (the UDID or EnrollmentID for our own certificates); empty if
@@ -27,7 +28,7 @@ impl VerifiedCertificate {
     /// identity policy compares.
     pub(super) fn of(cert: &ChainCert, sha256: [u8; 32]) -> Result<Self, TrustError> {
         Ok(Self {
-            cert_der: cert.der().to_vec(),
+            cert_der: cert.der().into(),
             sha256,
             common_name: cert.common_name()?,
             subject: cert.subject(),

@@ -58,7 +58,7 @@ fn openssl_rsa_signatures_verify_with_and_without_attributes() {
             let signer = verifier
                 .verify(&header(&der), BODY, NOW)
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
-            assert_eq!(signer.cert_der, pki.device.der(), "{case}");
+            assert_eq!(&*signer.cert_der, pki.device.der(), "{case}");
             let tampered = verifier.verify(&header(&der), b"<plist/>", NOW);
             let expected = if noattr {
                 SignatureError::BadSignature
