@@ -4,7 +4,10 @@
 use enroll_svc::provisioning::store::{
     ChallengeCheck, Flow, IssuedRecord, NewChallenge, NewSession, NewToken, PkiStore,
 };
-use enroll_svc::store::{AuditQuery, Authentication, ChannelKind, DeviceFacts, EnrollmentStore};
+use enroll_svc::store::{
+    AuditQuery, AuthenticateOutcome, Authentication, ChannelKind, DeviceFacts, EnrollmentStore,
+    Proof,
+};
 use service_kit::db::{DatabaseConfig, Db};
 
 /// Stores on a fresh database, with what keeps the database alive.
@@ -317,6 +320,57 @@ macro_rules! provisioning_suite {
                     .expect("audit");
                 assert_eq!(audit.len(), 1, "{audit:?}");
                 assert_eq!(audit[0].detail, "certificate b1 replaces a1");
+            }
+
+            #[tokio::test]
+            async fn a_renewal_that_authenticates_completes_the_renewal() {
+                let Some(f) = store().await else { return };
+                f.pki
+                    .create_challenge(&challenge(1, NOW + 1000), NOW)
+                    .await
+                    .expect("create");
+                assert!(f
+                    .pki
+                    .record_with_challenge(&[1; 32], &issued("a1", 0xA1), NOW)
+                    .await
+                    .expect("issued"));
+                let facts = DeviceFacts::default();
+                let authenticate = |cert: &'static [u8; 32]| Authentication {
+                    id: "UDID-1",
+                    channel: ChannelKind::Device,
+                    cert_sha256: cert,
+                    cert_common_name: "UDID-1",
+                    topic: None,
+                    facts: &facts,
+                    message: b"",
+                };
+                f.enrollments
+                    .authenticate(&authenticate(&[0xA1; 32]))
+                    .await
+                    .expect("enrolled");
+                let mut renewal = issued("b1", 0xB1);
+                renewal.renewed_from = Some("a1".into());
+                renewal.renewal_for = Some("UDID-1".into());
+                renewal.renews_sha256 = Some(vec![0xA1; 32]);
+                f.pki.record_renewal(&renewal).await.expect("renew");
+                // The device installs its renewal profile and starts afresh with the new
+                // certificate, as a device may.
+                let done = f
+                    .enrollments
+                    .authenticate(&authenticate(&[0xB1; 32]))
+                    .await
+                    .expect("a renewal proves the device");
+                assert_eq!(done.outcome, AuthenticateOutcome::Rebound(Proof::Renewal));
+                let sql = "SELECT attributes FROM event_outbox WHERE type = 'enrollment.identity_renewed'";
+                let renewed: Vec<String> = match f.enrollments.db() {
+                    Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+                    Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+                }
+                .expect("the outbox");
+                assert_eq!(renewed.len(), 1, "{renewed:?}");
+                let attributes: serde_json::Value = serde_json::from_str(&renewed[0]).expect("JSON");
+                assert_eq!(attributes["serial"], "b1");
+                assert_eq!(attributes["renewed_serial"], "a1");
             }
 
             #[tokio::test]

@@ -14,6 +14,7 @@
 //! is recorded with it. Everything else is refused, audited and counted.
 
 use super::audit::NewAuditEntry;
+use super::renewal::{RenewedCertificate, RENEWED_CERTIFICATE};
 use super::{DeviceFacts, EnrollmentStore};
 use crate::error::Error;
 use crate::store::ChannelKind;
@@ -221,6 +222,17 @@ impl EnrollmentStore {
                 .execute(&mut *tx)
                 .await?;
                 authenticate_event(a, outcome, generation).write(&mut *tx, now).await?;
+                if outcome == AuthenticateOutcome::Rebound(Proof::Renewal) {
+                    // A device may Authenticate again after installing its renewal profile:
+                    // that completes the renewal as its first request would have.
+                    let renewal: Option<RenewedCertificate> = sqlx::query_as(RENEWED_CERTIFICATE)
+                        .bind(a.cert_sha256)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(renewal) = renewal {
+                        renewal.event(a.id).write(&mut *tx, now).await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok(Ok(Authenticated { outcome, generation }))
             }.await);

@@ -22,12 +22,34 @@ const PENDING_RENEWAL: &str = "
       AND c.revoked_at IS NULL AND e.cert_sha256 = c.renews_sha256 AND e.id = e.device_id
       AND e.status IN ('authenticated', 'enrolled')";
 
-/// What moved.
+/// A renewal that took a binding over: the new certificate and the one it replaced.
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct Pending {
+pub(super) struct RenewedCertificate {
     serial: String,
     not_after: i64,
     old_serial: String,
+}
+
+/// The renewal `$1` (by fingerprint), as [`RenewedCertificate`].
+pub(super) const RENEWED_CERTIFICATE: &str =
+    "SELECT serial, not_after, COALESCE(renewed_from, '') AS old_serial
+     FROM issued_certificates WHERE sha256 = $1";
+
+impl RenewedCertificate {
+    /// Its `enrollment.identity_renewed` event.
+    pub(super) fn event<'a>(&self, device_id: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            kind: "enrollment.identity_renewed",
+            enrollment_id: device_id,
+            attributes: Some(serde_json::json!({
+                "udid": device_id,
+                "serial": self.serial,
+                "not_after_ms": self.not_after,
+                "renewed_serial": self.old_serial,
+            })),
+            ..NewEvent::default()
+        }
+    }
 }
 
 impl EnrollmentStore {
@@ -36,9 +58,9 @@ impl EnrollmentStore {
     /// `enrollment.identity_renewed` event commit together.
     pub async fn adopt_renewal(&self, device_id: &str, cert_sha256: &[u8]) -> Result<bool, Error> {
         let now = now_ms();
-        let adopted: Result<Option<Pending>, sqlx::Error> = with_db!(&self.db, pool => async {
+        let adopted: Result<Option<RenewedCertificate>, sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
-            let Some(pending) = sqlx::query_as::<_, Pending>(PENDING_RENEWAL)
+            let Some(pending) = sqlx::query_as::<_, RenewedCertificate>(PENDING_RENEWAL)
                 .bind(device_id)
                 .bind(cert_sha256)
                 .fetch_optional(&mut *tx)
@@ -66,19 +88,7 @@ impl EnrollmentStore {
                 .bind(format!("certificate {} replaces {}", pending.serial, pending.old_serial))
                 .execute(&mut *tx)
                 .await?;
-            NewEvent {
-                kind: "enrollment.identity_renewed",
-                enrollment_id: device_id,
-                attributes: Some(serde_json::json!({
-                    "udid": device_id,
-                    "serial": pending.serial,
-                    "not_after_ms": pending.not_after,
-                    "renewed_serial": pending.old_serial,
-                })),
-                ..NewEvent::default()
-            }
-            .write(&mut *tx, now)
-            .await?;
+            pending.event(device_id).write(&mut *tx, now).await?;
             tx.commit().await?;
             Ok(Some(pending))
         }.await);
