@@ -232,6 +232,27 @@ async fn sealed_from_readers(w: &World, command_uuid: &str) {
     assert!(!text.contains("Challenge"), "no readable challenge: {text}");
 }
 
+/// `mdmctl -o json <args>` against the stack's admin API, as JSON.
+fn mdmctl(w: &World, args: &[&str]) -> Value {
+    let dir = testkit::PkiFiles::new();
+    let ca = dir.write("ca.pem", &w.stack.device_ca.cert_pem());
+    let output = std::process::Command::new(testkit::workspace_bin("mdmctl"))
+        .args(["-o", "json"])
+        .args(args)
+        .env("HOME", dir.path())
+        .env("MDM_URL", &w.stack.admin_url)
+        .env("MDM_TOKEN", ADMIN_TOKEN)
+        .env("MDM_CA_FILE", &ca)
+        .output()
+        .expect("mdmctl runs");
+    assert!(
+        output.status.success(),
+        "mdmctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
 async fn a_device_is_renewed_before_its_identity_expires(engine: Engine) {
     let Some(w) = world(engine).await else { return };
     const UDID: &str = "RENEW-0000-1111-2222";
@@ -261,6 +282,18 @@ async fn a_device_is_renewed_before_its_identity_expires(engine: Engine) {
         .await;
     assert!(renewal["renewed_serial"].is_string(), "{renewal}");
     sealed_from_readers(&w, renewal["command_uuid"].as_str().expect("command")).await;
+    let listed = mdmctl(
+        &w,
+        &[
+            "identities",
+            "renewals",
+            "--device",
+            UDID,
+            "--status",
+            "renewed",
+        ],
+    );
+    assert_eq!(listed[0]["serial"], old_serial.as_str(), "{listed}");
     w.refused(&mut w.device(UDID, &first)).await;
     let types = w.event_types(UDID).await;
     for expected in [

@@ -89,6 +89,8 @@ pub enum Noun {
     Events(crate::events::EventsArgs),
     /// Commands new devices get when they finish enrolling, and how far each device is.
     Blueprints(crate::blueprints::BlueprintsArgs),
+    /// Device identity renewals: which certificates near expiry were renewed, and which failed.
+    Identities(crate::identities::IdentitiesArgs),
     /// Print a shell completion script.
     Completions(crate::completions::CompletionsArgs),
     /// Run the whole server on this machine for development; simulated devices against it.

@@ -47,6 +47,7 @@ pub mod duration;
 pub mod enroll;
 pub mod events;
 pub mod exit;
+pub mod identities;
 pub mod output;
 pub mod push;
 pub mod push_cert;
@@ -76,6 +77,7 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Webhooks(args) => webhooks::run(args, &global, &env).await,
         Noun::Events(args) => events::run(args, &global, &env).await,
         Noun::Blueprints(args) => blueprints::run(args, &global, &env).await,
+        Noun::Identities(args) => identities::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
         Noun::InspectSignature(args) => signature::run(&args),

@@ -9,6 +9,7 @@ use mdm_api::blueprints::RunQuery;
 use mdm_api::commands::{CommandQuery, DeliveryQuery};
 use mdm_api::devices::DeviceQuery;
 use mdm_api::enrollment::EnrollmentTokenQuery;
+use mdm_api::identities::RenewalQuery;
 use mdm_api::webhooks::{DeliveryQuery as WebhookDeliveryQuery, EventQuery};
 use mdm_api::Cursor;
 
@@ -147,6 +148,21 @@ impl Filters for RunQuery {
         let RunQuery { device, limit: _ } = self;
         let mut pairs = Pairs::new();
         add(&mut pairs, "device", device.as_ref());
+        pairs
+    }
+}
+
+/// One page, newest first, like runs.
+impl Filters for RenewalQuery {
+    fn filters(&self) -> Pairs {
+        let RenewalQuery {
+            device,
+            status,
+            limit: _,
+        } = self;
+        let mut pairs = Pairs::new();
+        add(&mut pairs, "device", device.as_ref());
+        add(&mut pairs, "status", status.map(|s| s.as_str()));
         pairs
     }
 }

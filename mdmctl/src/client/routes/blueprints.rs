@@ -1,8 +1,10 @@
-//! Blueprints and their runs (`/v1/blueprints`).
+//! Blueprints and their runs (`/v1/blueprints`), and identity renewals
+//! (`/v1/identity-renewals`): the dispatcher's work on devices.
 
 use crate::client::query::Pairs;
 use crate::client::{Answer, Api, ApiError, Listing, Span};
 use mdm_api::blueprints::{Blueprint, BlueprintPatch, BlueprintRequest, BlueprintRun, RunQuery};
+use mdm_api::identities::{IdentityRenewal, RenewalQuery};
 use reqwest::Method;
 
 /// Blueprints.
@@ -52,5 +54,14 @@ impl Api {
     ) -> Result<Listing<BlueprintRun>, ApiError> {
         self.list(&["v1", "blueprints", id, "runs"], query, span)
             .await
+    }
+
+    /// `GET /v1/identity-renewals`: the latest, newest first, one page like runs.
+    pub async fn identity_renewals(
+        &self,
+        query: &RenewalQuery,
+        span: Span,
+    ) -> Result<Listing<IdentityRenewal>, ApiError> {
+        self.list(&["v1", "identity-renewals"], query, span).await
     }
 }
