@@ -42,6 +42,9 @@ use store::{Flow, IssuedCertificate, PkiStore};
 /// The largest certificate kept from the edge (a device identity is 1 to 2 KiB).
 const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
+/// Fingerprints of kept certificates a replica remembers (32 bytes each, plus the cache's own).
+const KEPT_FOREIGN_ENTRIES: u64 = 200_000;
+
 /// The enrollment side, present when `[enrollment]` is configured.
 #[derive(Debug, Clone)]
 struct Enrollment {
@@ -56,6 +59,9 @@ pub struct Provisioning {
     ca: Arc<DeviceCa>,
     scep: ScepServer,
     enrollment: Option<Enrollment>,
+    /// Certificates from other CAs this replica has kept already: each is written once, not
+    /// at every admission.
+    kept_foreign: moka::sync::Cache<Vec<u8>, ()>,
 }
 
 impl Provisioning {
@@ -104,6 +110,7 @@ impl Provisioning {
             ca,
             scep,
             enrollment,
+            kept_foreign: moka::sync::Cache::new(KEPT_FOREIGN_ENTRIES),
         })
     }
 
@@ -174,8 +181,9 @@ impl Provisioning {
         requested: IdentityPolicy,
     ) -> Result<IdentityPolicy, Error> {
         let issued = self.issued(cert_sha256).await?;
-        if issued.is_none() && !der.is_empty() {
+        if issued.is_none() && !der.is_empty() && !self.kept_foreign.contains_key(cert_sha256) {
             self.remember_foreign(cert_sha256, der).await?;
+            self.kept_foreign.insert(cert_sha256.to_vec(), ());
         }
         match issued {
             Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
