@@ -100,10 +100,19 @@ async fn a_token_update_for_another_topic_is_refused_at_enrollment() {
         "{}",
         stack.logs()
     );
-    assert!(
-        stack.logs().contains("not the push certificate's"),
-        "the refusal says why"
-    );
+    // The log line is written by another process, which may not have flushed it yet.
+    testkit::eventually(
+        std::time::Duration::from_secs(5),
+        "the refusal's log line",
+        || async {
+            stack
+                .logs()
+                .contains("not the push certificate's")
+                .then_some(())
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the refusal says why: {e}\n{}", stack.logs()));
     // With the certificate's topic the same device enrolls.
     assert_eq!(
         put(
