@@ -59,6 +59,16 @@ impl EnrollmentStore {
     pub async fn adopt_renewal(&self, device_id: &str, cert_sha256: &[u8]) -> Result<bool, Error> {
         let now = now_ms();
         let adopted: Result<Option<RenewedCertificate>, sqlx::Error> = with_db!(&self.db, pool => async {
+            // Any certificate that is not the bound one comes here (a refused one too): look
+            // without taking the write lock, then again inside the write, which decides.
+            let candidate = sqlx::query_as::<_, RenewedCertificate>(PENDING_RENEWAL)
+                .bind(device_id)
+                .bind(cert_sha256)
+                .fetch_optional(pool)
+                .await?;
+            if candidate.is_none() {
+                return Ok(None);
+            }
             let mut tx = pool.begin_write().await?;
             let Some(pending) = sqlx::query_as::<_, RenewedCertificate>(PENDING_RENEWAL)
                 .bind(device_id)
