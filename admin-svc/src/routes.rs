@@ -175,6 +175,30 @@ impl Modify for Security {
     }
 }
 
+/// Adds `AppleCommand`: every request type of Apple's schema in the Apple-keyed form `command`
+/// takes, generated from the command catalogue (`mdm_core::catalogue`), for clients that build
+/// or check commands from the document. `command` itself stays an open object: the server checks
+/// it against the same catalogue, with messages that name the key.
+struct AppleCommands;
+
+impl Modify for AppleCommands {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let schema = mdm_core::catalogue::catalogue().json_schema();
+        match serde_json::from_value::<utoipa::openapi::Schema>(schema) {
+            Ok(schema) => {
+                openapi
+                    .components
+                    .get_or_insert_with(Default::default)
+                    .schemas
+                    .insert("AppleCommand".into(), schema.into());
+            }
+            // The catalogue ships with the binary and its schema is tested; this cannot happen
+            // short of a utoipa change, and the rest of the document still serves.
+            Err(error) => tracing::error!(%error, "the command catalogue is not an OpenAPI schema"),
+        }
+    }
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -184,7 +208,7 @@ impl Modify for Security {
             `cursor`); failures are RFC 9457 problem documents.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&Security),
+    modifiers(&Security, &AppleCommands),
     // CommandSpec: the typed commands `command` accepts (it also takes Apple-keyed JSON and
     // plists, so the field itself stays an open object). DeviceSort: a query parameter's type,
     // which no answer's schema brings in.
@@ -371,4 +395,14 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// A path segment, percent-encoded for a `Location` header.
 pub fn segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `AppleCommands` cannot fail quietly: the catalogue's schema reads as an OpenAPI schema.
+    #[test]
+    fn the_command_catalogue_is_an_openapi_schema() {
+        let schema = mdm_core::catalogue::catalogue().json_schema();
+        serde_json::from_value::<utoipa::openapi::Schema>(schema).expect("an OpenAPI schema");
+    }
 }

@@ -161,6 +161,24 @@ async fn ops_journey(stack: &Stack, browser: &Browser) {
     );
     browser.check_page("device-history").await;
 
+    // A request type without a typed form gets one from Apple's schema: its keys as fields,
+    // sent with Apple's key names.
+    browser.click("#send-command").await;
+    browser.wait("#command-form").await;
+    browser.choose("#command-type", "RemoveApplication").await;
+    browser
+        .fill("#command-fields [name=\"Identifier\"]", "com.example.notes")
+        .await;
+    browser.click("#command-submit").await;
+    browser.wait("#confirm-devices").await;
+    browser.click("#confirm-ok").await;
+    browser.wait("#command-page").await;
+    browser
+        .wait_text("#command-page", |t| {
+            t.contains("RemoveApplication") && t.contains("com.example.notes")
+        })
+        .await;
+
     // Make an enrollment token; its profile downloads and its QR code is drawn.
     browser.click("#nav-enrollment").await;
     browser.wait("#enrollment-create-form").await;

@@ -10,53 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use service_kit::db::{DatabaseConfig, Db};
 use std::collections::HashSet;
-use std::time::Duration;
-use support::{start, Admin};
+use support::{answer, device_when, start, Admin};
 use testkit::{Engine, Stack, TestDevice};
-
-/// Queues `command` for the device, lets it fetch it, and answers with `answer` entries.
-async fn answer(stack: &Stack, device: &TestDevice, command: Value, answer: &str) {
-    let ops = Admin::ops(stack);
-    let queued = ops
-        .post(
-            "/v1/commands",
-            &json!({"devices": [device.udid], "command": command, "push": false}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
-    let uuid = queued["command_uuid"].as_str().expect("uuid");
-    let received = device
-        .idle(stack)
-        .await
-        .expect("idle")
-        .expect("the command");
-    assert_eq!(received.command_uuid, uuid);
-    assert_eq!(
-        device
-            .acknowledge(stack, uuid, answer)
-            .await
-            .expect("report"),
-        None
-    );
-}
-
-/// The device as the API shows it, once `ready` says the inventory arrived.
-async fn device_when(stack: &Stack, id: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let ops = Admin::ops(stack);
-    testkit::eventually(
-        Duration::from_secs(10),
-        "the inventory to arrive",
-        || async {
-            let device = ops
-                .get(&format!("/v1/devices/{id}"))
-                .await
-                .expect(StatusCode::OK);
-            ready(&device).then_some(device)
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()))
-}
 
 async fn answers_fold_into_the_device_record(engine: Engine) {
     let Some(stack) = start(engine).await else {

@@ -25,6 +25,10 @@ pub enum Error {
         /// Checked out (a sample).
         checked_out: String,
     },
+    /// Enqueue named enrollments Apple's schema says cannot run the command (and did not allow
+    /// it): the message names them with the reasons.
+    #[error("{0}")]
+    UnsupportedTargets(String),
     /// enroll-svc could not be asked (targets at enqueue, ClearPasscode delivery).
     #[error("enroll-svc: {0}")]
     Enroll(tonic::Status),
@@ -59,7 +63,9 @@ impl Error {
             Error::InvalidReport(_) | Error::InvalidRequest(_) => ErrorCode::InvalidMessage,
             Error::IdentityMismatch(_) => ErrorCode::AuthenticationFailed,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::UnknownTargets { .. } => ErrorCode::InvalidMessage,
+            Error::UnknownTargets { .. } | Error::UnsupportedTargets(_) => {
+                ErrorCode::InvalidMessage
+            }
             // Whatever enroll-svc said, a failure to fetch a token is our fault, not the
             // device's: never let it become a 401 or 403 on the command channel.
             Error::Enroll(_) => ErrorCode::Unavailable,

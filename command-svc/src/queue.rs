@@ -9,12 +9,13 @@ use crate::error::Error;
 use crate::metrics::{EnqueueLabels, Metrics, ReportLabels};
 use crate::push::PushSide;
 use crate::store::{EnqueueOutcome, NewCommand, NextCommand, QueueStore, Reported, Target};
+use mdm_core::catalogue::{CommandSchema, Platform, Target as DeviceFacts};
 use mdm_core::CommandStatus;
 use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::{
     EnqueueRequest, EnqueueResponse, EnrollmentStatus, GetUnlockTokenRequest, ReportRequest,
-    ResolveTargetsRequest,
+    ResolveTargetsRequest, ResolvedTarget,
 };
 use mdm_proto::VerifiedIdentity;
 use prost::Message;
@@ -243,7 +244,17 @@ impl CommandQueue {
                 "the expiry time has already passed".into(),
             ));
         }
-        let targets = self.resolve(ids, request.allow_unknown).await?;
+        let schema = mdm_core::catalogue::catalogue().get(&request_type);
+        let (targets, unsupported) = self.resolve(ids, request.allow_unknown, schema).await?;
+        if !unsupported.is_empty() && !request.allow_unsupported {
+            return Err(Error::UnsupportedTargets(format!(
+                "{} of the targets cannot run {request_type}: {} (nothing was queued; \
+                 allow_unsupported queues it for them anyway)",
+                unsupported.len(),
+                sample(&unsupported)
+            )));
+        }
+        let warnings = sample_list(&unsupported);
         let command_uuid = uuid::Uuid::now_v7().to_string().to_uppercase();
         let payload = mdm_core::commands::render_command(&command, &command_uuid);
         let idempotency_key = Some(request.idempotency_key.as_str()).filter(|k| !k.is_empty());
@@ -283,6 +294,7 @@ impl CommandQueue {
                     duplicate: false,
                     targets: u32::try_from(targets.len()).unwrap_or(u32::MAX),
                     push: None,
+                    warnings,
                 }
             }
             EnqueueOutcome::Duplicate {
@@ -295,6 +307,7 @@ impl CommandQueue {
                 duplicate: true,
                 targets: u32::try_from(targets).unwrap_or(u32::MAX),
                 push: None,
+                warnings,
             },
         };
         // After the commit, so the woken device finds the command. A duplicate is pushed too:
@@ -313,7 +326,15 @@ impl CommandQueue {
     /// target fails the enqueue, naming it, unless `allow_unknown`: then an unknown one is
     /// queued for its first enrollment (generation 0) and a checked-out one for the generation
     /// it left, which its next enrollment supersedes.
-    async fn resolve(&self, ids: Vec<String>, allow_unknown: bool) -> Result<Vec<Target>, Error> {
+    ///
+    /// Also returns the known targets `schema` says cannot run the command, as "ID: reason".
+    async fn resolve(
+        &self,
+        ids: Vec<String>,
+        allow_unknown: bool,
+        schema: Option<&CommandSchema>,
+    ) -> Result<(Vec<Target>, Vec<String>), Error> {
+        let mut unsupported = Vec::new();
         let known: HashMap<String, (u64, EnrollmentStatus)> = self
             .enroll_client()
             .resolve_targets(ResolveTargetsRequest {
@@ -325,6 +346,12 @@ impl CommandQueue {
             .targets
             .into_iter()
             .map(|t| {
+                if let Some(why) = schema.and_then(|s| s.unsupported_on(&device_facts(&t))) {
+                    unsupported.push(format!(
+                        "{}: {why}",
+                        mdm_proto::bounded(&t.enrollment_id, 64)
+                    ));
+                }
                 let status = t.status();
                 (t.enrollment_id, (t.generation, status))
             })
@@ -353,7 +380,7 @@ impl CommandQueue {
             })
             .collect();
         if allow_unknown || (unknown.is_empty() && checked_out.is_empty()) {
-            return Ok(targets);
+            return Ok((targets, unsupported));
         }
         Err(Error::UnknownTargets {
             unknown: sample(&unknown),
@@ -362,19 +389,40 @@ impl CommandQueue {
     }
 }
 
-/// At most a few of `ids`, for an error message: "A, B, C and 97 more".
-fn sample(ids: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = ids
+/// What a resolved target's enrollment says of the device, for Apple's schema.
+fn device_facts(target: &ResolvedTarget) -> DeviceFacts<'_> {
+    DeviceFacts {
+        platform: Platform::of_product(&target.product_name),
+        os_version: Some(target.os_version.as_str()).filter(|v| !v.is_empty()),
+        supervised: target.supervised,
+        user_channel: target.user_channel,
+    }
+}
+
+/// At most this many of a list go into a message.
+const SHOWN: usize = 5;
+
+/// At most a few of `items`, for an error message: "A, B, C and 97 more".
+fn sample(items: &[String]) -> String {
+    let mut text = items
         .iter()
         .take(SHOWN)
-        .map(|id| mdm_proto::bounded(id, 64).into_owned())
+        .map(|item| mdm_proto::bounded(item, 200).into_owned())
         .collect::<Vec<_>>()
         .join(", ");
-    if ids.len() > SHOWN {
-        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
     }
     text
+}
+
+/// At most a few of `items` and, when there were more, how many.
+fn sample_list(items: &[String]) -> Vec<String> {
+    let mut list: Vec<String> = items.iter().take(SHOWN).cloned().collect();
+    if items.len() > SHOWN {
+        list.push(format!("and {} more", items.len() - SHOWN));
+    }
+    list
 }
 
 /// Non-empty, bounded, deduplicated (first occurrence kept) enrollment IDs.

@@ -163,6 +163,9 @@ impl InventorySchedule {
                     // Listed as enrolled a moment ago: one that checked out since only has its
                     // delivery superseded, and must not fail the others'.
                     allow_unknown: true,
+                    // The same round goes to every device; one that cannot run a command
+                    // answers it with an error, which is all the round needs to know.
+                    allow_unsupported: true,
                     ..Default::default()
                 })
                 .await?;

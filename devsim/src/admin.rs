@@ -115,6 +115,7 @@ impl AdminApi {
             reason: None,
             push: None,
             allow_unknown: None,
+            allow_unsupported: None,
         };
         Ok(self.submit(&request).await?.command_uuid)
     }

@@ -101,7 +101,26 @@ enum CheckOutResult {
     UserNotActive,
 }
 
-/// The enrollment store of enroll-svc.
+/// One target of an enqueue as [`EnrollmentStore::resolve`] finds it: its generation and
+/// status, and what a command is checked against Apple's schema with.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ResolvedRow {
+    /// The enrollment ID.
+    pub id: String,
+    /// Its generation.
+    pub generation: i64,
+    /// Its status, as stored.
+    pub status: String,
+    /// `ProductName`, as last reported.
+    pub product_name: Option<String>,
+    /// `OSVersion`, as last reported.
+    pub os_version: Option<String>,
+    /// Supervised, as last reported.
+    pub supervised: Option<bool>,
+    /// A user channel.
+    pub user_channel: bool,
+}
+
 /// A device channel admitted by [`EnrollmentStore::authorize_device`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Authorized {
@@ -392,21 +411,20 @@ impl EnrollmentStore {
         found.ok_or_else(|| Error::NotManaged(id.to_string()))
     }
 
-    /// The generation and status of each of `ids` that exists (unknown ones are left out).
-    pub async fn resolve(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<(String, i64, EnrollmentStatus)>, Error> {
+    /// Each of `ids` that exists (unknown ones are left out), with its generation, status and
+    /// the facts a command is checked against.
+    pub async fn resolve(&self, ids: &[String]) -> Result<Vec<ResolvedRow>, Error> {
         let mut found = Vec::with_capacity(ids.len());
         // Bounded statements: a JSON array of at most this many IDs each.
         for chunk in ids.chunks(5_000) {
             let json =
                 serde_json::to_string(chunk).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-            let rows: Vec<(String, i64, String)> = match &self.db {
+            let rows: Vec<ResolvedRow> = match &self.db {
                 Db::Sqlite(pool) => {
                     sqlx::query_as(
-                        "SELECT id, generation, status FROM enrollments
-                     WHERE id IN (SELECT value FROM json_each($1))",
+                        "SELECT id, generation, status, product_name, os_version, supervised,
+                                user_id IS NOT NULL AS user_channel
+                         FROM enrollments WHERE id IN (SELECT value FROM json_each($1))",
                     )
                     .bind(&json)
                     .fetch_all(pool)
@@ -414,19 +432,16 @@ impl EnrollmentStore {
                 }
                 Db::Postgres(pool) => {
                     sqlx::query_as(
-                        "SELECT id, generation, status FROM enrollments
-                     WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                        "SELECT id, generation, status, product_name, os_version, supervised,
+                                user_id IS NOT NULL AS user_channel
+                         FROM enrollments WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
                     )
                     .bind(&json)
                     .fetch_all(pool)
                     .await?
                 }
             };
-            for (id, generation, status) in rows {
-                let status = EnrollmentStatus::try_from(status)
-                    .map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?;
-                found.push((id, generation, status));
-            }
+            found.extend(rows);
         }
         Ok(found)
     }

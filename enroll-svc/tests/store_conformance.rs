@@ -173,10 +173,20 @@ macro_rules! store_suite {
                     .resolve(&["D1".to_string(), "NOPE".to_string()])
                     .await
                     .expect("resolve");
-                assert_eq!(
-                    resolved,
-                    vec![("D1".to_string(), 2, EnrollmentStatus::Authenticated)]
-                );
+                let found: Vec<_> = resolved
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.id.as_str(),
+                            r.generation,
+                            r.status.as_str(),
+                            r.user_channel,
+                        )
+                    })
+                    .collect();
+                assert_eq!(found, [("D1", 2, "authenticated", false)]);
+                // Nothing reported about supervision yet: unknown, not "unsupervised".
+                assert_eq!(resolved[0].supervised, None);
             }
 
             #[tokio::test]

@@ -119,6 +119,10 @@ pub struct EnqueueRequest {
     /// Also queue for devices not enrolled yet (they get it at their first enrollment).
     /// Without it, a device that is unknown or checked out fails the request, named.
     pub allow_unknown: Option<bool>,
+    /// Also queue for devices Apple's schema says cannot run the command (their platform, OS
+    /// version, supervision or channel, as last reported): they are named in `warnings`.
+    /// Without it, such a device fails the request, named with the reason.
+    pub allow_unsupported: Option<bool>,
 }
 
 /// A device ID as it travels in a request body (the schema of each `devices` item).
@@ -139,6 +143,10 @@ pub struct Enqueued {
     pub duplicate: bool,
     /// What the wake-up push did.
     pub push: PushSummary,
+    /// With `allow_unsupported`: the devices queued although Apple's schema says they cannot
+    /// run the command, each with the reason (a few, and how many more).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A command and where its deliveries stand.

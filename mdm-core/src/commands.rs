@@ -13,6 +13,7 @@
 //! for ClearPasscode, adds the device's UnlockToken ([`with_unlock_token`]).
 
 mod base64_bytes;
+mod forms;
 mod from_json;
 mod spec;
 mod xml_text;
@@ -23,6 +24,7 @@ mod tests;
 use plist::{Dictionary, Value};
 
 pub use base64_bytes::Base64Bytes;
+pub use forms::api_command;
 pub use from_json::command_from_json;
 pub use spec::{CommandSpec, DEFAULT_DEVICE_INFORMATION_QUERIES};
 

@@ -12,6 +12,7 @@
 //!   [`bootstrap_token_response`].
 //! - [`report`]: [`CommandReport`], [`CommandStatus`], [`ErrorChainItem`], [`parse_report`].
 //! - [`ids`]: [`ChannelIds`] as sent and the [`EnrollmentRef`] derived from them.
+//! - [`catalogue`]: every request type of Apple's schema, and [`catalogue::check_command`].
 //! - [`commands`]: the commands an administrator queues: [`CommandSpec`] (typed JSON),
 //!   [`command_from_json`] and [`parse_command_plist`] (any request type), and
 //!   [`render_command`], which builds the plist a device receives.
@@ -27,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod checkin;
 pub mod commands;
 pub mod decode;

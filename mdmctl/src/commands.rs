@@ -33,6 +33,7 @@ pub struct CommandsArgs {
 #[derive(Debug, Subcommand)]
 pub enum CommandsVerb {
     /// Queue a command for one device, a list of devices, or every enrolled device.
+    #[command(after_long_help = spec::request_types_help())]
     Send(Box<send::SendArgs>),
     /// Show a command: who queued it and why, and each device's status and result. With
     /// `-o json`, `{"command": ..., "deliveries": [...]}` as the API sent them.

@@ -1,7 +1,9 @@
-// The typed commands the send form offers, read from the API's own OpenAPI document so the
-// console follows the server and keeps no copy of it: the `CommandSpec` schema (one variant per
-// typed request type, each naming its `request_type`) and `x-request-type-scopes` (the scopes a
-// request type needs besides `commands`; a destructive one needs `destructive` and a reason).
+// The commands the send form offers, read from the API's own OpenAPI document so the console
+// follows the server and keeps no copy of it: the `CommandSpec` schema (one variant per typed
+// request type, each naming its `request_type`), `AppleCommand` (every request type of Apple's
+// schema with Apple's keys, generated from the server's command catalogue) and
+// `x-request-type-scopes` (the scopes a request type needs besides `commands`; a destructive one
+// needs `destructive` and a reason).
 
 import {openapiDocument, resolve} from './openapi.js';
 
@@ -89,6 +91,68 @@ export function variantsFromDocument(doc) {
   return found;
 }
 
+/** The one key of a `{"$data": …}` / `{"$date": …}` wrapper schema, or null. */
+function wrapperKey(schema) {
+  const keys = Object.keys((schema && schema.properties) || {});
+  return schema && schema.type === 'object' && keys.length === 1 && keys[0].startsWith('$') ? keys[0] : null;
+}
+
+/** An Apple-keyed field as the form builder reads it: data as base64 text, dates as text. */
+function appleField(doc, prop) {
+  const s = fieldSchema(doc, prop);
+  const wrapper = wrapperKey(s);
+  if (wrapper === '$data') return {type: 'string', format: 'byte', 'x-wrap': wrapper};
+  if (wrapper === '$date') {
+    return {type: 'string', 'x-wrap': wrapper, description: 'An RFC 3339 time, e.g. 2026-12-01T09:00:00Z.'};
+  }
+  return s;
+}
+
+/** Where a request type runs, from its `x-platforms`: "Runs on iOS 4.0, macOS 10.7." */
+function platformsText(variant) {
+  const platforms = Object.entries(variant['x-platforms'] || {}).map(([os, since]) => `${os} ${since}`);
+  return platforms.length ? `Runs on ${platforms.join(', ')} and later.` : '';
+}
+
+/** Every request type of `AppleCommand` not in `typed`: {requestType, description, schema, apple}. */
+export function appleVariantsFromDocument(doc, typed = new Set()) {
+  const schemas = (doc && doc.components && doc.components.schemas) || {};
+  if (!schemas.AppleCommand) return [];
+  const found = [];
+  for (const alternative of alternatives(doc, schemas.AppleCommand)) {
+    const variant = resolve(doc, alternative);
+    const requestType = variant.title;
+    if (typeof requestType !== 'string' || typed.has(requestType)) continue;
+    const properties = {};
+    for (const [name, prop] of Object.entries(variant.properties || {})) {
+      if (name !== 'RequestType') properties[name] = appleField(doc, prop);
+    }
+    found.push({
+      requestType,
+      description: platformsText(variant),
+      apple: true,
+      schema: {
+        type: 'object',
+        properties,
+        required: (variant.required || []).filter((name) => name !== 'RequestType'),
+      },
+    });
+  }
+  return found.sort((a, b) => a.requestType.localeCompare(b.requestType));
+}
+
+/** The command to send for a form's values: `{request_type, …}` typed, or Apple's keys with
+ * data and dates wrapped as the API takes them. */
+export function commandFor(entry, values) {
+  if (!entry.apple) return {request_type: entry.requestType, ...values};
+  const command = {RequestType: entry.requestType};
+  for (const [name, value] of Object.entries(values)) {
+    const wrap = entry.schema.properties[name] && entry.schema.properties[name]['x-wrap'];
+    command[name] = wrap ? {[wrap]: value} : value;
+  }
+  return command;
+}
+
 let requestTypeScopes = {};
 
 /** Whether a request type needs the `destructive` scope and a reason. */
@@ -102,9 +166,12 @@ export function scopesFor(requestType) {
   return Array.isArray(scopes) ? scopes : [];
 }
 
-/** The typed commands to offer: {types: [{requestType, description, schema}]}. */
+/** The commands to offer: {types: typed ones, others: the rest of Apple's schema}, each
+ * {requestType, description, schema}. */
 export async function loadCatalog() {
   const doc = await openapiDocument();
   requestTypeScopes = doc['x-request-type-scopes'] || {};
-  return {types: variantsFromDocument(doc)};
+  const types = variantsFromDocument(doc);
+  const others = appleVariantsFromDocument(doc, new Set(types.map((t) => t.requestType)));
+  return {types, others};
 }

@@ -75,6 +75,7 @@ pub async fn enqueue(
             reason: q.reason,
             no_push: !q.push,
             allow_unknown: false,
+            allow_unsupported: false,
         })
         .await;
     match answer {

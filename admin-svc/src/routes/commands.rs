@@ -19,9 +19,7 @@ use axum::Json;
 use mdm_api::commands::{Command, CommandQuery, DeliveryQuery, EnqueueRequest, Enqueued, Expiry};
 use mdm_api::devices::Delivery;
 use mdm_api::{Page, Scope};
-use mdm_core::commands::{
-    command_from_json, is_destructive, parse_command_plist, request_type_of, CommandSpec,
-};
+use mdm_core::commands::{api_command, is_destructive, request_type_of};
 use mdm_proto::v1::{
     self, CancelRequest, GetCommandRequest, ListCommandsRequest, ListDeliveriesRequest,
 };
@@ -96,6 +94,7 @@ pub async fn enqueue(
             reason: reason.clone(),
             no_push: body.push == Some(false),
             allow_unknown: body.allow_unknown == Some(true),
+            allow_unsupported: body.allow_unsupported == Some(true),
         })
         .await
         .map_err(|s| ApiError::backend(SERVICE, &s))?
@@ -113,6 +112,7 @@ pub async fn enqueue(
             request_type: answer.request_type,
             targets: answer.targets,
             duplicate: answer.duplicate,
+            warnings: answer.warnings,
         },
     ))
 }
@@ -229,28 +229,11 @@ pub async fn cancel(
     Ok(Json(read(&state, uuid).await?))
 }
 
-/// The `Command` dictionary of any of the three accepted forms.
+/// The `Command` dictionary of any of the three accepted forms, checked against Apple's schema
+/// of its request type (`mdm_core::catalogue`): a misspelled key or a wrong type is refused here,
+/// naming the key, rather than by the device hours later.
 pub fn command_dictionary(command: &Map<String, Value>) -> Result<plist::Dictionary, ApiError> {
-    let invalid = |e: mdm_core::ParseError| ApiError::Invalid(format!("command: {e}"));
-    if command.contains_key("plist") {
-        let Some(Value::String(xml)) = command.get("plist").filter(|_| command.len() == 1) else {
-            return Err(ApiError::Invalid(
-                "a raw command is {\"plist\": \"<XML of the Command dictionary>\"} alone".into(),
-            ));
-        };
-        parse_command_plist(xml.as_bytes()).map_err(invalid)
-    } else if command.contains_key("request_type") {
-        let spec: CommandSpec = serde_json::from_value(Value::Object(command.clone()))
-            .map_err(|e| ApiError::Invalid(format!("command: {e}")))?;
-        spec.to_command().map_err(invalid)
-    } else if command.contains_key("RequestType") {
-        command_from_json(&Value::Object(command.clone())).map_err(invalid)
-    } else {
-        Err(ApiError::Invalid(
-            "command needs request_type (typed), RequestType (Apple's keys) or plist (raw XML)"
-                .into(),
-        ))
-    }
+    api_command(command).map_err(|e| ApiError::Invalid(format!("command: {e}")))
 }
 
 /// An optional free text, trimmed; absent is empty. (Its length and characters are the

@@ -1,15 +1,13 @@
 //! The commands of `blueprints create`: `--command JSON` (repeatable) or `--commands-file FILE`
 //! (a JSON array), each in any form `POST /v1/commands` takes: typed (`request_type`), Apple's
 //! keys (`RequestType`) or the raw XML (`plist`). Each is read here with the parsers the server
-//! uses (`mdm_core::commands`), so that a mistake is a usage error naming the command before
+//! uses (`mdm_core::commands::api_command`, Apple's schema included), so that a mistake is a usage error naming the command before
 //! anything is sent, not a 400 about `commands[3]` after.
 
 use crate::exit::UsageError;
 use anyhow::Context;
 use clap::Args;
-use mdm_core::commands::{
-    command_from_json, is_destructive, parse_command_plist, request_type_of, CommandSpec,
-};
+use mdm_core::commands::{api_command, is_destructive, request_type_of};
 use serde_json::{Map, Value};
 use std::io::Read;
 use std::path::PathBuf;
@@ -117,25 +115,7 @@ fn check(n: usize, command: &Map<String, Value>) -> Result<(), UsageError> {
 /// The RequestType of a command in any of its JSON forms, read as the server reads it; why not
 /// when it is not a command.
 pub fn request_type(command: &Map<String, Value>) -> Result<String, String> {
-    let dictionary = if let Some(xml) = command.get("plist") {
-        match xml {
-            Value::String(xml) if command.len() == 1 => {
-                parse_command_plist(xml.as_bytes()).map_err(|e| e.to_string())?
-            }
-            _ => return Err(r#"a raw command is {"plist": "<XML>"} alone"#.into()),
-        }
-    } else if command.contains_key("request_type") {
-        let spec: CommandSpec =
-            serde_json::from_value(Value::Object(command.clone())).map_err(|e| e.to_string())?;
-        spec.to_command().map_err(|e| e.to_string())?
-    } else if command.contains_key("RequestType") {
-        command_from_json(&Value::Object(command.clone())).map_err(|e| e.to_string())?
-    } else {
-        return Err(
-            "a command needs request_type (typed), RequestType (Apple's keys) or plist (raw XML)"
-                .into(),
-        );
-    };
+    let dictionary = api_command(command)?;
     Ok(request_type_of(&dictionary).unwrap_or_default().to_owned())
 }
 

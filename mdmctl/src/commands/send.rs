@@ -26,11 +26,8 @@ const WAIT_LISTED: usize = 1000;
 /// `mdmctl commands send <REQUEST_TYPE> ...`
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The RequestType, as Apple spells it (case-insensitive for the typed ones):
-    /// DeviceInformation, SecurityInfo, ProfileList, InstalledApplicationList, CertificateList,
-    /// ProvisioningProfileList, InstallProfile, RemoveProfile, InstallProvisioningProfile,
-    /// DeviceLock, EraseDevice, ClearPasscode, RestartDevice, ShutDownDevice; any other with
-    /// --plist.
+    /// The RequestType, as Apple spells it (case-insensitive): any of Apple's schema, listed
+    /// at the end of --help with where each runs and its keys.
     pub request_type: String,
 
     /// Which devices.
@@ -72,6 +69,12 @@ pub struct SendArgs {
     /// error, and nothing is queued.
     #[arg(long)]
     pub allow_unknown: bool,
+
+    /// Also queue for devices that cannot run the command by Apple's schema (their platform, OS
+    /// version, supervision or channel, as last reported); they are named in a warning. Without
+    /// it, such a device fails the send, named with the reason, and nothing is queued.
+    #[arg(long)]
+    pub allow_unsupported: bool,
 
     /// Send a destructive command without asking for confirmation (required when stdin is not
     /// a terminal).
@@ -127,6 +130,9 @@ pub async fn run(args: SendArgs, global: &GlobalArgs, env: &Env) -> anyhow::Resu
     let line = queued_line(&queued.value);
     if let Some(note) = push_note(&queued.value) {
         eprintln!("{note}");
+    }
+    for warning in &queued.value.warnings {
+        eprintln!("warning: queued although it cannot run there: {warning}");
     }
     if !args.wait {
         return match global.output {
@@ -217,6 +223,7 @@ fn enqueue_body(
         reason: reason.map(str::to_owned),
         push: args.no_push.then_some(false),
         allow_unknown: args.allow_unknown.then_some(true),
+        allow_unsupported: args.allow_unsupported.then_some(true),
     }
 }
 

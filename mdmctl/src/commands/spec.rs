@@ -1,83 +1,79 @@
-//! The command to send, from the request type and its typed flags (`--query`, `--pin`, ...) or
-//! from a plist file (`--plist`). Everything is validated here, before anything is sent, with
-//! the same rules the server applies (`mdm_core::commands`).
+//! The command to send, from the request type and flags (`--query`, `--pin`, `--set KEY=VALUE`,
+//! ...) or from a plist file (`--plist`). Every request type of Apple's device-management schema
+//! can be sent, and everything is checked here against that schema (`mdm_core::catalogue`),
+//! before anything is sent, as the server checks it.
 
 use crate::exit::UsageError;
 use anyhow::Context;
+use base64::Engine as _;
 use clap::Args;
-use mdm_core::commands::{parse_command_plist, parse_full_command, request_type_of, CommandSpec};
-use serde_json::{Map, Value};
+use mdm_core::catalogue::{
+    catalogue, CommandSchema, KeySchema, KeyType, Platform, SERVER_SUPPLIED,
+};
+use mdm_core::commands::{
+    api_command, parse_command_plist, parse_full_command, request_type_of,
+    DEFAULT_DEVICE_INFORMATION_QUERIES,
+};
+use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
-/// The request types with typed flags, as Apple spells them.
-pub const TYPED: [&str; 14] = [
-    "DeviceInformation",
-    "SecurityInfo",
-    "ProfileList",
-    "InstalledApplicationList",
-    "CertificateList",
-    "ProvisioningProfileList",
-    "InstallProfile",
-    "RemoveProfile",
-    "InstallProvisioningProfile",
-    "DeviceLock",
-    "EraseDevice",
-    "ClearPasscode",
-    "RestartDevice",
-    "ShutDownDevice",
-];
-
-/// Each typed flag and the request types it belongs to.
-const FLAG_USES: [(&str, &[&str]); 9] = [
-    ("--query", &["DeviceInformation"]),
-    ("--file", &["InstallProfile", "InstallProvisioningProfile"]),
-    ("--identifier", &["RemoveProfile"]),
-    ("--pin", &["DeviceLock", "EraseDevice"]),
-    ("--message", &["DeviceLock"]),
-    ("--phone-number", &["DeviceLock"]),
-    ("--preserve-data-plan", &["EraseDevice"]),
-    ("--managed-only", &["InstalledApplicationList"]),
-    ("--bundle-id", &["InstalledApplicationList"]),
+/// The flags named after a command key, and the keys each sets: a flag applies to every request
+/// type whose schema has one of its keys (`--identifier` to RemoveProfile, RemoveApplication,
+/// InstallApplication...), and is refused for the others.
+const KEY_FLAGS: [(&str, &[&str]); 8] = [
+    ("--query", &["Queries"]),
+    ("--identifier", &["Identifier"]),
+    ("--pin", &["PIN"]),
+    ("--message", &["Message"]),
+    ("--phone-number", &["PhoneNumber"]),
+    ("--preserve-data-plan", &["PreserveDataPlan"]),
+    ("--managed-only", &["ManagedAppsOnly", "ManagedOnly"]),
+    ("--bundle-id", &["Identifiers"]),
 ];
 
 /// The flags that shape the command itself.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Command")]
 pub struct CommandFlags {
-    /// DeviceInformation: a query to ask for, e.g. OSVersion (repeatable); without any, the
-    /// server asks for a default inventory set.
+    /// Queries: a query to ask for, e.g. OSVersion (repeatable); without any, DeviceInformation
+    /// asks for a default inventory set.
     #[arg(long = "query", value_name = "NAME")]
     pub queries: Vec<String>,
-    /// InstallProfile: the .mobileconfig to install; InstallProvisioningProfile: the
-    /// .mobileprovision.
+    /// The file the command carries: the .mobileconfig of InstallProfile, the .mobileprovision of
+    /// InstallProvisioningProfile (the request type's data key).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// RemoveProfile: the PayloadIdentifier of the profile to remove.
+    /// Identifier: the profile's PayloadIdentifier (RemoveProfile), an app's bundle ID...
     #[arg(long, value_name = "ID")]
     pub identifier: Option<String>,
-    /// DeviceLock, EraseDevice: six-digit PIN (on a Mac, the code that unlocks it).
+    /// PIN: six digits (DeviceLock, EraseDevice; on a Mac, the code that unlocks it).
     #[arg(long)]
     pub pin: Option<String>,
-    /// DeviceLock: message shown on the lock screen.
+    /// Message: shown on the lock screen (DeviceLock, EnableLostMode).
     #[arg(long)]
     pub message: Option<String>,
-    /// DeviceLock: phone number shown on the lock screen.
+    /// PhoneNumber: shown on the lock screen (DeviceLock, EnableLostMode).
     #[arg(long, value_name = "NUMBER")]
     pub phone_number: Option<String>,
-    /// EraseDevice: keep the cellular data plan (eSIM).
+    /// PreserveDataPlan: keep the cellular data plan (EraseDevice).
     #[arg(long)]
     pub preserve_data_plan: bool,
-    /// InstalledApplicationList: list only apps this server manages.
+    /// ManagedAppsOnly / ManagedOnly: list only what this server manages.
     #[arg(long)]
     pub managed_only: bool,
-    /// InstalledApplicationList: list only this bundle identifier (repeatable).
+    /// Identifiers: a bundle identifier (repeatable).
     #[arg(long = "bundle-id", value_name = "ID")]
     pub bundle_ids: Vec<String>,
+    /// Any key of the request type, as Apple spells it (repeatable), typed by the schema:
+    /// text, a number, true/false, @FILE or base64 for data, an RFC 3339 time for a date; an
+    /// array key takes one element per --set, or a JSON array; a dictionary key a JSON object.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Any request type: the Command dictionary (RequestType and its keys) as a plist file;
     /// the request type named must match its RequestType.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "queries", "file", "identifier", "pin", "message", "phone_number",
-        "preserve_data_plan", "managed_only", "bundle_ids",
+        "preserve_data_plan", "managed_only", "bundle_ids", "set",
     ])]
     pub plist: Option<PathBuf>,
 }
@@ -87,135 +83,270 @@ pub struct CommandFlags {
 pub struct Built {
     /// The RequestType as Apple spells it.
     pub request_type: String,
-    /// The JSON `command`: typed (`request_type`) or raw (`plist`).
+    /// The JSON `command`: with Apple's keys (`RequestType`) or raw (`plist`).
     pub command: Map<String, Value>,
 }
 
-/// Builds the command named `request_type` from `flags`.
+/// Builds the command named `request_type` from `flags`, checked against Apple's schema.
 pub fn build(request_type: &str, flags: &CommandFlags) -> anyhow::Result<Built> {
     if let Some(path) = &flags.plist {
         return from_plist_file(request_type, path);
     }
-    let Some(canonical) = TYPED
+    let schema = schema_of(request_type)?;
+    let name = schema.request_type.as_str();
+    let mut command = Map::new();
+    command.insert("RequestType".into(), json!(name));
+    for (flag, values) in key_flags(flags) {
+        let key = KEY_FLAGS
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .and_then(|(_, keys)| keys.iter().find_map(|k| key_of(schema, k)))
+            .ok_or_else(|| {
+                UsageError::new(format!(
+                    "{flag} does not apply to {name} (it has no such key)"
+                ))
+            })?;
+        for value in values {
+            put(&mut command, name, key, &value)?;
+        }
+    }
+    if let Some(path) = &flags.file {
+        let key = data_key(schema).ok_or_else(|| {
+            UsageError::new(format!(
+                "--file does not apply to {name} (it carries no file)"
+            ))
+        })?;
+        let bytes = read(path)?;
+        command.insert(key.key.clone(), data(&bytes));
+    }
+    for setting in &flags.set {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| UsageError::new(format!("--set {setting:?}: write KEY=VALUE")))?;
+        let schema_key = key_of(schema, key.trim()).ok_or_else(|| {
+            UsageError::new(format!(
+                "--set: {name} has no key {:?} (its keys: {})",
+                key.trim(),
+                key_names(schema)
+            ))
+        })?;
+        put(&mut command, name, schema_key, value)?;
+    }
+    if name == "DeviceInformation" && !command.contains_key("Queries") {
+        command.insert("Queries".into(), json!(DEFAULT_DEVICE_INFORMATION_QUERIES));
+    }
+    if let Some(missing) = schema
+        .keys
         .iter()
-        .find(|t| t.eq_ignore_ascii_case(request_type.trim()))
-    else {
-        return Err(UsageError::with_hint(
-            format!("{request_type} has no typed flags"),
-            format!(
-                "give its Command dictionary with --plist FILE, or use one of: {}",
-                TYPED.join(", ")
-            ),
-        )
+        .find(|k| k.required && !command.contains_key(&k.key) && !server_supplied(name, &k.key))
+    {
+        return Err(UsageError::new(format!(
+            "{name} needs {} ({})",
+            missing.key,
+            how_to_give(schema, missing)
+        ))
         .into());
-    };
-    check_flags_apply(canonical, flags)?;
-    let spec = typed(canonical, flags)?;
-    // The server validates again; checking here gives a usage error before anything is sent.
-    spec.to_command()
-        .map_err(|e| UsageError::new(format!("{canonical}: {e}")))?;
-    let Value::Object(command) = serde_json::to_value(&spec).context("serializing the command")?
-    else {
-        anyhow::bail!("{canonical} did not serialize as a JSON object");
-    };
+    }
+    // The server checks again; checking here gives a usage error before anything is sent.
+    api_command(&command).map_err(UsageError::new)?;
     Ok(Built {
-        request_type: (*canonical).to_owned(),
+        request_type: name.to_owned(),
         command,
     })
 }
 
-/// The names of the typed flags given.
-fn given(flags: &CommandFlags) -> Vec<&'static str> {
-    let present = [
-        !flags.queries.is_empty(),
-        flags.file.is_some(),
-        flags.identifier.is_some(),
-        flags.pin.is_some(),
-        flags.message.is_some(),
-        flags.phone_number.is_some(),
-        flags.preserve_data_plan,
-        flags.managed_only,
-        !flags.bundle_ids.is_empty(),
-    ];
-    FLAG_USES
-        .iter()
-        .zip(present)
-        .filter(|(_, present)| *present)
-        .map(|((flag, _), _)| *flag)
-        .collect()
+/// The schema of a request type named in any case, or a usage error naming the closest.
+fn schema_of(request_type: &str) -> Result<&'static CommandSchema, UsageError> {
+    let catalogue = catalogue();
+    if let Some(name) = catalogue.canonical(request_type) {
+        return Ok(&catalogue.commands[name]);
+    }
+    let close = match catalogue.closest(request_type) {
+        Some(close) => format!(" (did you mean {close}?)"),
+        None => String::new(),
+    };
+    Err(UsageError::with_hint(
+        format!("{request_type} is not a request type of Apple's device-management schema{close}"),
+        "`mdmctl commands send --help` lists every request type",
+    ))
 }
 
-/// A flag for another request type is refused rather than ignored: `--pin` on a RestartDevice
-/// is a sign the administrator meant another command.
-fn check_flags_apply(request_type: &str, flags: &CommandFlags) -> Result<(), UsageError> {
-    for flag in given(flags) {
-        let uses = FLAG_USES
-            .iter()
-            .find(|(name, _)| *name == flag)
-            .map_or(&[][..], |(_, uses)| *uses);
-        if !uses.contains(&request_type) {
-            return Err(UsageError::new(format!(
-                "{flag} does not apply to {request_type} (it is for {})",
-                uses.join(", ")
-            )));
-        }
+fn key_of<'s>(schema: &'s CommandSchema, key: &str) -> Option<&'s KeySchema> {
+    schema.keys.iter().find(|k| k.key == key)
+}
+
+/// The key `--file` fills: the request type's one data key (required first).
+fn data_key(schema: &CommandSchema) -> Option<&KeySchema> {
+    let data: Vec<&KeySchema> = schema
+        .keys
+        .iter()
+        .filter(|k| k.kind == KeyType::Data)
+        .collect();
+    match data.as_slice() {
+        [one] => Some(one),
+        several => several.iter().copied().find(|k| k.required),
     }
+}
+
+fn server_supplied(request_type: &str, key: &str) -> bool {
+    SERVER_SUPPLIED.contains(&(request_type, key))
+}
+
+/// The flag that gives `key`: its own flag, `--file` for the data key, or `--set`.
+fn how_to_give(schema: &CommandSchema, key: &KeySchema) -> String {
+    if let Some((flag, _)) = KEY_FLAGS
+        .iter()
+        .find(|(_, keys)| keys.contains(&key.key.as_str()))
+    {
+        return format!("{flag} ...");
+    }
+    if data_key(schema).is_some_and(|data| data.key == key.key) {
+        return "--file FILE".into();
+    }
+    let value = match key.kind {
+        KeyType::Array | KeyType::Dictionary => "JSON",
+        _ => "...",
+    };
+    format!("--set {}={value}", key.key)
+}
+
+fn key_names(schema: &CommandSchema) -> String {
+    if schema.keys.is_empty() {
+        return "none".into();
+    }
+    schema
+        .keys
+        .iter()
+        .map(|k| k.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The key flags given, each with its values as typed.
+fn key_flags(flags: &CommandFlags) -> Vec<(&'static str, Vec<String>)> {
+    let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+    let on = |b: bool| {
+        if b {
+            vec!["true".to_owned()]
+        } else {
+            Vec::new()
+        }
+    };
+    [
+        ("--query", flags.queries.clone()),
+        ("--identifier", one(&flags.identifier)),
+        ("--pin", one(&flags.pin)),
+        ("--message", one(&flags.message)),
+        ("--phone-number", one(&flags.phone_number)),
+        ("--preserve-data-plan", on(flags.preserve_data_plan)),
+        ("--managed-only", on(flags.managed_only)),
+        ("--bundle-id", flags.bundle_ids.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, values)| !values.is_empty())
+    .collect()
+}
+
+/// Sets `key` from the text `value`, typed by its schema; an array key gathers one element per
+/// value, unless the value is a whole JSON array.
+fn put(
+    command: &mut Map<String, Value>,
+    request_type: &str,
+    key: &KeySchema,
+    value: &str,
+) -> Result<(), UsageError> {
+    let wrong = |why: String| UsageError::new(format!("{request_type}: {}: {why}", key.key));
+    if key.kind == KeyType::Array {
+        let whole = value.trim_start().starts_with('[');
+        if whole {
+            let array = serde_json::from_str(value).map_err(|e| wrong(format!("not JSON: {e}")))?;
+            command.insert(key.key.clone(), array);
+            return Ok(());
+        }
+        let element = match key.subkeys.as_slice() {
+            [element] => typed(element, value).map_err(wrong)?,
+            _ => json!(value),
+        };
+        match command.entry(key.key.clone()).or_insert_with(|| json!([])) {
+            Value::Array(items) => items.push(element),
+            _ => return Err(wrong("given both as a whole array and by element".into())),
+        }
+        return Ok(());
+    }
+    command.insert(key.key.clone(), typed(key, value).map_err(wrong)?);
     Ok(())
 }
 
-fn typed(request_type: &str, f: &CommandFlags) -> anyhow::Result<CommandSpec> {
-    let needs =
-        |flag: &str, what: &str| UsageError::new(format!("{request_type} needs {flag} ({what})"));
-    Ok(match request_type {
-        "DeviceInformation" => CommandSpec::DeviceInformation {
-            queries: f.queries.clone(),
+/// `text` as a value of `key`'s type, in the API's JSON form.
+fn typed(key: &KeySchema, text: &str) -> Result<Value, String> {
+    Ok(match key.kind {
+        KeyType::String => json!(text),
+        KeyType::Integer => json!(text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("{text:?} is not an integer"))?),
+        KeyType::Real => json!(text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| r.is_finite())
+            .ok_or_else(|| format!("{text:?} is not a number"))?),
+        KeyType::Boolean => json!(match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            _ => return Err(format!("{text:?} is not true or false")),
+        }),
+        KeyType::Date => json!({"$date": text.trim()}),
+        KeyType::Data => match text.strip_prefix('@') {
+            Some(path) => data(&std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?),
+            None => json!({"$data": text.trim()}),
         },
-        "SecurityInfo" => CommandSpec::SecurityInfo {},
-        "ProfileList" => CommandSpec::ProfileList {},
-        "InstalledApplicationList" => CommandSpec::InstalledApplicationList {
-            managed_apps_only: f.managed_only.then_some(true),
-            identifiers: f.bundle_ids.clone(),
-        },
-        "CertificateList" => CommandSpec::CertificateList {},
-        "ProvisioningProfileList" => CommandSpec::ProvisioningProfileList {},
-        "InstallProfile" => {
-            let path = f
-                .file
-                .as_ref()
-                .ok_or_else(|| needs("--file", "the .mobileconfig"))?;
-            CommandSpec::InstallProfile {
-                payload: read(path)?.into(),
-            }
+        KeyType::Array | KeyType::Dictionary | KeyType::Any => {
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?
         }
-        "RemoveProfile" => CommandSpec::RemoveProfile {
-            identifier: f
-                .identifier
-                .clone()
-                .ok_or_else(|| needs("--identifier", "the profile's PayloadIdentifier"))?,
-        },
-        "InstallProvisioningProfile" => {
-            let path = f
-                .file
-                .as_ref()
-                .ok_or_else(|| needs("--file", "the .mobileprovision"))?;
-            CommandSpec::InstallProvisioningProfile {
-                profile: read(path)?.into(),
-            }
-        }
-        "DeviceLock" => CommandSpec::DeviceLock {
-            pin: f.pin.clone(),
-            message: f.message.clone(),
-            phone_number: f.phone_number.clone(),
-        },
-        "EraseDevice" => CommandSpec::EraseDevice {
-            pin: f.pin.clone(),
-            preserve_data_plan: f.preserve_data_plan.then_some(true),
-        },
-        "ClearPasscode" => CommandSpec::ClearPasscode {},
-        "RestartDevice" => CommandSpec::RestartDevice {},
-        "ShutDownDevice" => CommandSpec::ShutDownDevice {},
-        other => return Err(UsageError::new(format!("{other} has no typed flags")).into()),
     })
+}
+
+fn data(bytes: &[u8]) -> Value {
+    json!({"$data": base64::engine::general_purpose::STANDARD.encode(bytes)})
+}
+
+/// The help's list of every request type the schema knows, where it runs, and its keys
+/// (required ones marked `*`).
+pub fn request_types_help() -> String {
+    let catalogue = catalogue();
+    let mut text = format!(
+        "Request types ({}; * marks a required key):\n",
+        catalogue.source
+    );
+    for schema in catalogue.commands.values() {
+        let platforms: Vec<String> = Platform::ALL
+            .iter()
+            .filter_map(|p| {
+                let support = schema.platforms.get(p)?;
+                let supervised = if support.supervised {
+                    " supervised"
+                } else {
+                    ""
+                };
+                Some(format!("{p} {}{supervised}", support.introduced))
+            })
+            .collect();
+        text.push_str(&format!(
+            "  {}  ({})\n",
+            schema.request_type,
+            platforms.join(", ")
+        ));
+        if !schema.keys.is_empty() {
+            let keys: Vec<String> = schema
+                .keys
+                .iter()
+                .map(|k| format!("{}{}", k.key, if k.required { "*" } else { "" }))
+                .collect();
+            text.push_str(&format!("      keys: {}\n", keys.join(", ")));
+        }
+    }
+    text
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -245,9 +376,11 @@ fn from_plist_file(request_type: &str, path: &Path) -> anyhow::Result<Built> {
         .to_writer_xml(&mut xml)
         .with_context(|| format!("{} cannot be written as an XML plist", path.display()))?;
     let xml = String::from_utf8(xml).context("the XML plist is not UTF-8")?;
+    let command = Map::from_iter([("plist".to_owned(), Value::String(xml))]);
+    api_command(&command).map_err(|why| UsageError::new(format!("{}: {why}", path.display())))?;
     Ok(Built {
         request_type: found,
-        command: Map::from_iter([("plist".to_owned(), Value::String(xml))]),
+        command,
     })
 }
 

@@ -213,6 +213,7 @@ fn device_information(devices: Vec<String>) -> EnqueueRequest {
         reason: None,
         push: None,
         allow_unknown: None,
+        allow_unsupported: None,
     }
 }
 

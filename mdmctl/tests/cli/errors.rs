@@ -183,3 +183,28 @@ async fn completions_are_printed() {
         assert!(run.stdout.contains(word), "{word} completed");
     }
 }
+
+/// The request types come from Apple's schema (the command catalogue), not from a list kept in
+/// mdmctl: the help names every one, where it runs and its keys.
+#[tokio::test]
+async fn the_send_help_lists_every_request_type_of_apples_schema() {
+    let run = Ctl::bare()
+        .run(&["commands", "send", "--help"])
+        .await
+        .expect_code(0);
+    let catalogue = mdm_core::catalogue::catalogue();
+    assert_eq!(catalogue.commands.len(), 66);
+    for request_type in catalogue.commands.keys() {
+        assert!(
+            run.stdout.contains(&format!("  {request_type}  (")),
+            "{request_type} missing from:\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains("--set <KEY=VALUE>"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("keys: Identifier*"),
+        "required keys are marked:\n{}",
+        run.stdout
+    );
+}

@@ -47,6 +47,8 @@ function pushOutcome(answer) {
     parts.push(`Push: ${count(p.delivered)} delivered, ${count(p.not_delivered)} not delivered${outcomes ? ` (${outcomes})` : ''}.`);
     if (p.error) parts.push(p.error);
   }
+  const warnings = answer.warnings || [];
+  if (warnings.length) parts.push(`Queued although they cannot run it: ${warnings.join('; ')}.`);
   return parts.join(' ');
 }
 

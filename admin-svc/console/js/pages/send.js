@@ -8,7 +8,7 @@ import {h, replace} from '../dom.js';
 import {loading} from '../notice.js';
 import {path, devicesFromQuery, go} from '../router.js';
 import {hasScope, session} from '../session.js';
-import {loadCatalog, isDestructive, scopesFor} from '../command-catalog.js';
+import {loadCatalog, isDestructive, scopesFor, commandFor} from '../command-catalog.js';
 import {schemaFields, FieldError, plainText} from '../schema-form.js';
 import {confirmAction} from '../confirm-dialog.js';
 import {setFlash} from '../flash.js';
@@ -107,9 +107,12 @@ export async function render(ctx) {
   const typeSelect = h('select', {id: 'command-type', name: 'command-type', 'aria-describedby': 'command-type-hint'},
     h('optgroup', {label: 'Typed commands'}, catalog.types.map((t) =>
       h('option', {value: t.requestType}, `${t.requestType}${missingScopesNote(t.requestType)}`))),
-    h('optgroup', {label: 'Any other command'}, h('option', {value: RAW}, 'Raw (Apple keys, JSON)')));
+    h('optgroup', {label: 'Every other command of Apple\'s schema'}, catalog.others.map((t) =>
+      h('option', {value: t.requestType}, `${t.requestType}${missingScopesNote(t.requestType)}`))),
+    h('optgroup', {label: 'Written by hand'}, h('option', {value: RAW}, 'Raw (Apple keys, JSON)')));
+  const entries = [...catalog.types, ...catalog.others];
   const wanted = ctx.query.get('type');
-  if (wanted && catalog.types.some((t) => t.requestType === wanted)) typeSelect.value = wanted;
+  if (wanted && entries.some((t) => t.requestType === wanted)) typeSelect.value = wanted;
 
   const typeHint = h('p', {class: 'hint', id: 'command-type-hint'});
   const warning = h('p', {class: 'warning', id: 'command-warning', hidden: true});
@@ -131,6 +134,7 @@ export async function render(ctx) {
     step: '1', inputmode: 'numeric', 'aria-describedby': 'command-priority-hint'});
   const pushBox = h('input', {id: 'command-push', name: 'push', type: 'checkbox', checked: true});
   const unknownBox = h('input', {id: 'command-allow-unknown', name: 'allow_unknown', type: 'checkbox'});
+  const unsupportedBox = h('input', {id: 'command-allow-unsupported', name: 'allow_unsupported', type: 'checkbox'});
   const expiry = h('select', {id: 'command-expiry', name: 'expiry'},
     EXPIRY.map(([v, l]) => h('option', {value: v}, l)));
   const formError = h('p', {id: 'form-error', class: 'error', role: 'alert'});
@@ -166,10 +170,10 @@ export async function render(ctx) {
     const type = typeSelect.value;
     if (type === RAW) {
       fields = null;
-      typeHint.textContent = 'Any request type, as Apple documents it. The server checks only that it is well formed; the device judges the rest.';
+      typeHint.textContent = 'Any request type of Apple\'s schema, with Apple\'s keys. The server checks its keys and types against the schema before it is queued.';
       replace(fieldsHolder, rawField);
     } else {
-      const entry = catalog.types.find((t) => t.requestType === type);
+      const entry = entries.find((t) => t.requestType === type);
       typeHint.textContent = plainText(entry.description);
       fields = schemaFields(entry.schema);
       replace(fieldsHolder, fields.element);
@@ -189,6 +193,8 @@ export async function render(ctx) {
         h('label', {for: 'command-push'}, 'Wake the devices now (push); otherwise they get it at their next check-in')),
       h('div', {class: 'field checkbox'}, unknownBox,
         h('label', {for: 'command-allow-unknown'}, 'Also queue for devices not enrolled yet (they get it when they enroll)')),
+      h('div', {class: 'field checkbox'}, unsupportedBox,
+        h('label', {for: 'command-allow-unsupported'}, 'Also queue for devices that cannot run it by Apple\'s schema (platform, OS version, supervision)')),
       h('div', {class: 'row'},
         h('div', {class: 'field'}, h('label', {for: 'command-priority'}, 'Priority (optional)'), priority,
           h('p', {class: 'hint', id: 'command-priority-hint'}, '-1000 to 1000; higher is served first.')),
@@ -234,7 +240,7 @@ export async function render(ctx) {
     } else {
       type = typeSelect.value;
       try {
-        command = {request_type: type, ...fields.read()};
+        command = commandFor(entries.find((t) => t.requestType === type), fields.read());
       } catch (error) {
         if (error instanceof FieldError) return fail(error.message, error.input);
         throw error;
@@ -255,6 +261,7 @@ export async function render(ctx) {
     if (why) body.reason = why;
     if (priority.value.trim() !== '') body.priority = Number(priority.value);
     if (unknownBox.checked) body.allow_unknown = true;
+    if (unsupportedBox.checked) body.allow_unsupported = true;
     if (expiry.value) body.expiry = {ttl_seconds: Number(expiry.value)};
 
     const confirmed = await confirmAction({
