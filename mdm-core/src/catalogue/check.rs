@@ -176,6 +176,45 @@ pub fn check_command(command: &Dictionary) -> Result<&'static CommandSchema, Sch
     check_against(catalogue(), command)
 }
 
+/// The keys of a command report that are the report's own, not the result's: who answered,
+/// which command, and how it went.
+const REPORT_KEYS: [&str; 11] = [
+    "Status",
+    // Old macOS versions echo the command's RequestType in the report.
+    "RequestType",
+    "UDID",
+    "CommandUUID",
+    "ErrorChain",
+    "EnrollmentID",
+    "EnrollmentUserID",
+    "UserID",
+    "UserShortName",
+    "UserLongName",
+    "NotOnConsole",
+];
+
+impl CommandSchema {
+    /// Checks an acknowledged result (the report's dictionary) against the schema's response
+    /// keys: every key the schema names must have its type and allowed values. Keys it does not
+    /// name pass: devices answer more than Apple documents (a macOS capture answers the
+    /// undocumented `Languages` query), and a device is never refused for what it answers.
+    /// Tests hold real captures to it.
+    pub fn check_result(&self, report: &Dictionary) -> Result<(), SchemaError> {
+        let result: Dictionary = report
+            .iter()
+            .filter(|(key, _)| !REPORT_KEYS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let mut checker = Checker {
+            request_type: &self.request_type,
+            path: Vec::new(),
+            required: false,
+            open: true,
+        };
+        checker.dictionary(&self.response_keys, &result, false)
+    }
+}
+
 pub(super) fn check_against<'c>(
     catalogue: &'c Catalogue,
     command: &Dictionary,
@@ -212,6 +251,8 @@ pub(super) fn check_against<'c>(
     let mut checker = Checker {
         request_type: &schema.request_type,
         path: Vec::new(),
+        required: true,
+        open: false,
     };
     checker.dictionary(&schema.keys, command, true)?;
     for (_, key) in SIX_DIGITS.iter().filter(|(t, _)| *t == schema.request_type) {
@@ -237,6 +278,10 @@ enum Step<'a> {
 struct Checker<'a> {
     request_type: &'a str,
     path: Vec<Step<'a>>,
+    /// Whether required keys must be present: for commands; a result reports what applies.
+    required: bool,
+    /// Whether keys the schema does not name pass: for results.
+    open: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -277,6 +322,7 @@ impl<'a> Checker<'a> {
             }
             match keys.iter().find(|k| k.key == *key).or(wildcard) {
                 Some(schema) => self.value(schema, value)?,
+                None if self.open => {}
                 None => {
                     let known = keys
                         .iter()
@@ -291,7 +337,7 @@ impl<'a> Checker<'a> {
         let needed = |k: &&KeySchema| {
             k.required && k.key != WILDCARD && !(top && server_supplied(self.request_type, &k.key))
         };
-        for schema in keys.iter().filter(needed) {
+        for schema in keys.iter().filter(needed).filter(|_| self.required) {
             if !dict.contains_key(&schema.key) {
                 self.path.push(Step::Key(&schema.key));
                 return Err(self.fail(Problem::Missing));

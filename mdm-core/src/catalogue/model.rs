@@ -29,6 +29,10 @@ pub struct CommandSchema {
     /// The keys beside `RequestType`, in the schema's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeySchema>,
+    /// The keys an acknowledged result holds beside the report's own (`Status`, `UDID`,
+    /// `CommandUUID`...), in the schema's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_keys: Vec<KeySchema>,
 }
 
 /// How one platform supports a request type.
@@ -79,6 +83,10 @@ pub struct KeySchema {
     /// The only values it may take (strings or numbers); empty when any value of its type does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<Json>,
+    /// Values the schema names without closing the set (DeviceInformation's queries: devices
+    /// answer more than it names, and leave out what they do not know).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<Json>,
     /// Bounds of a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Bounds>,

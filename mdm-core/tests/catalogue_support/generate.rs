@@ -78,6 +78,7 @@ fn command(doc: &Json) -> CommandSchema {
         request_type,
         platforms,
         keys: keys(&doc["payloadkeys"]),
+        response_keys: keys(&doc["responsekeys"]),
     }
 }
 
@@ -115,15 +116,17 @@ fn key(doc: &Json) -> KeySchema {
     let name = doc["key"].as_str().expect("key");
     let kind = kind(doc["type"].as_str().expect("type"));
     let mut subkeys = keys(&doc["subkeys"]);
-    let mut allowed = doc["rangelist"].as_array().cloned().unwrap_or_default();
-    // A string with "subkeys" lists the values it may take (DeviceInformation's queries), each
-    // with its own OS support: to a checker, those are its allowed values.
+    let allowed = doc["rangelist"].as_array().cloned().unwrap_or_default();
+    // A string with "subkeys" names values it may take (DeviceInformation's queries), each with
+    // its own OS support. Real devices answer queries it does not name (a macOS capture answers
+    // `Languages`), so these are known values, not a closed set.
+    let mut known = Vec::new();
     if kind == KeyType::String && !subkeys.is_empty() {
         assert!(
             allowed.is_empty(),
             "{name}: both a rangelist and value subkeys"
         );
-        allowed = subkeys.drain(..).map(|k| Json::String(k.key)).collect();
+        known = subkeys.drain(..).map(|k| Json::String(k.key)).collect();
     }
     KeySchema {
         // "ANY", "ANY app identifier"…: a dictionary's free keys.
@@ -135,6 +138,7 @@ fn key(doc: &Json) -> KeySchema {
         kind,
         required: doc["presence"].as_str() == Some("required"),
         allowed,
+        known,
         range: bounds(&doc["range"]),
         repetition: bounds(&doc["repetition"]),
         default: doc.get("default").cloned(),
