@@ -4,12 +4,14 @@
 //! describe the same commands (the admin API's document, mdmctl's help).
 //!
 //! The catalogue is data, `mdm-core/catalogue/commands.json`, generated from Apple's YAML
-//! (`fixtures/apple-device-management/mdm/commands/`, MIT) by the test `catalogue_is_generated`
-//! in `mdm-core/tests/catalogue.rs`, which rewrites it and fails when it no longer matches the
-//! YAML. Supporting a new command or key is a schema update: copy Apple's new release over the
-//! fixture and run that test.
+//! (`fixtures/apple-device-management/mdm/commands/`, MIT) by the test
+//! `catalogue_is_generated_from_apples_schema` in `mdm-core/tests/catalogue.rs`, which rewrites it
+//! and fails when it no longer matches the YAML. Supporting a new command or key is a schema
+//! update: copy Apple's new release over the fixture and run that test. The declaration types of
+//! Declarative Device Management are a second catalogue beside it, `catalogue/declarations.json`
+//! ([`declarations`]), generated the same way from `declarative/`.
 
-mod check;
+pub(crate) mod check;
 mod json_schema;
 mod model;
 mod platform;
@@ -17,7 +19,10 @@ mod platform;
 use std::sync::LazyLock;
 
 pub use check::{check_command, Problem, SchemaError, SERVER_SUPPLIED};
-pub use model::{Bounds, Catalogue, CommandSchema, KeySchema, KeyType, Support, WILDCARD};
+pub use model::{
+    Bounds, Catalogue, CommandSchema, DeclarationCatalogue, DeclarationSchema, KeySchema, KeyType,
+    Support, WILDCARD,
+};
 pub use platform::{compare_versions, Platform, Target};
 
 /// The generated catalogue, as shipped.
@@ -31,6 +36,21 @@ static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
 /// The catalogue, parsed once per process.
 pub fn catalogue() -> &'static Catalogue {
     &CATALOGUE
+}
+
+/// The generated catalogue of declaration types and status items (Declarative Device
+/// Management), as shipped.
+pub const DECLARATIONS_JSON: &str = include_str!("../catalogue/declarations.json");
+
+static DECLARATIONS: LazyLock<DeclarationCatalogue> = LazyLock::new(|| {
+    // Generated and checked by this crate's tests, as the command catalogue is.
+    serde_json::from_str(DECLARATIONS_JSON)
+        .expect("catalogue/declarations.json is a valid catalogue")
+});
+
+/// The catalogue of declaration types, parsed once per process.
+pub fn declarations() -> &'static DeclarationCatalogue {
+    &DECLARATIONS
 }
 
 impl Catalogue {

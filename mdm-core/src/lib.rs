@@ -13,6 +13,7 @@
 //! - [`report`]: [`CommandReport`], [`CommandStatus`], [`ErrorChainItem`], [`parse_report`].
 //! - [`ids`]: [`ChannelIds`] as sent and the [`EnrollmentRef`] derived from them.
 //! - [`catalogue`]: every request type of Apple's schema, and [`catalogue::check_command`].
+//! - [`ddm`]: Declarative Device Management: declarations, the sync documents, status reports.
 //! - [`commands`]: the commands an administrator queues: [`CommandSpec`] (typed JSON),
 //!   [`command_from_json`] and [`parse_command_plist`] (any request type), and
 //!   [`render_command`], which builds the plist a device receives.
@@ -31,6 +32,7 @@
 pub mod catalogue;
 pub mod checkin;
 pub mod commands;
+pub mod ddm;
 pub mod decode;
 pub mod error;
 mod fields;

@@ -3,14 +3,17 @@
 
 #[path = "catalogue_support/generate.rs"]
 mod generate;
+#[path = "catalogue_support/sample.rs"]
+mod sample;
 
 use std::path::{Path, PathBuf};
 
 use mdm_core::catalogue::{
-    catalogue, check_command, Catalogue, KeySchema, KeyType, Platform, Target, CATALOGUE_JSON,
-    SERVER_SUPPLIED, WILDCARD,
+    catalogue, check_command, declarations, Catalogue, Platform, Target, CATALOGUE_JSON,
+    DECLARATIONS_JSON, SERVER_SUPPLIED,
 };
 use mdm_core::commands::{command_from_json, parse_command_plist};
+use sample::{sample_keys, Form};
 use serde_json::{json, Map, Value as Json};
 
 fn schema_root() -> PathBuf {
@@ -34,6 +37,28 @@ fn catalogue_is_generated_from_apples_schema() {
     assert_eq!(catalogue(), &generated);
 }
 
+/// The same for the declaration types of Declarative Device Management.
+#[test]
+fn declaration_catalogue_is_generated_from_apples_schema() {
+    let generated = generate::generate_declarations(&schema_root());
+    let text = serde_json::to_string_pretty(&generated).expect("JSON") + "\n";
+    if text != DECLARATIONS_JSON {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue/declarations.json");
+        std::fs::write(&path, &text).expect("the catalogue is writable");
+        panic!(
+            "{} was stale and has been regenerated from the schema: rebuild and commit it",
+            path.display()
+        );
+    }
+    assert_eq!(declarations(), &generated);
+    assert!(declarations()
+        .declarations
+        .contains_key("com.apple.configuration.passcode.settings"));
+    assert!(declarations()
+        .status_items
+        .contains(&"management.declarations".to_owned()));
+}
+
 #[test]
 fn the_catalogue_holds_every_command_of_the_schema() {
     let catalogue = catalogue();
@@ -51,51 +76,6 @@ fn the_catalogue_holds_every_command_of_the_schema() {
     );
 }
 
-/// A value of `schema`'s type, within its allowed values and bounds, in the API's JSON form.
-fn sample(schema: &KeySchema) -> Json {
-    if let Some(first) = schema.allowed.first() {
-        return first.clone();
-    }
-    let number = schema.range.and_then(|r| r.min.or(r.max));
-    match schema.kind {
-        // Digits: a string the checker's few rules of form (a six-digit PIN) accept too.
-        KeyType::String | KeyType::Any => json!("123456"),
-        KeyType::Integer => json!(number.map_or(1, |n| n as i64)),
-        KeyType::Real => json!(number.unwrap_or(1.5)),
-        KeyType::Boolean => json!(true),
-        KeyType::Date => json!({"$date": "2026-01-02T03:04:05Z"}),
-        KeyType::Data => json!({"$data": "AAEC"}),
-        KeyType::Array => {
-            let count = schema
-                .repetition
-                .and_then(|r| r.min)
-                .unwrap_or(1.0)
-                .max(1.0) as usize;
-            // An element of each form the array allows (Settings' items), or `count` of its one.
-            let items: Vec<Json> = match schema.subkeys.as_slice() {
-                [] => vec![json!("example"); count],
-                [element] => vec![sample(element); count],
-                forms => forms.iter().map(sample).collect(),
-            };
-            Json::Array(items)
-        }
-        KeyType::Dictionary => Json::Object(sample_keys(&schema.subkeys)),
-    }
-}
-
-fn sample_keys(keys: &[KeySchema]) -> Map<String, Json> {
-    keys.iter()
-        .map(|k| {
-            let name = if k.key == WILDCARD {
-                "free.key".to_owned()
-            } else {
-                k.key.clone()
-            };
-            (name, sample(k))
-        })
-        .collect()
-}
-
 /// Every request type, with every key it knows, goes from the API's JSON to a plist and back
 /// unchanged, and the catalogue (and its JSON Schema) accepts it; so does each with only its
 /// required keys.
@@ -103,7 +83,7 @@ fn sample_keys(keys: &[KeySchema]) -> Map<String, Json> {
 fn every_command_in_the_schema_builds_and_round_trips() {
     let json_schema = catalogue().json_schema();
     for (request_type, schema) in &catalogue().commands {
-        let mut everything = sample_keys(&schema.keys);
+        let mut everything = sample_keys(&schema.keys, Form::Command);
         for (_, key) in SERVER_SUPPLIED.iter().filter(|(t, _)| t == request_type) {
             everything.remove(*key);
         }

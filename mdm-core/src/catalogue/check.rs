@@ -210,9 +210,27 @@ impl CommandSchema {
             path: Vec::new(),
             required: false,
             open: true,
+            data_as_text: false,
         };
         checker.dictionary(&self.response_keys, &result, false)
     }
+}
+
+/// Checks a declaration's `Payload` against the keys of its type, as a command's keys are
+/// checked, the path starting at `Payload`; data travels as base64 text in a declaration's JSON.
+pub(crate) fn check_payload(
+    declaration_type: &str,
+    keys: &[KeySchema],
+    payload: &Dictionary,
+) -> Result<(), SchemaError> {
+    let mut checker = Checker {
+        request_type: declaration_type,
+        path: vec![Step::Key("Payload")],
+        required: true,
+        open: false,
+        data_as_text: true,
+    };
+    checker.dictionary(keys, payload, false)
 }
 
 pub(super) fn check_against<'c>(
@@ -253,6 +271,7 @@ pub(super) fn check_against<'c>(
         path: Vec::new(),
         required: true,
         open: false,
+        data_as_text: false,
     };
     checker.dictionary(&schema.keys, command, true)?;
     for (_, key) in SIX_DIGITS.iter().filter(|(t, _)| *t == schema.request_type) {
@@ -282,6 +301,8 @@ struct Checker<'a> {
     required: bool,
     /// Whether keys the schema does not name pass: for results.
     open: bool,
+    /// Whether data is base64 text: in a declaration's JSON.
+    data_as_text: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -359,6 +380,10 @@ impl<'a> Checker<'a> {
                 | (KeyType::Array, Value::Array(_))
                 | (KeyType::Dictionary, Value::Dictionary(_))
         );
+        let fits = fits
+            || (self.data_as_text
+                && schema.kind == KeyType::Data
+                && matches!(value, Value::String(_)));
         if !fits {
             return Err(self.fail(Problem::WrongType {
                 expected: schema.kind,

@@ -18,6 +18,34 @@ pub struct Catalogue {
     pub commands: BTreeMap<String, CommandSchema>,
 }
 
+/// Every declaration type of Apple's Declarative Device Management schema, and the status items
+/// devices report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationCatalogue {
+    /// The schema release the catalogue was generated from.
+    pub source: String,
+    /// Each declaration type's schema, keyed by its `Type`
+    /// (`com.apple.configuration.passcode.settings`).
+    pub declarations: BTreeMap<String, DeclarationSchema>,
+    /// The status items devices report (`device.operating-system.version`,
+    /// `management.declarations`...), sorted.
+    pub status_items: Vec<String>,
+}
+
+/// One declaration type: where it applies and the keys of its `Payload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationSchema {
+    /// The declaration's `Type`.
+    pub declaration_type: String,
+    /// The platforms that take it and from which version.
+    pub platforms: BTreeMap<Platform, Support>,
+    /// The keys of its `Payload`, in the schema's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeySchema>,
+}
+
 /// One request type: where it runs and the keys its `Command` dictionary may hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

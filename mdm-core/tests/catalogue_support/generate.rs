@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use mdm_core::catalogue::{
-    Bounds, Catalogue, CommandSchema, KeySchema, KeyType, Platform, Support, WILDCARD,
+    Bounds, Catalogue, CommandSchema, DeclarationCatalogue, DeclarationSchema, KeySchema, KeyType,
+    Platform, Support, WILDCARD,
 };
 use serde_json::{Map, Value as Json};
 
@@ -13,18 +14,8 @@ use serde_json::{Map, Value as Json};
 /// builds the catalogue.
 pub fn generate(root: &Path) -> Catalogue {
     let mut commands = BTreeMap::new();
-    let dir = root.join("mdm/commands");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("a readable schema file");
-        let yaml: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let doc = serde_json::to_value(yaml).expect("YAML as JSON");
+    for file in yaml_files(&root.join("mdm/commands")) {
+        let doc = read_yaml(&file);
         let schema = command(&doc);
         let previous = commands.insert(schema.request_type.clone(), schema);
         assert!(
@@ -37,6 +28,77 @@ pub fn generate(root: &Path) -> Catalogue {
         source: source(root),
         commands,
     }
+}
+
+/// Reads every declaration type under `declarative/declarations/` (the envelope,
+/// `declarationbase.yaml`, is the server's to check) and every status item type under
+/// `declarative/status/`.
+pub fn generate_declarations(root: &Path) -> DeclarationCatalogue {
+    let mut declarations = BTreeMap::new();
+    for file in yaml_files(&root.join("declarative/declarations")) {
+        let doc = read_yaml(&file);
+        let Some(kind) = doc["payload"]["declarationtype"].as_str() else {
+            continue;
+        };
+        if kind == "any" {
+            continue;
+        }
+        let platforms = Platform::ALL
+            .iter()
+            .filter_map(|p| Some((*p, support(doc["payload"]["supportedOS"].get(p.name())?)?)))
+            .collect();
+        let schema = DeclarationSchema {
+            declaration_type: kind.to_owned(),
+            platforms,
+            keys: keys(&doc["payloadkeys"]),
+        };
+        let previous = declarations.insert(kind.to_owned(), schema);
+        assert!(
+            previous.is_none(),
+            "{}: a second schema for {kind}",
+            file.display()
+        );
+    }
+    let mut status_items: Vec<String> = yaml_files(&root.join("declarative/status"))
+        .iter()
+        .filter_map(|file| {
+            read_yaml(file)["payload"]["statusitemtype"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    status_items.sort();
+    DeclarationCatalogue {
+        source: source(root),
+        declarations,
+        status_items,
+    }
+}
+
+/// The `.yaml` files under `dir`, at any depth, sorted.
+fn yaml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn read_yaml(file: &Path) -> Json {
+    let text = std::fs::read_to_string(file).expect("a readable schema file");
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    serde_json::to_value(yaml).expect("YAML as JSON")
 }
 
 /// "Apple device-management schema: iOS 18.1, macOS 15.1, …", from the release table of the
