@@ -155,9 +155,12 @@ async fn seed(stack: &Stack, count: usize) {
         .await
         .expect("connect");
     let store = EnrollmentStore::open(db).await.expect("open");
-    // Several at once: one commit each, and PostgreSQL's commits wait for the disk.
+    // Several at once on PostgreSQL: one commit each, and its commits wait for the disk. One at
+    // a time on SQLite, which has one writer: sixteen queued behind enroll-svc's own writes
+    // waited out the busy timeout on a loaded CI machine ("database is locked").
+    let concurrency = if url.starts_with("sqlite") { 1 } else { 16 };
     futures::stream::iter(0..count)
-        .for_each_concurrent(16, |i| {
+        .for_each_concurrent(concurrency, |i| {
             let store = store.clone();
             async move {
                 let id = format!("UDID-{i:05}");
