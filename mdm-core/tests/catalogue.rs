@@ -20,20 +20,26 @@ fn schema_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apple-device-management")
 }
 
-/// The shipped catalogue is what the generator makes of the YAML in the repository. When it is
-/// not, the test writes the new one and fails, so the change is seen and committed.
-#[test]
-fn catalogue_is_generated_from_apples_schema() {
-    let generated = generate::generate(&schema_root());
-    let text = serde_json::to_string_pretty(&generated).expect("JSON") + "\n";
-    if text != CATALOGUE_JSON {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue/commands.json");
+/// Fails, having written the new one, when the shipped catalogue `file` (`shipped`) is not what
+/// the generator made of the YAML in the repository: the change is seen and committed.
+fn check_generated(generated: &impl serde::Serialize, shipped: &str, file: &str) {
+    let text = serde_json::to_string_pretty(generated).expect("JSON") + "\n";
+    if text != shipped {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("catalogue")
+            .join(file);
         std::fs::write(&path, &text).expect("the catalogue is writable");
         panic!(
             "{} was stale and has been regenerated from the schema: rebuild and commit it",
             path.display()
         );
     }
+}
+
+#[test]
+fn catalogue_is_generated_from_apples_schema() {
+    let generated = generate::generate(&schema_root());
+    check_generated(&generated, CATALOGUE_JSON, "commands.json");
     assert_eq!(catalogue(), &generated);
 }
 
@@ -41,15 +47,7 @@ fn catalogue_is_generated_from_apples_schema() {
 #[test]
 fn declaration_catalogue_is_generated_from_apples_schema() {
     let generated = generate::generate_declarations(&schema_root());
-    let text = serde_json::to_string_pretty(&generated).expect("JSON") + "\n";
-    if text != DECLARATIONS_JSON {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue/declarations.json");
-        std::fs::write(&path, &text).expect("the catalogue is writable");
-        panic!(
-            "{} was stale and has been regenerated from the schema: rebuild and commit it",
-            path.display()
-        );
-    }
+    check_generated(&generated, DECLARATIONS_JSON, "declarations.json");
     assert_eq!(declarations(), &generated);
     assert!(declarations()
         .declarations
