@@ -8,6 +8,7 @@
 
 pub mod cancel;
 pub mod confirm;
+pub mod describe;
 pub mod list;
 pub mod results;
 pub mod send;
@@ -41,6 +42,12 @@ pub enum CommandsVerb {
     /// List commands, newest first; with --device, that device's commands and their status.
     /// With `-o json`, an array of the API's Command (or Delivery) objects.
     List(list::ListArgs),
+    /// Describe a request type from Apple's schema: where it runs, and every key with its type,
+    /// whether it is required and its allowed values. With `-o json`, the catalogue's entry.
+    Describe {
+        /// The RequestType (any case).
+        request_type: String,
+    },
     /// Withdraw a command from every queue it still waits in (answered deliveries stay).
     Cancel {
         /// The CommandUUID.
@@ -55,6 +62,7 @@ pub async fn run(args: CommandsArgs, global: &GlobalArgs, env: &Env) -> anyhow::
         CommandsVerb::Show(show) => show::run(show, global, env).await,
         CommandsVerb::List(list) => list::run(list, global, env).await,
         CommandsVerb::Cancel { uuid } => cancel::run(&uuid, global, env).await,
+        CommandsVerb::Describe { request_type } => describe::run(&request_type, global),
     }
 }
 

@@ -156,7 +156,7 @@ pub fn build(request_type: &str, flags: &CommandFlags) -> anyhow::Result<Built> 
 }
 
 /// The schema of a request type named in any case, or a usage error naming the closest.
-fn schema_of(request_type: &str) -> Result<&'static CommandSchema, UsageError> {
+pub fn schema_of(request_type: &str) -> Result<&'static CommandSchema, UsageError> {
     let catalogue = catalogue();
     if let Some(name) = catalogue.canonical(request_type) {
         return Ok(&catalogue.commands[name]);
@@ -346,6 +346,9 @@ pub fn request_types_help() -> String {
             text.push_str(&format!("      keys: {}\n", keys.join(", ")));
         }
     }
+    text.push_str(
+        "`mdmctl commands describe TYPE` shows a request type's keys, types and allowed values.\n",
+    );
     text
 }
 

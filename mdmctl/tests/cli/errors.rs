@@ -207,4 +207,28 @@ async fn the_send_help_lists_every_request_type_of_apples_schema() {
         "required keys are marked:\n{}",
         run.stdout
     );
+    // One request type in detail, offline; a misspelled one is a usage error with the fix.
+    let run = Ctl::bare()
+        .run(&["commands", "describe", "settings"])
+        .await
+        .expect_code(0);
+    assert!(
+        run.stdout.starts_with("Settings: runs on iOS 5.0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Settings[Bluetooth].Enabled"),
+        "{}",
+        run.stdout
+    );
+    let run = Ctl::bare()
+        .run(&["commands", "describe", "RestartDevise"])
+        .await
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("did you mean RestartDevice?"),
+        "{}",
+        run.stderr
+    );
 }
