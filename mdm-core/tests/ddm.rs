@@ -9,8 +9,8 @@ use std::path::Path;
 
 use mdm_core::catalogue::{check_command, declarations};
 use mdm_core::ddm::{
-    check_declaration, declaration_items, parse_status_report, sync_command, tokens, Category,
-    DeclarationError,
+    check_declaration, declaration_items, parse_declarative_checkin, parse_status_report,
+    sync_command, tokens, Category, DeclarationError, Endpoint,
 };
 use sample::{sample_keys, Form};
 use serde_json::{json, Value as Json};
@@ -247,4 +247,68 @@ fn malformed_status_reports_are_refused() {
         "}".repeat(200)
     );
     assert!(parse_status_report(deep.as_bytes()).is_err());
+}
+
+/// A `DeclarativeManagement` check-in as a device sends it.
+fn checkin(endpoint: &str, data: Option<&[u8]>) -> Vec<u8> {
+    let mut dict = plist::Dictionary::new();
+    dict.insert("MessageType".into(), "DeclarativeManagement".into());
+    dict.insert("UDID".into(), "0000FE00-5FADE97DCBBBEDA5".into());
+    dict.insert("Endpoint".into(), endpoint.into());
+    if let Some(data) = data {
+        dict.insert("Data".into(), plist::Value::Data(data.to_vec()));
+    }
+    let mut xml = Vec::new();
+    plist::Value::Dictionary(dict)
+        .to_writer_xml(&mut xml)
+        .expect("XML");
+    xml
+}
+
+#[test]
+fn a_declarative_checkin_names_its_endpoint() {
+    let tokens = parse_declarative_checkin(&checkin("tokens", None)).expect("parses");
+    assert_eq!(tokens.endpoint, Endpoint::Tokens);
+    assert_eq!(
+        tokens.ids.udid.as_deref(),
+        Some("0000FE00-5FADE97DCBBBEDA5")
+    );
+    assert_eq!(
+        parse_declarative_checkin(&checkin("declaration-items", None))
+            .expect("parses")
+            .endpoint,
+        Endpoint::DeclarationItems
+    );
+    assert_eq!(
+        parse_declarative_checkin(&checkin("declaration/configuration/passcode", None))
+            .expect("parses")
+            .endpoint,
+        Endpoint::Declaration {
+            category: Category::Configuration,
+            identifier: "passcode".into()
+        }
+    );
+    // A status check-in carries the report, which parses as one.
+    let report = kmfddm("test/e2e/testdata/status.1st.json");
+    let status = parse_declarative_checkin(&checkin("status", Some(&report))).expect("parses");
+    assert_eq!(status.endpoint, Endpoint::Status);
+    parse_status_report(&status.data.expect("the report")).expect("a status report");
+
+    for wrong in [
+        "declaration/configuration/../secret",
+        "declaration/configuration/",
+        "declaration/profile/x",
+        "declaration/configuration",
+        "Tokens",
+        "",
+    ] {
+        assert!(
+            parse_declarative_checkin(&checkin(wrong, None)).is_err(),
+            "{wrong:?}"
+        );
+    }
+    let long = format!("declaration/asset/{}", "a".repeat(129));
+    assert!(parse_declarative_checkin(&checkin(&long, None)).is_err());
+    // A status check-in without its report is refused, not stored as empty.
+    assert!(parse_declarative_checkin(&checkin("status", None)).is_err());
 }
