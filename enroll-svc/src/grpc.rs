@@ -216,20 +216,21 @@ impl Enrollment for EnrollmentApi {
         request: Request<ResolveTargetsRequest>,
     ) -> Result<Response<ResolveTargetsResponse>, Status> {
         let ids = request.into_inner().enrollment_ids;
-        let mut targets = Vec::new();
-        for row in self.store.resolve(&ids).await? {
-            let status = EnrollmentStatus::try_from(row.status)
-                .map_err(|e| Status::internal(format!("enrollment {}: {e}", row.id)))?;
-            targets.push(ResolvedTarget {
+        let targets = self
+            .store
+            .resolve(&ids)
+            .await?
+            .into_iter()
+            .map(|row| ResolvedTarget {
                 enrollment_id: row.id,
                 generation: u64::try_from(row.generation).unwrap_or(0),
-                status: proto_status(status).into(),
+                status: proto_status(row.status).into(),
                 product_name: row.product_name.unwrap_or_default(),
                 os_version: row.os_version.unwrap_or_default(),
                 supervised: row.supervised,
                 user_channel: row.user_channel,
-            });
-        }
+            })
+            .collect();
         Ok(Response::new(ResolveTargetsResponse { targets }))
     }
 

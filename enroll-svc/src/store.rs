@@ -109,8 +109,9 @@ pub struct ResolvedRow {
     pub id: String,
     /// Its generation.
     pub generation: i64,
-    /// Its status, as stored.
-    pub status: String,
+    /// Its status.
+    #[sqlx(try_from = "String")]
+    pub status: EnrollmentStatus,
     /// `ProductName`, as last reported.
     pub product_name: Option<String>,
     /// `OSVersion`, as last reported.
@@ -131,6 +132,7 @@ pub struct Authorized {
     pub rebound: bool,
 }
 
+/// The enrollment store of enroll-svc.
 #[derive(Debug, Clone)]
 pub struct EnrollmentStore {
     db: Db,

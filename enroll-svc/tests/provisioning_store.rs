@@ -103,6 +103,20 @@ macro_rules! provisioning_suite {
                 super::$engine().await
             }
 
+            /// Issues certificate `a1` (fingerprint `[0xA1; 32]`) through a SCEP challenge: the
+            /// identity a renewal replaces.
+            async fn issue_a1(f: &Fixture) {
+                f.pki
+                    .create_challenge(&challenge(1, NOW + 1000), NOW)
+                    .await
+                    .expect("create");
+                assert!(f
+                    .pki
+                    .record_with_challenge(&[1; 32], &issued("a1", 0xA1), NOW)
+                    .await
+                    .expect("issued"));
+            }
+
             #[tokio::test]
             async fn the_first_ca_stored_wins() {
                 let Some(f) = store().await else { return };
@@ -229,15 +243,7 @@ macro_rules! provisioning_suite {
             #[tokio::test]
             async fn a_renewal_takes_the_binding_over_at_its_first_use() {
                 let Some(f) = store().await else { return };
-                f.pki
-                    .create_challenge(&challenge(1, NOW + 1000), NOW)
-                    .await
-                    .expect("create");
-                assert!(f
-                    .pki
-                    .record_with_challenge(&[1; 32], &issued("a1", 0xA1), NOW)
-                    .await
-                    .expect("issued"));
+                issue_a1(&f).await;
                 f.enrollments
                     .authenticate(&Authentication {
                         id: "UDID-1",
@@ -325,15 +331,7 @@ macro_rules! provisioning_suite {
             #[tokio::test]
             async fn a_renewal_that_authenticates_completes_the_renewal() {
                 let Some(f) = store().await else { return };
-                f.pki
-                    .create_challenge(&challenge(1, NOW + 1000), NOW)
-                    .await
-                    .expect("create");
-                assert!(f
-                    .pki
-                    .record_with_challenge(&[1; 32], &issued("a1", 0xA1), NOW)
-                    .await
-                    .expect("issued"));
+                issue_a1(&f).await;
                 let facts = DeviceFacts::default();
                 let authenticate = |cert: &'static [u8; 32]| Authentication {
                     id: "UDID-1",

@@ -18,7 +18,7 @@ mod platform;
 
 use std::sync::LazyLock;
 
-pub use check::{check_command, Problem, SchemaError, SERVER_SUPPLIED};
+pub use check::{check_command, server_supplied, Problem, SchemaError, SERVER_SUPPLIED};
 pub use model::{
     Bounds, Catalogue, CommandSchema, DeclarationCatalogue, DeclarationSchema, KeySchema, KeyType,
     Support, WILDCARD,

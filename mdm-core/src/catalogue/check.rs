@@ -7,8 +7,8 @@ use std::fmt;
 use plist::{Dictionary, Value};
 use serde_json::Value as Json;
 
+use super::catalogue;
 use super::model::{Bounds, CommandSchema, KeySchema, KeyType, WILDCARD};
-use super::{catalogue, Catalogue};
 use crate::error::excerpt;
 use crate::fields::type_name;
 
@@ -161,7 +161,8 @@ pub const SERVER_SUPPLIED: [(&str, &str); 1] = [("ClearPasscode", "UnlockToken")
 /// be unlocked again.
 const SIX_DIGITS: [(&str, &str); 2] = [("DeviceLock", "PIN"), ("EraseDevice", "PIN")];
 
-fn server_supplied(request_type: &str, key: &str) -> bool {
+/// Whether `key` of `request_type` is one the server adds ([`SERVER_SUPPLIED`]).
+pub fn server_supplied(request_type: &str, key: &str) -> bool {
     SERVER_SUPPLIED.contains(&(request_type, key))
 }
 
@@ -173,70 +174,7 @@ fn server_supplied(request_type: &str, key: &str) -> bool {
 /// allowed, outside a number's bounds, or an array of the wrong length. Where the schema leaves a
 /// dictionary's contents or an array's elements free, they are not looked into.
 pub fn check_command(command: &Dictionary) -> Result<&'static CommandSchema, SchemaError> {
-    check_against(catalogue(), command)
-}
-
-/// The keys of a command report that are the report's own, not the result's: who answered,
-/// which command, and how it went.
-const REPORT_KEYS: [&str; 11] = [
-    "Status",
-    // Old macOS versions echo the command's RequestType in the report.
-    "RequestType",
-    "UDID",
-    "CommandUUID",
-    "ErrorChain",
-    "EnrollmentID",
-    "EnrollmentUserID",
-    "UserID",
-    "UserShortName",
-    "UserLongName",
-    "NotOnConsole",
-];
-
-impl CommandSchema {
-    /// Checks an acknowledged result (the report's dictionary) against the schema's response
-    /// keys: every key the schema names must have its type and allowed values. Keys it does not
-    /// name pass: devices answer more than Apple documents (a macOS capture answers the
-    /// undocumented `Languages` query), and a device is never refused for what it answers.
-    /// Tests hold real captures to it.
-    pub fn check_result(&self, report: &Dictionary) -> Result<(), SchemaError> {
-        let result: Dictionary = report
-            .iter()
-            .filter(|(key, _)| !REPORT_KEYS.contains(&key.as_str()))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        let mut checker = Checker {
-            request_type: &self.request_type,
-            path: Vec::new(),
-            required: false,
-            open: true,
-            data_as_text: false,
-        };
-        checker.dictionary(&self.response_keys, &result, false)
-    }
-}
-
-/// Checks a declaration's `Payload` against the keys of its type, as a command's keys are
-/// checked, the path starting at `Payload`; data travels as base64 text in a declaration's JSON.
-pub(crate) fn check_payload(
-    declaration_type: &str,
-    keys: &[KeySchema],
-    payload: &Dictionary,
-) -> Result<(), SchemaError> {
-    let mut checker = Checker {
-        request_type: declaration_type,
-        path: vec![Step::Key("Payload")],
-        required: true,
-        open: false,
-        data_as_text: true,
-    };
-    checker.dictionary(keys, payload, false)
-}
-
-pub(super) fn check_against<'c>(
-    catalogue: &'c Catalogue,
-    command: &Dictionary,
-) -> Result<&'c CommandSchema, SchemaError> {
+    let catalogue = catalogue();
     let request_type = match command.get("RequestType") {
         Some(Value::String(request_type)) => request_type.as_str(),
         Some(other) => {
@@ -266,13 +204,7 @@ pub(super) fn check_against<'c>(
             },
         });
     };
-    let mut checker = Checker {
-        request_type: &schema.request_type,
-        path: Vec::new(),
-        required: true,
-        open: false,
-        data_as_text: false,
-    };
+    let mut checker = Checker::new(&schema.request_type, Mode::Command);
     checker.dictionary(&schema.keys, command, true)?;
     for (_, key) in SIX_DIGITS.iter().filter(|(t, _)| *t == schema.request_type) {
         if let Some(Value::String(pin)) = command.get(key) {
@@ -288,24 +220,94 @@ pub(super) fn check_against<'c>(
     Ok(schema)
 }
 
+/// The keys of a command report that are the report's own, not the result's: who answered,
+/// which command, and how it went.
+const REPORT_KEYS: [&str; 11] = [
+    "Status",
+    // Old macOS versions echo the command's RequestType in the report.
+    "RequestType",
+    "UDID",
+    "CommandUUID",
+    "ErrorChain",
+    "EnrollmentID",
+    "EnrollmentUserID",
+    "UserID",
+    "UserShortName",
+    "UserLongName",
+    "NotOnConsole",
+];
+
+impl CommandSchema {
+    /// Checks an acknowledged result (the report's dictionary) against the schema's response
+    /// keys: every key the schema names must have its type and allowed values. Keys it does not
+    /// name pass: devices answer more than Apple documents (a macOS capture answers the
+    /// undocumented `Languages` query), and a device is never refused for what it answers.
+    /// Tests hold real captures to it.
+    pub fn check_result(&self, report: &Dictionary) -> Result<(), SchemaError> {
+        Checker::new(&self.request_type, Mode::Result).dictionary(&self.response_keys, report, true)
+    }
+}
+
+/// Checks a declaration's `Payload` against the keys of its type, as a command's keys are
+/// checked, the path starting at `Payload`; data travels as base64 text in a declaration's JSON.
+pub(crate) fn check_payload(
+    declaration_type: &str,
+    keys: &[KeySchema],
+    payload: &Dictionary,
+) -> Result<(), SchemaError> {
+    let mut checker = Checker::new(declaration_type, Mode::Declaration);
+    checker.path.push(Step::Key("Payload"));
+    checker.dictionary(keys, payload, false)
+}
+
 /// One step of the path to a value.
 enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
+/// What is being checked, which decides how strictly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A command an administrator queues: every key known, required keys present.
+    Command,
+    /// A device's answer: keys the schema does not name pass, and presence is not required
+    /// (a result reports what applies).
+    Result,
+    /// A declaration's payload: as a command, but data is base64 text in its JSON.
+    Declaration,
+}
+
 struct Checker<'a> {
     request_type: &'a str,
     path: Vec<Step<'a>>,
-    /// Whether required keys must be present: for commands; a result reports what applies.
-    required: bool,
-    /// Whether keys the schema does not name pass: for results.
-    open: bool,
-    /// Whether data is base64 text: in a declaration's JSON.
-    data_as_text: bool,
+    mode: Mode,
 }
 
 impl<'a> Checker<'a> {
+    fn new(request_type: &'a str, mode: Mode) -> Checker<'a> {
+        Checker {
+            request_type,
+            path: Vec::new(),
+            mode,
+        }
+    }
+
+    /// A top-level key of a command that the server adds itself ([`SERVER_SUPPLIED`]).
+    fn supplied(&self, key: &str) -> bool {
+        self.mode == Mode::Command && server_supplied(self.request_type, key)
+    }
+
+    /// A key of the top-level dictionary that is not the schema's to check: the command's
+    /// `RequestType`, or the report's own keys around a result.
+    fn envelope(&self, key: &str) -> bool {
+        match self.mode {
+            Mode::Command => key == "RequestType",
+            Mode::Result => REPORT_KEYS.contains(&key),
+            Mode::Declaration => false,
+        }
+    }
+
     fn fail(&self, problem: Problem) -> SchemaError {
         let mut path = String::new();
         for step in &self.path {
@@ -334,16 +336,16 @@ impl<'a> Checker<'a> {
     ) -> Result<(), SchemaError> {
         let wildcard = keys.iter().find(|k| k.key == WILDCARD);
         for (key, value) in dict {
-            if top && key == "RequestType" {
+            if top && self.envelope(key) {
                 continue;
             }
             self.path.push(Step::Key(key));
-            if top && server_supplied(self.request_type, key) {
+            if top && self.supplied(key) {
                 return Err(self.fail(Problem::ServerSupplied));
             }
             match keys.iter().find(|k| k.key == *key).or(wildcard) {
                 Some(schema) => self.value(schema, value)?,
-                None if self.open => {}
+                None if self.mode == Mode::Result => {}
                 None => {
                     let known = keys
                         .iter()
@@ -356,9 +358,12 @@ impl<'a> Checker<'a> {
             self.path.pop();
         }
         let needed = |k: &&KeySchema| {
-            k.required && k.key != WILDCARD && !(top && server_supplied(self.request_type, &k.key))
+            self.mode != Mode::Result
+                && k.required
+                && k.key != WILDCARD
+                && !(top && self.supplied(&k.key))
         };
-        for schema in keys.iter().filter(needed).filter(|_| self.required) {
+        for schema in keys.iter().filter(needed) {
             if !dict.contains_key(&schema.key) {
                 self.path.push(Step::Key(&schema.key));
                 return Err(self.fail(Problem::Missing));
@@ -381,7 +386,7 @@ impl<'a> Checker<'a> {
                 | (KeyType::Dictionary, Value::Dictionary(_))
         );
         let fits = fits
-            || (self.data_as_text
+            || (self.mode == Mode::Declaration
                 && schema.kind == KeyType::Data
                 && matches!(value, Value::String(_)));
         if !fits {

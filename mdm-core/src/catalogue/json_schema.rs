@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::model::{Catalogue, CommandSchema, KeySchema, KeyType, WILDCARD};
-use super::SERVER_SUPPLIED;
+use super::server_supplied;
 
 impl Catalogue {
     /// `{"oneOf": [...]}`, one object schema per request type, each titled with its request
@@ -29,7 +29,7 @@ fn command_schema(command: &CommandSchema) -> Json {
     let keys: Vec<&KeySchema> = command
         .keys
         .iter()
-        .filter(|k| !SERVER_SUPPLIED.contains(&(request_type, k.key.as_str())))
+        .filter(|k| !server_supplied(request_type, &k.key))
         .collect();
     let mut properties = Map::new();
     properties.insert(
@@ -88,17 +88,15 @@ fn value_schema(key: &KeySchema) -> Json {
         }
         KeyType::Dictionary => dictionary_schema(&key.subkeys),
     };
-    if let Json::Object(map) = &mut schema {
-        if !key.allowed.is_empty() {
-            map.insert("enum".into(), Json::Array(key.allowed.clone()));
-        }
-        if let Some(range) = key.range {
-            put_bound(&mut schema, "minimum", range.min);
-            put_bound(&mut schema, "maximum", range.max);
-        }
-        if let (Some(default), Json::Object(map)) = (&key.default, &mut schema) {
-            map.insert("default".into(), default.clone());
-        }
+    if !key.allowed.is_empty() {
+        put(&mut schema, "enum", Json::Array(key.allowed.clone()));
+    }
+    if let Some(range) = key.range {
+        put_bound(&mut schema, "minimum", range.min);
+        put_bound(&mut schema, "maximum", range.max);
+    }
+    if let Some(default) = &key.default {
+        put(&mut schema, "default", default.clone());
     }
     schema
 }
@@ -147,14 +145,21 @@ fn wrapped(name: &str, inner: Json) -> Json {
     })
 }
 
+/// Sets `name` in an object schema (every schema made here is one).
+fn put(schema: &mut Json, name: &str, value: Json) {
+    if let Json::Object(map) = schema {
+        map.insert(name.into(), value);
+    }
+}
+
 fn put_bound(schema: &mut Json, name: &str, bound: Option<f64>) {
-    if let (Some(bound), Json::Object(map)) = (bound, schema) {
+    if let Some(bound) = bound {
         // Whole bounds as integers: `minItems` must be one, and `1` reads better than `1.0`.
         let value = if bound.fract() == 0.0 && bound.abs() < 1e15 {
             json!(bound as i64)
         } else {
             json!(bound)
         };
-        map.insert(name.into(), value);
+        put(schema, name, value);
     }
 }

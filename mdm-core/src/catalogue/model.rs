@@ -158,6 +158,21 @@ pub enum KeyType {
 }
 
 impl KeyType {
+    /// The type's name as the catalogue writes it: "string", "integer".
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+            KeyType::Integer => "integer",
+            KeyType::Real => "real",
+            KeyType::Boolean => "boolean",
+            KeyType::Date => "date",
+            KeyType::Data => "data",
+            KeyType::Array => "array",
+            KeyType::Dictionary => "dictionary",
+            KeyType::Any => "any",
+        }
+    }
+
     /// The type with its article, for messages: "a string", "an integer".
     pub fn described(self) -> &'static str {
         match self {

@@ -192,33 +192,40 @@ pub fn server_token(
     identifier: &str,
     payload: &Map<String, Json>,
 ) -> String {
-    let mut hasher = Sha256::new();
-    for part in [declaration_type, identifier] {
-        hasher.update(part.len().to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.update(canonical(&Json::Object(payload.clone())).as_bytes());
-    hex::encode(&hasher.finalize()[..16])
+    digest([declaration_type, identifier, &canonical_object(payload)])
 }
 
 /// JSON with every object's keys sorted, so key order never changes a token.
 fn canonical(value: &Json) -> String {
     match value {
-        Json::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Json::String(k.clone()), canonical(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
+        Json::Object(map) => canonical_object(map),
         Json::Array(items) => {
             let items: Vec<String> = items.iter().map(canonical).collect();
             format!("[{}]", items.join(","))
         }
         other => other.to_string(),
     }
+}
+
+fn canonical_object(map: &Map<String, Json>) -> String {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    let fields: Vec<String> = keys
+        .into_iter()
+        .map(|k| format!("{}:{}", Json::String(k.clone()), canonical(&map[k])))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A short digest (128 bits, in hex) of `parts`, each prefixed by its length so that no two
+/// lists of parts run together into the same bytes: the tokens of the protocol.
+pub(super) fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.len().to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// The payload as a plist dictionary, for the schema checker; `null` has no plist value.

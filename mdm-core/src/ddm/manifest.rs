@@ -1,11 +1,10 @@
 //! What a device fetches while it syncs: the `tokens`, the `declaration-items` manifest and one
 //! declaration; and the `DeclarativeManagement` command that starts a sync.
 
+use super::declaration::digest;
+use super::{Category, Declaration};
 use plist::{Dictionary, Value};
 use serde_json::{json, Map, Value as Json};
-use sha2::{Digest, Sha256};
-
-use super::{Category, Declaration};
 
 /// The `DeclarationsToken` over a device's declarations: changes when one is added, removed or
 /// changed, whatever their order.
@@ -15,14 +14,11 @@ pub fn declarations_token(declarations: &[Declaration]) -> String {
         .map(|d| (d.identifier.as_str(), d.server_token.as_str()))
         .collect();
     entries.sort_unstable();
-    let mut hasher = Sha256::new();
-    for (identifier, server_token) in entries {
-        for part in [identifier, server_token] {
-            hasher.update(part.len().to_be_bytes());
-            hasher.update(part.as_bytes());
-        }
-    }
-    hex::encode(&hasher.finalize()[..16])
+    digest(
+        entries
+            .into_iter()
+            .flat_map(|(identifier, token)| [identifier, token]),
+    )
 }
 
 /// The body of the `tokens` endpoint: `{"SyncTokens": {"DeclarationsToken", "Timestamp"}}`,

@@ -60,7 +60,7 @@ fn rows(table: &mut Table, path: &str, key: &KeySchema) {
         .iter()
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
         .collect();
-    let mut kind = kind_name(key.kind).to_owned();
+    let mut kind = key.kind.name().to_owned();
     if let Some(range) = key.range {
         kind.push_str(&format!(" ({range})"));
     }
@@ -83,20 +83,6 @@ fn rows(table: &mut Table, path: &str, key: &KeySchema) {
                 rows(table, &format!("{path}.{name}"), sub);
             }
         }
-    }
-}
-
-fn kind_name(kind: KeyType) -> &'static str {
-    match kind {
-        KeyType::String => "string",
-        KeyType::Integer => "integer",
-        KeyType::Real => "real",
-        KeyType::Boolean => "boolean",
-        KeyType::Date => "date",
-        KeyType::Data => "data",
-        KeyType::Array => "array",
-        KeyType::Dictionary => "dictionary",
-        KeyType::Any => "any",
     }
 }
 

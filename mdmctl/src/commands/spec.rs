@@ -8,7 +8,7 @@ use anyhow::Context;
 use base64::Engine as _;
 use clap::Args;
 use mdm_core::catalogue::{
-    catalogue, CommandSchema, KeySchema, KeyType, Platform, SERVER_SUPPLIED,
+    catalogue, server_supplied, CommandSchema, KeySchema, KeyType, Platform,
 };
 use mdm_core::commands::{
     api_command, parse_command_plist, parse_full_command, request_type_of,
@@ -96,16 +96,12 @@ pub fn build(request_type: &str, flags: &CommandFlags) -> anyhow::Result<Built> 
     let name = schema.request_type.as_str();
     let mut command = Map::new();
     command.insert("RequestType".into(), json!(name));
-    for (flag, values) in key_flags(flags) {
-        let key = KEY_FLAGS
-            .iter()
-            .find(|(f, _)| *f == flag)
-            .and_then(|(_, keys)| keys.iter().find_map(|k| key_of(schema, k)))
-            .ok_or_else(|| {
-                UsageError::new(format!(
-                    "{flag} does not apply to {name} (it has no such key)"
-                ))
-            })?;
+    for (flag, keys, values) in key_flags(flags) {
+        let key = keys.iter().find_map(|k| key_of(schema, k)).ok_or_else(|| {
+            UsageError::new(format!(
+                "{flag} does not apply to {name} (it has no such key)"
+            ))
+        })?;
         for value in values {
             put(&mut command, name, key, &value)?;
         }
@@ -188,10 +184,6 @@ fn data_key(schema: &CommandSchema) -> Option<&KeySchema> {
     }
 }
 
-fn server_supplied(request_type: &str, key: &str) -> bool {
-    SERVER_SUPPLIED.contains(&(request_type, key))
-}
-
 /// The flag that gives `key`: its own flag, `--file` for the data key, or `--set`.
 fn how_to_give(schema: &CommandSchema, key: &KeySchema) -> String {
     if let Some((flag, _)) = KEY_FLAGS
@@ -222,8 +214,8 @@ fn key_names(schema: &CommandSchema) -> String {
         .join(", ")
 }
 
-/// The key flags given, each with its values as typed.
-fn key_flags(flags: &CommandFlags) -> Vec<(&'static str, Vec<String>)> {
+/// The key flags given: each with the keys it may set and its values as typed.
+fn key_flags(flags: &CommandFlags) -> Vec<(&'static str, &'static [&'static str], Vec<String>)> {
     let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
     let on = |b: bool| {
         if b {
@@ -232,19 +224,23 @@ fn key_flags(flags: &CommandFlags) -> Vec<(&'static str, Vec<String>)> {
             Vec::new()
         }
     };
-    [
-        ("--query", flags.queries.clone()),
-        ("--identifier", one(&flags.identifier)),
-        ("--pin", one(&flags.pin)),
-        ("--message", one(&flags.message)),
-        ("--phone-number", one(&flags.phone_number)),
-        ("--preserve-data-plan", on(flags.preserve_data_plan)),
-        ("--managed-only", on(flags.managed_only)),
-        ("--bundle-id", flags.bundle_ids.clone()),
-    ]
-    .into_iter()
-    .filter(|(_, values)| !values.is_empty())
-    .collect()
+    // In the order of KEY_FLAGS.
+    let values = [
+        flags.queries.clone(),
+        one(&flags.identifier),
+        one(&flags.pin),
+        one(&flags.message),
+        one(&flags.phone_number),
+        on(flags.preserve_data_plan),
+        on(flags.managed_only),
+        flags.bundle_ids.clone(),
+    ];
+    KEY_FLAGS
+        .iter()
+        .zip(values)
+        .filter(|(_, values)| !values.is_empty())
+        .map(|((flag, keys), values)| (*flag, *keys, values))
+        .collect()
 }
 
 /// Sets `key` from the text `value`, typed by its schema; an array key gathers one element per
