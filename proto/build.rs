@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/mdm/v1/push.proto",
         "proto/mdm/v1/events.proto",
         "proto/mdm/v1/diagnostics.proto",
+        "proto/mdm/v1/declarative.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

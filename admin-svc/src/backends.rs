@@ -4,6 +4,7 @@
 use crate::config::Services;
 use mdm_proto::clients;
 use mdm_proto::v1::commands_client::CommandsClient;
+use mdm_proto::v1::declarative_client::DeclarativeClient;
 use mdm_proto::v1::diagnostics_client::DiagnosticsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::events_client::EventsClient;
@@ -52,6 +53,11 @@ impl Backends {
     /// enroll-svc's provisioning: tokens, certificates.
     pub fn provisioning(&self) -> ProvisioningClient<Channel> {
         clients::provisioning(self.enroll.channel())
+    }
+
+    /// enroll-svc's declarations, sets and device status (DDM).
+    pub fn declarative(&self) -> DeclarativeClient<Channel> {
+        clients::declarative(self.enroll.channel())
     }
 
     /// command-svc.

@@ -13,6 +13,7 @@
 //! - [`cursor`]: opaque page cursors.
 //! - [`convert`]: gRPC messages to API documents.
 //! - [`backends`]: the services' gRPC clients.
+//! - [`ddm_sync`]: the `DeclarativeManagement` command to the devices a declarative change altered.
 //! - [`store`]: admin tokens, admin-svc's audit log, events, webhooks and blueprints.
 //! - [`events`]: the event dispatcher: the services' events to webhooks, blueprint runs.
 //! - [`server`]: the TLS listener.
@@ -26,6 +27,7 @@ pub mod conformance;
 pub mod console;
 pub mod convert;
 pub mod cursor;
+pub mod ddm_sync;
 pub mod error;
 pub mod events;
 pub mod extract;

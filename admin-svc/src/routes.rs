@@ -12,11 +12,15 @@
 //! - [`webhooks`]: `/v1/webhooks`, their deliveries and replay; [`events`]: `/v1/events`.
 //! - [`blueprints`]: `/v1/blueprints` and their runs.
 //! - [`identities`]: identity renewals, `/v1/identity-renewals`.
+//! - [`declarations`], [`declaration_sets`]: Declarative Device Management, `/v1/declarations`,
+//!   `/v1/declaration-sets`, and each device's declarations and status items.
 
 pub mod admin_tokens;
 pub mod audit;
 pub mod blueprints;
 pub mod commands;
+pub mod declaration_sets;
+pub mod declarations;
 pub mod devices;
 pub mod diagnostics;
 pub mod enrollment;
@@ -219,6 +223,7 @@ impl Modify for AppleCommands {
         (name = "push", description = "Wake devices; the push certificate"),
         (name = "enrollment", description = "Enrollment tokens and issued certificates"),
         (name = "admin", description = "Admin tokens and the audit log"),
+        (name = "declarations", description = "Declarative Device Management: declarations, sets, status"),
     )
 )]
 struct ApiDoc;
@@ -256,6 +261,23 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::replay))
         .routes(routes!(events::list))
         .routes(routes!(events::get))
+        .routes(routes!(declarations::list))
+        .routes(routes!(
+            declarations::put,
+            declarations::get,
+            declarations::delete
+        ))
+        .routes(routes!(declarations::status))
+        .routes(routes!(declarations::device_declarations))
+        .routes(routes!(declarations::status_items))
+        .routes(routes!(declaration_sets::list))
+        .routes(routes!(
+            declaration_sets::put,
+            declaration_sets::get,
+            declaration_sets::delete
+        ))
+        .routes(routes!(declaration_sets::assign, declaration_sets::devices))
+        .routes(routes!(declaration_sets::sync))
         .routes(routes!(blueprints::create, blueprints::list))
         .routes(routes!(
             blueprints::get,

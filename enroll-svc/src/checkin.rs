@@ -7,8 +7,11 @@
 //! | CheckOut           | checked out, with the device's user channels                   |
 //! | UserAuthenticate   | declined (410): no digest-challenge user channels here         |
 //! | Set/GetBootstrapToken | store sealed / return it to the same device                 |
+//! | DeclarativeManagement | answer the device's sync, store its status ([`crate::declarative`]) |
 
 use crate::admissions::{Admissions, Event};
+use crate::declarative::sync::Answer;
+use crate::declarative::DeclarativeStore;
 use crate::error::Error;
 use crate::metrics::{CheckinLabels, Metrics};
 use crate::push_targets::PushTargets;
@@ -23,6 +26,7 @@ use service_kit::secrets::SecretBox;
 #[derive(Debug, Clone)]
 pub struct CheckinService {
     store: EnrollmentStore,
+    declarative: DeclarativeStore,
     secrets: SecretBox,
     metrics: Metrics,
     push: Option<PushTargets>,
@@ -33,6 +37,7 @@ impl CheckinService {
     /// A handler over a store, sealing secrets with `secrets`.
     pub fn new(store: EnrollmentStore, secrets: SecretBox) -> CheckinService {
         CheckinService {
+            declarative: DeclarativeStore::new(store.db().clone()),
             store,
             secrets,
             metrics: Metrics::default(),
@@ -62,9 +67,9 @@ impl CheckinService {
         self
     }
 
-    /// Handles one check-in body; answers the body to send back with HTTP 200. Every outcome
-    /// is counted by message type.
-    pub async fn handle(&self, identity: &VerifiedIdentity, body: &[u8]) -> Result<Vec<u8>, Error> {
+    /// Handles one check-in body; answers what to send back with HTTP 200. Every outcome is
+    /// counted by message type.
+    pub async fn handle(&self, identity: &VerifiedIdentity, body: &[u8]) -> Result<Answer, Error> {
         let message = match mdm_core::parse_checkin(body) {
             Ok(message) => message,
             Err(e) => {
@@ -110,13 +115,13 @@ impl CheckinService {
             .inc();
     }
 
-    /// Handles one parsed check-in; answers the body to send back with HTTP 200.
+    /// Handles one parsed check-in; answers what to send back with HTTP 200.
     async fn handle_message(
         &self,
         identity: &VerifiedIdentity,
         message: &CheckinMessage,
         body: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Answer, Error> {
         let enrollment = message.ids().enrollment()?;
         identity.speaks_for(&enrollment)?;
         let cert = identity.cert_sha256().as_bytes().as_slice();
@@ -233,8 +238,16 @@ impl CheckinService {
                 };
                 mdm_core::bootstrap_token_response(token.as_deref())
             }
+            CheckinMessage::DeclarativeManagement(m) => {
+                // Only a managed device is served its declarations or heard about them.
+                self.authorize(device_id, cert).await?;
+                return self.declarative.answer(&enrollment.id, m).await;
+            }
         };
-        Ok(response)
+        Ok(Answer {
+            body: response,
+            content_type: None,
+        })
     }
 }
 

@@ -48,6 +48,31 @@ pub struct Config {
     /// Identities near expiry.
     #[serde(default)]
     pub identities: IdentitiesConfig,
+    /// Declarative Device Management.
+    #[serde(default)]
+    pub declarative: DeclarativeConfig,
+}
+
+/// `[declarative]`: what is kept of devices' status reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarativeConfig {
+    /// Days every change of a status item is kept (the latest value is kept as long as the
+    /// enrollment); 0 keeps no history.
+    #[serde(default = "default_status_history_days")]
+    pub status_history_days: u32,
+}
+
+impl Default for DeclarativeConfig {
+    fn default() -> Self {
+        DeclarativeConfig {
+            status_history_days: default_status_history_days(),
+        }
+    }
+}
+
+fn default_status_history_days() -> u32 {
+    30
 }
 
 /// `[identities]`: when an enrolled device's identity is announced as near expiry.

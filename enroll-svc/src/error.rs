@@ -27,6 +27,9 @@ pub enum Error {
     /// No such enrollment (queries).
     #[error("no enrollment {0}")]
     NotFound(String),
+    /// Something else that does not exist (a declaration, a set), said whole.
+    #[error("{0}")]
+    Absent(String),
     /// push-svc could not register or remove a push target.
     #[error("push-svc: {}", .0.message())]
     PushService(tonic::Status),
@@ -97,7 +100,7 @@ impl Error {
             | Error::RebindRefused(_) => ErrorCode::AuthenticationFailed,
             Error::NotManaged(_) => ErrorCode::NotManaged,
             Error::Declined => ErrorCode::Declined,
-            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::NotFound(_) | Error::Absent(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
             // The device's push target named a topic push-svc has no certificate for: the
             // device's message (or the profile it came from) is wrong, loudly, at enrollment.

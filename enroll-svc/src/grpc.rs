@@ -80,8 +80,11 @@ impl Enrollment for EnrollmentApi {
         let request = request.into_inner();
         let identity = VerifiedIdentity::try_from(request.identity).map_err(Error::from)?;
         self.refuse_revoked(&identity).await?;
-        let body = self.checkins.handle(&identity, &request.body).await?;
-        Ok(Response::new(CheckinResponse { body }))
+        let answer = self.checkins.handle(&identity, &request.body).await?;
+        Ok(Response::new(CheckinResponse {
+            body: answer.body,
+            content_type: answer.content_type.unwrap_or_default().to_owned(),
+        }))
     }
 
     async fn import_checkin(

@@ -11,6 +11,8 @@
 //! - [`push_targets`]: push targets kept in step with push-svc (TokenUpdate, CheckOut).
 //! - [`metrics`]: Prometheus counters.
 //! - [`store`]: the enrollment table on SQLite or PostgreSQL.
+//! - [`declarative`]: Declarative Device Management: declarations, sets, assignments, the
+//!   `DeclarativeManagement` check-ins and status reports (`mdm.v1.Declarative`).
 //! - [`provisioning`]: the device-identity CA, SCEP, enrollment tokens, OTA and direct profiles,
 //!   issued certificates and revocation (`mdm.v1.Provisioning`).
 //! - [`grpc`]: the `mdm.v1.Enrollment` adapter (and `mdm.v1.Events` over its event outbox).
@@ -23,6 +25,7 @@
 pub mod admissions;
 pub mod checkin;
 pub mod config;
+pub mod declarative;
 pub mod diagnosis;
 pub mod error;
 pub mod grpc;
@@ -35,6 +38,7 @@ pub mod store;
 pub use config::Config;
 pub use error::Error;
 
+use mdm_proto::v1::declarative_server::DeclarativeServer;
 use mdm_proto::v1::enrollment_server::EnrollmentServer;
 use mdm_proto::v1::provisioning_server::ProvisioningServer;
 use prometheus_client::registry::Registry;
@@ -88,6 +92,10 @@ pub async fn run(
     health
         .set_serving::<ProvisioningServer<provisioning::grpc::ProvisioningApi>>()
         .await;
+    health
+        .set_serving::<DeclarativeServer<declarative::grpc::DeclarativeApi>>()
+        .await;
+    let declarations = declarative::DeclarativeStore::new(store.db().clone());
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
@@ -107,6 +115,15 @@ pub async fn run(
                 .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
             ),
         )
+        .add_service(
+            grpc_calls.wrap(
+                DeclarativeServer::new(declarative::grpc::DeclarativeApi::new(
+                    declarations.clone(),
+                ))
+                .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),
+            ),
+        )
         .add_service(grpc_calls.wrap(service_kit::events::Outbox::new(store.db().clone()).server()))
         .add_service(grpc_calls.wrap(diagnosis.server()));
     service_kit::grpc::ServiceProcess {
@@ -115,11 +132,17 @@ pub async fn run(
         metrics_listener: TcpListener::bind(config.metrics_listen).await?,
         observability,
         db: store.db(),
-        tasks: vec![tokio::spawn(identities::run(
-            store.clone(),
-            config.identities.clone(),
-            metrics.clone(),
-        ))],
+        tasks: vec![
+            tokio::spawn(identities::run(
+                store.clone(),
+                config.identities.clone(),
+                metrics.clone(),
+            )),
+            tokio::spawn(declarative::prune_history(
+                declarations,
+                config.declarative.clone(),
+            )),
+        ],
     }
     .serve(router, shutdown)
     .await?;

@@ -25,6 +25,7 @@
 //! - [`diagnostics`]: each service's view of itself, for `mdmctl doctor`.
 //! - [`webhooks`]: webhooks, their deliveries, and the events.
 //! - [`blueprints`]: commands new devices get when they finish enrolling.
+//! - [`declarations`]: Declarative Device Management: declarations, sets, their status.
 //! - [`identities`]: identity renewals.
 //! - [`micromdm`]: the MicroMDM-compatible webhook body.
 
@@ -32,6 +33,7 @@ pub mod admin_tokens;
 pub mod audit;
 pub mod blueprints;
 pub mod commands;
+pub mod declarations;
 pub mod devices;
 pub mod diagnostics;
 pub mod enrollment;

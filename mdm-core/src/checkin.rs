@@ -34,6 +34,9 @@ pub enum CheckinMessage {
     SetBootstrapToken(SetBootstrapToken),
     /// `GetBootstrapToken`: the device asks for its escrowed bootstrap token.
     GetBootstrapToken(GetBootstrapToken),
+    /// `DeclarativeManagement`: the device syncs its declarations or reports their status
+    /// (docs/declarative.md).
+    DeclarativeManagement(crate::ddm::DeclarativeCheckin),
 }
 
 /// `Authenticate`: the device introduces itself.
@@ -133,6 +136,7 @@ impl CheckinMessage {
             CheckinMessage::UserAuthenticate(m) => &m.ids,
             CheckinMessage::SetBootstrapToken(m) => &m.ids,
             CheckinMessage::GetBootstrapToken(m) => &m.ids,
+            CheckinMessage::DeclarativeManagement(m) => &m.ids,
         }
     }
 
@@ -145,6 +149,7 @@ impl CheckinMessage {
             CheckinMessage::UserAuthenticate(_) => "UserAuthenticate",
             CheckinMessage::SetBootstrapToken(_) => "SetBootstrapToken",
             CheckinMessage::GetBootstrapToken(_) => "GetBootstrapToken",
+            CheckinMessage::DeclarativeManagement(_) => "DeclarativeManagement",
         }
     }
 
@@ -197,6 +202,9 @@ impl CheckinMessage {
                 awaiting_configuration: opt_bool(&dict, "AwaitingConfiguration")?,
                 ids,
             }),
+            "DeclarativeManagement" => CheckinMessage::DeclarativeManagement(
+                crate::ddm::DeclarativeCheckin::from_dict(&dict, ids)?,
+            ),
             _ => {
                 return Err(ParseError::UnknownMessageType(crate::error::excerpt(
                     &message_type,
@@ -249,7 +257,7 @@ impl CheckinMessage {
                 m.digest_response.as_ref().map_or(0, String::len),
                 MAX_FACT_LEN,
             )?,
-            CheckinMessage::GetBootstrapToken(_) => {}
+            CheckinMessage::GetBootstrapToken(_) | CheckinMessage::DeclarativeManagement(_) => {}
         }
         Ok(())
     }

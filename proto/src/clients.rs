@@ -2,6 +2,7 @@
 //! with the message-size limit every process agrees on. Servers use [`MAX_MESSAGE_BYTES`] too.
 
 use crate::v1::commands_client::CommandsClient;
+use crate::v1::declarative_client::DeclarativeClient;
 use crate::v1::diagnostics_client::DiagnosticsClient;
 use crate::v1::enrollment_client::EnrollmentClient;
 use crate::v1::events_client::EventsClient;
@@ -31,6 +32,10 @@ client!(
 client!(
     /// enroll-svc's provisioning: CA, SCEP, profiles, tokens, certificates.
     provisioning => ProvisioningClient
+);
+client!(
+    /// enroll-svc's declarations, sets and device status (DDM).
+    declarative => DeclarativeClient
 );
 client!(
     /// command-svc.

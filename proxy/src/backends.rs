@@ -16,6 +16,20 @@ use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
 use std::time::Duration;
 use tonic::transport::Channel;
 
+/// The media type of a plist answer (check-ins, commands).
+pub const PLIST: &str = "application/xml";
+/// The media type of the DeclarativeManagement endpoints' answers.
+pub const JSON: &str = "application/json";
+
+/// What a service answers for the device: the body and its media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The body (often empty).
+    pub body: Vec<u8>,
+    /// [`PLIST`] or [`JSON`].
+    pub content_type: &'static str,
+}
+
 /// The services' clients.
 #[derive(Debug)]
 pub struct Backends {
@@ -59,12 +73,12 @@ impl Backends {
         clients::provisioning(self.enroll.channel())
     }
 
-    /// Forwards a check-in message; answers the body for the device.
+    /// Forwards a check-in message; answers what to send the device.
     pub async fn checkin(
         &self,
         identity: DeviceIdentity,
         body: Vec<u8>,
-    ) -> Result<Vec<u8>, ProxyError> {
+    ) -> Result<Answer, ProxyError> {
         let request = CheckinRequest {
             identity: Some(identity),
             body,
@@ -72,7 +86,18 @@ impl Backends {
         self.enroll_client()
             .checkin(request)
             .await
-            .map(|response| response.into_inner().body)
+            .map(|response| {
+                let response = response.into_inner();
+                Answer {
+                    // The DeclarativeManagement endpoints answer JSON; everything else a plist.
+                    content_type: if response.content_type == JSON {
+                        JSON
+                    } else {
+                        PLIST
+                    },
+                    body: response.body,
+                }
+            })
             .map_err(|status| ProxyError::backend("enroll-svc", &status))
     }
 

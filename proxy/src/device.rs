@@ -5,7 +5,7 @@
 use crate::admission::Admissions;
 use crate::authn::Authenticator;
 use crate::authn::Caller;
-use crate::backends::Backends;
+use crate::backends::{Answer, Backends, PLIST};
 use crate::body::{error_response, read_limited, respond};
 use crate::config::DeviceListener;
 use crate::error::ProxyError;
@@ -78,7 +78,7 @@ impl DeviceApp {
             .await
     }
 
-    async fn handle(&self, session: &mut ServerSession) -> Result<Vec<u8>, ProxyError> {
+    async fn handle(&self, session: &mut ServerSession) -> Result<Answer, ProxyError> {
         let header = session.req_header();
         let path = header.uri.path();
         let endpoint = if path == self.config.checkin_path {
@@ -124,9 +124,14 @@ impl DeviceApp {
                 // What command-svc needs from the report is handed on as read here, so the
                 // body is parsed once.
                 let facts = ReportFacts::of(&report);
-                self.backends
+                let body = self
+                    .backends
                     .report(identity, facts, body, caller.connection_id)
-                    .await
+                    .await?;
+                Ok(Answer {
+                    body,
+                    content_type: PLIST,
+                })
             }
         }
     }
@@ -136,9 +141,9 @@ impl DeviceApp {
 impl ServeHttp for DeviceApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         match self.handle(session).await {
-            Ok(body) => {
+            Ok(answer) => {
                 self.metrics.answered("device", StatusCode::OK);
-                respond(StatusCode::OK, "application/xml", body)
+                respond(StatusCode::OK, answer.content_type, answer.body)
             }
             Err(error) => {
                 let status = error.status();

@@ -241,14 +241,37 @@ fn get_bootstrap_token() {
 fn unknown_message_type() {
     let err = parse_checkin(&body(&format!(
         "{}{UDID}",
-        kv("MessageType", "DeclarativeManagement")
+        kv("MessageType", "DeclarativeManagment")
     )))
     .expect_err("unknown");
     assert_eq!(
         err,
-        ParseError::UnknownMessageType("DeclarativeManagement".into())
+        ParseError::UnknownMessageType("DeclarativeManagment".into())
     );
-    assert!(err.to_string().contains("DeclarativeManagement"));
+    assert!(err.to_string().contains("DeclarativeManagment"));
+}
+
+#[test]
+fn declarative_management_names_its_endpoint() {
+    let msg = parse_checkin(&body(&format!(
+        "{}{}{UDID}",
+        kv("MessageType", "DeclarativeManagement"),
+        kv("Endpoint", "declaration-items")
+    )))
+    .expect("a DeclarativeManagement check-in");
+    let CheckinMessage::DeclarativeManagement(d) = msg else {
+        panic!("not DeclarativeManagement: {msg:?}");
+    };
+    assert_eq!(d.endpoint, crate::ddm::Endpoint::DeclarationItems);
+    assert_eq!(d.data, None);
+    // A status check-in without its report is refused here too.
+    let err = parse_checkin(&body(&format!(
+        "{}{}{UDID}",
+        kv("MessageType", "DeclarativeManagement"),
+        kv("Endpoint", "status")
+    )))
+    .expect_err("no Data");
+    assert_eq!(err, ParseError::MissingField("Data"));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! [`parse_declarative_checkin`]: the `DeclarativeManagement` check-in a device sends while it
 //! syncs, and the [`Endpoint`] it asks for.
 
+use plist::Dictionary;
+
 use crate::decode::parse_dictionary;
 use crate::error::excerpt;
 use crate::fields::{opt_bytes, opt_string, req_string};
@@ -83,7 +85,8 @@ impl Endpoint {
 /// Parses a `DeclarativeManagement` check-in body (XML or binary plist): `MessageType` must be
 /// `DeclarativeManagement`, the channel IDs must name an enrollment, `Endpoint` must be one the
 /// protocol defines ([`Endpoint::parse`]), and a `status` check-in must carry its report in
-/// `Data`. The caller bounds the body's size.
+/// `Data`. The caller bounds the body's size. ([`crate::parse_checkin`] reads the same message
+/// as [`crate::CheckinMessage::DeclarativeManagement`].)
 pub fn parse_declarative_checkin(body: &[u8]) -> Result<DeclarativeCheckin, ParseError> {
     let dict = parse_dictionary(body)?;
     let message_type = opt_string(&dict, "MessageType")?.ok_or(ParseError::MissingMessageType)?;
@@ -92,14 +95,22 @@ pub fn parse_declarative_checkin(body: &[u8]) -> Result<DeclarativeCheckin, Pars
     }
     let ids = ChannelIds::from_dict(&dict)?;
     ids.enrollment()?;
-    let endpoint = Endpoint::parse(&req_string(&dict, "Endpoint")?)?;
-    let data = opt_bytes(&dict, "Data")?;
-    if endpoint == Endpoint::Status && data.is_none() {
-        return Err(ParseError::MissingField("Data"));
+    DeclarativeCheckin::from_dict(&dict, ids)
+}
+
+impl DeclarativeCheckin {
+    /// The check-in's `Endpoint` and `Data` read from its dictionary, whose `MessageType` and
+    /// channel IDs (`ids`) were read already.
+    pub(crate) fn from_dict(dict: &Dictionary, ids: ChannelIds) -> Result<Self, ParseError> {
+        let endpoint = Endpoint::parse(&req_string(dict, "Endpoint")?)?;
+        let data = opt_bytes(dict, "Data")?;
+        if endpoint == Endpoint::Status && data.is_none() {
+            return Err(ParseError::MissingField("Data"));
+        }
+        Ok(DeclarativeCheckin {
+            ids,
+            endpoint,
+            data,
+        })
     }
-    Ok(DeclarativeCheckin {
-        ids,
-        endpoint,
-        data,
-    })
 }
