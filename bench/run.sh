@@ -3,7 +3,8 @@
 # command-svc, push-svc, admin-svc and the mock APNs as processes) on fresh PostgreSQL databases
 # (127.0.0.1:5432, trust auth; override with MDM_TEST_POSTGRES) and drives it with simulated
 # devices. Named scenarios (all by default): enroll N devices; command cycles with N devices,
-# closed-loop (`cycle`) and at a fixed rate (`rate`); one command pushed to M devices (`fanout`);
+# closed-loop (`cycle`) and at a fixed rate (`rate`); a declaration set to the N devices until each
+# reports it active (`ddm`); one command pushed to M devices (`fanout`);
 # the web console's requests against the N devices, one at a time (`console`).
 # Each scenario reports latency per message type, CPU per process (cores, and milliseconds per
 # device request) and PostgreSQL transactions per device request; docs/benchmarks.md explains

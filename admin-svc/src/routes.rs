@@ -214,9 +214,14 @@ impl Modify for AppleCommands {
     ),
     modifiers(&Security, &AppleCommands),
     // CommandSpec: the typed commands `command` accepts (it also takes Apple-keyed JSON and
-    // plists, so the field itself stays an open object). DeviceSort: a query parameter's type,
-    // which no answer's schema brings in.
-    components(schemas(Problem, mdm_core::CommandSpec, mdm_api::devices::DeviceSort)),
+    // plists, so the field itself stays an open object). DeviceSort, DeclarationStateFilter: query
+    // parameters' types, which no answer's schema brings in.
+    components(schemas(
+        Problem,
+        mdm_core::CommandSpec,
+        mdm_api::devices::DeviceSort,
+        mdm_api::declarations::DeclarationStateFilter
+    )),
     tags(
         (name = "devices", description = "Enrolled devices, inventory and history"),
         (name = "commands", description = "Queue commands and follow them"),

@@ -229,6 +229,11 @@ impl AdminApi {
         self.raw(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// `PUT <path>` with a JSON body; answers the JSON of a 2xx, an error otherwise.
+    pub async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.raw(reqwest::Method::PUT, path, Some(body)).await
+    }
+
     /// A request to the path of `segments` (each percent-encoded as one segment).
     async fn call<T: DeserializeOwned, B: Serialize>(
         &self,
