@@ -2,6 +2,7 @@
 //! enroll, wait to be woken, fetch and answer commands like a real device, and report what they
 //! measured.
 //!
+//! - [`ddm`]: Declarative Device Management on the device.
 //! - [`device`]: one device on the network (mTLS or Mdm-Signature).
 //! - [`enroll`]: the real enrollment flows (OTA, direct profile) that give a device its identity.
 //! - [`fleet`]: many devices made and enrolled together, Macs with user channels among them.
@@ -9,6 +10,7 @@
 //! - [`responder`]: what a device answers to each command, shaped like the real captures.
 //! - [`stats`]: latency per message type, as a table or JSON.
 
+pub mod ddm;
 pub mod device;
 pub mod enroll;
 pub mod fleet;
