@@ -2,7 +2,7 @@
 //! enroll, wait to be woken, fetch and answer commands like a real device, and report what they
 //! measured.
 //!
-//! - [`ddm`]: Declarative Device Management on the device.
+//! - [`ddm`]: Declarative Device Management on the device: sync, apply, status reports.
 //! - [`device`]: one device on the network (mTLS or Mdm-Signature).
 //! - [`enroll`]: the real enrollment flows (OTA, direct profile) that give a device its identity.
 //! - [`fleet`]: many devices made and enrolled together, Macs with user channels among them.
@@ -18,6 +18,7 @@ pub mod load;
 pub mod responder;
 pub mod stats;
 
+pub use ddm::{DdmSync, HeldDeclaration, SyncTokens, Validity};
 pub use device::{Behaviour, Handled, SimConfig, SimDevice, SimError, SimUser, Transport};
 pub use enroll::{enroll, Enrolled, EnrollmentError, EnrollmentFlow, EnrollmentServer};
 pub use responder::{DeviceFacts, DeviceState};

@@ -94,6 +94,38 @@ pub enum SimError {
     /// Enrollment (OTA or the direct profile) failed.
     #[error("enrollment: {0}")]
     Enrollment(#[from] super::enroll::EnrollmentError),
+    /// The server's answer was longer than the device reads.
+    #[error("the answer to {message_type} is longer than {limit} bytes")]
+    TooLarge {
+        /// What was sent.
+        message_type: &'static str,
+        /// The most the device reads.
+        limit: usize,
+    },
+    /// A `DeclarativeManagement` request was answered with an unexpected status.
+    #[error("DeclarativeManagement {endpoint} answered HTTP {status}")]
+    DdmStatus {
+        /// The `Endpoint` asked for.
+        endpoint: String,
+        /// The status.
+        status: u16,
+    },
+    /// The answer to a `DeclarativeManagement` request is not what the protocol says.
+    #[error("DeclarativeManagement {endpoint}: unusable answer: {reason}")]
+    DdmAnswer {
+        /// The `Endpoint` asked for.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The `declaration-items` manifest lists more declarations than a device takes.
+    #[error("declaration-items lists {count} declarations; a device takes at most {limit}")]
+    DdmTooManyItems {
+        /// How many it lists.
+        count: usize,
+        /// The most a device takes.
+        limit: usize,
+    },
 }
 
 /// What happened to one command in a session.

@@ -2,6 +2,7 @@
 //! `fixtures/commandment/testdata` (same keys, same value types), and the device state the
 //! answers depend on (installed profiles).
 
+use super::ddm::SyncTokens;
 use plist::{Dictionary, Value};
 use std::collections::BTreeMap;
 
@@ -243,6 +244,15 @@ pub fn execute(command: &ReceivedCommand, facts: &DeviceFacts, state: &mut Devic
         | "RestartDevice"
         | "ShutDownDevice"
         | "InstallProvisioningProfile" => ack([]),
+        "DeclarativeManagement" => match SyncTokens::from_command(c) {
+            // The sync itself runs after the session (SimDevice::session).
+            Ok(_) => ack([]),
+            Err(why) => error(
+                12_000,
+                "MCMDMErrorDomain",
+                &format!("The declarative management request cannot be read: {why}."),
+            ),
+        },
         "DeviceConfigured" => {
             state.awaiting_configuration = false;
             ack([])
