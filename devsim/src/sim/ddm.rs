@@ -5,7 +5,7 @@
 //! `mdm_core::ddm::parse_status_report`.
 //!
 //! The exchange goes through a [`DdmLink`], so the whole sync runs against an in-process fake as
-//! well as against the server.
+//! well as against the server ([`crate::sim::SimDevice::ddm_sync`]).
 //!
 //! - [`checkin`]: the `DeclarativeManagement` check-in body of each request.
 //! - [`documents`]: the server's answers (tokens, manifest, declaration), read strictly.

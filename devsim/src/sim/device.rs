@@ -5,11 +5,14 @@
 //! (`Mdm-Signature`, for servers behind a TLS-terminating load balancer). A simulated Mac can
 //! also run a user channel per logged-in user ([`SimDevice::user_channel`]): the same identity,
 //! the same UDID with a `UserID`, and a Token and PushMagic of its own. An InstallProfile of an
-//! enrollment profile renews its identity (`renewal`).
+//! enrollment profile renews its identity (`renewal`). A session that acknowledged a
+//! `DeclarativeManagement` command ends with a declarative sync (`declarative`).
 
+mod declarative;
 mod renewal;
 mod tls;
 
+use super::ddm::{DdmState, SyncTokens};
 use super::responder::{
     execute, report, Answer, DeviceFacts, DeviceState, ReceivedCommand,
     PREISSUED_ENROLLMENT_PROFILE,
@@ -190,6 +193,8 @@ pub struct SimDevice {
     client: reqwest::Client,
     stats: Option<Stats>,
     renewals: usize,
+    /// Its declarations, their states and what it last reported.
+    ddm: DdmState,
 }
 
 impl SimDevice {
@@ -223,6 +228,7 @@ impl SimDevice {
             client,
             stats: None,
             renewals: 0,
+            ddm: DdmState::default(),
         })
     }
 
@@ -276,6 +282,7 @@ impl SimDevice {
             client: tls::http_client(&self.tls)?,
             stats: self.stats.clone(),
             renewals: 0,
+            ddm: DdmState::default(),
         })
     }
 
@@ -391,12 +398,17 @@ impl SimDevice {
         Ok(())
     }
 
-    /// One session: Idle, then every command until the server has nothing more.
+    /// One session: Idle, then every command until the server has nothing more; then, when it
+    /// acknowledged a `DeclarativeManagement` command, a declarative sync
+    /// ([`SimDevice::ddm_sync`], from the tokens of the last such command), as a device syncs
+    /// once its command queue is drained.
     pub async fn session(&mut self) -> Result<Vec<Handled>, SimError> {
         let mut handled = Vec::new();
         if self.state.unenrolled {
             return Ok(handled);
         }
+        // Some(tokens) once a DeclarativeManagement command was acknowledged.
+        let mut sync_due: Option<Option<SyncTokens>> = None;
         let ids = self.ids();
         let mut body = report(&ids, "Idle", None, None);
         let mut message_type = "Idle";
@@ -435,6 +447,10 @@ impl SimDevice {
                     answer @ Answer::Error { .. } => ("Error", Some(answer)),
                 }
             };
+            if status == "Acknowledged" && command.request_type == "DeclarativeManagement" {
+                // execute acknowledged it only with readable tokens, or none.
+                sync_due = Some(SyncTokens::from_command(&command.command).unwrap_or(None));
+            }
             handled.push(Handled {
                 command_uuid: command.command_uuid.clone(),
                 request_type: command.request_type.clone(),
@@ -442,6 +458,9 @@ impl SimDevice {
             });
             body = report(&ids, status, Some(&command.command_uuid), result.as_ref());
             message_type = status;
+        }
+        if let (Some(tokens), false) = (sync_due, self.state.unenrolled) {
+            self.ddm_sync(tokens).await?;
         }
         Ok(handled)
     }
@@ -462,6 +481,19 @@ impl SimDevice {
         message_type: &'static str,
         body: Vec<u8>,
     ) -> Result<Vec<u8>, SimError> {
+        self.send_limited(path, message_type, body, usize::MAX)
+            .await
+    }
+
+    /// [`SimDevice::send`], reading at most `limit` bytes of the answer
+    /// ([`SimError::TooLarge`] past it).
+    async fn send_limited(
+        &self,
+        path: &str,
+        message_type: &'static str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<u8>, SimError> {
         let started = Instant::now();
         let mut request = self
             .client
@@ -472,7 +504,9 @@ impl SimDevice {
         }
         let response = request.body(body).send().await;
         let result = match response {
-            Ok(response) if response.status().is_success() => Ok(response.bytes().await?.to_vec()),
+            Ok(response) if response.status().is_success() => {
+                read_limited(response, message_type, limit).await
+            }
             Ok(response) => Err(SimError::Status {
                 message_type,
                 status: response.status().as_u16(),
@@ -499,6 +533,26 @@ impl SimDevice {
         .map_err(|e| SimError::Identity(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(cms))
     }
+}
+
+/// The body of `response`, refused past `limit` bytes without reading further.
+async fn read_limited(
+    mut response: reqwest::Response,
+    message_type: &'static str,
+    limit: usize,
+) -> Result<Vec<u8>, SimError> {
+    let mut body = Vec::new();
+    // Each pass reads one chunk and the total is capped: the loop ends.
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(SimError::TooLarge {
+                message_type,
+                limit,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A check-in plist: the channel's identifiers, then `entries`.
