@@ -1,6 +1,6 @@
 //! The system benchmark: the whole stack (proxy, enroll-svc, command-svc, push-svc, admin-svc
 //! and the mock APNs as processes, real TLS, PostgreSQL by default) driven by simulated devices
-//! from this process. Named scenarios (`--scenarios enroll,cycle,rate,fanout`, all by default):
+//! from this process. Named scenarios (`--scenarios enroll,cycle,rate,ddm,fanout`, all by default):
 //!
 //! - `enroll`: N devices enroll (`--enroll-by preissued|profile|ota`: the profile and OTA
 //!   flows fetch signed profiles and get their identities by SCEP, with RSA keys made before
@@ -15,6 +15,9 @@
 //! - `console`: an administrator's console requests (the page, the dashboard summary, the device
 //!   list's first page, a search, a filter) one at a time over a signed-in session, against the
 //!   N enrolled devices: `--devices 10000 --scenarios console` is the 10,000-device fleet.
+//! - `ddm`: a declaration set (a passcode configuration and its activation) assigned to the N
+//!   devices in one request; each is pushed, syncs and reports it active; reports the time from
+//!   the assignment to the last report (`--devices 10000 --scenarios ddm`).
 //! - `fanout`: one command to M devices; each sleeps until the mock APNs's feed reports its
 //!   push, wakes and answers; reports the time from enqueue to the last result.
 //!
@@ -37,6 +40,7 @@
 
 mod console;
 mod cpu;
+mod ddm;
 mod history;
 mod xacts;
 
@@ -85,7 +89,7 @@ fn args() -> Args {
         resume_tls: false,
         history: 0,
         no_outbox: false,
-        scenarios: ["enroll", "console", "cycle", "rate", "fanout"]
+        scenarios: ["enroll", "console", "cycle", "rate", "ddm", "fanout"]
             .map(String::from)
             .to_vec(),
         json: false,
@@ -392,6 +396,31 @@ async fn main() -> anyhow::Result<()> {
         report.add(name, note, outcome.seconds, &stats, &costs);
         for why in &outcome.failures {
             eprintln!("{name} failure: {why}");
+        }
+    }
+
+    // ddm: one declaration set to every device, until each reports it active.
+    if wants("ddm") {
+        counter.busy();
+        let before = counter.settled().await?;
+        let stats = Stats::default();
+        let sessions: Vec<SimDevice> = devices
+            .into_iter()
+            .map(|d| d.with_stats(stats.clone()))
+            .collect();
+        let count = sessions.len();
+        let cpu = CpuWatch::start(&stack);
+        let outcome = ddm::run(&admin, stack.apns.feed(), sessions, a.concurrency).await?;
+        let costs = costs(cpu, &mut counter, before).await?;
+        devices = outcome.devices;
+        let note = format!(
+            "a declaration set assigned to {count} devices: assignment to the last device reporting it active {:.2} s; {} failed",
+            outcome.seconds,
+            outcome.failures.len()
+        );
+        report.add("ddm", note, outcome.seconds, &stats, &costs);
+        for why in outcome.failures.iter().take(5) {
+            eprintln!("ddm failure: {why}");
         }
     }
 

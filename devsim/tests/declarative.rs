@@ -1,0 +1,345 @@
+//! Declarative Device Management on a real stack (proxy, enroll-svc, command-svc, push-svc,
+//! admin-svc and the mock APNs as processes), on SQLite and on PostgreSQL: a set with a passcode
+//! configuration and an activation whose predicate picks iPhones is assigned to simulated devices
+//! (three iPhones and a Mac); they are pushed, sync, and report the declaration active and valid
+//! (the Mac: held, not active); a new payload gives a new ServerToken, the devices re-sync and
+//! report it; taking the set back from a device removes its declarations; a declaration of the
+//! wrong type for a key is refused naming the key.
+//!
+//! Run: `cargo build --workspace --bins && cargo test -p devsim --test declarative`.
+
+use devsim::sim::ddm::Validity;
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::{SimConfig, SimDevice, Stats};
+use mock_apns::PushFeed;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::stack::ADMIN_TOKEN;
+use testkit::{Engine, Stack, StackOptions};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// An admin API request: its status and JSON body.
+async fn call(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = stack
+        .admin_client()
+        .request(method, format!("{}{path}", stack.admin_url))
+        .bearer_auth(ADMIN_TOKEN);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// An admin API request that must succeed.
+async fn admin(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, answer) = call(stack, method, path, body).await;
+    assert!(
+        (200..300).contains(&status),
+        "{path}: {status} {answer}\n{}",
+        stack.logs()
+    );
+    answer
+}
+
+/// Each device waits for its next push (after `seen` of them), wakes and runs a session, which
+/// acknowledges the DeclarativeManagement command and syncs.
+async fn wake(
+    stack: &Stack,
+    feed: &PushFeed,
+    devices: Vec<SimDevice>,
+    seen: usize,
+) -> Vec<SimDevice> {
+    futures::future::join_all(devices.into_iter().map(|mut device| async move {
+        let pushed = feed
+            .wait_for_push(&device.token_hex(), seen, DEADLINE)
+            .await;
+        assert!(pushed.is_some(), "{} was not pushed", device.udid());
+        device.reconnect().expect("new connection");
+        let handled = device
+            .session()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", device.udid(), stack.logs()));
+        assert!(
+            handled
+                .iter()
+                .any(|h| h.request_type == "DeclarativeManagement"),
+            "{} got {handled:?}",
+            device.udid()
+        );
+        device
+    }))
+    .await
+}
+
+/// What a device holds of `identifier`: (ServerToken, active, valid).
+fn held(device: &SimDevice, identifier: &str) -> Option<(String, bool, Validity)> {
+    device
+        .declarations()
+        .into_iter()
+        .find(|d| d.identifier == identifier)
+        .map(|d| (d.server_token, d.active, d.valid))
+}
+
+/// The devices a declaration's status lists in `state`, by ID.
+async fn devices_in(stack: &Stack, identifier: &str, state: &str) -> Vec<String> {
+    let page = admin(
+        stack,
+        Method::GET,
+        &format!("/v1/declarations/{identifier}/status?state={state}"),
+        None,
+    )
+    .await;
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["device"].as_str().expect("device").to_owned())
+        .collect()
+}
+
+async fn declarations_reach_devices_and_follow_changes(engine: Engine) {
+    let options = StackOptions {
+        apns_process: true,
+        ..StackOptions::new(engine)
+    };
+    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return;
+    };
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
+        devsim::sim::Transport::Mtls,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let spec = FleetSpec {
+        devices: 4,
+        macs: 1,
+        users_per_mac: 0,
+        first: 0,
+        udid_prefix: "DDM-".into(),
+        concurrency: 4,
+        resume_tls: false,
+    };
+    let (devices, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let ids: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
+    let mac = devices
+        .iter()
+        .find(|d| d.facts.product_name.starts_with("Mac"))
+        .expect("a Mac")
+        .enrollment_id();
+    let mut iphones: Vec<String> = ids.iter().filter(|id| **id != mac).cloned().collect();
+    iphones.sort();
+
+    // A wrong type for a key is refused, naming it; nothing is stored.
+    let (status, problem) = call(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/passcode",
+        Some(json!({"Type": "com.apple.configuration.passcode.settings",
+                    "Payload": {"MinimumLength": "six"}})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("Payload.MinimumLength"), "{problem}");
+    let (status, _) = call(&stack, Method::GET, "/v1/declarations/passcode", None).await;
+    assert_eq!(status, 404);
+
+    // A passcode configuration, activated on iPhones only, in a set assigned to every device.
+    let passcode = |length: i64| {
+        json!({"Type": "com.apple.configuration.passcode.settings",
+               "Payload": {"MinimumLength": length, "RequirePasscode": true}})
+    };
+    let first = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/passcode",
+        Some(passcode(6)),
+    )
+    .await;
+    let first_token = first["declaration"]["server_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/iphones-only",
+        Some(json!({"Type": "com.apple.activation.simple",
+                    "Payload": {"StandardConfigurations": ["passcode"],
+                                "Predicate": "@status(device.model.family) == \"iPhone\""}})),
+    )
+    .await;
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declaration-sets/baseline",
+        Some(json!({"declarations": ["iphones-only", "passcode"]})),
+    )
+    .await;
+    let feed = stack.apns.feed();
+    let assigned = admin(
+        &stack,
+        Method::POST,
+        "/v1/declaration-sets/baseline/devices",
+        Some(json!({"assign": ids})),
+    )
+    .await;
+    assert_eq!(assigned["sync"]["devices"], 4, "{assigned}");
+    assert_eq!(
+        assigned["sync"]["commands"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(assigned["set"]["devices"], 4);
+
+    let devices = wake(&stack, feed, devices, 0).await;
+    for device in &devices {
+        let passcode = held(device, "passcode").expect("the configuration is held");
+        assert_eq!(passcode.0, first_token);
+        let is_mac = device.enrollment_id() == mac;
+        // The Mac holds both, but its activation's predicate is false: nothing is in force.
+        assert_eq!(passcode.1, !is_mac, "{}", device.udid());
+        let activation = held(device, "iphones-only").expect("the activation is held");
+        assert_eq!((activation.1, activation.2), (!is_mac, Validity::Valid));
+    }
+    // The devices' reports reached the server: the iPhones have it applied.
+    assert_eq!(devices_in(&stack, "passcode", "applied").await, iphones);
+    assert!(devices_in(&stack, "passcode", "pending").await.is_empty());
+    let items = admin(
+        &stack,
+        Method::GET,
+        &format!("/v1/devices/{}/status-items", iphones[0]),
+        None,
+    )
+    .await;
+    assert!(
+        items["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["item"] == "device.model.family" && i["value"] == "iPhone"),
+        "{items}"
+    );
+    assert!(items["full_report_at"].is_string(), "{items}");
+
+    // New content: a new ServerToken, every holder told once, and each reports the new version.
+    let second = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/passcode",
+        Some(passcode(8)),
+    )
+    .await;
+    let second_token = second["declaration"]["server_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_ne!(second_token, first_token);
+    assert_eq!(second["sync"]["devices"], 4, "{second}");
+    let same = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/passcode",
+        Some(passcode(8)),
+    )
+    .await;
+    assert_eq!(same["changed"], false);
+    assert_eq!(
+        same["sync"]["devices"], 0,
+        "the same content again tells nobody"
+    );
+    let devices = wake(&stack, feed, devices, 1).await;
+    for device in &devices {
+        let (token, _, _) = held(device, "passcode").expect("held");
+        assert_eq!(token, second_token, "{}", device.udid());
+    }
+    assert_eq!(devices_in(&stack, "passcode", "applied").await, iphones);
+    let states = admin(
+        &stack,
+        Method::GET,
+        &format!("/v1/devices/{}/declarations", iphones[0]),
+        None,
+    )
+    .await;
+    let reported = &states["items"].as_array().expect("items")[1];
+    assert_eq!(reported["identifier"], "passcode");
+    assert_eq!(reported["reported"]["server_token"], second_token.as_str());
+    assert_eq!(reported["applied"], true);
+
+    // Taken back from one iPhone: only it is told, and its manifest is empty.
+    let leaving = iphones[0].clone();
+    let unassigned = admin(
+        &stack,
+        Method::POST,
+        "/v1/declaration-sets/baseline/devices",
+        Some(json!({"unassign": [leaving]})),
+    )
+    .await;
+    assert_eq!(unassigned["sync"]["devices"], 1, "{unassigned}");
+    let (leaver, others): (Vec<SimDevice>, Vec<SimDevice>) = devices
+        .into_iter()
+        .partition(|d| d.enrollment_id() == leaving);
+    let leaver = wake(&stack, feed, leaver, 2).await;
+    assert!(
+        leaver[0].declarations().is_empty(),
+        "{:?}",
+        leaver[0].declarations()
+    );
+    for device in &others {
+        assert_eq!(
+            feed.pushes_to(&device.token_hex()),
+            2,
+            "{} was not told",
+            device.udid()
+        );
+    }
+    let listed = admin(
+        &stack,
+        Method::GET,
+        &format!("/v1/devices/{leaving}/declarations"),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"], json!([]));
+    assert_eq!(
+        devices_in(&stack, "passcode", "applied").await,
+        iphones[1..]
+    );
+
+    // A declaration a set holds cannot be deleted.
+    let (status, problem) = call(&stack, Method::DELETE, "/v1/declarations/passcode", None).await;
+    assert_eq!(status, 409, "{problem}");
+}
+
+#[tokio::test]
+async fn declarations_reach_devices_and_follow_changes_on_sqlite() {
+    declarations_reach_devices_and_follow_changes(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn declarations_reach_devices_and_follow_changes_on_postgres() {
+    declarations_reach_devices_and_follow_changes(Engine::Postgres).await;
+}
