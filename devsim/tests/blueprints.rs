@@ -5,86 +5,12 @@
 //!
 //! Run: `cargo build --workspace --bins && cargo test -p devsim --test blueprints`.
 
-use devsim::sim::{enroll, DeviceFacts, EnrollmentFlow, EnrollmentServer, SimDevice};
+mod support;
+
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
-use testkit::stack::ADMIN_TOKEN;
+use support::admin::{admin, enrolled, token};
 use testkit::{Engine, Stack, StackOptions};
-
-async fn admin(stack: &Stack, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = stack
-        .admin_client()
-        .request(method, format!("{}{path}", stack.admin_url))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    let status = response.status();
-    let bytes = response.bytes().await.expect("body");
-    assert!(
-        status.is_success(),
-        "{path}: {status} {}\n{}",
-        String::from_utf8_lossy(&bytes),
-        stack.logs()
-    );
-    serde_json::from_slice(&bytes).expect("JSON")
-}
-
-/// A new enrollment token: (its ID, its secret).
-async fn token(stack: &Stack, description: &str) -> (String, String) {
-    let body = json!({"description": description, "max_uses": 1});
-    let made = admin(
-        stack,
-        reqwest::Method::POST,
-        "/v1/enrollment-tokens",
-        Some(body),
-    )
-    .await;
-    (
-        made["token"]["id"].as_str().expect("id").to_owned(),
-        made["secret"].as_str().expect("secret").to_owned(),
-    )
-}
-
-/// A device enrolled through the direct profile with `secret`, checked in.
-async fn enrolled(stack: &Stack, secret: &str, udid: &str, waiting: bool) -> SimDevice {
-    let server = EnrollmentServer {
-        enrollment_url: stack.enrollment_url.clone(),
-        server_ca_pem: stack.device_ca.cert_pem(),
-    };
-    let flow = EnrollmentFlow::DirectProfile {
-        token: secret.to_owned(),
-    };
-    let identity = enroll(&server, &flow, &DeviceFacts::iphone(udid, 1))
-        .await
-        .unwrap_or_else(|e| panic!("{udid} enrolls: {e}\n{}", stack.logs()));
-    let config = identity
-        .sim_config(&stack.device_ca.cert_pem())
-        .expect("a config from the MDM payload");
-    let mut device = SimDevice::new(
-        1,
-        udid,
-        &identity.cert_pem,
-        &identity.key_pem,
-        Arc::new(config),
-    )
-    .expect("device");
-    if waiting {
-        device = device.awaiting_configuration();
-    }
-    device
-        .enroll()
-        .await
-        .unwrap_or_else(|e| panic!("{udid} checks in: {e}\n{}", stack.logs()));
-    device
-}
 
 /// The blueprint's run for `udid`, once `ready` holds for it.
 async fn run(stack: &Stack, blueprint: &str, udid: &str, ready: impl Fn(&Value) -> bool) -> Value {

@@ -4,7 +4,7 @@
 //! (three iPhones and a Mac); they are pushed, sync, and report the declaration active and valid
 //! (the Mac: held, not active); a new payload gives a new ServerToken, the devices re-sync and
 //! report it; taking the set back from a device removes its declarations; a declaration of the
-//! wrong type for a key is refused naming the key.
+//! wrong type for a key is refused naming the key. A blueprint assigns a set by enrollment token.
 //!
 //! Run: `cargo build --workspace --bins && cargo test -p devsim --test declarative`.
 
@@ -13,47 +13,15 @@ use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::{SimConfig, SimDevice, Stats};
 use mock_apns::PushFeed;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::stack::ADMIN_TOKEN;
+use support::admin::{admin, call, enrolled, token};
 use testkit::{Engine, Stack, StackOptions};
 
+mod support;
+
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// An admin API request: its status and JSON body.
-async fn call(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = stack
-        .admin_client()
-        .request(method, format!("{}{path}", stack.admin_url))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// An admin API request that must succeed.
-async fn admin(stack: &Stack, method: Method, path: &str, body: Option<Value>) -> Value {
-    let (status, answer) = call(stack, method, path, body).await;
-    assert!(
-        (200..300).contains(&status),
-        "{path}: {status} {answer}\n{}",
-        stack.logs()
-    );
-    answer
-}
 
 /// Each device waits for its next push (after `seen` of them), wakes and runs a session, which
 /// acknowledges the DeclarativeManagement command and syncs.
@@ -332,6 +300,106 @@ async fn declarations_reach_devices_and_follow_changes(engine: Engine) {
     // A declaration a set holds cannot be deleted.
     let (status, problem) = call(&stack, Method::DELETE, "/v1/declarations/passcode", None).await;
     assert_eq!(status, 409, "{problem}");
+}
+
+/// Assignment by enrollment token: a blueprint limited to a token assigns its declaration set to
+/// each device enrolled with it, which is told to sync and holds the set; a device enrolled with
+/// another token gets nothing. A blueprint naming a set that does not exist is refused.
+async fn a_blueprint_assigns_sets_by_enrollment_token(engine: Engine) {
+    let options = StackOptions {
+        apns_process: true,
+        admin_env: vec![("MDM_ADMIN_EVENTS__POLL_MS", "100".into())],
+        ..StackOptions::new(engine)
+    };
+    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return;
+    };
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/passcode",
+        Some(json!({"Type": "com.apple.configuration.passcode.settings",
+                    "Payload": {"MinimumLength": 6}})),
+    )
+    .await;
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/activation",
+        Some(json!({"Type": "com.apple.activation.simple",
+                    "Payload": {"StandardConfigurations": ["passcode"]}})),
+    )
+    .await;
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declaration-sets/by-token",
+        Some(json!({"declarations": ["activation", "passcode"]})),
+    )
+    .await;
+    let (token_id, secret) = token(&stack, "DDM by token").await;
+    let (_, other_secret) = token(&stack, "no declarations").await;
+    let (status, problem) = call(
+        &stack,
+        Method::POST,
+        "/v1/blueprints",
+        Some(json!({"name": "unknown set", "commands": [], "declaration_sets": ["nope"]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nope"),
+        "{problem}"
+    );
+    let blueprint = admin(
+        &stack,
+        Method::POST,
+        "/v1/blueprints",
+        Some(json!({"name": "ddm by token", "commands": [],
+                    "declaration_sets": ["by-token"], "enrollment_tokens": [token_id]})),
+    )
+    .await;
+    assert_eq!(blueprint["declaration_sets"], json!(["by-token"]));
+
+    let device = enrolled(&stack, &secret, "DDM-TOKEN-1", false).await;
+    let other = enrolled(&stack, &other_secret, "DDM-TOKEN-2", false).await;
+    let devices = wake(&stack, stack.apns.feed(), vec![device], 0).await;
+    let passcode = held(&devices[0], "passcode").expect("the set's configuration is held");
+    assert_eq!((passcode.1, passcode.2), (true, Validity::Valid));
+    let assigned = admin(
+        &stack,
+        Method::GET,
+        "/v1/declaration-sets/by-token/devices",
+        None,
+    )
+    .await;
+    assert_eq!(assigned["items"], json!(["DDM-TOKEN-1"]));
+    assert_eq!(
+        devices_in(&stack, "passcode", "applied").await,
+        ["DDM-TOKEN-1"]
+    );
+    let none = admin(
+        &stack,
+        Method::GET,
+        &format!("/v1/devices/{}/declarations", other.udid()),
+        None,
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_blueprint_assigns_sets_by_enrollment_token_on_sqlite() {
+    a_blueprint_assigns_sets_by_enrollment_token(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_blueprint_assigns_sets_by_enrollment_token_on_postgres() {
+    a_blueprint_assigns_sets_by_enrollment_token(Engine::Postgres).await;
 }
 
 #[tokio::test]

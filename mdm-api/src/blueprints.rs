@@ -16,9 +16,14 @@ pub struct BlueprintRequest {
     #[schema(max_length = 256, pattern = r"^[^\x00-\x1F\x7F]*$")]
     pub description: Option<String>,
     /// The commands, in the order devices get them, each in any form `POST /v1/commands`
-    /// takes. Destructive commands are refused.
-    #[schema(min_items = 1, max_items = 50, value_type = Vec<Object>)]
+    /// takes. Destructive commands are refused. May be empty when `declaration_sets` is not.
+    #[schema(max_items = 50, value_type = Vec<Object>)]
     pub commands: Vec<Map<String, Value>>,
+    /// Declaration sets (DDM) assigned to each device it runs on, before its commands; with
+    /// `enrollment_tokens`, this assigns sets by enrollment token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100, value_type = Option<std::collections::BTreeSet<SetNameText>>)]
+    pub declaration_sets: Option<Vec<String>>,
     /// Only devices enrolled with one of these enrollment tokens (by ID); every new device
     /// when absent.
     #[schema(min_items = 1, max_items = 100)]
@@ -29,6 +34,11 @@ pub struct BlueprintRequest {
     /// Whether new devices get it (default true).
     pub enabled: Option<bool>,
 }
+
+/// A declaration set's name, as a request names it.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1F\x7F/]+$")]
+pub struct SetNameText(pub String);
 
 /// An enrollment token's ID, as a request names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -55,6 +65,8 @@ pub struct Blueprint {
     /// The commands, as given.
     #[schema(value_type = Vec<Object>)]
     pub commands: Vec<Value>,
+    /// The declaration sets assigned to each device it runs on.
+    pub declaration_sets: Vec<String>,
     /// The enrollment tokens it is limited to; empty: every new device.
     pub enrollment_tokens: Vec<String>,
     /// DeviceConfigured follows for a device in Setup Assistant.

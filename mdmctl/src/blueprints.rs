@@ -75,6 +75,10 @@ pub struct CreateArgs {
     /// device without any.
     #[arg(long = "enrollment-token", value_name = "ID")]
     pub enrollment_tokens: Vec<String>,
+    /// Assign this declaration set (DDM) to each device it runs on, before its commands;
+    /// repeat for more. With `--enrollment-token`, this assigns sets by enrollment token.
+    #[arg(long = "declaration-set", value_name = "NAME")]
+    pub declaration_sets: Vec<String>,
     /// Do not send DeviceConfigured after the commands: a device waiting in Setup Assistant
     /// stays there until something else releases it.
     #[arg(long)]
@@ -214,6 +218,7 @@ pub fn create_body(args: CreateArgs) -> anyhow::Result<BlueprintRequest> {
         name: args.name,
         description: args.description,
         enrollment_tokens: (!tokens.is_empty()).then_some(tokens),
+        declaration_sets: (!args.declaration_sets.is_empty()).then_some(args.declaration_sets),
         device_configured: args.no_device_configured.then_some(false),
         enabled: args.disabled.then_some(false),
     })

@@ -2,12 +2,14 @@
 //! their commands are queued in order, one enqueue each with an idempotency key of the run and
 //! the command's place (a retry after a crash queues nothing twice), and, for a device waiting
 //! in Setup Assistant, DeviceConfigured once every command has its answer (or expired, or was
-//! cancelled: the device must not wait forever).
+//! cancelled: the device must not wait forever). A blueprint's declaration sets are assigned to
+//! the device first, and it is told to sync (docs/declarative.md).
 
-use super::queue::{self, Fault, Queued, Refused};
+use super::queue::{self, refusal, Fault, Queued, Refused};
 use super::Dispatcher;
 use crate::routes::commands::command_dictionary;
-use crate::store::RunRow;
+use crate::store::{BlueprintRow, RunRow};
+use mdm_proto::v1::AssignSetRequest;
 use serde_json::{Map, Value};
 
 /// Above an administrator's default priority (0): what a new device is set up with comes first.
@@ -43,6 +45,15 @@ async fn advance_run(dispatcher: &Dispatcher, run: &RunRow) -> Result<(), Fault>
     };
     let requested_by = format!("blueprint:{}", blueprint.name);
     if run.status == "queueing" {
+        if queued(run) == 0 {
+            if let Err(Refused(why)) =
+                assign_sets(dispatcher, run, &blueprint, &requested_by).await?
+            {
+                return Ok(store
+                    .set_run_status(&run.id, "failed", Some(&why), now)
+                    .await?);
+            }
+        }
         let commands: Vec<Map<String, Value>> =
             serde_json::from_str(&blueprint.commands).unwrap_or_default();
         for (index, command) in commands.iter().enumerate().skip(queued(run)) {
@@ -80,6 +91,43 @@ async fn advance_run(dispatcher: &Dispatcher, run: &RunRow) -> Result<(), Fault>
         }
     }
     Ok(())
+}
+
+/// Assigns the blueprint's declaration sets to the run's device, then queues the
+/// `DeclarativeManagement` command that makes it sync (keyed by the run: a retry queues nothing
+/// twice, and assigning again changes nothing). A set deleted since the blueprint was made fails
+/// the run, naming it.
+async fn assign_sets(
+    dispatcher: &Dispatcher,
+    run: &RunRow,
+    blueprint: &BlueprintRow,
+    requested_by: &str,
+) -> Result<Result<(), Refused>, Fault> {
+    let sets: Vec<String> = serde_json::from_str(&blueprint.declaration_sets).unwrap_or_default();
+    if sets.is_empty() {
+        return Ok(Ok(()));
+    }
+    for name in sets {
+        let assigned = dispatcher
+            .backends
+            .declarative()
+            .assign_set(AssignSetRequest {
+                name,
+                assign: vec![run.enrollment_id.clone()],
+                unassign: Vec::new(),
+                by: requested_by.to_owned(),
+            })
+            .await;
+        if let Err(status) = assigned {
+            return refusal("enroll-svc", &status).map(Err);
+        }
+    }
+    let mut sync = Map::new();
+    sync.insert("RequestType".into(), Value::from("DeclarativeManagement"));
+    let key = format!("blueprint:{}:declarations", run.id);
+    Ok(enqueue(dispatcher, run, &sync, key, requested_by, true)
+        .await?
+        .map(|_| ()))
 }
 
 fn queued(run: &RunRow) -> usize {

@@ -19,6 +19,8 @@ use mdm_api::blueprints::{
 };
 use mdm_api::Page;
 use mdm_core::commands::{is_destructive, request_type_of};
+use mdm_proto::v1;
+use mdm_proto::ErrorCode;
 use serde_json::Value;
 
 /// Makes a blueprint.
@@ -47,6 +49,27 @@ pub async fn create(
             caller.require(scope)?;
         }
     }
+    let sets = body.declaration_sets.unwrap_or_default();
+    if body.commands.is_empty() && sets.is_empty() {
+        return Err(ApiError::Invalid(
+            "a blueprint needs commands or declaration sets".into(),
+        ));
+    }
+    for name in &sets {
+        state
+            .backends
+            .declarative()
+            .get_set(v1::GetSetRequest { name: name.clone() })
+            .await
+            .map_err(|s| match ApiError::backend("enroll-svc", &s) {
+                ApiError::Backend {
+                    code: ErrorCode::NotFound,
+                    message,
+                    ..
+                } => ApiError::Invalid(format!("declaration_sets: {message}")),
+                other => other,
+            })?;
+    }
     let tokens: Vec<String> = body
         .enrollment_tokens
         .unwrap_or_default()
@@ -71,6 +94,7 @@ pub async fn create(
         enabled: body.enabled.unwrap_or(true),
         created_by: caller.name.clone(),
         created_at: service_kit::now_ms(),
+        declaration_sets: Value::from(sets).to_string(),
     };
     state.store.create_blueprint(&row).await?;
     tracing::info!(target: "audit", caller = %caller.name, blueprint = %row.id, name = %row.name,
@@ -191,6 +215,7 @@ fn document(row: BlueprintRow) -> Blueprint {
         name: row.name,
         description: row.description,
         commands,
+        declaration_sets: serde_json::from_str(&row.declaration_sets).unwrap_or_default(),
         enrollment_tokens: row
             .enrollment_token_ids
             .split(',')

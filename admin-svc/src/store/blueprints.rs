@@ -30,10 +30,12 @@ pub struct BlueprintRow {
     pub created_by: String,
     /// Unix ms.
     pub created_at: i64,
+    /// A JSON array of the declaration sets assigned to each device it runs on.
+    pub declaration_sets: String,
 }
 
 const BLUEPRINT_COLUMNS: &str = "id, name, description, commands, command_count, applies_to_all,
-    enrollment_token_ids, device_configured, enabled, created_by, created_at";
+    enrollment_token_ids, device_configured, enabled, created_by, created_at, declaration_sets";
 
 /// A blueprint applied to one enrollment generation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -71,7 +73,7 @@ impl AdminStore {
     /// Stores a blueprint, audited; `Conflict` when its name is taken.
     pub async fn create_blueprint(&self, row: &BlueprintRow) -> Result<(), ApiError> {
         let sql = format!(
-            "INSERT INTO blueprints ({BLUEPRINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO blueprints ({BLUEPRINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         let done: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
@@ -87,6 +89,7 @@ impl AdminStore {
                 .bind(row.enabled)
                 .bind(&row.created_by)
                 .bind(row.created_at)
+                .bind(&row.declaration_sets)
                 .execute(&mut *tx)
                 .await?;
             Audit {

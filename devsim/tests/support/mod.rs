@@ -1,7 +1,10 @@
-//! What devsim's tests of faults under load share: simulated devices working through their
-//! queues while something breaks, and a tally of what they (and others) saw.
+//! What devsim's whole-stack tests share: simulated devices working through their queues while
+//! something breaks, and a tally of what they (and others) saw; the admin API and enrollment
+//! ([`admin`]).
 
 #![allow(dead_code)] // Each test binary uses a part.
+
+pub mod admin;
 
 use devsim::sim::{SimDevice, SimError};
 use std::collections::BTreeMap;

@@ -15,6 +15,7 @@ pub const SHOWN_FIRST: &[&str] = &[
     "enrollment_tokens",
     "device_configured",
     "commands",
+    "declaration_sets",
 ];
 
 /// One row per blueprint: what it sends, and to which devices.
@@ -107,6 +108,7 @@ mod tests {
                 json!({"RequestType": "ProfileList"}),
                 json!({"nonsense": true}),
             ],
+            declaration_sets: Vec::new(),
             enrollment_tokens: Vec::new(),
             device_configured: true,
             enabled: false,
