@@ -89,6 +89,12 @@ pub enum Noun {
     Events(crate::events::EventsArgs),
     /// Commands new devices get when they finish enrolling, and how far each device is.
     Blueprints(crate::blueprints::BlueprintsArgs),
+    /// Declarative Device Management declarations, checked against Apple's schema, and what
+    /// devices report of them.
+    Declarations(crate::declarations::DeclarationsArgs),
+    /// Sets of declarations, assigned to devices; every change tells exactly the devices it
+    /// alters to sync.
+    DeclarationSets(crate::declarations::sets::DeclarationSetsArgs),
     /// Device identity renewals: which certificates near expiry were renewed, and which failed.
     Identities(crate::identities::IdentitiesArgs),
     /// Print a shell completion script.

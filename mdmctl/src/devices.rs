@@ -1,5 +1,6 @@
-//! `mdmctl devices list|show|apps`: enrollments as enroll-svc knows them, filtered by the
-//! server, with their inventory, push state and installed apps.
+//! `mdmctl devices list|show|apps|declarations|status-items`: enrollments as enroll-svc knows
+//! them, filtered by the server, with their inventory, push state, installed apps, and their
+//! side of Declarative Device Management ([`crate::declarations::device`]).
 //!
 //! - [`filter`]: the `list` filters as the API's query, and the OS version refinement.
 //! - [`render`]: tables of devices and apps.
@@ -39,6 +40,19 @@ pub enum DevicesVerb {
     },
     /// List the apps a device reported in its last InstalledApplicationList answer.
     Apps {
+        /// Enrollment ID.
+        id: String,
+    },
+    /// List the declarations served to a device, each with what it reported.
+    ///
+    /// One row per declaration its declaration sets hold, by identifier: applied (active and
+    /// valid on the version served now), the ServerToken it reported on (`(old)` when it is not
+    /// the one served now), active, valid, and the first reason's code when it is not. With
+    /// `-o json`, an array of the API's DeclarationState objects.
+    Declarations(crate::declarations::device::DeclarationsArgs),
+    /// List the Declarative Device Management status items a device reported (their latest
+    /// values), and when it last sent a full report.
+    StatusItems {
         /// Enrollment ID.
         id: String,
     },
@@ -129,6 +143,12 @@ pub async fn run(args: DevicesArgs, global: &GlobalArgs, env: &Env) -> anyhow::R
                     output::text(&render::apps(&apps.items).to_string())
                 }
             }
+        }
+        DevicesVerb::Declarations(list) => {
+            crate::declarations::device::declarations(&api, list, global).await
+        }
+        DevicesVerb::StatusItems { id } => {
+            crate::declarations::device::status_items(&api, &id, global).await
         }
     }
 }

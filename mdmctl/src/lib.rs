@@ -8,7 +8,7 @@
 //! - [`cli`]: the command tree ([`Cli`]) and the options every command takes.
 //! - [`config`]: where the server URL, token and CA file come from (flags > `MDM_*` > file), and
 //!   `mdmctl config set|show`.
-//! - [`devices`]: `devices list|show|apps`.
+//! - [`devices`]: `devices list|show|apps|declarations|status-items`.
 //! - [`commands`]: `commands send|show|list|cancel`, confirmation of destructive commands,
 //!   `--wait`.
 //! - [`push`]: `push DEVICE...`, wake devices now.
@@ -20,6 +20,8 @@
 //! - [`events`]: `events list|show`, the events webhooks are sent.
 //! - [`blueprints`]: `blueprints create|list|show|enable|disable|delete|runs`, the commands new
 //!   devices get.
+//! - [`declarations`]: `declarations put|list|show|delete|status` and `declaration-sets
+//!   put|list|show|delete|assign|unassign|devices|sync`, Declarative Device Management.
 //! - [`completions`]: shell completion scripts.
 //! - [`dev`]: `mdmctl dev`, the whole server on this machine with development certificates,
 //!   and `mdmctl dev simulate`, simulated devices against it.
@@ -40,6 +42,7 @@ pub mod client;
 pub mod commands;
 pub mod completions;
 pub mod config;
+pub mod declarations;
 pub mod dev;
 pub mod devices;
 pub mod doctor;
@@ -77,6 +80,8 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Webhooks(args) => webhooks::run(args, &global, &env).await,
         Noun::Events(args) => events::run(args, &global, &env).await,
         Noun::Blueprints(args) => blueprints::run(args, &global, &env).await,
+        Noun::Declarations(args) => declarations::run(args, &global, &env).await,
+        Noun::DeclarationSets(args) => declarations::sets::run(args, &global, &env).await,
         Noun::Identities(args) => identities::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,

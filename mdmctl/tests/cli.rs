@@ -4,7 +4,8 @@
 //!
 //! - `ctl`: running mdmctl; `device`: a simulated device.
 //! - One file per scenario group: `devices_and_wait`, `cancel`, `destructive`, `config`,
-//!   `errors`, `admin_tokens`, `webhooks` (and `events`), `blueprints`.
+//!   `errors`, `admin_tokens`, `webhooks` (and `events`), `blueprints`, `declarations` (and
+//!   `declaration-sets`).
 
 mod cli {
     pub mod ctl;
@@ -14,6 +15,7 @@ mod cli {
     mod blueprints;
     mod cancel;
     mod config;
+    mod declarations;
     mod destructive;
     mod devices_and_wait;
     mod errors;

@@ -7,6 +7,7 @@
 use mdm_api::audit::AuditQuery;
 use mdm_api::blueprints::RunQuery;
 use mdm_api::commands::{CommandQuery, DeliveryQuery};
+use mdm_api::declarations::{DeclarationStateFilter, StateQuery};
 use mdm_api::devices::DeviceQuery;
 use mdm_api::enrollment::EnrollmentTokenQuery;
 use mdm_api::identities::RenewalQuery;
@@ -167,6 +168,28 @@ impl Filters for RenewalQuery {
     }
 }
 
+/// A declaration's devices, or a device's declarations, with what they reported.
+impl Filters for StateQuery {
+    fn filters(&self) -> Pairs {
+        let StateQuery {
+            state,
+            cursor: _,
+            limit: _,
+        } = self;
+        let mut pairs = Pairs::new();
+        add(
+            &mut pairs,
+            "state",
+            state.map(|state| match state {
+                DeclarationStateFilter::Applied => "applied",
+                DeclarationStateFilter::Pending => "pending",
+                DeclarationStateFilter::Failed => "failed",
+            }),
+        );
+        pairs
+    }
+}
+
 /// A list without filters.
 impl Filters for Cursor {
     fn filters(&self) -> Pairs {
@@ -230,5 +253,11 @@ mod tests {
             ..WebhookDeliveryQuery::default()
         };
         assert_eq!(dead.filters(), [("status", "dead".to_owned())]);
+        let failed = StateQuery {
+            state: Some(DeclarationStateFilter::Failed),
+            ..StateQuery::default()
+        };
+        assert_eq!(failed.filters(), [("state", "failed".to_owned())]);
+        assert!(StateQuery::default().filters().is_empty());
     }
 }

@@ -1,8 +1,10 @@
 //! One method per route of the admin API, each with the route's `mdm-api` request and answer
 //! types. Lists answer a [`Listing`] read as far as the [`Span`] asks. Webhooks and events
-//! (`routes/webhooks.rs`) and blueprints (`routes/blueprints.rs`) have files of their own.
+//! (`routes/webhooks.rs`), blueprints (`routes/blueprints.rs`) and Declarative Device
+//! Management (`routes/declarations.rs`) have files of their own.
 
 mod blueprints;
+mod declarations;
 mod webhooks;
 
 use super::answer::{Answer, Listing};
