@@ -272,6 +272,7 @@ fn routes() -> OpenApiRouter<AppState> {
             declarations::get,
             declarations::delete
         ))
+        .routes(routes!(declarations::put_asset))
         .routes(routes!(declarations::status))
         .routes(routes!(declarations::device_declarations))
         .routes(routes!(declarations::status_items))

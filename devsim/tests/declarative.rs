@@ -8,6 +8,7 @@
 //!
 //! Run: `cargo build --workspace --bins && cargo test -p devsim --test declarative`.
 
+use base64::Engine as _;
 use devsim::sim::ddm::Validity;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
 use devsim::sim::{SimConfig, SimDevice, Stats};
@@ -390,6 +391,159 @@ async fn a_blueprint_assigns_sets_by_enrollment_token(engine: Engine) {
     )
     .await;
     assert_eq!(none["items"], json!([]));
+}
+
+/// An asset the server keeps: its data is given once (never shown again), sealed; the server
+/// makes the declaration that references it at the edge's asset proxy; a device that holds the
+/// asset fetches it as itself and checks it against the declared size and digest; a device that
+/// does not hold it is refused, as is any other identifier. On SQLite in mTLS mode, on
+/// PostgreSQL with Mdm-Signature (a GET signs its empty body).
+async fn an_asset_is_served_only_to_the_devices_that_hold_it(
+    engine: Engine,
+    mode: &'static str,
+    transport: devsim::sim::Transport,
+) {
+    let options = StackOptions {
+        apns_process: true,
+        device_mode: mode,
+        ..StackOptions::new(engine)
+    };
+    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return;
+    };
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
+        transport,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let spec = FleetSpec {
+        devices: 2,
+        macs: 0,
+        users_per_mac: 0,
+        first: 0,
+        udid_prefix: "ASSET-".into(),
+        concurrency: 2,
+        resume_tls: false,
+    };
+    let (mut devices, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let outsider = devices.pop().expect("two devices");
+
+    let secret = br#"{"UserName": "mail-user", "Password": "s3cret"}"#;
+    let stored = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/mail-credential/asset",
+        Some(json!({"type": "com.apple.asset.credential.userpassword",
+                    "content_type": "application/json",
+                    "data": base64::engine::general_purpose::STANDARD.encode(secret)})),
+    )
+    .await;
+    let reference = &stored["declaration"]["payload"]["Reference"];
+    let url = reference["DataURL"].as_str().expect("DataURL").to_owned();
+    assert!(url.ends_with("/assets/mail-credential"), "{stored}");
+    assert_eq!(reference["Size"], secret.len());
+    assert_eq!(
+        stored["declaration"]["payload"]["Authentication"]["Type"],
+        "MDM"
+    );
+    let shown = admin(
+        &stack,
+        Method::GET,
+        "/v1/declarations/mail-credential",
+        None,
+    )
+    .await;
+    assert!(
+        !shown.to_string().contains("s3cret"),
+        "the data is never shown: {shown}"
+    );
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declaration-sets/mail",
+        Some(json!({"declarations": ["mail-credential"]})),
+    )
+    .await;
+    let holder = devices[0].enrollment_id();
+    admin(
+        &stack,
+        Method::POST,
+        "/v1/declaration-sets/mail/devices",
+        Some(json!({"assign": [holder]})),
+    )
+    .await;
+    let devices = wake(&stack, stack.apns.feed(), devices, 0).await;
+    let asset = devices[0]
+        .declarations()
+        .into_iter()
+        .find(|d| d.identifier == "mail-credential")
+        .expect("the asset is held");
+    assert_eq!(asset.valid, Validity::Valid, "{asset:?}");
+    assert_eq!(asset.asset_data.as_deref(), Some(&secret[..]));
+    assert_eq!(
+        devices_in(&stack, "mail-credential", "applied").await,
+        [holder]
+    );
+
+    // Another managed device, with its own valid identity, gets nothing; nor does anyone for an
+    // identifier that is no asset.
+    let refused = outsider
+        .get_as_device(&url, 1 << 20)
+        .await
+        .expect_err("not its asset");
+    assert!(refused.to_string().contains("404"), "{refused}");
+    let missing = url.replace("mail-credential", "nothing-here");
+    let refused = devices[0]
+        .get_as_device(&missing, 1 << 20)
+        .await
+        .expect_err("no such asset");
+    assert!(refused.to_string().contains("404"), "{refused}");
+
+    // New data: a new ServerToken, and the holder is told to sync.
+    let changed = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/mail-credential/asset",
+        Some(json!({"type": "com.apple.asset.credential.userpassword",
+                    "content_type": "application/json",
+                    "data": base64::engine::general_purpose::STANDARD.encode(b"{}")})),
+    )
+    .await;
+    assert_ne!(
+        changed["declaration"]["server_token"],
+        stored["declaration"]["server_token"]
+    );
+    assert_eq!(changed["sync"]["devices"], 1, "{changed}");
+}
+
+#[tokio::test]
+async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_sqlite() {
+    an_asset_is_served_only_to_the_devices_that_hold_it(
+        Engine::Sqlite,
+        "mtls",
+        devsim::sim::Transport::Mtls,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_postgres() {
+    an_asset_is_served_only_to_the_devices_that_hold_it(
+        Engine::Postgres,
+        "signature",
+        devsim::sim::Transport::Signature,
+    )
+    .await;
 }
 
 #[tokio::test]

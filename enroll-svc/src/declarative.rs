@@ -13,8 +13,11 @@
 //! - [`store`]: declarations, sets and assignments; what each device is served.
 //! - [`status`]: what devices report (declaration states, status items with their history).
 //! - [`sync`]: the answer to each `DeclarativeManagement` check-in endpoint.
+//! - [`assets`]: assets whose data the server keeps, sealed, and serves to the devices that hold
+//!   them (the edge's asset proxy).
 //! - [`grpc`]: the `mdm.v1.Declarative` adapter.
 
+pub mod assets;
 pub mod grpc;
 pub mod status;
 pub mod store;

@@ -74,8 +74,9 @@ pub async fn run(
         .with_metrics(metrics.clone())
         .with_push(push_targets::PushTargets::new(push))
         .with_admissions(admissions.clone());
-    let api = grpc::EnrollmentApi::new(checkins, store.clone(), secrets, admissions.clone())
-        .with_revocation(provisioning.clone());
+    let api =
+        grpc::EnrollmentApi::new(checkins, store.clone(), secrets.clone(), admissions.clone())
+            .with_revocation(provisioning.clone());
 
     let diagnosis = service_kit::diagnostics::Diagnosis::new(
         "enroll-svc",
@@ -119,6 +120,8 @@ pub async fn run(
             grpc_calls.wrap(
                 DeclarativeServer::new(declarative::grpc::DeclarativeApi::new(
                     declarations.clone(),
+                    secrets.clone(),
+                    config.enrollment.as_ref().map(|e| e.assets_url()),
                 ))
                 .max_decoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(mdm_proto::clients::MAX_MESSAGE_BYTES),

@@ -40,6 +40,27 @@ pub struct DeclarationRequest {
     pub payload: Map<String, Value>,
 }
 
+/// The body of `PUT /v1/declarations/{identifier}/asset`: an asset whose data the server keeps
+/// (sealed) and serves to the devices that hold it, authenticated as themselves. The server makes
+/// the asset declaration (its `Reference` at the server, with the data's size and SHA-256,
+/// `Authentication` `MDM`); the data is never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetRequest {
+    /// An asset type whose payload has a `Reference`: `com.apple.asset.credential.userpassword`,
+    /// `com.apple.asset.credential.identity`, `com.apple.asset.data`...
+    #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1F\x7F]+$")]
+    pub asset_type: String,
+    /// The data's media type (`application/json` for a user name and password,
+    /// `application/pkcs12` for an identity).
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F]+$")]
+    pub content_type: String,
+    /// The data, base64 (at most 1 MiB once decoded).
+    #[schema(min_length = 1, max_length = 1_398_104)]
+    pub data: String,
+}
+
 /// A stored declaration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Declaration {

@@ -11,8 +11,9 @@ use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::commands_client::CommandsClient;
 use mdm_proto::v1::enrollment_client::EnrollmentClient;
 use mdm_proto::v1::provisioning_client::ProvisioningClient;
-use mdm_proto::v1::{CheckinRequest, DeviceIdentity};
+use mdm_proto::v1::{CheckinRequest, DeviceIdentity, FetchAssetRequest};
 use service_kit::upstream::{Upstream, UpstreamError, UpstreamOptions};
+use std::borrow::Cow;
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -26,8 +27,8 @@ pub const JSON: &str = "application/json";
 pub struct Answer {
     /// The body (often empty).
     pub body: Vec<u8>,
-    /// [`PLIST`] or [`JSON`].
-    pub content_type: &'static str,
+    /// [`PLIST`], [`JSON`], or an asset's own.
+    pub content_type: Cow<'static, str>,
 }
 
 /// The services' clients.
@@ -90,12 +91,31 @@ impl Backends {
                 let response = response.into_inner();
                 Answer {
                     // The DeclarativeManagement endpoints answer JSON; everything else a plist.
-                    content_type: if response.content_type == JSON {
+                    content_type: Cow::Borrowed(if response.content_type == JSON {
                         JSON
                     } else {
                         PLIST
-                    },
+                    }),
                     body: response.body,
+                }
+            })
+            .map_err(|status| ProxyError::backend("enroll-svc", &status))
+    }
+
+    /// The data of asset `identifier` for the device presenting the certificate `cert_sha256`
+    /// (enroll-svc decides whether it holds the asset).
+    pub async fn asset(&self, cert_sha256: &[u8], identifier: &str) -> Result<Answer, ProxyError> {
+        clients::declarative(self.enroll.channel())
+            .fetch_asset(FetchAssetRequest {
+                cert_sha256: cert_sha256.to_vec(),
+                identifier: identifier.to_owned(),
+            })
+            .await
+            .map(|response| {
+                let response = response.into_inner();
+                Answer {
+                    body: response.data,
+                    content_type: Cow::Owned(response.content_type),
                 }
             })
             .map_err(|status| ProxyError::backend("enroll-svc", &status))

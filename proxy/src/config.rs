@@ -72,6 +72,11 @@ pub struct DeviceListener {
     /// omit CheckInURL).
     #[serde(default = "default_server_path")]
     pub server_path: String,
+    /// Path under which devices fetch the data of assets the server keeps (`GET
+    /// <assets_path>/<identifier>`, authenticated as the device): enroll-svc's
+    /// `enrollment.assets_url` must point here.
+    #[serde(default = "default_assets_path")]
+    pub assets_path: String,
     /// Largest request body accepted. The default leaves room for a Mac's multi-megabyte
     /// InstalledApplicationList.
     #[serde(default = "default_max_body")]
@@ -169,6 +174,9 @@ fn default_checkin_path() -> String {
 fn default_server_path() -> String {
     "/mdm".into()
 }
+fn default_assets_path() -> String {
+    "/assets".into()
+}
 fn default_max_body() -> usize {
     32 * 1024 * 1024
 }
@@ -225,6 +233,7 @@ impl ServiceConfig for Config {
         for (key, path) in [
             ("device.checkin_path", &d.checkin_path),
             ("device.server_path", &d.server_path),
+            ("device.assets_path", &d.assets_path),
         ] {
             if !path.starts_with('/') {
                 return Err(setting(key, format!("{path:?} must start with '/'")));

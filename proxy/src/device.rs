@@ -17,6 +17,7 @@ use mdm_proto::report::ReportFacts;
 use mdm_proto::v1::DeviceIdentity;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +82,19 @@ impl DeviceApp {
     async fn handle(&self, session: &mut ServerSession) -> Result<Answer, ProxyError> {
         let header = session.req_header();
         let path = header.uri.path();
+        if let Some(asset) = path
+            .strip_prefix(self.config.assets_path.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            let identifier = asset_identifier(asset)?;
+            if header.method != Method::GET {
+                return Err(ProxyError::MethodNotAllowed);
+            }
+            // A GET has no body: the signature, in signature mode, is of the empty body.
+            let caller = self.authn.authenticate(session, &[])?;
+            self.metrics.message("asset", "GET");
+            return self.backends.asset(&caller.cert.sha256, &identifier).await;
+        }
         let endpoint = if path == self.config.checkin_path {
             Endpoint::CheckIn
         } else if path == self.config.server_path {
@@ -130,7 +144,7 @@ impl DeviceApp {
                     .await?;
                 Ok(Answer {
                     body,
-                    content_type: PLIST,
+                    content_type: Cow::Borrowed(PLIST),
                 })
             }
         }
@@ -143,7 +157,7 @@ impl ServeHttp for DeviceApp {
         match self.handle(session).await {
             Ok(answer) => {
                 self.metrics.answered("device", StatusCode::OK);
-                respond(StatusCode::OK, answer.content_type, answer.body)
+                respond(StatusCode::OK, &answer.content_type, answer.body)
             }
             Err(error) => {
                 let status = error.status();
@@ -162,4 +176,20 @@ impl ServeHttp for DeviceApp {
             }
         }
     }
+}
+
+/// The identifier of an asset's path segment, decoded: one segment of at most 128 bytes of
+/// printable text (a declaration's identifier), anything else is not an asset of ours.
+fn asset_identifier(segment: &str) -> Result<String, ProxyError> {
+    // Three bytes of escape per byte at most: nothing longer can decode to 128 bytes.
+    if segment.is_empty() || segment.len() > 3 * 128 || segment.contains('/') {
+        return Err(ProxyError::NotFound);
+    }
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map_err(|_| ProxyError::NotFound)?;
+    if decoded.len() > 128 || decoded.contains('/') || decoded.chars().any(char::is_control) {
+        return Err(ProxyError::NotFound);
+    }
+    Ok(decoded.into_owned())
 }

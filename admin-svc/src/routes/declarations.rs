@@ -14,9 +14,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use mdm_api::declarations::{
-    Declaration, DeclarationChange, DeclarationRequest, DeclarationState, DeclarationStateFilter,
-    ReportedState, StateQuery, StatusItem, StatusItems,
+    AssetRequest, Declaration, DeclarationChange, DeclarationRequest, DeclarationState,
+    DeclarationStateFilter, ReportedState, StateQuery, StatusItem, StatusItems,
 };
 use mdm_api::{Cursor, Page};
 use mdm_proto::v1;
@@ -121,6 +122,15 @@ pub async fn put(
         .await
         .map_err(|s| ApiError::backend(SERVICE, &s))?
         .into_inner();
+    sent(&state, &caller, answer).await
+}
+
+/// A stored declaration's answer, once its devices were told to sync.
+async fn sent(
+    state: &AppState,
+    caller: &Caller,
+    answer: v1::DeclarationChange,
+) -> Result<Json<DeclarationChange>, ApiError> {
     let stored = answer
         .declaration
         .ok_or_else(|| ApiError::Internal("enroll-svc answered no declaration".into()))?;
@@ -146,6 +156,40 @@ pub async fn put(
         changed,
         sync,
     }))
+}
+
+/// Creates or replaces an asset whose data the server keeps: the data is sealed at rest and
+/// served only to devices that hold the asset, authenticated as themselves; the server makes
+/// the asset declaration (its `Reference` at the server, with the data's size and SHA-256), so
+/// new data is a new `ServerToken` and its holders sync. The data is never shown again.
+#[utoipa::path(put, path = "/v1/declarations/{identifier}/asset", operation_id = "putAsset", tag = "declarations",
+    params(("identifier" = String, Path, description = "The asset declaration's Identifier", min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1F\x7F/]+$")),
+    request_body = AssetRequest,
+    responses((status = 200, description = "Stored", body = DeclarationChange), Failures),
+    security(("bearer" = ["commands"])))]
+pub async fn put_asset(
+    caller: Caller,
+    State(state): State<AppState>,
+    Param(identifier): Param,
+    Body(body): Body<AssetRequest>,
+) -> Result<Json<DeclarationChange>, ApiError> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(body.data.as_bytes())
+        .map_err(|e| ApiError::Invalid(format!("data is not base64: {e}")))?;
+    let answer = state
+        .backends
+        .declarative()
+        .put_asset(v1::PutAssetRequest {
+            identifier,
+            r#type: body.asset_type,
+            content_type: body.content_type,
+            data,
+            by: caller.name.clone(),
+        })
+        .await
+        .map_err(|s| ApiError::backend(SERVICE, &s))?
+        .into_inner();
+    sent(&state, &caller, answer).await
 }
 
 /// Every declaration, by identifier.

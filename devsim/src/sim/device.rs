@@ -519,6 +519,25 @@ impl SimDevice {
         result
     }
 
+    /// `GET url` as the device (its TLS identity, or `Mdm-Signature` of the empty body): how a
+    /// device fetches an asset whose `Authentication` is `MDM`. At most `limit` bytes are read.
+    pub async fn get_as_device(&self, url: &str, limit: usize) -> Result<Vec<u8>, SimError> {
+        let mut request = self.client.get(url);
+        if self.config.transport == Transport::Signature {
+            request = request.header("Mdm-Signature", self.sign(&[])?);
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                read_limited(response, "asset", limit).await
+            }
+            Ok(response) => Err(SimError::Status {
+                message_type: "asset",
+                status: response.status().as_u16(),
+            }),
+            Err(e) => Err(SimError::Http(e)),
+        }
+    }
+
     /// A detached CMS signature of `body`, base64, the way iOS sends it (with signed attributes).
     fn sign(&self, body: &[u8]) -> Result<String, SimError> {
         let flags = CMSOptions::DETACHED | CMSOptions::BINARY;

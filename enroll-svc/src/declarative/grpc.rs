@@ -12,18 +12,31 @@ use mdm_proto::v1::{
     ListSetsRequest, ListSetsResponse, ListStatusItemsRequest, ListStatusItemsResponse,
     PutDeclarationRequest, PutSetRequest, StatusItem,
 };
+use mdm_proto::v1::{FetchAssetRequest, FetchAssetResponse, PutAssetRequest};
+use service_kit::secrets::SecretBox;
 use tonic::{Request, Response, Status};
 
 /// Implements the Declarative service.
 #[derive(Debug, Clone)]
 pub struct DeclarativeApi {
     store: DeclarativeStore,
+    secrets: SecretBox,
+    assets_url: Option<String>,
 }
 
 impl DeclarativeApi {
-    /// An API over `store`.
-    pub fn new(store: DeclarativeStore) -> DeclarativeApi {
-        DeclarativeApi { store }
+    /// An API over `store`, sealing assets' data with `secrets`; assets are served at
+    /// `assets_url` (none without `[enrollment]`: then the server keeps no asset).
+    pub fn new(
+        store: DeclarativeStore,
+        secrets: SecretBox,
+        assets_url: Option<String>,
+    ) -> DeclarativeApi {
+        DeclarativeApi {
+            store,
+            secrets,
+            assets_url,
+        }
     }
 
     async fn with_sets(&self, row: DeclarationRow) -> Result<Declaration, Error> {
@@ -288,6 +301,45 @@ impl Declarative for DeclarativeApi {
                 })
                 .collect(),
             full_report_at_ms: full_report_at.unwrap_or_default(),
+        }))
+    }
+
+    async fn put_asset(
+        &self,
+        request: Request<PutAssetRequest>,
+    ) -> Result<Response<DeclarationChange>, Status> {
+        let request = request.into_inner();
+        let assets_url = self.assets_url.as_deref().ok_or(Error::NotConfigured)?;
+        let asset = super::assets::asset(
+            &request.identifier,
+            &request.r#type,
+            &request.content_type,
+            &request.data,
+            assets_url,
+            &self.secrets,
+        )?;
+        let (row, made) = self.store.put_asset(&asset, &request.by).await?;
+        let declaration = self.with_sets(row).await?;
+        Ok(Response::new(DeclarationChange {
+            declaration: Some(declaration),
+            ..change(made)
+        }))
+    }
+
+    async fn fetch_asset(
+        &self,
+        request: Request<FetchAssetRequest>,
+    ) -> Result<Response<FetchAssetResponse>, Status> {
+        let request = request.into_inner();
+        let fetched = self
+            .store
+            .fetch_asset(&request.cert_sha256, &request.identifier, &self.secrets)
+            .await?;
+        tracing::info!(enrollment = %fetched.enrollment_id, asset = %request.identifier, "asset served");
+        Ok(Response::new(FetchAssetResponse {
+            content_type: fetched.content_type,
+            data: fetched.data,
+            enrollment_id: fetched.enrollment_id,
         }))
     }
 }

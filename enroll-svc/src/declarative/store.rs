@@ -164,6 +164,25 @@ impl DeclarativeStore {
         declaration: &Declaration,
         by: &str,
     ) -> Result<(DeclarationRow, Change), Error> {
+        self.put(declaration, None, by).await
+    }
+
+    /// Stores an asset the server keeps: its declaration as [`Self::put_declaration`] does, and
+    /// its sealed data with it, in the same transaction.
+    pub async fn put_asset(
+        &self,
+        asset: &super::assets::Asset,
+        by: &str,
+    ) -> Result<(DeclarationRow, Change), Error> {
+        self.put(&asset.declaration, Some(asset), by).await
+    }
+
+    async fn put(
+        &self,
+        declaration: &Declaration,
+        asset: Option<&super::assets::Asset>,
+        by: &str,
+    ) -> Result<(DeclarationRow, Change), Error> {
         let payload = serde_json::Value::Object(declaration.payload.clone()).to_string();
         let now = now_ms();
         let result: Result<(DeclarationRow, Option<Vec<String>>), sqlx::Error> = with_db!(&self.db, pool => async {
@@ -199,6 +218,32 @@ impl DeclarativeStore {
                 .bind(by)
                 .fetch_one(&mut *tx)
                 .await?;
+                match asset {
+                    // Its data: the declaration's Reference names its size and digest, so new
+                    // data always comes with a new ServerToken.
+                    Some(asset) => {
+                        sqlx::query(
+                            "INSERT INTO declaration_assets (identifier, content_type, sealed, updated_at)
+                             VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (identifier) DO UPDATE SET content_type = excluded.content_type,
+                                sealed = excluded.sealed, updated_at = excluded.updated_at",
+                        )
+                        .bind(&declaration.identifier)
+                        .bind(&asset.content_type)
+                        .bind(&asset.sealed)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // A declaration given whole references its data elsewhere: data kept for an
+                    // earlier version of it would never be fetched again.
+                    None => {
+                        sqlx::query("DELETE FROM declaration_assets WHERE identifier = $1")
+                            .bind(&declaration.identifier)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 let sync: Vec<String> = sqlx::query_scalar(ENROLLED_OF_DECLARATION)
                     .bind(&declaration.identifier)
                     .fetch_all(&mut *tx)

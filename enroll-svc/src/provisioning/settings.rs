@@ -77,6 +77,10 @@ pub struct EnrollmentConfig {
     /// The MDM payload's CheckInURL; without it devices check in at the ServerURL.
     #[serde(default)]
     pub check_in_url: Option<String>,
+    /// Where devices fetch the data of assets the server keeps (the proxy's `device.assets_path`
+    /// on its device listener); by default `https://<server_url's host>/assets`.
+    #[serde(default)]
+    pub assets_url: Option<String>,
     /// The push topic (the push certificate's UID, `com.apple.mgmt.External.<uuid>`), until
     /// push-svc serves it.
     pub topic: String,
@@ -190,6 +194,7 @@ impl EnrollmentConfig {
             ("enrollment.base_url", Some(&self.base_url)),
             ("enrollment.server_url", Some(&self.server_url)),
             ("enrollment.check_in_url", self.check_in_url.as_ref()),
+            ("enrollment.assets_url", self.assets_url.as_ref()),
         ] {
             if let Some(url) = url {
                 // Devices only talk to MDM servers over HTTPS.
@@ -223,6 +228,19 @@ impl EnrollmentConfig {
     /// `base_url` without a trailing slash.
     pub fn base(&self) -> &str {
         self.base_url.trim_end_matches('/')
+    }
+
+    /// Where devices fetch assets' data, without a trailing slash: `assets_url`, or `/assets` at
+    /// the ServerURL's origin.
+    pub fn assets_url(&self) -> String {
+        if let Some(url) = &self.assets_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let after_scheme = self.server_url.find("://").map_or(0, |at| at + 3);
+        let origin_end = self.server_url[after_scheme..]
+            .find('/')
+            .map_or(self.server_url.len(), |at| after_scheme + at);
+        format!("{}/assets", &self.server_url[..origin_end])
     }
 }
 

@@ -48,6 +48,8 @@ pub struct HeldDeclaration {
     pub reasons: Vec<Reason>,
     /// Why it failed the schema or its identity checks when it arrived; it stays invalid.
     pub(super) refused: Option<String>,
+    /// An asset's data, fetched from its `Reference` as the device (`Authentication` `MDM`).
+    pub asset_data: Option<Vec<u8>>,
 }
 
 impl HeldDeclaration {
@@ -125,6 +127,51 @@ impl HeldDeclaration {
             valid: Validity::Unknown,
             reasons: Vec::new(),
             refused,
+            asset_data: None,
+        }
+    }
+
+    /// For an asset the device fetches as itself (`Reference.DataURL` with `Authentication`
+    /// `MDM`): its data, checked against the `Size` and `Hash-SHA-256` the declaration names. A
+    /// fetch that fails, or data that does not match, makes the asset invalid, saying why.
+    pub(super) async fn fetch_asset_data<L: super::DdmLink>(&mut self, link: &mut L) {
+        if self.category != Category::Asset || self.refused.is_some() {
+            return;
+        }
+        let reference = self.payload.get("Reference");
+        let url = reference
+            .and_then(|r| r.get("DataURL"))
+            .and_then(Json::as_str);
+        let by_mdm = self
+            .payload
+            .get("Authentication")
+            .and_then(|a| a.get("Type"))
+            .and_then(Json::as_str)
+            == Some("MDM");
+        let (Some(url), true) = (url, by_mdm) else {
+            return;
+        };
+        let expected_size = reference.and_then(|r| r.get("Size")).and_then(Json::as_u64);
+        let expected_hash = reference
+            .and_then(|r| r.get("Hash-SHA-256"))
+            .and_then(Json::as_str)
+            .map(str::to_ascii_lowercase);
+        match link.fetch_asset(url).await {
+            Err(error) => self.refused = Some(format!("its data could not be fetched: {error}")),
+            Ok(data) => {
+                let hash = hex::encode(openssl::sha::sha256(&data));
+                if expected_size.is_some_and(|size| size != data.len() as u64) {
+                    self.refused = Some(format!(
+                        "its data is {} bytes, not the {} named",
+                        data.len(),
+                        expected_size.unwrap_or(0)
+                    ));
+                } else if expected_hash.as_ref().is_some_and(|h| *h != hash) {
+                    self.refused = Some("its data does not match Hash-SHA-256".into());
+                } else {
+                    self.asset_data = Some(data);
+                }
+            }
         }
     }
 }

@@ -33,6 +33,18 @@ pub trait DdmLink {
         endpoint: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<Vec<u8>, SimError>> + Send;
+
+    /// Fetches the data of an asset whose `Authentication` is `MDM` at `url`, as the device.
+    /// A link that cannot (a fake without assets) answers an error: the asset is then invalid.
+    fn fetch_asset(&mut self, url: &str) -> impl Future<Output = Result<Vec<u8>, SimError>> + Send {
+        let url = url.to_owned();
+        async move {
+            Err(SimError::DdmAnswer {
+                endpoint: url,
+                reason: "this link fetches no assets".into(),
+            })
+        }
+    }
 }
 
 /// What one sync did.
@@ -119,12 +131,14 @@ impl DdmState {
                     let endpoint = declaration_endpoint(item.category, &item.identifier);
                     let body = exchange.ask(&endpoint, None).await?;
                     outcome.fetched.push(item.identifier.clone());
-                    HeldDeclaration::received(
+                    let mut declaration = HeldDeclaration::received(
                         item.category,
                         &item.identifier,
                         &item.server_token,
                         parse_declaration(&endpoint, &body)?,
-                    )
+                    );
+                    declaration.fetch_asset_data(exchange.link).await;
+                    declaration
                 }
             };
             next.insert(item.identifier.clone(), declaration);

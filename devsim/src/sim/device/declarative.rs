@@ -68,4 +68,10 @@ impl DdmLink for Wire<'_> {
                 })
         }
     }
+
+    fn fetch_asset(&mut self, url: &str) -> impl Future<Output = Result<Vec<u8>, SimError>> + Send {
+        let device = self.device;
+        let url = url.to_owned();
+        async move { device.get_as_device(&url, MAX_ANSWER_BYTES).await }
+    }
 }
