@@ -546,6 +546,127 @@ async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_postgres() {
     .await;
 }
 
+/// The headline declarations from the API: a software update enforced to an OS version by a
+/// date, activated by a predicate on a management property. Devices whose property matches hold
+/// it active; after the property changes, none does.
+async fn a_software_update_is_enforced_where_a_property_says(engine: Engine) {
+    let options = StackOptions {
+        apns_process: true,
+        ..StackOptions::new(engine)
+    };
+    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+        return;
+    };
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
+        devsim::sim::Transport::Mtls,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let spec = FleetSpec {
+        devices: 2,
+        macs: 0,
+        users_per_mac: 0,
+        first: 0,
+        udid_prefix: "UPDATE-".into(),
+        concurrency: 2,
+        resume_tls: false,
+    };
+    let (devices, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let properties = |group: &str| json!({"Type": "com.apple.management.properties", "Payload": {"update-group": group}});
+    for (identifier, body) in [
+        (
+            "update-by-date",
+            json!({"Type": "com.apple.configuration.softwareupdate.enforcement.specific",
+                   "Payload": {"TargetOSVersion": "17.2", "TargetLocalDateTime": "2026-12-31T18:00:00"}}),
+        ),
+        ("properties", properties("early")),
+        (
+            "early-updates",
+            json!({"Type": "com.apple.activation.simple",
+                   "Payload": {"StandardConfigurations": ["update-by-date"],
+                               "Predicate": "@property(update-group) == \"early\""}}),
+        ),
+    ] {
+        admin(
+            &stack,
+            Method::PUT,
+            &format!("/v1/declarations/{identifier}"),
+            Some(body),
+        )
+        .await;
+    }
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declaration-sets/updates",
+        Some(json!({"declarations": ["early-updates", "properties", "update-by-date"]})),
+    )
+    .await;
+    let ids: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
+    admin(
+        &stack,
+        Method::POST,
+        "/v1/declaration-sets/updates/devices",
+        Some(json!({"assign": ids})),
+    )
+    .await;
+    let feed = stack.apns.feed();
+    let devices = wake(&stack, feed, devices, 0).await;
+    for device in &devices {
+        let update = held(device, "update-by-date").expect("held");
+        assert_eq!(
+            (update.1, update.2),
+            (true, Validity::Valid),
+            "{}",
+            device.udid()
+        );
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        devices_in(&stack, "update-by-date", "applied").await,
+        sorted
+    );
+
+    // The property changes: the predicate no longer holds, and the update is not in force.
+    let changed = admin(
+        &stack,
+        Method::PUT,
+        "/v1/declarations/properties",
+        Some(properties("late")),
+    )
+    .await;
+    assert_eq!(changed["sync"]["devices"], 2, "{changed}");
+    let devices = wake(&stack, feed, devices, 1).await;
+    for device in &devices {
+        let update = held(device, "update-by-date").expect("held");
+        assert!(!update.1, "{} still enforces the update", device.udid());
+    }
+    assert!(devices_in(&stack, "update-by-date", "applied")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_software_update_is_enforced_where_a_property_says_on_sqlite() {
+    a_software_update_is_enforced_where_a_property_says(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_software_update_is_enforced_where_a_property_says_on_postgres() {
+    a_software_update_is_enforced_where_a_property_says(Engine::Postgres).await;
+}
+
 #[tokio::test]
 async fn a_blueprint_assigns_sets_by_enrollment_token_on_sqlite() {
     a_blueprint_assigns_sets_by_enrollment_token(Engine::Sqlite).await;
