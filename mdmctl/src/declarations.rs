@@ -21,8 +21,9 @@ use crate::config::Env;
 use crate::output;
 use crate::record;
 use anyhow::Context;
+use base64::Engine;
 use clap::{Args, Subcommand};
-use mdm_api::declarations::{DeclarationStateFilter, StateQuery, Sync};
+use mdm_api::declarations::{AssetRequest, DeclarationStateFilter, StateQuery, Sync};
 use std::path::PathBuf;
 
 /// `mdmctl declarations ...`
@@ -44,6 +45,13 @@ pub enum DeclarationsVerb {
     /// device holding it (through a set) is told to sync; the same content again changes
     /// nothing. With `-o json`, the API's DeclarationChange.
     Put(PutArgs),
+    /// Make or replace an asset whose data the server keeps (a credential, an identity, a file).
+    ///
+    /// The data is sealed at rest and served only to the devices that hold the asset,
+    /// authenticated as themselves; the server makes the asset declaration that references it
+    /// (with the data's size and SHA-256), which sets hold like any other. The data is never
+    /// shown again. With `-o json`, the API's DeclarationChange.
+    Asset(AssetArgs),
     /// List every declaration, by identifier, with the sets that hold it. With `-o json`, an
     /// array of the API's Declaration objects.
     List(PageArgs),
@@ -76,6 +84,26 @@ pub struct PutArgs {
     /// Its Identifier, instead of (or in the absence of) the file's.
     #[arg(long, value_name = "ID")]
     pub identifier: Option<String>,
+}
+
+/// Options of `declarations asset`.
+#[derive(Debug, Args)]
+pub struct AssetArgs {
+    /// The asset declaration's Identifier.
+    pub identifier: String,
+    /// Its type: an asset type whose payload has a Reference.
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        default_value = "com.apple.asset.credential.userpassword"
+    )]
+    pub asset_type: String,
+    /// The data's media type.
+    #[arg(long, value_name = "TYPE", default_value = "application/json")]
+    pub content_type: String,
+    /// The file holding the data (`-` reads stdin), at most 1 MiB.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
 }
 
 /// Options of `declarations status`.
@@ -139,6 +167,25 @@ pub async fn run(args: DeclarationsArgs, global: &GlobalArgs, env: &Env) -> anyh
                 .put_declaration(identifier, &checked.request)
                 .await
                 .with_context(|| format!("storing declaration {identifier}"))?;
+            warn(&change.value.sync);
+            match global.output {
+                OutputFormat::Json => output::json(&change.json),
+                OutputFormat::Table => output::line(&render::put(&change.value)),
+            }
+        }
+        DeclarationsVerb::Asset(asset) => {
+            // Read before connecting: a missing file is a usage error, nothing sent.
+            let data = file::read_bytes(&asset.data)?;
+            let body = AssetRequest {
+                asset_type: asset.asset_type,
+                content_type: asset.content_type,
+                data: base64::engine::general_purpose::STANDARD.encode(data),
+            };
+            let identifier = &asset.identifier;
+            let change = api()?
+                .put_asset(identifier, &body)
+                .await
+                .with_context(|| format!("storing asset {identifier}"))?;
             warn(&change.value.sync);
             match global.output {
                 OutputFormat::Json => output::json(&change.json),

@@ -36,6 +36,30 @@ pub fn read(path: &Path, identifier: Option<&str>) -> anyhow::Result<Checked> {
     Ok(check(&text, &name, identifier)?)
 }
 
+/// The bytes of an asset's data file (`-` reads stdin), at most 1 MiB (the server keeps no more).
+pub fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    const MAX: u64 = 1024 * 1024;
+    let mut data = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX + 1)
+            .read_to_end(&mut data)
+            .context("reading the asset's data from stdin")?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX + 1).read_to_end(&mut data))
+            .with_context(|| format!("reading asset data file {}", path.display()))?;
+    }
+    if data.len() as u64 > MAX {
+        return Err(UsageError::new(format!(
+            "{} is over 1 MiB: the server keeps at most that",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(data)
+}
+
 /// The declaration in `text` (read from `name`), its identifier replaced by `identifier` when
 /// one is given, checked against Apple's schema of its type.
 pub fn check(text: &str, name: &str, identifier: Option<&str>) -> Result<Checked, UsageError> {

@@ -393,6 +393,43 @@ async fn declarations_and_sets(engine: Engine) {
         .await
         .expect_code(0);
     assert_eq!(run.stdout, "", "204 has no document to print");
+
+    // An asset whose data the server keeps: stored from a file, shown with the data's size and
+    // digest, never the data.
+    let data = ctl.write_file("mail.json", r#"{"UserName": "u", "Password": "hunter2"}"#);
+    let run = ctl
+        .run(&[
+            "declarations",
+            "asset",
+            "mail",
+            "--data",
+            &data.display().to_string(),
+            "-o",
+            "json",
+        ])
+        .await
+        .expect_code(0);
+    let stored = run.json();
+    assert_eq!(
+        stored["declaration"]["type"],
+        "com.apple.asset.credential.userpassword"
+    );
+    let reference = &stored["declaration"]["payload"]["Reference"];
+    assert!(
+        reference["DataURL"]
+            .as_str()
+            .is_some_and(|url| url.ends_with("/assets/mail")),
+        "{stored}"
+    );
+    assert_eq!(reference["Size"], 40);
+    let run = ctl
+        .run(&["declarations", "show", "mail"])
+        .await
+        .expect_code(0);
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    ctl.run(&["declarations", "delete", "mail"])
+        .await
+        .expect_code(0);
     let run = ctl
         .run(&["declarations", "list", "-o", "json"])
         .await

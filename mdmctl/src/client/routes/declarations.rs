@@ -5,8 +5,9 @@ use super::NO_BODY;
 use crate::client::query::Pairs;
 use crate::client::{Answer, Api, ApiError, Listing, Span};
 use mdm_api::declarations::{
-    AssignmentRequest, Declaration, DeclarationChange, DeclarationRequest, DeclarationSet,
-    DeclarationSetChange, DeclarationSetRequest, DeclarationState, StateQuery, StatusItems, Sync,
+    AssetRequest, AssignmentRequest, Declaration, DeclarationChange, DeclarationRequest,
+    DeclarationSet, DeclarationSetChange, DeclarationSetRequest, DeclarationState, StateQuery,
+    StatusItems, Sync,
 };
 use mdm_api::Cursor;
 use reqwest::Method;
@@ -22,6 +23,20 @@ impl Api {
     ) -> Result<Answer<DeclarationChange>, ApiError> {
         self.write(Method::PUT, &["v1", "declarations", identifier], Some(body))
             .await
+    }
+
+    /// `PUT /v1/declarations/{identifier}/asset`: an asset whose data the server keeps.
+    pub async fn put_asset(
+        &self,
+        identifier: &str,
+        body: &AssetRequest,
+    ) -> Result<Answer<DeclarationChange>, ApiError> {
+        self.write(
+            Method::PUT,
+            &["v1", "declarations", identifier, "asset"],
+            Some(body),
+        )
+        .await
     }
 
     /// `GET /v1/declarations`: by identifier.
