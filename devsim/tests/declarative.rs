@@ -11,7 +11,7 @@
 use base64::Engine as _;
 use devsim::sim::ddm::Validity;
 use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, SimDevice, Stats};
+use devsim::sim::{SimConfig, SimDevice, Stats, Transport};
 use mock_apns::PushFeed;
 use reqwest::Method;
 use serde_json::json;
@@ -23,6 +23,57 @@ use testkit::{Engine, Stack, StackOptions};
 mod support;
 
 const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The whole stack, with the mock APNs as a process whose feed tells devices of their pushes;
+/// `None` when the PostgreSQL run is switched off.
+async fn start(options: StackOptions) -> Option<Stack> {
+    let options = StackOptions {
+        apns_process: true,
+        ..options
+    };
+    let stack = Stack::start(options).await.expect("the stack starts");
+    if stack.is_none() {
+        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    }
+    stack
+}
+
+/// `devices` devices (the first `macs` of them Macs, each with `users` user channels) enrolled
+/// with identities issued up front, talking to the stack over `transport`.
+async fn preissued(
+    stack: &Stack,
+    transport: Transport,
+    prefix: &str,
+    devices: usize,
+    macs: usize,
+    users: usize,
+) -> Vec<SimDevice> {
+    let config = Arc::new(SimConfig::new(
+        &stack.device_url,
+        &stack.device_ca.cert_pem(),
+        transport,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let spec = FleetSpec {
+        devices,
+        macs,
+        users_per_mac: users,
+        first: 0,
+        udid_prefix: prefix.into(),
+        concurrency: 4,
+        resume_tls: false,
+    };
+    let (enrolled, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    enrolled
+}
 
 /// Each device waits for its next push (after `seen` of them), wakes and runs a session, which
 /// acknowledges the DeclarativeManagement command and syncs.
@@ -81,38 +132,10 @@ async fn devices_in(stack: &Stack, identifier: &str, state: &str) -> Vec<String>
 }
 
 async fn declarations_reach_devices_and_follow_changes(engine: Engine) {
-    let options = StackOptions {
-        apns_process: true,
-        ..StackOptions::new(engine)
-    };
-    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    let Some(stack) = start(StackOptions::new(engine)).await else {
         return;
     };
-    let config = Arc::new(SimConfig::new(
-        &stack.device_url,
-        &stack.device_ca.cert_pem(),
-        devsim::sim::Transport::Mtls,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
-    let spec = FleetSpec {
-        devices: 4,
-        macs: 1,
-        users_per_mac: 0,
-        first: 0,
-        udid_prefix: "DDM-".into(),
-        concurrency: 4,
-        resume_tls: false,
-    };
-    let (devices, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let devices = preissued(&stack, Transport::Mtls, "DDM-", 4, 1, 0).await;
     let ids: Vec<String> = devices.iter().map(SimDevice::enrollment_id).collect();
     let mac = devices
         .iter()
@@ -307,13 +330,12 @@ async fn declarations_reach_devices_and_follow_changes(engine: Engine) {
 /// each device enrolled with it, which is told to sync and holds the set; a device enrolled with
 /// another token gets nothing. A blueprint naming a set that does not exist is refused.
 async fn a_blueprint_assigns_sets_by_enrollment_token(engine: Engine) {
-    let options = StackOptions {
-        apns_process: true,
+    let Some(stack) = start(StackOptions {
         admin_env: vec![("MDM_ADMIN_EVENTS__POLL_MS", "100".into())],
         ..StackOptions::new(engine)
-    };
-    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    })
+    .await
+    else {
         return;
     };
     admin(
@@ -401,41 +423,17 @@ async fn a_blueprint_assigns_sets_by_enrollment_token(engine: Engine) {
 async fn an_asset_is_served_only_to_the_devices_that_hold_it(
     engine: Engine,
     mode: &'static str,
-    transport: devsim::sim::Transport,
+    transport: Transport,
 ) {
-    let options = StackOptions {
-        apns_process: true,
+    let Some(stack) = start(StackOptions {
         device_mode: mode,
         ..StackOptions::new(engine)
-    };
-    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    })
+    .await
+    else {
         return;
     };
-    let config = Arc::new(SimConfig::new(
-        &stack.device_url,
-        &stack.device_ca.cert_pem(),
-        transport,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
-    let spec = FleetSpec {
-        devices: 2,
-        macs: 0,
-        users_per_mac: 0,
-        first: 0,
-        udid_prefix: "ASSET-".into(),
-        concurrency: 2,
-        resume_tls: false,
-    };
-    let (mut devices, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let mut devices = preissued(&stack, transport, "ASSET-", 2, 0, 0).await;
     let outsider = devices.pop().expect("two devices");
 
     let secret = br#"{"UserName": "mail-user", "Password": "s3cret"}"#;
@@ -528,12 +526,8 @@ async fn an_asset_is_served_only_to_the_devices_that_hold_it(
 
 #[tokio::test]
 async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_sqlite() {
-    an_asset_is_served_only_to_the_devices_that_hold_it(
-        Engine::Sqlite,
-        "mtls",
-        devsim::sim::Transport::Mtls,
-    )
-    .await;
+    an_asset_is_served_only_to_the_devices_that_hold_it(Engine::Sqlite, "mtls", Transport::Mtls)
+        .await;
 }
 
 #[tokio::test]
@@ -541,7 +535,7 @@ async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_postgres() {
     an_asset_is_served_only_to_the_devices_that_hold_it(
         Engine::Postgres,
         "signature",
-        devsim::sim::Transport::Signature,
+        Transport::Signature,
     )
     .await;
 }
@@ -550,38 +544,10 @@ async fn an_asset_is_served_only_to_the_devices_that_hold_it_on_postgres() {
 /// date, activated by a predicate on a management property. Devices whose property matches hold
 /// it active; after the property changes, none does.
 async fn a_software_update_is_enforced_where_a_property_says(engine: Engine) {
-    let options = StackOptions {
-        apns_process: true,
-        ..StackOptions::new(engine)
-    };
-    let Some(stack) = Stack::start(options).await.expect("the stack starts") else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+    let Some(stack) = start(StackOptions::new(engine)).await else {
         return;
     };
-    let config = Arc::new(SimConfig::new(
-        &stack.device_url,
-        &stack.device_ca.cert_pem(),
-        devsim::sim::Transport::Mtls,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
-    let spec = FleetSpec {
-        devices: 2,
-        macs: 0,
-        users_per_mac: 0,
-        first: 0,
-        udid_prefix: "UPDATE-".into(),
-        concurrency: 2,
-        resume_tls: false,
-    };
-    let (devices, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    let devices = preissued(&stack, Transport::Mtls, "UPDATE-", 2, 0, 0).await;
     let properties = |group: &str| json!({"Type": "com.apple.management.properties", "Payload": {"update-group": group}});
     for (identifier, body) in [
         (
@@ -665,6 +631,86 @@ async fn a_software_update_is_enforced_where_a_property_says_on_sqlite() {
 #[tokio::test]
 async fn a_software_update_is_enforced_where_a_property_says_on_postgres() {
     a_software_update_is_enforced_where_a_property_says(Engine::Postgres).await;
+}
+
+/// A Mac user's channel holds declarations of its own: a set assigned to `<UDID>:<UserID>`
+/// reaches that channel (its check-ins carry the UserID), not the Mac's device channel.
+async fn a_user_channel_holds_its_own_declarations(engine: Engine) {
+    let Some(stack) = start(StackOptions::new(engine)).await else {
+        return;
+    };
+    let mut channels = preissued(&stack, Transport::Mtls, "USER-DDM-", 1, 1, 1).await;
+    let at = channels
+        .iter()
+        .position(|c| c.user.is_some())
+        .expect("a user channel");
+    let user = channels.remove(at);
+    let mac = channels.pop().expect("the device channel");
+    let user_id = user.enrollment_id();
+    for (identifier, body) in [
+        (
+            "user-passcode",
+            json!({"Type": "com.apple.configuration.passcode.settings", "Payload": {"MinimumLength": 4}}),
+        ),
+        (
+            "user-activation",
+            json!({"Type": "com.apple.activation.simple",
+                   "Payload": {"StandardConfigurations": ["user-passcode"]}}),
+        ),
+    ] {
+        admin(
+            &stack,
+            Method::PUT,
+            &format!("/v1/declarations/{identifier}"),
+            Some(body),
+        )
+        .await;
+    }
+    admin(
+        &stack,
+        Method::PUT,
+        "/v1/declaration-sets/user",
+        Some(json!({"declarations": ["user-activation", "user-passcode"]})),
+    )
+    .await;
+    let assigned = admin(
+        &stack,
+        Method::POST,
+        "/v1/declaration-sets/user/devices",
+        Some(json!({"assign": [user_id]})),
+    )
+    .await;
+    assert_eq!(assigned["sync"]["devices"], 1, "{assigned}");
+    let user = wake(&stack, stack.apns.feed(), vec![user], 0).await;
+    let passcode = held(&user[0], "user-passcode").expect("held by the user channel");
+    assert_eq!((passcode.1, passcode.2), (true, Validity::Valid));
+    assert_eq!(
+        devices_in(&stack, "user-passcode", "applied").await,
+        [user_id]
+    );
+    assert_eq!(
+        stack.apns.feed().pushes_to(&mac.token_hex()),
+        0,
+        "the Mac itself was not told"
+    );
+    let none = admin(
+        &stack,
+        Method::GET,
+        &format!("/v1/devices/{}/declarations", mac.enrollment_id()),
+        None,
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_user_channel_holds_its_own_declarations_on_sqlite() {
+    a_user_channel_holds_its_own_declarations(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_user_channel_holds_its_own_declarations_on_postgres() {
+    a_user_channel_holds_its_own_declarations(Engine::Postgres).await;
 }
 
 #[tokio::test]

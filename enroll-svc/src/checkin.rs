@@ -10,6 +10,7 @@
 //! | DeclarativeManagement | answer the device's sync, store its status ([`crate::declarative`]) |
 
 use crate::admissions::{Admissions, Event};
+use crate::declarative::served::Channel;
 use crate::declarative::sync::Answer;
 use crate::declarative::DeclarativeStore;
 use crate::error::Error;
@@ -239,9 +240,27 @@ impl CheckinService {
                 mdm_core::bootstrap_token_response(token.as_deref())
             }
             CheckinMessage::DeclarativeManagement(m) => {
-                // Only a managed device is served its declarations or heard about them.
+                // Only a managed channel is served its declarations or heard about them. The
+                // binding is checked in the answer's own statement; only when it does not hold
+                // does the full authorization run (a certificate's first use after an import
+                // or a renewal binds it; anything else is refused, saying why).
+                let channel = Channel {
+                    id: &enrollment.id,
+                    device_id,
+                    cert_sha256: cert,
+                };
+                if let Some(answer) = self.declarative.answer(&channel, m).await? {
+                    return Ok(answer);
+                }
                 self.authorize(device_id, cert).await?;
-                return self.declarative.answer(&enrollment.id, m).await;
+                if enrollment.is_user_channel() {
+                    self.store.authorize_user_channel(&enrollment.id).await?;
+                }
+                return self
+                    .declarative
+                    .answer(&channel, m)
+                    .await?
+                    .ok_or_else(|| Error::NotManaged(enrollment.id.clone()));
             }
         };
         Ok(Answer {

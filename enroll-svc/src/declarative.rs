@@ -11,6 +11,7 @@
 //!
 //! # Layout
 //! - [`store`]: declarations, sets and assignments; what each device is served.
+//! - [`served`]: what a channel is served, read with the check of its certificate's binding.
 //! - [`status`]: what devices report (declaration states, status items with their history).
 //! - [`sync`]: the answer to each `DeclarativeManagement` check-in endpoint.
 //! - [`assets`]: assets whose data the server keeps, sealed, and serves to the devices that hold
@@ -19,6 +20,7 @@
 
 pub mod assets;
 pub mod grpc;
+pub mod served;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -6,7 +6,9 @@
 
 mod support;
 
+use enroll_svc::declarative::served::Channel;
 use enroll_svc::declarative::status::StateFilter;
+use enroll_svc::declarative::sync::Answer;
 use enroll_svc::declarative::DeclarativeStore;
 use enroll_svc::store::{ChannelKind, EnrollmentStore};
 use enroll_svc::Error;
@@ -15,13 +17,44 @@ use serde_json::{json, Value};
 use std::path::Path;
 use support::{authenticate, token_update, Fixture};
 
-/// An enrolled device (Authenticate, then TokenUpdate).
-async fn enrolled(store: &EnrollmentStore, id: &str) {
-    // A certificate of its own: one certificate binds one device.
+/// The certificate of device `id`: one of its own, since one certificate binds one device.
+fn cert_of(id: &str) -> [u8; 32] {
     let mut cert = [0u8; 32];
     for (byte, from) in cert.iter_mut().zip(id.bytes()) {
         *byte = from;
     }
+    cert
+}
+
+/// `checkin` from device `id`, presenting its certificate; `None` when it is not bound.
+async fn ask(
+    store: &DeclarativeStore,
+    id: &str,
+    checkin: &DeclarativeCheckin,
+) -> Result<Option<Answer>, Error> {
+    let cert = cert_of(id);
+    let channel = Channel {
+        id,
+        device_id: id,
+        cert_sha256: &cert,
+    };
+    store.answer(&channel, checkin).await
+}
+
+/// `checkin` from device `id`, which must be bound.
+async fn asked(
+    store: &DeclarativeStore,
+    id: &str,
+    checkin: &DeclarativeCheckin,
+) -> Result<Answer, Error> {
+    Ok(ask(store, id, checkin)
+        .await?
+        .expect("the device's certificate is bound"))
+}
+
+/// An enrolled device (Authenticate, then TokenUpdate).
+async fn enrolled(store: &EnrollmentStore, id: &str) {
+    let cert = cert_of(id);
     authenticate(store, id, &cert).await.expect("authenticate");
     store
         .token_update(&token_update(id, id, ChannelKind::Device, &cert))
@@ -63,8 +96,7 @@ fn checkin(endpoint: Endpoint, data: Option<Vec<u8>>) -> DeclarativeCheckin {
 }
 
 async fn json_answer(store: &DeclarativeStore, id: &str, endpoint: Endpoint) -> Value {
-    let answer = store
-        .answer(id, &checkin(endpoint, None))
+    let answer = asked(store, id, &checkin(endpoint, None))
         .await
         .expect("answered");
     assert_eq!(answer.content_type, Some("application/json"));
@@ -182,11 +214,23 @@ macro_rules! suite {
 
                 // Not its own, or under another category: not found, whoever asks.
                 for (id, category) in [("DEV-B", ddm::Category::Configuration), ("DEV-A", ddm::Category::Activation)] {
-                    let refused = store
-                        .answer(id, &checkin(Endpoint::Declaration { category, identifier: "passcode".into() }, None))
+                    let refused = asked(&store, id, &checkin(Endpoint::Declaration { category, identifier: "passcode".into() }, None))
                         .await
                         .expect_err("not served");
                     assert!(matches!(refused, Error::Absent(_)), "{refused}");
+                }
+                // A certificate not bound to the device gets no answer, whatever it asks: the
+                // caller then runs the full authorization, which refuses it.
+                let wrong = [0xEE; 32];
+                let stranger = Channel { id: "DEV-A", device_id: "DEV-A", cert_sha256: &wrong };
+                let report = br#"{"StatusItems": {}, "Errors": []}"#.to_vec();
+                for endpoint in [
+                    checkin(Endpoint::Tokens, None),
+                    checkin(Endpoint::DeclarationItems, None),
+                    checkin(Endpoint::Declaration { category: ddm::Category::Configuration, identifier: "passcode".into() }, None),
+                    checkin(Endpoint::Status, Some(report)),
+                ] {
+                    assert_eq!(store.answer(&stranger, &endpoint).await.unwrap(), None, "{endpoint:?}");
                 }
                 let empty = json_answer(&store, "DEV-B", Endpoint::DeclarationItems).await;
                 assert_eq!(empty["Declarations"]["Configurations"], json!([]));
@@ -222,7 +266,7 @@ macro_rules! suite {
                     .into_bytes()
                 };
                 let status = |body: Vec<u8>| checkin(Endpoint::Status, Some(body));
-                store.answer("DEV-A", &status(report(&served.server_token, "valid", "17.1"))).await.unwrap();
+                asked(&store, "DEV-A", &status(report(&served.server_token, "valid", "17.1"))).await.unwrap();
                 let applied = store.states(Some("passcode"), None, StateFilter::Applied, "", 100).await.unwrap();
                 assert_eq!(applied.len(), 1);
                 assert_eq!(applied[0].enrollment_id, "DEV-A");
@@ -230,8 +274,8 @@ macro_rules! suite {
                 assert_eq!(mine.iter().map(|s| s.identifier.as_str()).collect::<Vec<_>>(), ["activate", "passcode"]);
 
                 // The same report again changes nothing; a failure is stored with its reasons.
-                store.answer("DEV-A", &status(report(&served.server_token, "valid", "17.1"))).await.unwrap();
-                store.answer("DEV-A", &status(report(&served.server_token, "invalid", "17.2"))).await.unwrap();
+                asked(&store, "DEV-A", &status(report(&served.server_token, "valid", "17.1"))).await.unwrap();
+                asked(&store, "DEV-A", &status(report(&served.server_token, "invalid", "17.2"))).await.unwrap();
                 let failed = store.states(Some("passcode"), None, StateFilter::Failed, "", 100).await.unwrap();
                 assert_eq!(failed.len(), 1);
                 assert!(failed[0].reasons.as_deref().unwrap().contains("Error.ConfigurationCannotBeApplied"));
@@ -264,13 +308,12 @@ macro_rules! suite {
 
                 // A report that no longer lists a declaration drops its state.
                 let none = json!({"StatusItems": {"management": {"declarations": {"activations": [], "configurations": []}}}, "Errors": []});
-                store.answer("DEV-A", &status(none.to_string().into_bytes())).await.unwrap();
+                asked(&store, "DEV-A", &status(none.to_string().into_bytes())).await.unwrap();
                 let mine = store.states(None, Some("DEV-A"), StateFilter::All, "", 100).await.unwrap();
                 assert!(mine.iter().all(|s| s.reported_server_token.is_none()), "{mine:?}");
 
                 // A malformed report is refused and stores nothing.
-                let refused = store
-                    .answer("DEV-A", &status(b"{\"StatusItems\": 3}".to_vec()))
+                let refused = asked(&store, "DEV-A", &status(b"{\"StatusItems\": 3}".to_vec()))
                     .await
                     .expect_err("malformed");
                 assert!(matches!(refused, Error::InvalidMessage(_)), "{refused}");
@@ -284,7 +327,7 @@ macro_rules! suite {
                 let body = kmfddm(
                     "ddm/testdata/A047820F-FC6B-4104-BED0-466876D82BB8.20220628-103225.001918.status.json",
                 );
-                store.answer("DEV-MAC", &checkin(Endpoint::Status, Some(body))).await.expect("stored");
+                asked(&store, "DEV-MAC", &checkin(Endpoint::Status, Some(body))).await.expect("stored");
                 let states: Vec<(String, bool, String)> = service_kit::with_db!(&store_db(&store), pool => {
                     sqlx::query_as("SELECT identifier, active, valid FROM declaration_status WHERE enrollment_id = 'DEV-MAC' ORDER BY identifier")
                         .fetch_all(pool)

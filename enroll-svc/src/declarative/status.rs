@@ -2,6 +2,7 @@
 //! holds, the latest value of each status item with every change kept for the retention period,
 //! and a `declaration.status_changed` event when a declaration's state changed.
 
+use super::served::{Channel, BOUND};
 use super::store::DeclarativeStore;
 use crate::error::Error;
 use mdm_core::ddm::{DeclarationStatus, Reason, StatusReport};
@@ -128,11 +129,15 @@ impl DeclarativeStore {
     /// declarations (`management.declarations`: always the whole list), it replaces what was
     /// held; each item's value is kept, and a change of value also goes to the history. A
     /// changed declaration state writes a `declaration.status_changed` event with it.
+    ///
+    /// The certificate's binding to `channel` is checked in the same transaction; `false` when
+    /// it did not hold (nothing is stored).
     pub async fn record_status(
         &self,
-        enrollment_id: &str,
+        channel: &Channel<'_>,
         report: &StatusReport,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
+        let enrollment_id = channel.id;
         if report.items.len() > MAX_ITEMS_PER_REPORT
             || report.declarations.len() > MAX_DECLARATIONS_PER_REPORT
         {
@@ -148,8 +153,18 @@ impl DeclarativeStore {
             .map(|s| (s.identifier.as_str(), Reported::of(s)))
             .collect();
         let now = now_ms();
-        let result: Result<(), sqlx::Error> = with_db!(&self.db, pool => async {
+        let bound_sql = format!("SELECT COUNT(*) FROM enrollments e WHERE {BOUND}");
+        let result: Result<bool, sqlx::Error> = with_db!(&self.db, pool => async {
             let mut tx = pool.begin_write().await?;
+            let bound: i64 = sqlx::query_scalar(&bound_sql)
+                .bind(channel.id)
+                .bind(channel.device_id)
+                .bind(channel.cert_sha256)
+                .fetch_one(&mut *tx)
+                .await?;
+            if bound == 0 {
+                return Ok(false);
+            }
             let mut changed = Vec::new();
             if lists_declarations {
                 let held: Vec<Reported> = sqlx::query_as(
@@ -257,7 +272,7 @@ impl DeclarativeStore {
                 .await?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         }.await);
         Ok(result?)
     }

@@ -620,44 +620,4 @@ impl DeclarativeStore {
         })?;
         Ok(ids)
     }
-
-    /// What `enrollment_id` is served: every declaration of every set assigned to it.
-    pub async fn served(&self, enrollment_id: &str) -> Result<Vec<ServedItem>, Error> {
-        let items = with_db!(&self.db, pool => {
-            sqlx::query_as::<_, ServedItem>(
-                "SELECT DISTINCT d.identifier, d.type, d.server_token, d.updated_at
-                 FROM declaration_set_assignments a
-                 JOIN declaration_set_members m ON m.set_name = a.set_name
-                 JOIN declarations d ON d.identifier = m.identifier
-                 WHERE a.enrollment_id = $1
-                 ORDER BY d.identifier",
-            )
-            .bind(enrollment_id)
-            .fetch_all(pool)
-            .await
-        })?;
-        Ok(items)
-    }
-
-    /// One declaration, if `enrollment_id` is served it: a device fetches only its own.
-    pub async fn served_declaration(
-        &self,
-        enrollment_id: &str,
-        identifier: &str,
-    ) -> Result<Option<DeclarationRow>, Error> {
-        let row = with_db!(&self.db, pool => {
-            sqlx::query_as::<_, DeclarationRow>(
-                "SELECT d.* FROM declarations d
-                 WHERE d.identifier = $2 AND EXISTS (
-                    SELECT 1 FROM declaration_set_members m
-                    JOIN declaration_set_assignments a ON a.set_name = m.set_name
-                    WHERE m.identifier = d.identifier AND a.enrollment_id = $1)",
-            )
-            .bind(enrollment_id)
-            .bind(identifier)
-            .fetch_optional(pool)
-            .await
-        })?;
-        Ok(row)
-    }
 }

@@ -2,6 +2,7 @@
 //! `declaration-items` and one declaration as JSON, computed from what the enrollment is served
 //! now; `status` stored, answered with an empty body.
 
+use super::served::Channel;
 use super::store::{DeclarationRow, DeclarativeStore, ServedItem};
 use crate::error::Error;
 use mdm_core::ddm::{self, DeclarativeCheckin, Endpoint};
@@ -75,55 +76,61 @@ fn rfc3339(ms: i64) -> String {
 }
 
 impl DeclarativeStore {
-    /// Answers `checkin` from `enrollment_id`, whose certificate the caller has authorized.
+    /// Answers `checkin` from `channel`; `None` when the certificate's binding to the channel
+    /// did not hold in the answer's own statement (the caller authorizes, then asks again).
     pub async fn answer(
         &self,
-        enrollment_id: &str,
+        channel: &Channel<'_>,
         checkin: &DeclarativeCheckin,
-    ) -> Result<Answer, Error> {
+    ) -> Result<Option<Answer>, Error> {
         match &checkin.endpoint {
             Endpoint::Tokens => {
-                let items = self.served(enrollment_id).await?;
+                let Some(items) = self.served_to(channel).await? else {
+                    return Ok(None);
+                };
                 // When the newest of its declarations changed; a device compares the token.
                 let changed_at = items.iter().map(|i| i.updated_at).max().unwrap_or(0);
                 let manifest: Vec<ddm::Declaration> =
                     items.into_iter().map(manifest_entry).collect();
                 let token = ddm::declarations_token(&manifest);
-                Ok(Answer::json(&ddm::tokens(&token, &rfc3339(changed_at))))
+                Ok(Some(Answer::json(&ddm::tokens(
+                    &token,
+                    &rfc3339(changed_at),
+                ))))
             }
             Endpoint::DeclarationItems => {
-                let manifest: Vec<ddm::Declaration> = self
-                    .served(enrollment_id)
-                    .await?
-                    .into_iter()
-                    .map(manifest_entry)
-                    .collect();
-                Ok(Answer::json(&ddm::declaration_items(&manifest)))
+                let Some(items) = self.served_to(channel).await? else {
+                    return Ok(None);
+                };
+                let manifest: Vec<ddm::Declaration> =
+                    items.into_iter().map(manifest_entry).collect();
+                Ok(Some(Answer::json(&ddm::declaration_items(&manifest))))
             }
             Endpoint::Declaration {
                 category,
                 identifier,
             } => {
+                let Some(row) = self.served_declaration_to(channel, identifier).await? else {
+                    return Ok(None);
+                };
                 let not_served = || {
                     Error::Absent(format!(
-                        "no {} {identifier:?} is served to {enrollment_id}",
-                        category.url_segment()
+                        "no {} {identifier:?} is served to {}",
+                        category.url_segment(),
+                        channel.id
                     ))
                 };
-                let row = self
-                    .served_declaration(enrollment_id, identifier)
-                    .await?
-                    .ok_or_else(not_served)?;
+                let row = row.ok_or_else(not_served)?;
                 if ddm::Category::of(&row.declaration_type) != Some(*category) {
                     return Err(not_served());
                 }
-                Ok(Answer::json(&served(row)?.body()))
+                Ok(Some(Answer::json(&served(row)?.body())))
             }
             Endpoint::Status => {
                 let data = checkin.data.as_deref().unwrap_or_default();
                 let report = ddm::parse_status_report(data)?;
-                self.record_status(enrollment_id, &report).await?;
-                Ok(Answer::empty())
+                let stored = self.record_status(channel, &report).await?;
+                Ok(stored.then(Answer::empty))
             }
         }
     }
