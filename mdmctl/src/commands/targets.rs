@@ -32,22 +32,30 @@ impl Targets {
         if self.all {
             return all_enrolled(api).await;
         }
-        let mut named: Vec<(String, String)> = self
-            .devices
-            .iter()
-            .map(|id| (id.trim().to_owned(), "--device".to_owned()))
-            .collect();
-        if let Some(path) = &self.devices_file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading devices file {}", path.display()))?;
-            let ids = parse_devices_file(&text);
-            if ids.is_empty() {
-                return Err(UsageError::new(format!("{} names no device", path.display())).into());
-            }
-            named.extend(ids.into_iter().map(|(line, id)| (id, origin(path, line))));
-        }
-        unique(named).map_err(|message| UsageError::new(message).into())
+        named_devices(&self.devices, self.devices_file.as_deref())
     }
+}
+
+/// The enrollment IDs of `--device` flags and a `--devices-file`, each once: a repeat, an empty
+/// ID or a file naming no device is a usage error that says where.
+pub fn named_devices(
+    devices: &[String],
+    devices_file: Option<&Path>,
+) -> anyhow::Result<Vec<String>> {
+    let mut named: Vec<(String, String)> = devices
+        .iter()
+        .map(|id| (id.trim().to_owned(), "--device".to_owned()))
+        .collect();
+    if let Some(path) = devices_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading devices file {}", path.display()))?;
+        let ids = parse_devices_file(&text);
+        if ids.is_empty() {
+            return Err(UsageError::new(format!("{} names no device", path.display())).into());
+        }
+        named.extend(ids.into_iter().map(|(line, id)| (id, origin(path, line))));
+    }
+    unique(named).map_err(|message| UsageError::new(message).into())
 }
 
 fn origin(path: &Path, line: usize) -> String {

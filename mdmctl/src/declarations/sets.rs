@@ -6,9 +6,8 @@ use super::render;
 use super::{warn, PageArgs};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::client::Api;
-use crate::commands::targets::{parse_devices_file, unique};
+use crate::commands::targets::named_devices;
 use crate::config::Env;
-use crate::exit::UsageError;
 use crate::output;
 use crate::record;
 use crate::table::Table;
@@ -112,24 +111,7 @@ pub struct Devices {
 impl Devices {
     /// The enrollment IDs, each once (a repeat is a usage error, as for `commands send`).
     pub fn read(&self) -> anyhow::Result<Vec<String>> {
-        let mut named: Vec<(String, String)> = self
-            .devices
-            .iter()
-            .map(|id| (id.trim().to_owned(), "--device".to_owned()))
-            .collect();
-        if let Some(path) = &self.devices_file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading devices file {}", path.display()))?;
-            let ids = parse_devices_file(&text);
-            if ids.is_empty() {
-                return Err(UsageError::new(format!("{} names no device", path.display())).into());
-            }
-            named.extend(
-                ids.into_iter()
-                    .map(|(line, id)| (id, format!("line {line} of {}", path.display()))),
-            );
-        }
-        unique(named).map_err(|message| UsageError::new(message).into())
+        named_devices(&self.devices, self.devices_file.as_deref())
     }
 }
 
@@ -262,6 +244,7 @@ async fn change_assignments(
 mod tests {
     use super::*;
     use crate::cli::{Cli, Noun};
+    use crate::exit::UsageError;
     use clap::Parser;
 
     fn verb(args: &[&str]) -> Result<DeclarationSetsVerb, clap::Error> {
