@@ -17,6 +17,8 @@ import * as command from './js/pages/command.js';
 import * as enrollment from './js/pages/enrollment.js';
 import * as push from './js/pages/push.js';
 import * as audit from './js/pages/audit.js';
+import * as declarations from './js/pages/declarations.js';
+import * as declaration from './js/pages/declaration.js';
 
 const PRODUCT = 'MDM console';
 
@@ -31,6 +33,8 @@ const ROUTES = [
   ['enrollment', 1, enrollment, () => ({})],
   ['push', 1, push, () => ({})],
   ['audit', 1, audit, () => ({})],
+  ['declarations', 1, declarations, () => ({})],
+  ['declarations', 2, declaration, (s) => ({id: s[1]})],
 ];
 
 let current = null;          // {controller} of the page on screen

@@ -4,7 +4,8 @@
 
 mod support;
 
-use reqwest::StatusCode;
+use base64::Engine as _;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;
 use support::browser::Browser;
@@ -69,12 +70,42 @@ async fn an_administrator_finds_a_device_asks_it_and_enrolls_more() {
     let browser = Browser::start("ops").await;
     tokio::select! {
         () = answer_commands(&stack, &device) => unreachable!("the device loop never ends"),
-        () = ops_journey(&stack, &browser) => {}
+        () = ops_journey(&stack, &browser, &device) => {}
     }
     browser.close().await;
 }
 
-async fn ops_journey(stack: &Stack, browser: &Browser) {
+/// A DDM status report from `device`: the declaration `identifier` active and valid at `token`.
+async fn report_declaration(
+    stack: &Stack,
+    device: &TestDevice,
+    udid: &str,
+    identifier: &str,
+    token: &str,
+) {
+    let report = json!({"StatusItems": {"management": {"declarations": {"configurations": [
+        {"identifier": identifier, "active": true, "valid": "valid", "server-token": token}]}}},
+        "Errors": []});
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><plist version=\"1.0\"><dict>\
+         <key>MessageType</key><string>DeclarativeManagement</string>\
+         <key>UDID</key><string>{udid}</string><key>Endpoint</key><string>status</string>\
+         <key>Data</key><data>{}</data></dict></plist>",
+        base64::engine::general_purpose::STANDARD.encode(report.to_string())
+    );
+    let (status, answer) = device
+        .put(stack, "/checkin", body.into_bytes())
+        .await
+        .expect("the edge answers");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+async fn ops_journey(stack: &Stack, browser: &Browser, device: &TestDevice) {
     browser.open(&format!("{}/", stack.admin_url)).await;
     browser.wait("#signin-form").await;
     browser.check_page("signin").await;
@@ -207,6 +238,59 @@ async fn ops_journey(stack: &Stack, browser: &Browser) {
         .wait_text("#enrollment-tokens", |t| t.contains("Lobby iPads"))
         .await;
     browser.check_page("enrollment").await;
+
+    // Declarative management: a declaration in a set assigned to the device, which reports it
+    // applied; the console lists it and shows the device's state.
+    let admin = Admin::ops(stack);
+    let stored = admin
+        .send(
+            Method::PUT,
+            "/v1/declarations/passcode",
+            &json!({"Type": "com.apple.configuration.passcode.settings",
+                    "Payload": {"MinimumLength": 6}}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let token = stored["declaration"]["server_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    admin
+        .send(
+            Method::PUT,
+            "/v1/declaration-sets/baseline",
+            &json!({"declarations": ["passcode"]}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    admin
+        .post(
+            "/v1/declaration-sets/baseline/devices",
+            &json!({"assign": ["UDID-CONSOLE-2"]}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    report_declaration(stack, device, "UDID-CONSOLE-2", "passcode", &token).await;
+    browser.click("#nav-declarations").await;
+    browser
+        .wait_text("#declarations-table tbody", |t| t.contains("passcode"))
+        .await;
+    browser
+        .wait_text("#declaration-sets-table tbody", |t| t.contains("baseline"))
+        .await;
+    browser.check_page("declarations").await;
+    browser
+        .click("tr[data-identifier=\"passcode\"] a.declaration-link")
+        .await;
+    browser
+        .wait_text("#declaration-status-table tbody", |t| {
+            t.contains("UDID-CONSOLE-2") && t.contains("current")
+        })
+        .await;
+    browser
+        .wait_text("#declaration-payload", |t| t.contains("MinimumLength"))
+        .await;
+    browser.check_page("declaration").await;
 
     // The push certificate and the audit log.
     browser.click("#nav-push").await;

@@ -143,6 +143,12 @@ export const api = {
 
   audit: (query, signal) => request('GET', '/v1/audit', {query, signal}),
 
+  declarations: (query, signal) => request('GET', '/v1/declarations', {query, signal}),
+  declaration: (id, signal) => request('GET', `/v1/declarations/${seg(id)}`, {signal}),
+  declarationStatus: (id, query, signal) =>
+    request('GET', `/v1/declarations/${seg(id)}/status`, {query, signal}),
+  declarationSets: (query, signal) => request('GET', '/v1/declaration-sets', {query, signal}),
+
   // The document is public and large: callers cache it (see command-catalog.js).
   openapi: (signal) => request('GET', '/v1/openapi.json', {signal, sessionCheck: false}),
 };
