@@ -165,6 +165,18 @@ macro_rules! suite {
                 assert_ne!(same.server_token, changed.server_token);
                 assert_eq!(change.sync, ids(&["DEV-A", "DEV-B"]));
 
+                // The same declarations in another order: stored, nobody synced. One more
+                // declaration: every enrolled device of the set.
+                let (set, change) = store.put_set("iphones", &ids(&["passcode", "activate"]), "admin").await.unwrap();
+                assert_eq!(set.declarations, ids(&["passcode", "activate"]));
+                assert!(change.sync.is_empty(), "{change:?}");
+                store.put_declaration(&passcode("passcode-2", 4), "admin").await.unwrap();
+                let (_, change) = store
+                    .put_set("iphones", &ids(&["passcode", "activate", "passcode-2"]), "admin")
+                    .await
+                    .unwrap();
+                assert_eq!(change.sync, ids(&["DEV-A", "DEV-B"]));
+
                 // Taking the set back from one device syncs only that one.
                 let (_, change) = store.assign("iphones", &[], &ids(&["DEV-B"]), "admin").await.unwrap();
                 assert_eq!(change.sync, ids(&["DEV-B"]));

@@ -401,10 +401,19 @@ impl DeclarativeStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                let sync: Vec<String> = sqlx::query_scalar(ENROLLED_OF_SET)
-                    .bind(name)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                // The same declarations in another order change no device's manifest.
+                let mut was = before;
+                was.sort_unstable();
+                let mut now_held = members.clone();
+                now_held.sort_unstable();
+                let sync: Vec<String> = if existed && was == now_held {
+                    Vec::new()
+                } else {
+                    sqlx::query_scalar(ENROLLED_OF_SET)
+                        .bind(name)
+                        .fetch_all(&mut *tx)
+                        .await?
+                };
                 tx.commit().await?;
                 Ok(Ok(Some(sync)))
             }.await);
