@@ -10,7 +10,8 @@
 //! (admin-svc) sends them the `DeclarativeManagement` command.
 //!
 //! # Layout
-//! - [`store`]: declarations, sets and assignments; what each device is served.
+//! - [`store`]: declarations, and what every change answers (the devices to sync).
+//! - [`sets`]: sets of declarations and their assignments to enrollments.
 //! - [`served`]: what a channel is served, read with the check of its certificate's binding.
 //! - [`status`]: what devices report (declaration states, status items with their history).
 //! - [`sync`]: the answer to each `DeclarativeManagement` check-in endpoint.
@@ -21,6 +22,7 @@
 pub mod assets;
 pub mod grpc;
 pub mod served;
+pub mod sets;
 pub mod status;
 pub mod store;
 pub mod sync;
