@@ -276,6 +276,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(declarations::status))
         .routes(routes!(declarations::device_declarations))
         .routes(routes!(declarations::status_items))
+        .routes(routes!(declarations::status_history))
         .routes(routes!(declaration_sets::list))
         .routes(routes!(
             declaration_sets::put,

@@ -236,6 +236,22 @@ async fn declarations_reach_devices_and_follow_changes(engine: Engine) {
         "{items}"
     );
     assert!(items["full_report_at"].is_string(), "{items}");
+    let history = admin(
+        &stack,
+        Method::GET,
+        &format!(
+            "/v1/devices/{}/status-items/history?item=device.model.family",
+            iphones[0]
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(history["items"][0]["value"], "iPhone", "{history}");
+    assert_eq!(
+        history["items"].as_array().map(Vec::len),
+        Some(1),
+        "{history}"
+    );
 
     // New content: a new ServerToken, every holder told once, and each reports the new version.
     let second = admin(

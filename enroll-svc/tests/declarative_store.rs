@@ -316,6 +316,12 @@ macro_rules! suite {
                 })
                 .unwrap();
                 assert_eq!(history, 2, "17.1, then 17.2");
+                let item = Some("device.operating-system.version");
+                let newest = store.status_history("DEV-A", item, 0, 1).await.unwrap();
+                assert_eq!(newest.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(), ["\"17.2\""]);
+                let older = store.status_history("DEV-A", item, newest[0].id, 10).await.unwrap();
+                assert_eq!(older.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(), ["\"17.1\""]);
+                assert_eq!(store.status_history("DEV-A", None, 0, 10).await.unwrap().len(), 3, "every item's");
                 assert_eq!(store.prune_history(service_kit::now_ms() + 1).await.unwrap(), 3, "two items, then one change");
 
                 // A report that no longer lists a declaration drops its state.

@@ -248,3 +248,31 @@ pub struct StatusItems {
     /// When it last sent a full report; `null`: never.
     pub full_report_at: Option<String>,
 }
+
+/// The query of a device's status history.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StatusHistoryQuery {
+    /// Only this status item (`device.operating-system.version`...).
+    #[param(min_length = 1, max_length = 512, pattern = r"^[^\x00-\x1F\x7F]+$")]
+    pub item: Option<String>,
+    /// Where to continue: a previous page's `next_cursor`.
+    #[param(min_length = 1, max_length = 1024)]
+    pub cursor: Option<String>,
+    /// Items per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// One change of a status item a device reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatusChange {
+    /// The item.
+    pub item: String,
+    /// Its new value.
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// When it was reported.
+    pub reported_at: Option<String>,
+}

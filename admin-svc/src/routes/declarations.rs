@@ -17,7 +17,8 @@ use axum::Json;
 use base64::Engine;
 use mdm_api::declarations::{
     AssetRequest, Declaration, DeclarationChange, DeclarationRequest, DeclarationState,
-    DeclarationStateFilter, ReportedState, StateQuery, StatusItem, StatusItems,
+    DeclarationStateFilter, ReportedState, StateQuery, StatusChange, StatusHistoryQuery,
+    StatusItem, StatusItems,
 };
 use mdm_api::{Cursor, Page};
 use mdm_proto::v1;
@@ -355,4 +356,50 @@ pub async fn status_items(
             .collect(),
         full_report_at: convert::time(answer.full_report_at_ms),
     }))
+}
+
+/// Every change of the device's status items still kept (`declarative.status_history_days`, 30
+/// by default), newest first; `?item=` keeps one item's.
+#[utoipa::path(get, path = "/v1/devices/{id}/status-items/history", operation_id = "listDeviceStatusHistory", tag = "declarations",
+    params(("id" = String, Path, description = "Enrollment ID", min_length = 1, max_length = 513, pattern = r"^[^\x00-\x1F\x7F]+$"), StatusHistoryQuery),
+    responses((status = 200, description = "A page of changes, newest first", body = Page<StatusChange>), Failures),
+    security(("bearer" = ["read"])))]
+pub async fn status_history(
+    State(state): State<AppState>,
+    Param(id): Param,
+    Query(query): Query<StatusHistoryQuery>,
+) -> Result<Json<Page<StatusChange>>, ApiError> {
+    let before_id = match cursor::decode("status-history", query.cursor.as_deref())? {
+        Some(key) => key.parse().map_err(|_| {
+            ApiError::Invalid("the cursor is not one of this list (status-history)".into())
+        })?,
+        None => 0,
+    };
+    let answer = state
+        .backends
+        .declarative()
+        .list_status_history(v1::ListStatusHistoryRequest {
+            enrollment_id: id,
+            item: query.item.unwrap_or_default(),
+            before_id,
+            limit: cursor::limit(query.limit),
+        })
+        .await
+        .map_err(|s| ApiError::backend(SERVICE, &s))?
+        .into_inner();
+    let next = if answer.next_before_id > 0 {
+        answer.next_before_id.to_string()
+    } else {
+        String::new()
+    };
+    Ok(cursor::page(
+        "status-history",
+        answer.changes,
+        |c| StatusChange {
+            value: serde_json::from_str(&c.value_json).unwrap_or(Value::Null),
+            item: c.item,
+            reported_at: convert::time(c.reported_at_ms),
+        },
+        &next,
+    ))
 }

@@ -12,7 +12,10 @@ use mdm_proto::v1::{
     ListSetsRequest, ListSetsResponse, ListStatusItemsRequest, ListStatusItemsResponse,
     PutDeclarationRequest, PutSetRequest, StatusItem,
 };
-use mdm_proto::v1::{FetchAssetRequest, FetchAssetResponse, PutAssetRequest};
+use mdm_proto::v1::{
+    FetchAssetRequest, FetchAssetResponse, ListStatusHistoryRequest, ListStatusHistoryResponse,
+    PutAssetRequest, StatusChange,
+};
 use service_kit::secrets::SecretBox;
 use tonic::{Request, Response, Status};
 
@@ -340,6 +343,39 @@ impl Declarative for DeclarativeApi {
             content_type: fetched.content_type,
             data: fetched.data,
             enrollment_id: fetched.enrollment_id,
+        }))
+    }
+
+    async fn list_status_history(
+        &self,
+        request: Request<ListStatusHistoryRequest>,
+    ) -> Result<Response<ListStatusHistoryResponse>, Status> {
+        let request = request.into_inner();
+        let limit = mdm_proto::page_limit(request.limit);
+        let rows = self
+            .store
+            .status_history(
+                &request.enrollment_id,
+                Some(request.item.as_str()).filter(|i| !i.is_empty()),
+                request.before_id,
+                limit,
+            )
+            .await?;
+        let next_before_id = match rows.last() {
+            Some(last) if i64::try_from(rows.len()) == Ok(limit) => last.id,
+            _ => 0,
+        };
+        Ok(Response::new(ListStatusHistoryResponse {
+            changes: rows
+                .into_iter()
+                .map(|row| StatusChange {
+                    id: row.id,
+                    item: row.item,
+                    value_json: row.value,
+                    reported_at_ms: row.reported_at,
+                })
+                .collect(),
+            next_before_id,
         }))
     }
 }

@@ -82,6 +82,19 @@ pub struct StatusItemRow {
     pub reported_at: i64,
 }
 
+/// One change of a status item, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StatusChangeRow {
+    /// Its place in the history (later changes have larger ones).
+    pub id: i64,
+    /// The item.
+    pub item: String,
+    /// Its new value, JSON text.
+    pub value: String,
+    /// Unix ms.
+    pub reported_at: i64,
+}
+
 /// The columns of a [`DeclarationStateRow`], from `a` (assignments), `d` (declarations) and
 /// `ds` (reported status).
 const STATE_COLUMNS: &str = "SELECT DISTINCT a.enrollment_id, d.identifier, d.type, d.server_token,
@@ -334,6 +347,32 @@ impl DeclarativeStore {
             Ok((items, full.flatten()))
         }.await);
         Ok(result?)
+    }
+
+    /// Changes of an enrollment's status items (of `item` only, when given), newest first,
+    /// before the change `before_id` (0: from the newest), at most `limit`.
+    pub async fn status_history(
+        &self,
+        enrollment_id: &str,
+        item: Option<&str>,
+        before_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StatusChangeRow>, Error> {
+        let before_id = if before_id > 0 { before_id } else { i64::MAX };
+        let rows = with_db!(&self.db, pool => {
+            sqlx::query_as::<_, StatusChangeRow>(
+                "SELECT id, item, value, reported_at FROM status_history
+                 WHERE enrollment_id = $1 AND ($2 = '' OR item = $2) AND id < $3
+                 ORDER BY id DESC LIMIT $4",
+            )
+            .bind(enrollment_id)
+            .bind(item.unwrap_or_default())
+            .bind(before_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows)
     }
 
     /// Forgets status history reported before `before_ms`; answers how many changes it dropped.
