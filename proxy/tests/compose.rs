@@ -108,9 +108,12 @@ fn every_command_and_variable_exists_in_the_binaries() {
             !text.contains("unknown field") && !text.contains("does not fit"),
             "{name}: {text}"
         );
+        // The certificates compose mounts at /certs are not on this machine: the services that
+        // read some may say so, and nothing else.
         let missing_files_only = text.contains("is not a readable file");
         assert!(
-            output.status.success() || (matches!(bin, "proxy" | "admin-svc") && missing_files_only),
+            output.status.success()
+                || (matches!(bin, "proxy" | "admin-svc" | "enroll-svc") && missing_files_only),
             "{name}: {text}"
         );
         checked.push(bin.to_string());
