@@ -346,7 +346,7 @@ macro_rules! suite {
                     "ddm/testdata/A047820F-FC6B-4104-BED0-466876D82BB8.20220628-103225.001918.status.json",
                 );
                 asked(&store, "DEV-MAC", &checkin(Endpoint::Status, Some(body))).await.expect("stored");
-                let states: Vec<(String, bool, String)> = service_kit::with_db!(&store_db(&store), pool => {
+                let states: Vec<(String, bool, String)> = service_kit::with_db!(store.db(), pool => {
                     sqlx::query_as("SELECT identifier, active, valid FROM declaration_status WHERE enrollment_id = 'DEV-MAC' ORDER BY identifier")
                         .fetch_all(pool)
                         .await
@@ -360,10 +360,6 @@ macro_rules! suite {
             }
         }
     };
-}
-
-fn store_db(store: &DeclarativeStore) -> service_kit::db::Db {
-    store.db().clone()
 }
 
 suite!(sqlite);

@@ -50,7 +50,10 @@ pub fn asset(
             "an asset's content type is 1 to 255 bytes".into(),
         ));
     }
-    let url = format!("{assets_url}/{}", percent_encode(identifier));
+    let url = format!(
+        "{assets_url}/{}",
+        percent_encoding::utf8_percent_encode(identifier, SEGMENT)
+    );
     let json = serde_json::json!({
         "Type": asset_type,
         "Identifier": identifier,
@@ -76,18 +79,13 @@ pub fn asset(
     })
 }
 
-/// Every byte but RFC 3986's unreserved characters escaped: an identifier is one path segment.
-fn percent_encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// Every byte but RFC 3986's unreserved characters is escaped: an identifier is one path
+/// segment of the asset's URL.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// An asset's data as a device fetches it.
 #[derive(Debug, Clone, PartialEq, Eq)]

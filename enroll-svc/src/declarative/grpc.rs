@@ -143,10 +143,15 @@ impl Declarative for DeclarativeApi {
         let limit = mdm_proto::page_limit(request.limit);
         let rows = self.store.declarations(&request.after, limit).await?;
         let next_after = next_after(&rows, limit, |r| &r.identifier);
-        let mut declarations = Vec::with_capacity(rows.len());
-        for row in rows {
-            declarations.push(self.with_sets(row).await?);
-        }
+        let identifiers: Vec<&str> = rows.iter().map(|r| r.identifier.as_str()).collect();
+        let mut holding = self.store.sets_holding(&identifiers).await?;
+        let declarations = rows
+            .into_iter()
+            .map(|row| {
+                let sets = holding.remove(&row.identifier).unwrap_or_default();
+                declaration(row, sets)
+            })
+            .collect();
         Ok(Response::new(ListDeclarationsResponse {
             declarations,
             next_after,

@@ -3,10 +3,11 @@
 //! Lists of enrollment IDs travel into SQL as one JSON array (`json_each` /
 //! `jsonb_array_elements_text`): assigning a set to 100,000 devices is a handful of statements.
 
-use super::store::{named, Change, DeclarativeStore, SetRow};
+use super::store::{json_rows, named, Change, DeclarativeStore, SetRow};
 use crate::error::Error;
-use service_kit::db::{BeginWrite, Db};
+use service_kit::db::BeginWrite;
 use service_kit::{now_ms, with_db};
+use std::collections::BTreeMap;
 
 /// Declarations in one set at most: a manifest stays a few hundred kilobytes.
 pub const MAX_SET_DECLARATIONS: usize = 1_000;
@@ -14,16 +15,6 @@ pub const MAX_SET_DECLARATIONS: usize = 1_000;
 pub const MAX_ASSIGNMENTS_PER_REQUEST: usize = 100_000;
 /// The longest set name: it is a segment of the admin API's URLs.
 pub const MAX_SET_NAME_LEN: usize = 128;
-
-/// The rows of a JSON array of strings bound as `parameter`, as a table with one column `value`.
-pub(crate) fn json_rows(db: &Db, parameter: &str) -> String {
-    match db {
-        Db::Sqlite(_) => format!("SELECT value FROM json_each({parameter})"),
-        Db::Postgres(_) => {
-            format!("SELECT value FROM jsonb_array_elements_text(CAST({parameter} AS jsonb))")
-        }
-    }
-}
 
 /// The enrolled devices a set (`set_name = $1`) is assigned to.
 const ENROLLED_OF_SET: &str = "SELECT a.enrollment_id FROM declaration_set_assignments a
@@ -166,6 +157,11 @@ impl DeclarativeStore {
     /// The set `only` (when not empty), or the sets after `after`.
     async fn sets_where(&self, only: &str, after: &str, limit: i64) -> Result<Vec<SetRow>, Error> {
         type Head = (String, i64, i64, String, i64);
+        let members_sql = format!(
+            "SELECT set_name, identifier FROM declaration_set_members
+             WHERE set_name IN ({}) ORDER BY set_name, position",
+            json_rows(&self.db, "$1")
+        );
         let result: Result<Vec<SetRow>, sqlx::Error> = with_db!(&self.db, pool => async {
             let heads: Vec<Head> = sqlx::query_as(
                 "SELECT s.name, s.created_at, s.updated_at, s.updated_by,
@@ -179,17 +175,27 @@ impl DeclarativeStore {
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            let mut sets = Vec::with_capacity(heads.len());
-            for (name, created_at, updated_at, updated_by, assigned) in heads {
-                let declarations = sqlx::query_scalar(
-                    "SELECT identifier FROM declaration_set_members WHERE set_name = $1 ORDER BY position",
-                )
-                .bind(&name)
+            // Every set's members in one statement, whatever the page's size.
+            let names: Vec<&str> = heads.iter().map(|head| head.0.as_str()).collect();
+            let members: Vec<(String, String)> = sqlx::query_as(&members_sql)
+                .bind(serde_json::to_string(&names).unwrap_or_default())
                 .fetch_all(pool)
                 .await?;
-                sets.push(SetRow { name, declarations, created_at, updated_at, updated_by, assigned });
+            let mut by_set: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (set_name, identifier) in members {
+                by_set.entry(set_name).or_default().push(identifier);
             }
-            Ok(sets)
+            Ok(heads
+                .into_iter()
+                .map(|(name, created_at, updated_at, updated_by, assigned)| SetRow {
+                    declarations: by_set.remove(&name).unwrap_or_default(),
+                    name,
+                    created_at,
+                    updated_at,
+                    updated_by,
+                    assigned,
+                })
+                .collect())
         }.await);
         Ok(result?)
     }

@@ -8,6 +8,7 @@ use crate::error::Error;
 use mdm_core::ddm::Declaration;
 use service_kit::db::{BeginWrite, Db};
 use service_kit::{now_ms, with_db};
+use std::collections::BTreeMap;
 
 /// Declarations, sets and assignments.
 #[derive(Debug, Clone)]
@@ -84,6 +85,16 @@ pub struct ServedItem {
     pub server_token: String,
     /// When its content last changed (Unix ms).
     pub updated_at: i64,
+}
+
+/// The rows of a JSON array of strings bound as `parameter`, as a table with one column `value`.
+pub(crate) fn json_rows(db: &Db, parameter: &str) -> String {
+    match db {
+        Db::Sqlite(_) => format!("SELECT value FROM json_each({parameter})"),
+        Db::Postgres(_) => {
+            format!("SELECT value FROM jsonb_array_elements_text(CAST({parameter} AS jsonb))")
+        }
+    }
 }
 
 /// The enrolled devices that hold a declaration (`identifier = $1`) through any set.
@@ -241,6 +252,28 @@ impl DeclarativeStore {
             .await
         })?;
         Ok(sets)
+    }
+
+    /// The sets holding each of `identifiers` (by name), in one statement; a declaration no set
+    /// holds is absent.
+    pub async fn sets_holding(
+        &self,
+        identifiers: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        let sql = format!(
+            "SELECT identifier, set_name FROM declaration_set_members
+             WHERE identifier IN ({}) ORDER BY identifier, set_name",
+            json_rows(&self.db, "$1")
+        );
+        let ids = serde_json::to_string(identifiers).unwrap_or_default();
+        let rows: Vec<(String, String)> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await
+        })?;
+        let mut holding: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (identifier, set_name) in rows {
+            holding.entry(identifier).or_default().push(set_name);
+        }
+        Ok(holding)
     }
 
     /// Declarations in identifier order after `after`, at most `limit`.
