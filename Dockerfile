@@ -2,8 +2,14 @@
 #
 #   docker build -t mdm-server .
 #
+# The base images are build arguments (RUST_IMAGE, RUNTIME_IMAGE), for mirrors and for
+# machines without a registry. deploy/image/build-prebuilt.sh makes the same runtime image
+# from binaries already built on the host.
+ARG RUST_IMAGE=rust:1.88-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
 # Build stage: the Rust toolchain plus what pingora and OpenSSL need to compile.
-FROM rust:1.88-bookworm AS build
+FROM ${RUST_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cmake libssl-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
@@ -14,15 +20,13 @@ ENV OPENSSL_NO_VENDOR=1
 RUN cargo build --release --locked --bins \
  && mkdir /out \
  && for bin in proxy enroll-svc command-svc push-svc admin-svc mdmctl mock-apns mdm-devsim; do \
-      if [ -f "target/release/$bin" ]; then cp "target/release/$bin" /out/; fi; \
+      cp "target/release/$bin" /out/; \
     done
 
-# Runtime stage: the binaries, the shared libraries they link, no compilers.
-FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /var/lib/mdm --create-home mdm
+# Runtime stage: the binaries, the shared libraries they link, no compilers; runs as mdm.
+FROM ${RUNTIME_IMAGE}
+COPY deploy/image/runtime-setup.sh /tmp/runtime-setup.sh
+RUN sh /tmp/runtime-setup.sh && rm /tmp/runtime-setup.sh
 COPY --from=build /out/ /usr/local/bin/
 USER mdm
 WORKDIR /var/lib/mdm

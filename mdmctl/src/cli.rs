@@ -108,6 +108,10 @@ pub enum Noun {
     /// logs to <data-dir>/logs/. Ctrl-C stops everything (exit 0); if a process dies, the others
     /// are stopped and mdmctl exits 1 naming it.
     Dev(crate::dev::DevArgs),
+    /// What a container stack shares: `mdmctl stack init` makes its certificates, secrets and
+    /// each service's configuration in a volume on the first start, and reuses them after
+    /// (the `init` service of docker-compose.yml).
+    Stack(crate::stack::StackArgs),
     /// Check a running deployment as devices will meet it and from the server's own view:
     /// TLS certificates, the enrollment listener, /MDMServiceConfig, SCEP, push certificates
     /// and their topic, APNs, clocks, services and databases. One line per check (✓ ok,

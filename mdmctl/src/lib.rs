@@ -31,6 +31,8 @@
 //!   `field value` rows, printing, durations and ages.
 //! - [`exit`]: exit codes (0 ok, 1 failure, 2 usage) and how an error is reported.
 //!
+//! - [`stack`]: `mdmctl stack init`, the certificates, secrets and service configuration a
+//!   container stack (`docker-compose.yml`) shares.
 //! - [`doctor`]: `doctor`, every check of a running deployment with its fix.
 //! - [`signature`]: `inspect-signature`, the Mdm-Signature check an operator runs by hand.
 
@@ -56,6 +58,7 @@ pub mod push;
 pub mod push_cert;
 pub mod record;
 pub mod signature;
+pub mod stack;
 pub mod table;
 pub mod webhooks;
 
@@ -85,6 +88,7 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Noun::Identities(args) => identities::run(args, &global, &env).await,
         Noun::Completions(args) => completions::run(&args),
         Noun::Dev(args) => dev::run(args, &global).await,
+        Noun::Stack(args) => stack::run(args),
         Noun::InspectSignature(args) => signature::run(&args),
         Noun::Doctor(args) => doctor::run(args, &global, &env).await,
     }

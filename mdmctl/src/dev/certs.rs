@@ -167,6 +167,28 @@ pub fn push(ca: &KeyedCert, topic: &str) -> anyhow::Result<KeyedCert> {
     sign(builder, ca, key)
 }
 
+/// The names a certificate is valid for (its subjectAltName), in its order: each DNS name, and
+/// each IP address written as [`server`] takes it.
+pub fn names_of(cert: &X509Ref) -> Vec<String> {
+    let Some(names) = cert.subject_alt_names() else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            if let Some(dns) = name.dnsname() {
+                return Some(dns.to_owned());
+            }
+            match name.ipaddress()? {
+                &[a, b, c, d] => Some(IpAddr::from([a, b, c, d]).to_string()),
+                bytes => <[u8; 16]>::try_from(bytes)
+                    .ok()
+                    .map(|v6| IpAddr::from(v6).to_string()),
+            }
+        })
+        .collect()
+}
+
 /// The push topic of a push certificate: its subject's UID attribute.
 pub fn topic_of(cert: &X509Ref) -> Option<String> {
     cert.subject_name()
@@ -237,6 +259,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
+        assert_eq!(names_of(&server.cert), ["localhost", "127.0.0.1", "::1"]);
         assert!(server.is_current_under(&ca));
         assert!(!server.is_current_under(&new_ca("Other CA", false).expect("ca")));
     }

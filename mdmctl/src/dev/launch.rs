@@ -8,7 +8,7 @@ use super::banner;
 use super::child::Children;
 use super::info::{DevInfo, LAUNCHER};
 use super::layout::Layout;
-use super::pki::DevPki;
+use super::pki::{DevPki, SERVER_NAMES};
 use super::ports::Ports;
 use super::ready::{self, STARTUP};
 use super::secrets::Secrets;
@@ -87,7 +87,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
 /// The secrets and the PKI: made on the first run, reused after; says which.
 fn prepare(layout: &Layout) -> anyhow::Result<(Secrets, DevPki)> {
     let (secrets, new_secrets) = Secrets::load_or_create(&layout.secrets_file())?;
-    let pki = DevPki::load_or_create(layout)?;
+    let pki = DevPki::load_or_create(layout, &SERVER_NAMES)?;
     let mut made = pki.made.clone();
     if new_secrets {
         made.push("admin token and secret keys");

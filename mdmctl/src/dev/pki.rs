@@ -15,9 +15,8 @@ use super::layout::{Layout, PemPair};
 use anyhow::Context;
 use mdm_pki::profile::chain::APPLE_DEVICE_CAS;
 
-/// Names the server certificate is valid for: this machine, and the proxy's host name in
-/// `docker-compose.yml` (the set can be mounted there).
-pub const SERVER_NAMES: [&str; 4] = ["localhost", "127.0.0.1", "::1", "proxy"];
+/// Names the server certificate of `mdmctl dev` is valid for: this machine.
+pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 /// Names the mock APNs's certificate is valid for, its compose host name included.
 const APNS_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "mock-apns"];
 /// CN of the device CA.
@@ -50,7 +49,10 @@ pub struct DevPki {
 
 impl DevPki {
     /// Loads the PKI under `layout`, making whatever is missing or stale.
-    pub fn load_or_create(layout: &Layout) -> anyhow::Result<DevPki> {
+    ///
+    /// The server certificate is valid for `server_names` (IP addresses or DNS names), and is
+    /// issued again whenever they change.
+    pub fn load_or_create(layout: &Layout, server_names: &[&str]) -> anyhow::Result<DevPki> {
         let mut made = Vec::new();
         let device_ca = ca(
             &layout.device_ca(),
@@ -64,7 +66,8 @@ impl DevPki {
             &device_ca,
             "server certificate",
             &mut made,
-            |ca| certs::server(ca, &SERVER_NAMES),
+            |cert| certs::names_of(&cert.cert) == server_names,
+            |ca| certs::server(ca, server_names),
         )?;
         let apns_ca = ca(
             &layout.apns_ca(),
@@ -78,6 +81,7 @@ impl DevPki {
             &apns_ca,
             "mock APNs certificate",
             &mut made,
+            |cert| certs::names_of(&cert.cert) == APNS_NAMES,
             |ca| certs::server(ca, &APNS_NAMES),
         )?;
         // A reissued push certificate keeps its topic: devices enrolled under it stay reachable.
@@ -90,6 +94,7 @@ impl DevPki {
             &apns_ca,
             "push certificate",
             &mut made,
+            |_| true,
             |ca| certs::push(ca, &topic),
         )?;
         let apple_device_ca = ca(
@@ -157,16 +162,18 @@ fn ca(
     Ok(ca)
 }
 
-/// The leaf at `pair` when it is still good under `ca`, else a new one from `issue`.
+/// The leaf at `pair` when it is still good under `ca` and `fits` what is asked of it, else a
+/// new one from `issue`.
 fn leaf(
     pair: &PemPair,
     ca: &KeyedCert,
     what: &'static str,
     made: &mut Vec<&'static str>,
+    fits: impl FnOnce(&KeyedCert) -> bool,
     issue: impl FnOnce(&KeyedCert) -> anyhow::Result<KeyedCert>,
 ) -> anyhow::Result<KeyedCert> {
     if let Ok(existing) = KeyedCert::load(pair) {
-        if existing.is_current_under(ca) {
+        if existing.is_current_under(ca) && fits(&existing) {
             return Ok(existing);
         }
     }
@@ -186,7 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::new(dir.path()).expect("layout");
         layout.create().expect("dirs");
-        let first = DevPki::load_or_create(&layout).expect("first run");
+        let first = DevPki::load_or_create(&layout, &SERVER_NAMES).expect("first run");
         assert_eq!(first.made.len(), 6, "{:?}", first.made);
         assert!(first.topic.starts_with("com.apple.mgmt.External."));
         let mode = std::fs::metadata(layout.device_ca().key)
@@ -195,7 +202,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
 
-        let second = DevPki::load_or_create(&layout).expect("second run");
+        let second = DevPki::load_or_create(&layout, &SERVER_NAMES).expect("second run");
         assert!(second.made.is_empty(), "{:?}", second.made);
         assert_eq!(second.topic, first.topic);
         let fingerprint = |pki: &DevPki| pki.device_ca.sha256_hex().expect("hash");
@@ -209,7 +216,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::new(dir.path()).expect("layout");
         layout.create().expect("dirs");
-        let pki = DevPki::load_or_create(&layout).expect("pki");
+        let pki = DevPki::load_or_create(&layout, &SERVER_NAMES).expect("pki");
         let pem = std::fs::read(layout.ota_device_cas()).expect("the bundle is written");
         let bundle = mdm_pki::profile::chain::DeviceCaBundle::from_pem(&pem).expect("a bundle");
         // Apple Root CA and the simulated CA are roots; Apple's two intermediates are not.
@@ -242,12 +249,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::new(dir.path()).expect("layout");
         layout.create().expect("dirs");
-        let first = DevPki::load_or_create(&layout).expect("first run");
+        let first = DevPki::load_or_create(&layout, &SERVER_NAMES).expect("first run");
         for pair in [layout.apns_ca(), layout.server()] {
             std::fs::remove_file(pair.cert).expect("remove");
             std::fs::remove_file(pair.key).expect("remove");
         }
-        let second = DevPki::load_or_create(&layout).expect("second run");
+        let second = DevPki::load_or_create(&layout, &SERVER_NAMES).expect("second run");
         assert_eq!(
             second.made,
             [
@@ -262,12 +269,26 @@ mod tests {
     }
 
     #[test]
+    fn the_server_certificate_follows_its_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path()).expect("layout");
+        layout.create().expect("dirs");
+        DevPki::load_or_create(&layout, &SERVER_NAMES).expect("first");
+        let names = ["mdm.example.com", "127.0.0.1"];
+        let renamed = DevPki::load_or_create(&layout, &names).expect("renamed");
+        assert_eq!(renamed.made, ["server certificate"]);
+        assert_eq!(certs::names_of(&renamed.server.cert), names);
+        let again = DevPki::load_or_create(&layout, &names).expect("again");
+        assert!(again.made.is_empty(), "{:?}", again.made);
+    }
+
+    #[test]
     fn an_unreadable_ca_is_not_silently_replaced() {
         let dir = tempfile::tempdir().expect("tempdir");
         let layout = Layout::new(dir.path()).expect("layout");
         layout.create().expect("dirs");
         std::fs::write(layout.device_ca().cert, "not a certificate").expect("write");
-        let error = DevPki::load_or_create(&layout).expect_err("refused");
+        let error = DevPki::load_or_create(&layout, &SERVER_NAMES).expect_err("refused");
         assert!(
             format!("{error:#}").contains("cannot be reused"),
             "{error:#}"

@@ -246,25 +246,9 @@ impl Inputs<'_> {
         self.spec(PROXY, env)
     }
 
-    /// `[{name = "dev", sha256 = "...", scopes = [every scope]}]`: only the token's hash, and
-    /// every scope the API knows ([`Scope::ALL`]), so a new scope reaches the developer too.
+    /// The development token ([`admin_tokens`]).
     fn admin_tokens(&self) -> String {
-        let mut token = toml::Table::new();
-        token.insert("name".into(), toml::Value::String(ADMIN_TOKEN_NAME.into()));
-        token.insert(
-            "sha256".into(),
-            toml::Value::String(self.secrets.admin_token_sha256()),
-        );
-        token.insert(
-            "scopes".into(),
-            toml::Value::Array(
-                Scope::ALL
-                    .iter()
-                    .map(|s| toml::Value::String(s.as_str().into()))
-                    .collect(),
-            ),
-        );
-        toml::Value::Array(vec![toml::Value::Table(token)]).to_string()
+        admin_tokens(ADMIN_TOKEN_NAME, &self.secrets.admin_token_sha256()).to_string()
     }
 
     /// What every service shares: its API (gRPC, or HTTPS for admin-svc) on `port`, metrics on
@@ -301,6 +285,24 @@ impl Inputs<'_> {
         self.bin_dir
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
     }
+}
+
+/// admin-svc's `tokens`: `[{name, sha256, scopes = [every scope]}]`, only the token's hash,
+/// and every scope the API knows ([`Scope::ALL`]), so a new scope reaches the holder too.
+pub fn admin_tokens(name: &str, sha256: &str) -> toml::Value {
+    let mut token = toml::Table::new();
+    token.insert("name".into(), toml::Value::String(name.into()));
+    token.insert("sha256".into(), toml::Value::String(sha256.into()));
+    token.insert(
+        "scopes".into(),
+        toml::Value::Array(
+            Scope::ALL
+                .iter()
+                .map(|s| toml::Value::String(s.as_str().into()))
+                .collect(),
+        ),
+    );
+    toml::Value::Array(vec![toml::Value::Table(token)])
 }
 
 /// What every process gets: no colour codes in the log files.

@@ -125,7 +125,7 @@ pub fn judge(listener: Listener, host: &str, chain: &[X509], anchors: &[X509]) -
             format!("check the clocks (see `clock`), or {renew}"),
         );
     }
-    let names = subject_alt_names(leaf);
+    let names = crate::dev::certs::names_of(leaf);
     if !names.iter().any(|n| covers(n, host)) {
         let listed = if names.is_empty() {
             "no subjectAltName".to_owned()
@@ -212,27 +212,6 @@ fn verify(
             })
         })
         .map_err(text)?
-}
-
-/// The DNS names and IP addresses of the certificate's subjectAltName.
-fn subject_alt_names(cert: &X509) -> Vec<String> {
-    let Some(names) = cert.subject_alt_names() else {
-        return Vec::new();
-    };
-    names
-        .iter()
-        .filter_map(|name| {
-            if let Some(dns) = name.dnsname() {
-                return Some(dns.to_owned());
-            }
-            match name.ipaddress()? {
-                &[a, b, c, d] => Some(IpAddr::from([a, b, c, d]).to_string()),
-                bytes => <[u8; 16]>::try_from(bytes)
-                    .ok()
-                    .map(|v6| IpAddr::from(v6).to_string()),
-            }
-        })
-        .collect()
 }
 
 /// Whether a subjectAltName entry covers `host`: the same name (case aside) or IP address, or

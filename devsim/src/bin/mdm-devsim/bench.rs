@@ -10,7 +10,10 @@ use std::time::Duration;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     required(&args.fleet.admin_url, "--admin-url")?;
-    required(&args.fleet.admin_token, "--admin-token")?;
+    required(
+        &args.fleet.admin_token()?,
+        "--admin-token or --admin-token-file",
+    )?;
     anyhow::ensure!(
         (0.0..=1.0).contains(&args.new_connections),
         "--new-connections is a share between 0 and 1"

@@ -133,6 +133,9 @@ pub struct FleetArgs {
     /// Bearer token of the admin API (or MDM_DEVSIM_ADMIN_TOKEN).
     #[arg(long, env = "MDM_DEVSIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// A file holding that token (a container stack's `/state/admin-token`).
+    #[arg(long, value_name = "FILE", conflicts_with = "admin_token")]
+    pub admin_token_file: Option<PathBuf>,
     /// The enrollment listener, `https://host:port`.
     #[arg(long)]
     pub enrollment_url: Option<String>,
@@ -185,6 +188,17 @@ pub struct FleetArgs {
 }
 
 impl FleetArgs {
+    /// The admin token: --admin-token, or the first line of --admin-token-file.
+    pub fn admin_token(&self) -> anyhow::Result<Option<String>> {
+        match &self.admin_token_file {
+            Some(path) => Ok(read(path)?
+                .lines()
+                .next()
+                .map(|line| line.trim().to_owned())),
+            None => Ok(self.admin_token.clone()),
+        }
+    }
+
     /// Fills what was not given from `dev`.
     fn fill_from(&mut self, dev: &DevJson) {
         let file = |key: &str| dev.text(key).map(PathBuf::from);
