@@ -69,21 +69,8 @@ pub fn init(args: &InitArgs) -> anyhow::Result<String> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let pki = DevPki::load_or_create(&layout, &names)?;
     let mut made = pki.made.clone();
-    let device_server = match provided_server_certificate(args.tls_dir.as_deref())? {
-        Some(cert) => {
-            let pair = state.provided_server();
-            if KeyedCert::load(&pair)
-                .ok()
-                .map(|kept| kept.sha256_hex().ok())
-                != Some(cert.sha256_hex().ok())
-            {
-                cert.save(&pair)?;
-                made.push("your server certificate (copied)");
-            }
-            pair
-        }
-        None => layout.server(),
-    };
+    let device_server = device_server_certificate(args.tls_dir.as_deref(), &state, &mut made)?
+        .unwrap_or_else(|| layout.server());
     let own_server_certificate = device_server == layout.server();
     let topic = args
         .push_topic
@@ -188,6 +175,25 @@ fn checked_hostname(hostname: &str) -> anyhow::Result<&str> {
         ),
     }
     .into())
+}
+
+/// Where the operator's server certificate is kept, when the TLS directory holds one: copied
+/// into the state when it is new or changed (a renewal is a restart).
+fn device_server_certificate(
+    tls_dir: Option<&Path>,
+    state: &StateFiles,
+    made: &mut Vec<&'static str>,
+) -> anyhow::Result<Option<PemPair>> {
+    let Some(cert) = provided_server_certificate(tls_dir)? else {
+        return Ok(None);
+    };
+    let pair = state.provided_server();
+    let kept = KeyedCert::load(&pair).ok();
+    if kept.and_then(|kept| kept.sha256_hex().ok()) != Some(cert.sha256_hex()?) {
+        cert.save(&pair)?;
+        made.push("your server certificate (copied)");
+    }
+    Ok(Some(pair))
 }
 
 /// The operator's server certificate in `dir` (`server.pem` and `server.key`), if both are
@@ -331,7 +337,22 @@ mod tests {
         std::fs::write(&pair.cert, theirs.cert_pem().expect("pem")).expect("write");
         init(&args(dir.path(), Some(tls.path()))).expect_err("the key is missing");
         std::fs::write(&pair.key, theirs.key_pem().expect("pem")).expect("write");
-        init(&args(dir.path(), Some(tls.path()))).expect("init");
+        let banner = init(&args(dir.path(), Some(tls.path()))).expect("init");
+        assert!(
+            banner.contains("your server certificate (copied)"),
+            "{banner}"
+        );
+        let banner = init(&args(dir.path(), Some(tls.path()))).expect("again");
+        assert!(banner.starts_with("reusing"), "{banner}");
+        // A renewal: new files in the TLS directory, copied at the next start.
+        let renewed = crate::dev::certs::server(&ca, &["mdm.example.com"]).expect("cert");
+        std::fs::write(&pair.cert, renewed.cert_pem().expect("pem")).expect("write");
+        std::fs::write(&pair.key, renewed.key_pem().expect("pem")).expect("write");
+        let banner = init(&args(dir.path(), Some(tls.path()))).expect("renewed");
+        assert!(
+            banner.contains("your server certificate (copied)"),
+            "{banner}"
+        );
         let state = StateFiles {
             root: dir.path().to_path_buf(),
         };
