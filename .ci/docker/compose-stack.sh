@@ -10,7 +10,7 @@
 # through the proxy), a command queued through the admin API is answered by every device, and
 # both replicas of each scaled service served. Stopped and started again, the stack keeps its
 # enrollments, command history and certificates, and new devices enroll by OTA and answer;
-# `down -v` removes it all.
+# `down -v` removes it all. With KEEP_STACK=1 a failed run leaves the stack up to look at.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin_dir=$(cd "${1:?usage: compose-stack.sh BIN_DIR}" && pwd)
