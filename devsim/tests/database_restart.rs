@@ -4,8 +4,8 @@
 //! dust settles every command has been acknowledged by every device, each with its result.
 
 use devsim::admin::{count, AdminApi};
-use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, Stats, Transport};
+use devsim::sim::fleet::FleetSpec;
+use devsim::sim::Transport;
 use mdm_api::commands::DeliveryStatus;
 use serde_json::json;
 use std::sync::Arc;
@@ -34,13 +34,6 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
     .expect("a private server always runs");
     let api = AdminApi::new(&stack.admin_url, ADMIN_TOKEN, &stack.device_ca.cert_pem())
         .expect("admin client");
-    let config = Arc::new(SimConfig::new(
-        &stack.device_url,
-        &stack.device_ca.cert_pem(),
-        Transport::Mtls,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
     let spec = FleetSpec {
         devices: DEVICES,
         macs: 0,
@@ -50,14 +43,7 @@ async fn a_restart_mid_load_is_503_and_loses_nothing() {
         concurrency: DEVICES,
         resume_tls: false,
     };
-    let (devices, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}");
+    let devices = support::preissued_fleet(&stack, &stack.device_url, Transport::Mtls, spec).await;
     let udids: Vec<String> = devices.iter().map(|d| d.udid().to_owned()).collect();
     let mut commands = Vec::new();
     for _ in 0..COMMANDS {

@@ -10,12 +10,11 @@
 
 use base64::Engine as _;
 use devsim::sim::ddm::Validity;
-use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, SimDevice, Stats, Transport};
+use devsim::sim::fleet::FleetSpec;
+use devsim::sim::{SimDevice, Transport};
 use mock_apns::PushFeed;
 use reqwest::Method;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 use support::admin::{admin, call, enrolled, token};
 use testkit::{Engine, Stack, StackOptions};
@@ -48,13 +47,6 @@ async fn preissued(
     macs: usize,
     users: usize,
 ) -> Vec<SimDevice> {
-    let config = Arc::new(SimConfig::new(
-        &stack.device_url,
-        &stack.device_ca.cert_pem(),
-        transport,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
     let spec = FleetSpec {
         devices,
         macs,
@@ -64,15 +56,7 @@ async fn preissued(
         concurrency: 4,
         resume_tls: false,
     };
-    let (enrolled, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
-    enrolled
+    support::preissued_fleet(stack, &stack.device_url, transport, spec).await
 }
 
 /// Each device waits for its next push (after `seen` of them), wakes and runs a session, which

@@ -6,8 +6,8 @@
 //! on the survivors.
 
 use devsim::admin::{count, AdminApi};
-use devsim::sim::fleet::{self, FleetSpec, Provisioning};
-use devsim::sim::{SimConfig, SimDevice, Stats, Transport};
+use devsim::sim::fleet::FleetSpec;
+use devsim::sim::{SimDevice, Transport};
 use mdm_api::commands::DeliveryStatus;
 use serde_json::json;
 use std::collections::HashSet;
@@ -40,13 +40,6 @@ async fn calls(metrics: SocketAddr) -> f64 {
 }
 
 async fn enroll(stack: &Stack, device_url: &str, first: usize) -> Vec<SimDevice> {
-    let config = Arc::new(SimConfig::new(
-        device_url,
-        &stack.device_ca.cert_pem(),
-        Transport::Mtls,
-        testkit::pki::PUSH_TOPIC,
-    ));
-    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
     let spec = FleetSpec {
         devices: DEVICES_PER_PROXY,
         macs: 0,
@@ -56,15 +49,7 @@ async fn enroll(stack: &Stack, device_url: &str, first: usize) -> Vec<SimDevice>
         concurrency: DEVICES_PER_PROXY,
         resume_tls: false,
     };
-    let (devices, failures) = fleet::enroll_fleet(
-        &spec,
-        &Provisioning::Preissued { ca },
-        &config,
-        &Stats::default(),
-    )
-    .await;
-    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
-    devices
+    support::preissued_fleet(stack, device_url, Transport::Mtls, spec).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,11 +6,38 @@
 
 pub mod admin;
 
-use devsim::sim::{SimDevice, SimError};
+use devsim::sim::fleet::{self, FleetSpec, Provisioning};
+use devsim::sim::{SimConfig, SimDevice, SimError, Stats, Transport};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// `spec`'s devices, with identities issued up front by the stack's device CA, enrolled at
+/// `device_url` over `transport`; every one of them must enroll.
+pub async fn preissued_fleet(
+    stack: &testkit::Stack,
+    device_url: &str,
+    transport: Transport,
+    spec: FleetSpec,
+) -> Vec<SimDevice> {
+    let config = Arc::new(SimConfig::new(
+        device_url,
+        &stack.device_ca.cert_pem(),
+        transport,
+        testkit::pki::PUSH_TOPIC,
+    ));
+    let ca = fleet::key_pair(&stack.device_ca.cert_pem(), &stack.device_ca.key_pem()).expect("CA");
+    let (enrolled, failures) = fleet::enroll_fleet(
+        &spec,
+        &Provisioning::Preissued { ca },
+        &config,
+        &Stats::default(),
+    )
+    .await;
+    assert!(failures.is_empty(), "{failures:?}\n{}", stack.logs());
+    enrolled
+}
 
 /// Failures seen (HTTP statuses, errors), by who saw them, with counts.
 pub type Seen = Arc<Mutex<BTreeMap<String, usize>>>;

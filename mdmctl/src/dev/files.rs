@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Owner read/write only: keys, the admin token, dev.json.
@@ -50,6 +50,15 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 /// Writes a file everyone may read (0644).
 pub fn write_public(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     write(path, contents, PUBLIC)
+}
+
+/// Creates `dir` and its parents, readable by the owner only (they hold keys and tokens).
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Reads a text file, saying which one when it cannot.

@@ -12,7 +12,6 @@
 //! ```
 
 use anyhow::Context;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// A certificate and its key on disk.
@@ -43,11 +42,7 @@ impl Layout {
     /// Creates the directories (owner-only: they hold keys and the admin token).
     pub fn create(&self) -> anyhow::Result<()> {
         for dir in [self.root.clone(), self.pki_dir(), self.logs_dir()] {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            super::files::create_private_dir(&dir)?;
         }
         Ok(())
     }

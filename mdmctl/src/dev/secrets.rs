@@ -76,7 +76,7 @@ impl Secrets {
 }
 
 /// 32 random bytes from OpenSSL's generator.
-fn random_bytes() -> anyhow::Result<[u8; 32]> {
+pub fn random_bytes() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
     openssl::rand::rand_bytes(&mut bytes).context("drawing random bytes")?;
     Ok(bytes)

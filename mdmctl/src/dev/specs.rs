@@ -187,7 +187,10 @@ impl Inputs<'_> {
         env.extend(pairs(&[
             ("MDM_ADMIN_CERT_FILE", string(&path(&server.cert))),
             ("MDM_ADMIN_KEY_FILE", string(&path(&server.key))),
-            ("MDM_ADMIN_TOKENS", self.admin_tokens()),
+            (
+                "MDM_ADMIN_TOKENS",
+                admin_tokens(ADMIN_TOKEN_NAME, &self.secrets.admin_token_sha256()).to_string(),
+            ),
             (
                 "MDM_ADMIN_SECRET_KEY",
                 string(&self.secrets.admin_secret_key),
@@ -244,11 +247,6 @@ impl Inputs<'_> {
             ("MDM_PROXY_SHUTDOWN_GRACE_SECS", "0".into()),
         ]));
         self.spec(PROXY, env)
-    }
-
-    /// The development token ([`admin_tokens`]).
-    fn admin_tokens(&self) -> String {
-        admin_tokens(ADMIN_TOKEN_NAME, &self.secrets.admin_token_sha256()).to_string()
     }
 
     /// What every service shares: its API (gRPC, or HTTPS for admin-svc) on `port`, metrics on

@@ -29,11 +29,9 @@ pub struct Inputs<'a> {
     pub topic: &'a str,
     /// PayloadOrganization and the O of issued identities.
     pub organization: &'a str,
-    /// The certificate the proxy serves devices: the operator's, or the stack's own.
+    /// The certificate the proxy serves devices: the operator's, or the stack's own
+    /// (`layout.server()`).
     pub device_server: &'a PemPair,
-    /// Whether that is the stack's own certificate (issued by the device CA): then devices are
-    /// told to trust that CA.
-    pub own_server_certificate: bool,
     /// Whether OTA enrollment also believes the simulated Apple device CA (simulated devices).
     pub trust_simulated_apple_ca: bool,
 }
@@ -76,7 +74,7 @@ impl Inputs<'_> {
         );
         insert(&mut enrollment, "topic", self.topic);
         insert(&mut enrollment, "organization", self.organization);
-        if self.own_server_certificate {
+        if self.own_server_certificate() {
             insert(&mut enrollment, "server_ca_file", &path(&ca.cert));
         }
         if self.trust_simulated_apple_ca {
@@ -133,6 +131,12 @@ impl Inputs<'_> {
         file
     }
 
+    /// Whether devices meet the stack's own certificate (issued by the device CA): then they
+    /// are told to trust that CA.
+    pub fn own_server_certificate(&self) -> bool {
+        *self.device_server == self.layout.server()
+    }
+
     /// `https://<hostname>:<port>`; the host name is bracketed when it is an IPv6 address.
     pub fn url(&self, port: u16) -> String {
         if self.hostname.contains(':') {
@@ -167,7 +171,14 @@ mod tests {
 
     fn with_inputs(own: bool, check: impl FnOnce(Inputs<'_>)) {
         let layout = Layout::new(Path::new("/state")).expect("layout");
-        let device_server = layout.server();
+        let device_server = if own {
+            layout.server()
+        } else {
+            PemPair {
+                cert: "/state/pki/provided-server.pem".into(),
+                key: "/state/pki/provided-server.key".into(),
+            }
+        };
         let secrets = Secrets {
             admin_token: "abc".into(),
             enroll_secret_key: "ZW5yb2xs".into(),
@@ -184,7 +195,6 @@ mod tests {
             topic: "com.apple.mgmt.External.t",
             organization: "Example",
             device_server: &device_server,
-            own_server_certificate: own,
             trust_simulated_apple_ca: own,
         });
     }
@@ -284,7 +294,6 @@ mod tests {
             topic: "t",
             organization: "o",
             device_server: &device_server,
-            own_server_certificate: true,
             trust_simulated_apple_ca: false,
         };
         assert_eq!(inputs.url(8443), "https://[2001:db8::1]:8443");

@@ -7,11 +7,10 @@ use crate::dev::certs::KeyedCert;
 use crate::dev::files;
 use crate::dev::layout::{Layout, PemPair};
 use crate::dev::pki::DevPki;
-use crate::dev::secrets::Secrets;
+use crate::dev::secrets::{self, Secrets};
 use crate::exit::Failure;
 use anyhow::Context;
 use std::net::IpAddr;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Names the stack's own server certificate always carries: this machine (the published ports
@@ -60,7 +59,7 @@ pub fn init(args: &InitArgs) -> anyhow::Result<String> {
         layout.pki_dir(),
         state.config_dir(),
     ] {
-        create_private_dir(&dir)?;
+        files::create_private_dir(&dir)?;
     }
 
     let (secrets, new_secrets) = Secrets::load_or_create(&layout.secrets_file())?;
@@ -71,7 +70,6 @@ pub fn init(args: &InitArgs) -> anyhow::Result<String> {
     let mut made = pki.made.clone();
     let device_server = device_server_certificate(args.tls_dir.as_deref(), &state, &mut made)?
         .unwrap_or_else(|| layout.server());
-    let own_server_certificate = device_server == layout.server();
     let topic = args
         .push_topic
         .as_deref()
@@ -93,7 +91,6 @@ pub fn init(args: &InitArgs) -> anyhow::Result<String> {
         topic,
         organization: &args.organization,
         device_server: &device_server,
-        own_server_certificate,
         trust_simulated_apple_ca: args.trust_simulated_apple_ca,
     };
     for (service, file) in inputs.all() {
@@ -225,19 +222,9 @@ fn load_or_create_password(path: &Path) -> anyhow::Result<(String, bool)> {
         );
         return Ok((password, false));
     }
-    let mut bytes = [0u8; 24];
-    openssl::rand::rand_bytes(&mut bytes).context("drawing random bytes")?;
-    let password = hex::encode(bytes);
+    let password = hex::encode(secrets::random_bytes()?);
     files::write_private(path, password.as_bytes())?;
     Ok((password, true))
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     required(&args.fleet.admin_url, "--admin-url")?;
     required(
-        &args.fleet.admin_token()?,
+        &args.fleet.admin_token,
         "--admin-token or --admin-token-file",
     )?;
     anyhow::ensure!(

@@ -188,15 +188,20 @@ pub struct FleetArgs {
 }
 
 impl FleetArgs {
-    /// The admin token: --admin-token, or the first line of --admin-token-file.
-    pub fn admin_token(&self) -> anyhow::Result<Option<String>> {
-        match &self.admin_token_file {
-            Some(path) => Ok(read(path)?
+    /// Fills what was not given: the admin token from the first line of --admin-token-file,
+    /// then the rest from --dev-json, which is answered for the caller's own keys.
+    fn complete(&mut self) -> anyhow::Result<Option<DevJson>> {
+        if let Some(path) = &self.admin_token_file {
+            self.admin_token = read(path)?
                 .lines()
                 .next()
-                .map(|line| line.trim().to_owned())),
-            None => Ok(self.admin_token.clone()),
+                .map(|line| line.trim().to_owned());
         }
+        let dev = DevJson::of(self)?;
+        if let Some(dev) = &dev {
+            self.fill_from(dev);
+        }
+        Ok(dev)
     }
 
     /// Fills what was not given from `dev`.
@@ -216,10 +221,9 @@ impl FleetArgs {
 }
 
 impl RunArgs {
-    /// Fills what was not given from --dev-json, the push feed included.
+    /// Fills what was not given from --admin-token-file and --dev-json, the push feed included.
     pub fn with_dev_json(mut self) -> anyhow::Result<RunArgs> {
-        if let Some(dev) = DevJson::of(&self.fleet)? {
-            self.fleet.fill_from(&dev);
+        if let Some(dev) = self.fleet.complete()? {
             fill(&mut self.push_feed, dev.text("push_feed_url"));
         }
         Ok(self)
@@ -227,11 +231,9 @@ impl RunArgs {
 }
 
 impl BenchArgs {
-    /// Fills what was not given from --dev-json.
+    /// Fills what was not given from --admin-token-file and --dev-json.
     pub fn with_dev_json(mut self) -> anyhow::Result<BenchArgs> {
-        if let Some(dev) = DevJson::of(&self.fleet)? {
-            self.fleet.fill_from(&dev);
-        }
+        self.fleet.complete()?;
         Ok(self)
     }
 }

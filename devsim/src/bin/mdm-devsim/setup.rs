@@ -24,8 +24,8 @@ pub struct Fleet {
 /// Enrolls the fleet `args` describes; fails if any device could not enroll.
 pub async fn enroll(args: &FleetArgs) -> anyhow::Result<Fleet> {
     let ca_pem = read(required(&args.ca_file, "--ca-file")?)?;
-    let admin = match (&args.admin_url, args.admin_token()?) {
-        (Some(url), Some(token)) => Some(AdminApi::new(url, &token, &ca_pem)?),
+    let admin = match (&args.admin_url, &args.admin_token) {
+        (Some(url), Some(token)) => Some(AdminApi::new(url, token, &ca_pem)?),
         _ => None,
     };
     let base = Arc::new(SimConfig {
