@@ -65,6 +65,9 @@ pub async fn run(
     )?;
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    if let Some(batches) = store.cycle_batches() {
+        metrics::register_cycle_batches(&mut registry, batches);
+    }
     let grpc_calls = service_kit::grpc::RequestCounter::register(&mut registry);
     let observability = observe::Observability::with_peers(
         registry,

@@ -83,3 +83,17 @@ impl Metrics {
         m
     }
 }
+
+/// The batching of report cycles on PostgreSQL ([`crate::store::BatchCounters`]).
+pub fn register_cycle_batches(registry: &mut Registry, batches: &crate::store::BatchCounters) {
+    registry.register(
+        "mdm_cycle_statements",
+        "Statements that ran device report cycles (a batch of devices, or one alone)",
+        batches.statements.clone(),
+    );
+    registry.register(
+        "mdm_cycles_batched",
+        "Report cycles that ran in one statement with other devices' cycles",
+        batches.batched.clone(),
+    );
+}

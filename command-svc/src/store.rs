@@ -1,13 +1,13 @@
 //! The command queue on SQLite or PostgreSQL.
 //!
 //! The hot path is the report cycle ([`QueueStore::cycle`]): on PostgreSQL one statement
-//! (record the status, pick the head of the queue, mark it sent) and one commit per device
-//! request; on SQLite its three indexed steps ([`QueueStore::record_status`],
+//! (record the status, pick the head of the queue, mark it sent) and one commit for the
+//! requests of all devices asking at that moment; on SQLite its three indexed steps ([`QueueStore::record_status`],
 //! [`QueueStore::next_command`], [`QueueStore::mark_sent`]). Its cost does not grow with the size
 //! of the history.
 //!
 //! # Layout
-//! - `cycle`: the report cycle.
+//! - `cycle`: the report cycle, and `cycle::batch` running many devices' cycles at once.
 //! - [`enqueue`](QueueStore::enqueue): one command row plus one delivery per target, in bulk.
 //! - `history`: commands and deliveries as administrators read them.
 //! - `retention`: expiry and purging, so tables stay bounded.
@@ -23,6 +23,8 @@ mod retention;
 mod rows;
 mod schedules;
 
+pub use cycle::batch::BatchCounters;
+use cycle::batch::Batcher;
 pub use cycle::{Cycle, Reported};
 pub use enqueue::{EnqueueOutcome, NewCommand, Target};
 pub use history::CommandFilter;
@@ -36,6 +38,7 @@ use mdm_core::CommandStatus;
 use service_kit::db::{BeginWrite, Db};
 use service_kit::events::NewEvent;
 use service_kit::with_db;
+use std::sync::Arc;
 
 /// The migrations of each engine, run at start; the diagnosis compares them with what the
 /// database records.
@@ -62,13 +65,23 @@ pub struct QueueStore {
     db: Db,
     /// Whether command events go to the outbox (`[events] outbox`).
     events: bool,
+    /// Runs the cycles of devices asking at once together (PostgreSQL only).
+    batcher: Option<Arc<Batcher>>,
 }
 
 impl QueueStore {
     /// Wraps a pool and runs the migrations for its engine.
     pub async fn open(db: Db) -> Result<QueueStore, Error> {
         db.migrate(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await?;
-        Ok(QueueStore { db, events: true })
+        let batcher = match &db {
+            Db::Postgres(pool) => Some(Batcher::start(pool.clone())),
+            Db::Sqlite(_) => None,
+        };
+        Ok(QueueStore {
+            db,
+            events: true,
+            batcher,
+        })
     }
 
     /// With or without command events in the outbox (cancellations and expiries are always
@@ -76,6 +89,11 @@ impl QueueStore {
     pub fn with_events(mut self, events: bool) -> QueueStore {
         self.events = events;
         self
+    }
+
+    /// How the cycles were batched (PostgreSQL; `None` on SQLite, where each runs alone).
+    pub fn cycle_batches(&self) -> Option<&BatchCounters> {
+        self.batcher.as_ref().map(|b| b.counters())
     }
 
     /// The pool, for readiness checks and shutdown.

@@ -5,7 +5,7 @@ use crate::checkin::{unlock_token_context, CheckinService};
 use crate::error::Error;
 use crate::provisioning::Provisioning;
 use crate::store::{
-    self, AuditQuery, DeviceFilter, DeviceOrder, EnrollmentRecord, EnrollmentStatus,
+    self, AuditQuery, Authorized, DeviceFilter, DeviceOrder, EnrollmentRecord, EnrollmentStatus,
     EnrollmentStore,
 };
 use mdm_proto::v1::enrollment_server::Enrollment;
@@ -167,25 +167,45 @@ impl Enrollment for EnrollmentApi {
             ..claim
         })
         .map_err(Error::from)?;
-        let policy = match &self.revocation {
-            Some(provisioning) => {
+        // A command report asks for the device channel's binding too, read with the
+        // certificate in one statement.
+        let device_id = claim.device_id().as_str().to_owned();
+        let (policy, bound_generation) = match &self.revocation {
+            Some(provisioning) if request.command_channel => {
                 provisioning
-                    .admission_policy(claim.cert_sha256().as_bytes(), &request.cert_der, requested)
+                    .admit_to_device(
+                        claim.cert_sha256().as_bytes(),
+                        &request.cert_der,
+                        requested,
+                        &device_id,
+                    )
                     .await?
             }
-            None => requested,
+            Some(provisioning) => {
+                let policy = provisioning
+                    .admission_policy(claim.cert_sha256().as_bytes(), &request.cert_der, requested)
+                    .await?;
+                (policy, None)
+            }
+            None => (requested, None),
         };
         let identity = claim.under(policy).map_err(Error::from)?;
         let generation = if request.command_channel {
-            let device_id = identity.device_id().as_str();
-            let authorized = self
-                .store
-                .authorize_device(device_id, identity.cert_sha256().as_bytes())
-                .await?;
+            let authorized = match bound_generation {
+                Some(generation) => Authorized {
+                    generation,
+                    rebound: false,
+                },
+                None => {
+                    self.store
+                        .authorize_device(&device_id, identity.cert_sha256().as_bytes())
+                        .await?
+                }
+            };
             if authorized.rebound {
                 // The certificate it replaced may be cached by any edge.
                 self.admissions
-                    .publish(Event::Device(device_id.to_owned()))
+                    .publish(Event::Device(device_id.clone()))
                     .await;
             }
             let mut generation = authorized.generation;

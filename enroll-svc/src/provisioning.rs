@@ -37,7 +37,7 @@ use scep::ScepServer;
 use service_kit::db::Db;
 use service_kit::secrets::SecretBox;
 use std::sync::Arc;
-use store::{Flow, IssuedCertificate, PkiStore};
+use store::{Flow, IssuedCertificate, IssuedFacts, PkiStore};
 
 /// The largest certificate kept from the edge (a device identity is 1 to 2 KiB).
 const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
@@ -180,13 +180,47 @@ impl Provisioning {
         der: &[u8],
         requested: IdentityPolicy,
     ) -> Result<IdentityPolicy, Error> {
-        let issued = self.issued(cert_sha256).await?;
+        let issued = self.issued(cert_sha256).await?.map(|cert| IssuedFacts {
+            serial: cert.serial,
+            flow: cert.flow,
+            revoked: cert.revoked_at.is_some(),
+        });
+        self.decide(cert_sha256, der, requested, issued).await
+    }
+
+    /// [`Provisioning::admission_policy`] for a device channel's command report, and with it
+    /// the channel's generation when it is active and bound to this certificate (`None`: the
+    /// binding must be checked in full, [`crate::store::EnrollmentStore::authorize_device`]), read
+    /// in one statement: every device session that misses the edges' admission cache asks.
+    pub async fn admit_to_device(
+        &self,
+        cert_sha256: &[u8],
+        der: &[u8],
+        requested: IdentityPolicy,
+        device_id: &str,
+    ) -> Result<(IdentityPolicy, Option<i64>), Error> {
+        let admission = self.store.admission(cert_sha256, Some(device_id)).await?;
+        let policy = self
+            .decide(cert_sha256, der, requested, admission.issued)
+            .await?;
+        Ok((policy, admission.bound_generation))
+    }
+
+    /// The policy for a certificate this CA issued as `issued` (`None`: another CA's, kept
+    /// when the edge forwarded its `der`), or why it is refused.
+    async fn decide(
+        &self,
+        cert_sha256: &[u8],
+        der: &[u8],
+        requested: IdentityPolicy,
+        issued: Option<IssuedFacts>,
+    ) -> Result<IdentityPolicy, Error> {
         if issued.is_none() && !der.is_empty() && !self.kept_foreign.contains_key(cert_sha256) {
             self.remember_foreign(cert_sha256, der).await?;
             self.kept_foreign.insert(cert_sha256.to_vec(), ());
         }
         match issued {
-            Some(cert) if cert.revoked_at.is_some() => Err(Error::Revoked(cert.serial)),
+            Some(cert) if cert.revoked => Err(Error::Revoked(cert.serial)),
             Some(cert) if cert.flow == Flow::Ota => Err(Error::IdentityMismatch(format!(
                 "certificate {} is the OTA enrollment identity, not an MDM identity",
                 cert.serial

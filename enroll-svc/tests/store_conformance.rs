@@ -303,6 +303,72 @@ macro_rules! store_suite {
             }
 
             #[tokio::test]
+            async fn a_device_reported_several_times_in_a_batch_merges_in_order() {
+                let Some(f) = store().await else { return };
+                authenticate(&f.store, "D3", &CERT_A).await.expect("auth");
+                authenticate(&f.store, "D4", &[9u8; 32])
+                    .await
+                    .expect("auth");
+                let facts = |os: Option<&str>, name: Option<&str>| InventoryUpdate {
+                    os_version: os.map(Into::into),
+                    device_name: name.map(Into::into),
+                    ..Default::default()
+                };
+                let apps = InventoryUpdate {
+                    apps: Some(vec![InstalledApp {
+                        identifier: "com.a".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                };
+                assert!(f
+                    .store
+                    .update_inventory("D3", 1_500, &facts(Some("1.5"), Some("first")))
+                    .await
+                    .expect("apply"));
+                let (stale, second, third, late) = (
+                    facts(Some("1.0"), Some("stale")),
+                    facts(Some("2.0"), None),
+                    facts(None, Some("new")),
+                    facts(Some("2.5"), None),
+                );
+                let d4 = facts(Some("x"), None);
+                let report = |id, reported_at, update| InventoryReport {
+                    id,
+                    reported_at,
+                    update,
+                };
+                let applied = f
+                    .store
+                    .update_inventories(&[
+                        report("D3", 1_000, &stale),
+                        report("D4", 10, &d4),
+                        report("D3", 2_000, &second),
+                        report("D4", 20, &apps),
+                        report("D3", 3_000, &third),
+                        report("D3", 2_500, &late),
+                    ])
+                    .await
+                    .expect("apply");
+                assert_eq!(
+                    applied, 4,
+                    "older than the record when their turn came: two"
+                );
+                let d3 = f.store.get("D3").await.expect("get").expect("exists");
+                assert_eq!(d3.facts.os_version.as_deref(), Some("2.0"));
+                assert_eq!(d3.facts.device_name.as_deref(), Some("new"));
+                assert_eq!(d3.inventory.inventory_updated_at, Some(3_000));
+                let d4 = f.store.get("D4").await.expect("get").expect("exists");
+                assert_eq!(
+                    d4.facts.os_version.as_deref(),
+                    Some("x"),
+                    "kept by the app list"
+                );
+                assert_eq!(d4.inventory.app_count, Some(1));
+                assert_eq!(d4.inventory.inventory_updated_at, Some(20));
+            }
+
+            #[tokio::test]
             async fn token_update_needs_an_active_enrollment_and_its_certificate() {
                 let Some(f) = store().await else { return };
                 let err = f

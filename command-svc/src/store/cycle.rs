@@ -5,20 +5,22 @@
 //! command sent, so a command round trip costs one network round trip and one commit instead
 //! of three and two. All CTEs read one snapshot, in which the command just answered still looks
 //! queued: the head is therefore chosen among the others, which is what both outcomes need (a
-//! final status dequeues it; a NotNow skips it for the rest of the connection). SQLite has no
-//! data-modifying CTEs; there the three statements run in turn, as cheap as they are in-process.
+//! final status dequeues it; a NotNow skips it for the rest of the connection). The cycles of
+//! devices asking at the same moment run as one such statement over arrays ([`batch`]). SQLite
+//! has no data-modifying CTEs; there the three statements run in turn, as cheap as they are
+//! in-process.
 //!
 //! Only deliveries of the device's current generation (or of generation 0, queued before the
 //! enrollment was known) are served. On Idle, the start of a session, deliveries left from an
 //! earlier generation are marked superseded in the same statement; the `next` CTE never picks
 //! them, so no row is touched by two CTEs.
 
-use super::{NextCommand, QueueStore};
+pub(super) mod batch;
+
+use super::{DeliveryStatus, NextCommand, QueueStore};
 use crate::error::Error;
 use mdm_core::CommandStatus;
-use service_kit::db::Db;
-
-use super::DeliveryStatus;
+use sqlx::PgPool;
 
 /// The status a device reported for a command.
 #[derive(Debug, Clone, Copy)]
@@ -118,11 +120,94 @@ type CycleRow = (
     Option<i64>,
 );
 
+/// One device request's cycle, owned: what [`QueueStore::cycle`] was asked, as it travels to
+/// the batcher ([`batch`]).
+#[derive(Debug, Clone)]
+pub(super) struct CycleInput {
+    pub enrollment_id: String,
+    pub generation: i64,
+    pub reported: Option<ReportedOwned>,
+    pub connection_id: String,
+    pub idle: bool,
+    pub now: i64,
+    /// Whether command events are recorded.
+    pub events: bool,
+}
+
+/// [`Reported`], owned.
+#[derive(Debug, Clone)]
+pub(super) struct ReportedOwned {
+    pub command_uuid: String,
+    pub status: CommandStatus,
+    pub body: Vec<u8>,
+    pub inventory: Option<Vec<u8>>,
+}
+
+impl CycleInput {
+    /// The status the device reported (Idle when it answered no command).
+    pub(super) fn reported_status(&self) -> CommandStatus {
+        self.reported
+            .as_ref()
+            .map_or(CommandStatus::Idle, |r| r.status)
+    }
+}
+
+/// The next command a cycle row names, if any.
+pub(super) fn next_command(
+    uuid: Option<String>,
+    request_type: Option<String>,
+    payload: Option<Vec<u8>>,
+    sent_at: Option<i64>,
+) -> Option<NextCommand> {
+    match (uuid, request_type, payload) {
+        (Some(command_uuid), Some(request_type), Some(payload)) => Some(NextCommand {
+            command_uuid,
+            request_type,
+            payload,
+            sent_before: sent_at.is_some(),
+        }),
+        _ => None,
+    }
+}
+
+/// One cycle in one statement (PostgreSQL): what a batch of one runs.
+pub(super) async fn run_one(pool: &PgPool, input: &CycleInput) -> Result<Cycle, sqlx::Error> {
+    let reported = input.reported.as_ref();
+    let (sql, status) = match reported.map(|r| r.status) {
+        None | Some(CommandStatus::Idle) => (AFTER_IDLE, ""),
+        Some(CommandStatus::NotNow) => (AFTER_NOT_NOW, ""),
+        Some(status) => (AFTER_FINAL, DeliveryStatus::from_final(status).as_str()),
+    };
+    let reported_status = input.reported_status();
+    let (recorded, uuid, request_type, payload, sent_at): CycleRow = sqlx::query_as(sql)
+        .bind(&input.enrollment_id)
+        .bind(reported.map(|r| r.command_uuid.as_str()))
+        .bind(status)
+        .bind(reported.map_or(&[][..], |r| r.body.as_slice()))
+        .bind(input.now)
+        .bind(&input.connection_id)
+        .bind(input.idle)
+        .bind(input.generation)
+        .bind(reported.and_then(|r| r.inventory.as_deref()))
+        .bind(event_type(reported_status))
+        .bind(reported_status.as_str())
+        .bind(input.events)
+        .fetch_one(pool)
+        .await?;
+    Ok(Cycle {
+        recorded: recorded > 0,
+        next: next_command(uuid, request_type, payload, sent_at),
+    })
+}
+
 impl QueueStore {
     /// Records `reported` (if the device answered a command) and answers the next command for
     /// `enrollment_id` in its `generation` on `connection_id`, noted as sent. `idle` starts the
     /// connection over (commands it answered NotNow to are offered again, and those of earlier
     /// generations are superseded).
+    ///
+    /// On PostgreSQL the cycles of devices asking at the same moment run together, one statement
+    /// and one commit for all of them ([`batch`]).
     pub async fn cycle(
         &self,
         enrollment_id: &str,
@@ -132,7 +217,7 @@ impl QueueStore {
         idle: bool,
         now: i64,
     ) -> Result<Cycle, Error> {
-        let Db::Postgres(pool) = &self.db else {
+        let Some(batcher) = &self.batcher else {
             return self
                 .cycle_in_steps(
                     enrollment_id,
@@ -144,40 +229,21 @@ impl QueueStore {
                 )
                 .await;
         };
-        let (sql, status) = match reported.map(|r| r.status) {
-            None | Some(CommandStatus::Idle) => (AFTER_IDLE, ""),
-            Some(CommandStatus::NotNow) => (AFTER_NOT_NOW, ""),
-            Some(status) => (AFTER_FINAL, DeliveryStatus::from_final(status).as_str()),
-        };
-        let reported_status = reported.map_or(CommandStatus::Idle, |r| r.status);
-        let (recorded, uuid, request_type, payload, sent_at): CycleRow = sqlx::query_as(sql)
-            .bind(enrollment_id)
-            .bind(reported.map(|r| r.command_uuid))
-            .bind(status)
-            .bind(reported.map_or(&[][..], |r| r.body))
-            .bind(now)
-            .bind(connection_id)
-            .bind(idle)
-            .bind(generation)
-            .bind(reported.and_then(|r| r.inventory))
-            .bind(event_type(reported_status))
-            .bind(reported_status.as_str())
-            .bind(self.events)
-            .fetch_one(pool)
-            .await?;
-        let next = match (uuid, request_type, payload) {
-            (Some(command_uuid), Some(request_type), Some(payload)) => Some(NextCommand {
-                command_uuid,
-                request_type,
-                payload,
-                sent_before: sent_at.is_some(),
+        let input = CycleInput {
+            enrollment_id: enrollment_id.to_owned(),
+            generation,
+            reported: reported.map(|r| ReportedOwned {
+                command_uuid: r.command_uuid.to_owned(),
+                status: r.status,
+                body: r.body.to_vec(),
+                inventory: r.inventory.map(<[u8]>::to_vec),
             }),
-            _ => None,
+            connection_id: connection_id.to_owned(),
+            idle,
+            now,
+            events: self.events,
         };
-        Ok(Cycle {
-            recorded: recorded > 0,
-            next,
-        })
+        Ok(batcher.cycle(input).await?)
     }
 
     async fn cycle_in_steps(

@@ -18,7 +18,7 @@ pub mod foreign;
 pub mod sessions;
 pub mod tokens;
 
-pub use certificates::{BoundCertificate, IssuedCertificate, IssuedRecord};
+pub use certificates::{Admission, BoundCertificate, IssuedCertificate, IssuedFacts, IssuedRecord};
 pub use challenges::{Challenge, ChallengeCheck, NewChallenge};
 pub use foreign::ForeignCertificate;
 pub use sessions::{NewSession, Session};

@@ -108,7 +108,10 @@ impl EnrollmentStore {
 
     /// Applies `reports` in order, all or none: one transaction for a batch, and a single
     /// statement for one report without an app list (what most results, DeviceInformation and
-    /// SecurityInfo, are). Answers how many were applied.
+    /// SecurityInfo, are). In a batch, the reports without app lists go in rounds, each device's
+    /// first in one statement, its second in the next, and so on: a device's reports still apply
+    /// in order, each merged over the one before or dropped as older than the record. Answers
+    /// how many were applied.
     pub async fn update_inventories(
         &self,
         reports: &[InventoryReport<'_>],
@@ -122,18 +125,23 @@ impl EnrollmentStore {
             }
             let mut tx = pool.begin_write().await?;
             let mut applied = 0;
-            for report in reports {
-                let done = update_record(report).execute(&mut *tx).await?;
-                if done.rows_affected() == 0 {
-                    continue;
-                }
-                applied += 1;
-                if let Some(apps) = &report.update.apps {
-                    sqlx::query("DELETE FROM installed_apps WHERE enrollment_id = $1")
-                        .bind(report.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_apps(&mut tx, report.id, apps).await?;
+            for round in rounds(reports) {
+                let (plain, with_apps): (Vec<_>, Vec<_>) =
+                    round.into_iter().partition(|r| r.update.apps.is_none());
+                applied += tx.update_records(&plain).await?;
+                for report in with_apps {
+                    let done = update_record(report).execute(&mut *tx).await?;
+                    if done.rows_affected() == 0 {
+                        continue;
+                    }
+                    applied += 1;
+                    if let Some(apps) = &report.update.apps {
+                        sqlx::query("DELETE FROM installed_apps WHERE enrollment_id = $1")
+                            .bind(report.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        insert_apps(&mut tx, report.id, apps).await?;
+                    }
                 }
             }
             tx.commit().await?;
@@ -154,6 +162,113 @@ impl EnrollmentStore {
         .fetch_all(pool)
         .await)?;
         Ok(rows)
+    }
+}
+
+/// `reports` in rounds: the first report of each device, then the second of each, and so on,
+/// each round in the order the reports came.
+fn rounds<'r, 'q>(reports: &'r [InventoryReport<'q>]) -> Vec<Vec<&'r InventoryReport<'q>>> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut rounds: Vec<Vec<&InventoryReport>> = Vec::new();
+    for report in reports {
+        let round = seen.entry(report.id).or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(report);
+        *round += 1;
+    }
+    rounds
+}
+
+/// Applies reports of distinct devices without app lists: one statement on PostgreSQL (the
+/// record [`UPDATE`] over arrays), one per report on SQLite (in-process, as cheap).
+trait UpdateRecords {
+    async fn update_records(
+        &mut self,
+        reports: &[&InventoryReport<'_>],
+    ) -> Result<usize, sqlx::Error>;
+}
+
+impl UpdateRecords for Transaction<'_, Postgres> {
+    async fn update_records(
+        &mut self,
+        reports: &[&InventoryReport<'_>],
+    ) -> Result<usize, sqlx::Error> {
+        if reports.is_empty() {
+            return Ok(0);
+        }
+        let text = |f: fn(&InventoryUpdate) -> &Option<String>| -> Vec<Option<&str>> {
+            reports.iter().map(|r| f(r.update).as_deref()).collect()
+        };
+        let number = |f: fn(&InventoryUpdate) -> Option<f64>| -> Vec<Option<f64>> {
+            reports.iter().map(|r| f(r.update)).collect()
+        };
+        let flag = |f: fn(&InventoryUpdate) -> Option<bool>| -> Vec<Option<bool>> {
+            reports.iter().map(|r| f(r.update)).collect()
+        };
+        let ids: Vec<&str> = reports.iter().map(|r| r.id).collect();
+        let reported_at: Vec<i64> = reports.iter().map(|r| r.reported_at).collect();
+        let done = sqlx::query(
+            "UPDATE enrollments e SET
+                device_name = COALESCE(u.device_name, e.device_name),
+                os_version = COALESCE(u.os_version, e.os_version),
+                build_version = COALESCE(u.build_version, e.build_version),
+                model = COALESCE(u.model, e.model), model_name = COALESCE(u.model_name, e.model_name),
+                product_name = COALESCE(u.product_name, e.product_name),
+                serial_number = COALESCE(u.serial_number, e.serial_number),
+                imei = COALESCE(u.imei, e.imei), meid = COALESCE(u.meid, e.meid),
+                capacity_gb = COALESCE(u.capacity_gb, e.capacity_gb),
+                available_gb = COALESCE(u.available_gb, e.available_gb),
+                battery_level = COALESCE(u.battery_level, e.battery_level),
+                supervised = COALESCE(u.supervised, e.supervised),
+                encrypted = COALESCE(u.encrypted, e.encrypted),
+                passcode_present = COALESCE(u.passcode_present, e.passcode_present),
+                inventory_updated_at = u.reported_at
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                         $12::float8[], $13::float8[], $14::float8[], $15::bool[], $16::bool[],
+                         $17::bool[])
+                AS u (id, reported_at, device_name, os_version, build_version, model, model_name,
+                      product_name, serial_number, imei, meid, capacity_gb, available_gb,
+                      battery_level, supervised, encrypted, passcode_present)
+             WHERE e.id = u.id
+               AND (e.inventory_updated_at IS NULL OR e.inventory_updated_at <= u.reported_at)",
+        )
+        .bind(ids)
+        .bind(reported_at)
+        .bind(text(|u| &u.device_name))
+        .bind(text(|u| &u.os_version))
+        .bind(text(|u| &u.build_version))
+        .bind(text(|u| &u.model))
+        .bind(text(|u| &u.model_name))
+        .bind(text(|u| &u.product_name))
+        .bind(text(|u| &u.serial_number))
+        .bind(text(|u| &u.imei))
+        .bind(text(|u| &u.meid))
+        .bind(number(|u| u.capacity_gb))
+        .bind(number(|u| u.available_gb))
+        .bind(number(|u| u.battery_level))
+        .bind(flag(|u| u.supervised))
+        .bind(flag(|u| u.encrypted))
+        .bind(flag(|u| u.passcode_present))
+        .execute(&mut **self)
+        .await?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+}
+
+impl UpdateRecords for Transaction<'_, Sqlite> {
+    async fn update_records(
+        &mut self,
+        reports: &[&InventoryReport<'_>],
+    ) -> Result<usize, sqlx::Error> {
+        let mut applied = 0;
+        for report in reports {
+            let done = update_record(report).execute(&mut **self).await?;
+            applied += usize::from(done.rows_affected() > 0);
+        }
+        Ok(applied)
     }
 }
 

@@ -34,6 +34,28 @@ pub struct IssuedRecord {
     pub der: Vec<u8>,
 }
 
+/// What [`PkiStore::admission`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The certificate, if this CA issued it.
+    pub issued: Option<IssuedFacts>,
+    /// The device channel's generation, if it is active and bound to the certificate.
+    pub bound_generation: Option<i64>,
+}
+
+/// What admission needs of an issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedFacts {
+    /// Lowercase hex serial.
+    pub serial: String,
+    /// How it was issued.
+    pub flow: Flow,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+type AdmissionRow = (Option<String>, Option<String>, Option<i64>, Option<i64>);
+
 /// An issued certificate as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IssuedCertificate {
@@ -172,6 +194,40 @@ impl PkiStore {
         .fetch_optional(pool)
         .await)?,
         )
+    }
+
+    /// What admitting a certificate to a device channel needs, in one statement: the
+    /// certificate as issued here (`None`: another CA's) and, when `device_id` is given, the
+    /// generation of that device channel if it is active and bound to this certificate.
+    pub async fn admission(
+        &self,
+        sha256: &[u8],
+        device_id: Option<&str>,
+    ) -> Result<Admission, Error> {
+        let row: AdmissionRow = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT ic.serial, ic.flow, ic.revoked_at, e.generation
+             FROM (SELECT 1) AS one
+             LEFT JOIN issued_certificates ic ON ic.sha256 = $1
+             LEFT JOIN enrollments e ON e.id = $2 AND e.status IN ('authenticated', 'enrolled')
+                AND e.cert_sha256 = $1",
+        )
+        .bind(sha256)
+        .bind(device_id)
+        .fetch_one(pool)
+        .await)?;
+        let (serial, flow, revoked_at, bound_generation) = row;
+        let issued = match (serial, flow) {
+            (Some(serial), Some(flow)) => Some(IssuedFacts {
+                serial,
+                flow: Flow::try_from(flow).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                revoked: revoked_at.is_some(),
+            }),
+            _ => None,
+        };
+        Ok(Admission {
+            issued,
+            bound_generation,
+        })
     }
 
     /// The certificate bound to the enrolled device channel `enrollment_id`; `None` when the
