@@ -74,7 +74,7 @@ impl QueueStore {
     pub async fn open(db: Db) -> Result<QueueStore, Error> {
         db.migrate(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS).await?;
         let batcher = match &db {
-            Db::Postgres(pool) => Some(Batcher::start(pool.clone())),
+            Db::Postgres(pool) => Some(Batcher::start(pool)),
             Db::Sqlite(_) => None,
         };
         Ok(QueueStore {
