@@ -3,7 +3,9 @@
 //! the benchmark's `--history` makes them), every statement the cycle runs must reach the queue
 //! tables only through bounded index lookups, and the cycle must still serve the new commands in
 //! order. On SQLite and PostgreSQL
-//! (skipped only with `MDM_TEST_POSTGRES=off`).
+//! (skipped only with `MDM_TEST_POSTGRES=off`); on PostgreSQL also the statement that runs the
+//! cycles of many devices at once (`store/cycle/batch.rs`), whose joins must each reach
+//! `deliveries` by the batch's devices.
 //!
 //! The statements are not copied here, where they would drift from the store's: the test
 //! records what the store sends while it runs a few cycles (sqlx reports every statement as a
@@ -35,6 +37,10 @@ const HISTORY_TABLES: [&str; 2] = ["deliveries", "commands"];
 /// to prepare it as the store does.
 const PG_CYCLE_SIGNATURE: &str =
     "text, text, text, bytea, bigint, text, boolean, bigint, bytea, text, text, boolean";
+/// The same for the cycles of many devices in one statement (`store/cycle/batch.rs`): one array
+/// per column.
+const PG_BATCH_SIGNATURE: &str = "text[], bigint[], text[], text[], boolean[], bytea[], text[], \
+     boolean[], bigint[], bytea[], text[], text[], boolean[]";
 
 /// Records the statements sqlx runs, from any thread (SQLite runs them on a worker thread).
 mod capture {
@@ -201,13 +207,17 @@ async fn pg_plans(
     values: (&str, &str),
 ) -> anyhow::Result<Vec<Value>> {
     let prepared = sql.contains("$1");
+    let batch = sql.contains("unnest(");
+    let signature = if batch {
+        PG_BATCH_SIGNATURE
+    } else {
+        PG_CYCLE_SIGNATURE
+    };
     if prepared {
         // Sent as it is (the simple protocol): the `$n` in it are the prepared statement's own.
-        sqlx::raw_sql(&format!(
-            "PREPARE cycle_step ({PG_CYCLE_SIGNATURE}) AS {sql}"
-        ))
-        .execute(&mut *conn)
-        .await?;
+        sqlx::raw_sql(&format!("PREPARE cycle_step ({signature}) AS {sql}"))
+            .execute(&mut *conn)
+            .await?;
     }
     let mut plans = Vec::new();
     for (mode, idle) in [
@@ -219,7 +229,20 @@ async fn pg_plans(
             .execute(&mut *conn)
             .await?;
         // EXECUTE takes literals only: a utility statement has no parameters of its own.
-        let explain = if prepared {
+        let explain = if batch {
+            // Two devices: the one planned with, and another.
+            let (device, uuid) = values;
+            format!(
+                "EXPLAIN (FORMAT JSON) EXECUTE cycle_step (ARRAY['{device}', 'D02'], \
+                 ARRAY[{G}, {G}]::bigint[], ARRAY['{uuid}', '{uuid}'], \
+                 ARRAY['acknowledged', 'acknowledged'], ARRAY[false, false], \
+                 ARRAY['<plist/>', '<plist/>']::bytea[], ARRAY['conn-1', 'conn-1'], \
+                 ARRAY[{idle}, {idle}], ARRAY[{NOW}, {NOW}]::bigint[], \
+                 ARRAY['inventory', NULL]::bytea[], \
+                 ARRAY['command.acknowledged', 'command.acknowledged'], \
+                 ARRAY['Acknowledged', 'Acknowledged'], ARRAY[true, true])"
+            )
+        } else if prepared {
             format!(
                 "EXPLAIN (FORMAT JSON) EXECUTE cycle_step ('{}', '{}', 'acknowledged', \
                  '<plist/>'::bytea, {NOW}, 'conn-1', {idle}, {G}, 'inventory'::bytea, \
@@ -438,6 +461,35 @@ async fn the_cycle_is_flat_with_history(store: QueueStore) {
         accesses > 0,
         "no plan reached the history tables: {statements:#?}"
     );
+
+    // On PostgreSQL the devices that ask at once share one statement: a round of every device's
+    // Idle, sent together, runs it, and its plans must be as bounded.
+    if matches!(db, Db::Postgres(_)) {
+        capture::start();
+        let round = futures::future::join_all(
+            targets
+                .iter()
+                .map(|t| store.cycle(&t.enrollment_id, G, None, "conn-3", true, NOW)),
+        )
+        .await;
+        let statements = capture::stop();
+        assert!(round.into_iter().all(|cycle| cycle.is_ok()));
+        let batch: Vec<&String> = statements
+            .iter()
+            .filter(|sql| sql.contains("unnest("))
+            .collect();
+        assert!(!batch.is_empty(), "no batch ran: {statements:#?}");
+        for sql in batch {
+            let (verdict, plans) = judge(&db, sql, ("D01", &first)).await.expect("explain");
+            assert!(!verdict.accesses.is_empty(), "no access judged: {plans}");
+            if !verdict.unbounded.is_empty() {
+                failures.push(format!(
+                    "{sql}\n  unbounded: {:?}\n  plans:\n{plans}",
+                    verdict.unbounded
+                ));
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} statements of the cycle read the history unbounded:\n{}",
