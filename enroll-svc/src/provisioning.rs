@@ -37,7 +37,7 @@ use scep::ScepServer;
 use service_kit::db::Db;
 use service_kit::secrets::SecretBox;
 use std::sync::Arc;
-use store::{Flow, IssuedCertificate, IssuedFacts, PkiStore};
+use store::{Flow, IssuedFacts, PkiStore};
 
 /// The largest certificate kept from the edge (a device identity is 1 to 2 KiB).
 const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
@@ -162,11 +162,6 @@ impl Provisioning {
         profiles.sign(&profile.to_xml()?)
     }
 
-    /// The issued certificate with this fingerprint, if it was issued here.
-    pub async fn issued(&self, cert_sha256: &[u8]) -> Result<Option<IssuedCertificate>, Error> {
-        self.store.certificate_by_sha256(cert_sha256).await
-    }
-
     /// The identity policy a certificate is held to on the MDM channel, or why it is refused:
     /// a certificate this CA revoked, or the identity OTA phase 2 issued (it only signs phase 3;
     /// the MDM identity is the enrollment profile's). A direct-profile certificate carries a
@@ -180,12 +175,9 @@ impl Provisioning {
         der: &[u8],
         requested: IdentityPolicy,
     ) -> Result<IdentityPolicy, Error> {
-        let issued = self.issued(cert_sha256).await?.map(|cert| IssuedFacts {
-            serial: cert.serial,
-            flow: cert.flow,
-            revoked: cert.revoked_at.is_some(),
-        });
-        self.decide(cert_sha256, der, requested, issued).await
+        let admission = self.store.admission(cert_sha256, None).await?;
+        self.decide(cert_sha256, der, requested, admission.issued)
+            .await
     }
 
     /// [`Provisioning::admission_policy`] for a device channel's command report, and with it

@@ -229,9 +229,9 @@ fn take_batch(held: &mut VecDeque<Waiting>) -> Vec<Waiting> {
 /// Runs one batch and answers each of its cycles.
 async fn run(pool: &PgPool, batch: Vec<Waiting>, counters: &BatchCounters) {
     counters.statements.inc();
-    if let [one] = batch.as_slice() {
-        let outcome = run_one(pool, &one.input).await;
-        if let Some(one) = batch.into_iter().next() {
+    if batch.len() == 1 {
+        for one in batch {
+            let outcome = run_one(pool, &one.input).await;
             let _ = one.outcome.send(outcome);
         }
         return;
