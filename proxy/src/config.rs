@@ -81,6 +81,11 @@ pub struct DeviceListener {
     /// InstalledApplicationList.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// TLS sessions kept for resumption (two per device that connected, about 1 KiB each; the
+    /// certificate is shared): a device reconnecting within two hours resumes its session (an
+    /// abbreviated handshake, its verified certificate kept) while it is among those kept.
+    #[serde(default = "default_tls_session_cache_size")]
+    pub tls_session_cache_size: u64,
 }
 
 /// How devices prove who they are on a device listener (see `authn`).
@@ -180,6 +185,9 @@ fn default_assets_path() -> String {
 fn default_max_body() -> usize {
     32 * 1024 * 1024
 }
+fn default_tls_session_cache_size() -> u64 {
+    20_000
+}
 fn default_enroll_url() -> String {
     "http://127.0.0.1:50051".into()
 }
@@ -249,6 +257,12 @@ impl ServiceConfig for Config {
             return Err(setting(
                 "device.max_body_bytes",
                 "must be at least 1024".into(),
+            ));
+        }
+        if d.tls_session_cache_size < 1 {
+            return Err(setting(
+                "device.tls_session_cache_size",
+                "must be at least 1".into(),
             ));
         }
         if self.threads == 0 {

@@ -128,7 +128,7 @@ pub fn build_server(config: &Config) -> Result<Server, SetupError> {
     device.add_tls_with_settings(
         &config.device.listen.to_string(),
         None,
-        tls::device_tls(&config.device)?,
+        tls::device_tls(&config.device, metrics.tls_handshakes.clone())?,
     );
     let mut health = Service::new(
         "health listener".to_string(),

@@ -34,6 +34,14 @@ pub struct AuthFailureLabels {
     pub cause: &'static str,
 }
 
+/// Labels of a device listener's TLS handshake.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HandshakeLabels {
+    /// `full` (the client certificate sent and verified) or `resumed` (a session kept from an
+    /// earlier connection: see `tls::sessions`).
+    pub kind: &'static str,
+}
+
 /// The edge's metrics, cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -48,6 +56,8 @@ pub struct Metrics {
     /// 1 while enroll-svc's stream of admission changes is heard (cached admissions are used),
     /// 0 while it is not (every device request asks enroll-svc).
     pub admission_stream_up: Gauge,
+    /// Completed TLS handshakes on the device listener, full or resumed.
+    pub tls_handshakes: Family<HandshakeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -59,6 +69,7 @@ impl Default for Metrics {
             // 50 µs .. ~0.4 s
             signature_verify_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 14)),
             admission_stream_up: Gauge::default(),
+            tls_handshakes: Family::default(),
         }
     }
 }
@@ -91,6 +102,11 @@ impl Metrics {
             "mdm_proxy_admission_stream_up",
             "1 while enroll-svc's stream of admission changes is heard and cached admissions are used",
             m.admission_stream_up.clone(),
+        );
+        registry.register(
+            "mdm_proxy_tls_handshakes",
+            "Completed TLS handshakes on the device listener, by kind: full, or resumed from a kept session",
+            m.tls_handshakes.clone(),
         );
         registry.register(
             "mdm_proxy_client_faults",

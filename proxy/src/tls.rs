@@ -3,6 +3,7 @@
 //! facts about that certificate the request handlers need.
 
 use crate::config::{DeviceAuthMode, DeviceListener};
+use crate::metrics::HandshakeLabels;
 use async_trait::async_trait;
 use mdm_pki::ChainCert;
 use openssl::nid::Nid;
@@ -10,10 +11,14 @@ use openssl::ssl::{SslFiletype, SslRef, SslVerifyMode};
 use openssl::x509::{X509StoreContextRef, X509};
 use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::TlsAccept;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use sha2::{Digest, Sha256};
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod sessions;
 
 /// The verified client certificate of a connection, attached by the handshake callback.
 #[derive(Debug, Clone)]
@@ -55,7 +60,10 @@ impl ClientCertificate {
     }
 }
 
-struct CaptureClientCertificate;
+/// Attaches [`ConnectionInfo`] to each connection and counts its handshake.
+struct CaptureClientCertificate {
+    handshakes: Family<HandshakeLabels, Counter>,
+}
 
 #[async_trait]
 impl TlsAccept for CaptureClientCertificate {
@@ -63,6 +71,14 @@ impl TlsAccept for CaptureClientCertificate {
         &self,
         ssl: &SslRef,
     ) -> Option<Arc<dyn Any + Send + Sync>> {
+        let kind = if ssl.session_reused() {
+            "resumed"
+        } else {
+            "full"
+        };
+        self.handshakes
+            .get_or_create(&HandshakeLabels { kind })
+            .inc();
         let client = ssl
             .peer_certificate()
             .and_then(|cert| ClientCertificate::from_x509(&cert));
@@ -101,10 +117,13 @@ pub enum TlsSetupError {
 /// [`device_tls`]).
 const SESSION_ID_CONTEXT: &[u8] = b"mdm-server device listener";
 
-/// Builds the device listener's TLS settings.
-pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError> {
+/// Builds the device listener's TLS settings; its handshakes are counted in `handshakes`.
+pub fn device_tls(
+    config: &DeviceListener,
+    handshakes: Family<HandshakeLabels, Counter>,
+) -> Result<TlsSettings, TlsSetupError> {
     let ossl = |what: String| move |source| TlsSetupError::OpenSsl { what, source };
-    let mut tls = TlsSettings::with_callbacks(Box::new(CaptureClientCertificate))
+    let mut tls = TlsSettings::with_callbacks(Box::new(CaptureClientCertificate { handshakes }))
         .map_err(|e| TlsSetupError::Pingora(e.to_string()))?;
     let cert_file = config.cert_file.display().to_string();
     let key_file = config.key_file.display().to_string();
@@ -147,6 +166,7 @@ pub fn device_tls(config: &DeviceListener) -> Result<TlsSettings, TlsSetupError>
     // handshake is a full one.
     tls.set_session_id_context(SESSION_ID_CONTEXT)
         .map_err(ossl("session ID context".into()))?;
+    sessions::install(&mut tls, config.tls_session_cache_size);
     tls.enable_h2();
     Ok(tls)
 }

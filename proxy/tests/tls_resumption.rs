@@ -4,13 +4,20 @@
 //! enrollment listener, same host name) is ignored and the handshake is a full one. Without a
 //! session ID context OpenSSL failed every such handshake outright.
 //!
-//! Raw rustls connections, so that the kind of handshake can be checked.
+//! The sessions are kept by the edge (`proxy/src/tls/sessions.rs`): a connection the device
+//! drops without a TLS close still leaves its session resumable (OpenSSL's own cache forgot
+//! it, so nearly every reconnection was a full handshake), and a ticket resumes once.
+//!
+//! Raw rustls connections, so that the kind of handshake can be checked; OpenSSL as the client
+//! where a ticket must be offered twice.
 
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslSession, SslVerifyMode};
 use rustls::HandshakeKind;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use testkit::messages as msg;
 use testkit::{Engine, Issued, Stack, StackOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,6 +66,56 @@ async fn exchange(
     (kind, text.lines().next().unwrap_or_default().to_owned())
 }
 
+/// One request on a kept-alive connection, its answer read by its length; then the connection
+/// is dropped without a TLS close, as devices and HTTP/2 clients end theirs. Answers the
+/// handshake kind and the status line.
+async fn exchange_and_drop(
+    tls: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    body: &[u8],
+) -> (Option<HandshakeKind>, String) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(tls));
+    let name = ServerName::try_from("127.0.0.1").expect("name");
+    let mut stream = connector.connect(name, tcp).await.expect("handshake");
+    let kind = stream.get_ref().1.handshake_kind();
+    let head = format!(
+        "PUT /checkin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-apple-aspen-mdm\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer_complete(&answer) {
+        let read = stream.read(&mut buffer).await.expect("read");
+        assert!(read > 0, "connection closed before the answer");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    // Dropped: no close_notify, no TCP half-close first.
+    drop(stream);
+    let text = String::from_utf8_lossy(&answer);
+    (kind, text.lines().next().unwrap_or_default().to_owned())
+}
+
+/// Whether `answer` holds a whole HTTP/1.1 answer with a Content-Length.
+fn answer_complete(answer: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    body.len() >= length
+}
+
 fn addr(url: &str) -> SocketAddr {
     url.trim_start_matches("https://").parse().expect("address")
 }
@@ -96,4 +153,131 @@ async fn a_resumed_session_keeps_its_device_and_a_foreign_ticket_is_ignored() {
         exchange(&tls, device, "/checkin", &msg::authenticate("MALLORY-UDID")).await;
     assert_eq!(kind, Some(HandshakeKind::Resumed));
     assert!(status.contains(" 403 "), "{status}\n{}", stack.logs());
+}
+
+#[tokio::test]
+async fn a_session_outlives_a_connection_dropped_without_a_tls_close() {
+    let stack = Stack::start(StackOptions::new(Engine::Sqlite))
+        .await
+        .expect("stack starts")
+        .expect("SQLite always runs");
+    let device = addr(&stack.device_url);
+    let bob = stack.device_ca.issue_client("BOB-UDID");
+    let tls = device_tls(&stack, &bob);
+
+    let (kind, status) = exchange_and_drop(&tls, device, &msg::authenticate("BOB-UDID")).await;
+    assert_eq!(kind, Some(HandshakeKind::Full));
+    assert!(status.contains(" 200 "), "{status}\n{}", stack.logs());
+    // Every session after the first resumes, though each connection was dropped.
+    for round in 0..3 {
+        let (kind, status) = exchange_and_drop(
+            &tls,
+            device,
+            &msg::token_update("BOB-UDID", &[7; 32], "magic"),
+        )
+        .await;
+        assert_eq!(
+            kind,
+            Some(HandshakeKind::Resumed),
+            "reconnection {round}\n{}",
+            stack.logs()
+        );
+        assert!(status.contains(" 200 "), "{status}\n{}", stack.logs());
+    }
+    let counted = |kind: &'static str| {
+        let sample = format!("mdm_proxy_tls_handshakes_total{{kind=\"{kind}\"}}");
+        let health = stack.health_addr;
+        async move {
+            testkit::stack::scrape(health, &sample)
+                .await
+                .expect("metrics")
+        }
+    };
+    assert_eq!(counted("full").await, 1.0);
+    assert_eq!(counted("resumed").await, 3.0);
+}
+
+#[tokio::test]
+async fn a_ticket_resumes_once() {
+    let stack = Stack::start(StackOptions::new(Engine::Sqlite))
+        .await
+        .expect("stack starts")
+        .expect("SQLite always runs");
+    let device = addr(&stack.device_url);
+    let carol = stack.device_ca.issue_client("CAROL-UDID");
+    let pki = tempfile::tempdir().expect("temp dir");
+    let ca_file = pki.path().join("ca.pem");
+    let cert_file = pki.path().join("carol.pem");
+    let key_file = pki.path().join("carol.key");
+    std::fs::write(&ca_file, stack.device_ca.cert_pem()).expect("write");
+    let cert = openssl::x509::X509::from_der(&carol.cert_der).expect("certificate");
+    std::fs::write(&cert_file, cert.to_pem().expect("PEM")).expect("write");
+    std::fs::write(&key_file, &carol.key_pem).expect("write");
+    let body = msg::authenticate("CAROL-UDID");
+
+    let offered = tokio::task::spawn_blocking(move || {
+        // The tickets the server sends, as OpenSSL's client receives them.
+        let tickets: Arc<Mutex<Vec<SslSession>>> = Arc::default();
+        let mut builder = SslConnector::builder(SslMethod::tls_client()).expect("connector");
+        builder.set_ca_file(&ca_file).expect("CA");
+        builder
+            .set_certificate_file(&cert_file, SslFiletype::PEM)
+            .expect("certificate");
+        builder
+            .set_private_key_file(&key_file, SslFiletype::PEM)
+            .expect("key");
+        builder.set_verify(SslVerifyMode::PEER);
+        builder.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::CLIENT);
+        let received = Arc::clone(&tickets);
+        builder.set_new_session_callback(move |_, session| {
+            received.lock().expect("tickets").push(session);
+        });
+        let connector = builder.build();
+        // Connects, offering `ticket`; answers whether the session was resumed.
+        let connect = |ticket: Option<&SslSession>| {
+            let tcp = std::net::TcpStream::connect(device).expect("connect");
+            let mut config = connector.configure().expect("configure");
+            config.set_verify_hostname(false);
+            let mut ssl = config.into_ssl("127.0.0.1").expect("ssl");
+            if let Some(ticket) = ticket {
+                // SAFETY: the session came from a connection of this connector's own context,
+                // which is what `set_session` requires.
+                #[allow(unsafe_code)]
+                unsafe {
+                    ssl.set_session(ticket).expect("offer the ticket");
+                }
+            }
+            let mut stream = openssl::ssl::SslStream::new(ssl, tcp).expect("stream");
+            stream.connect().expect("handshake");
+            let head = format!(
+                "PUT /checkin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).expect("write");
+            stream.write_all(&body).expect("write");
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            stream.ssl().session_reused()
+        };
+        assert!(!connect(None), "the first connection is a full handshake");
+        let ticket = tickets
+            .lock()
+            .expect("tickets")
+            .first()
+            .and_then(|session| session.to_der().ok())
+            .expect("a ticket");
+        // A fresh copy each time: OpenSSL's client would not offer a session it used before.
+        let offer = || SslSession::from_der(&ticket).expect("session");
+        let first = connect(Some(&offer()));
+        let again = connect(Some(&offer()));
+        (first, again)
+    })
+    .await
+    .expect("client");
+    assert_eq!(
+        offered,
+        (true, false),
+        "resumed once, then a full handshake"
+    );
 }
