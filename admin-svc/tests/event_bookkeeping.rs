@@ -8,6 +8,7 @@ use admin_svc::store::{AdminStore, Received};
 use mdm_proto::v1::Event;
 use service_kit::db::{DatabaseConfig, Db};
 use service_kit::with_db;
+use testkit::Engine;
 
 const DEVICE: &str = "BOOKKEEPING-UDID";
 const RUN: &str = "run-1";
@@ -19,34 +20,14 @@ struct Fixture {
     _keep: Box<dyn std::any::Any>,
 }
 
-async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("admin.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url)
-        .await
-        .expect("sqlite");
-    let store = AdminStore::open(db).await.expect("migrations");
-    Some(Fixture {
-        store,
-        _keep: Box::new(dir),
-    })
-}
-
-async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")
-    else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
-        return None;
-    };
+async fn store(engine: Engine) -> Option<Fixture> {
+    let database = testkit::fresh_database(engine).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
-        .expect("postgres");
-    let store = AdminStore::open(db).await.expect("migrations");
+        .expect("database");
     Some(Fixture {
-        store,
-        _keep: Box::new(database),
+        store: AdminStore::open(db).await.expect("migrations"),
+        _keep: database.keep,
     })
 }
 
@@ -153,10 +134,10 @@ async fn answers_advance_what_awaits_them(fixture: Option<Fixture>) {
 
 #[tokio::test]
 async fn answers_advance_what_awaits_them_on_sqlite() {
-    answers_advance_what_awaits_them(sqlite().await).await;
+    answers_advance_what_awaits_them(store(Engine::Sqlite).await).await;
 }
 
 #[tokio::test]
 async fn answers_advance_what_awaits_them_on_postgres() {
-    answers_advance_what_awaits_them(postgres().await).await;
+    answers_advance_what_awaits_them(store(Engine::Postgres).await).await;
 }

@@ -13,31 +13,22 @@ pub struct Fixture {
 }
 
 pub async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("command.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url)
-        .await
-        .expect("sqlite");
-    Some(Fixture {
-        store: QueueStore::open(db).await.expect("migrations"),
-        _keep: Box::new(dir),
-    })
+    open(testkit::Engine::Sqlite).await
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")
-    else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
-        return None;
-    };
+    open(testkit::Engine::Postgres).await
+}
+
+/// A fixture on a fresh database.
+async fn open(engine: testkit::Engine) -> Option<Fixture> {
+    let database = testkit::fresh_database(engine).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
-        .expect("postgres");
+        .expect("database");
     Some(Fixture {
         store: QueueStore::open(db).await.expect("migrations"),
-        _keep: Box::new(database),
+        _keep: database.keep,
     })
 }
 

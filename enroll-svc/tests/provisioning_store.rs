@@ -27,26 +27,20 @@ async fn fixture(db: Db, keep: Box<dyn std::any::Any>) -> Fixture {
 }
 
 pub async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("enroll.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url)
-        .await
-        .expect("sqlite");
-    Some(fixture(db, Box::new(dir)).await)
+    open(testkit::Engine::Sqlite).await
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")
-    else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
-        return None;
-    };
+    open(testkit::Engine::Postgres).await
+}
+
+/// A fixture on a fresh database.
+async fn open(engine: testkit::Engine) -> Option<Fixture> {
+    let database = testkit::fresh_database(engine).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
-        .expect("postgres");
-    Some(fixture(db, Box::new(database)).await)
+        .expect("database");
+    Some(fixture(db, database.keep).await)
 }
 
 const NOW: i64 = 1_800_000_000_000;

@@ -40,63 +40,76 @@ fn device_tls(stack: &Stack, identity: &Issued) -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-/// One connection: PUT `body` to `path`; answers the handshake kind and the HTTP status line.
+/// How a connection ends after its one request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// `Connection: close`, read to the server's end.
+    Close,
+    /// Kept alive, the answer read by its length, then dropped without a TLS close, as devices
+    /// and HTTP/2 clients end theirs.
+    Drop,
+}
+
+/// One connection: PUT `body` to `path`, ended as `ending` says; answers the handshake kind and
+/// the HTTP status line.
+async fn exchange_ending(
+    tls: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    path: &str,
+    body: &[u8],
+    ending: Ending,
+) -> (Option<HandshakeKind>, String) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(tls));
+    let name = ServerName::try_from("127.0.0.1").expect("name");
+    let mut stream = connector.connect(name, tcp).await.expect("handshake");
+    let kind = stream.get_ref().1.handshake_kind();
+    let close = if ending == Ending::Close {
+        "Connection: close\r\n"
+    } else {
+        ""
+    };
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-apple-aspen-mdm\r\n\
+         Content-Length: {}\r\n{close}\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut answer = Vec::new();
+    match ending {
+        // Reading to the end also takes in the session tickets sent after the handshake.
+        Ending::Close => drop(stream.read_to_end(&mut answer).await),
+        Ending::Drop => {
+            let mut buffer = [0u8; 4096];
+            while !answer_complete(&answer) {
+                let read = stream.read(&mut buffer).await.expect("read");
+                assert!(read > 0, "connection closed before the answer");
+                answer.extend_from_slice(&buffer[..read]);
+            }
+            // No close_notify, no TCP half-close first.
+            drop(stream);
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    (kind, text.lines().next().unwrap_or_default().to_owned())
+}
+
 async fn exchange(
     tls: &Arc<rustls::ClientConfig>,
     addr: SocketAddr,
     path: &str,
     body: &[u8],
 ) -> (Option<HandshakeKind>, String) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let connector = tokio_rustls::TlsConnector::from(Arc::clone(tls));
-    let name = ServerName::try_from("127.0.0.1").expect("name");
-    let mut stream = connector.connect(name, tcp).await.expect("handshake");
-    let kind = stream.get_ref().1.handshake_kind();
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-apple-aspen-mdm\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.write_all(body).await.expect("write");
-    let mut answer = Vec::new();
-    // Reading to the end also takes in the session tickets sent after the handshake.
-    let _ = stream.read_to_end(&mut answer).await;
-    let text = String::from_utf8_lossy(&answer);
-    (kind, text.lines().next().unwrap_or_default().to_owned())
+    exchange_ending(tls, addr, path, body, Ending::Close).await
 }
 
-/// One request on a kept-alive connection, its answer read by its length; then the connection
-/// is dropped without a TLS close, as devices and HTTP/2 clients end theirs. Answers the
-/// handshake kind and the status line.
 async fn exchange_and_drop(
     tls: &Arc<rustls::ClientConfig>,
     addr: SocketAddr,
     body: &[u8],
 ) -> (Option<HandshakeKind>, String) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let connector = tokio_rustls::TlsConnector::from(Arc::clone(tls));
-    let name = ServerName::try_from("127.0.0.1").expect("name");
-    let mut stream = connector.connect(name, tcp).await.expect("handshake");
-    let kind = stream.get_ref().1.handshake_kind();
-    let head = format!(
-        "PUT /checkin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-apple-aspen-mdm\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.write_all(body).await.expect("write");
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !answer_complete(&answer) {
-        let read = stream.read(&mut buffer).await.expect("read");
-        assert!(read > 0, "connection closed before the answer");
-        answer.extend_from_slice(&buffer[..read]);
-    }
-    // Dropped: no close_notify, no TCP half-close first.
-    drop(stream);
-    let text = String::from_utf8_lossy(&answer);
-    (kind, text.lines().next().unwrap_or_default().to_owned())
+    exchange_ending(tls, addr, "/checkin", body, Ending::Drop).await
 }
 
 /// Whether `answer` holds a whole HTTP/1.1 answer with a Content-Length.

@@ -39,6 +39,6 @@ pub use fixtures::{fixture, fixture_text};
 pub use http::{https_client, https_client_builder};
 pub use pg_cluster::{PgCluster, PgClusterOptions, StopMode};
 pub use pki::{write_pem, ClientCertOptions, Issued, PkiFiles, TestCa};
-pub use postgres::{postgres_admin_url, TempDatabase};
+pub use postgres::{fresh_database, postgres_admin_url, FreshDatabase, TempDatabase};
 pub use process::{eventually, free_port, wait_for_tcp, workspace_bin, ChildProcess};
 pub use stack::{Engine, Stack, StackOptions};

@@ -172,6 +172,39 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// An empty database of its own, for a store's test.
+pub struct FreshDatabase {
+    /// Its URL (`sqlite://…` or `postgres://…`).
+    pub url: String,
+    /// What keeps it: the temporary directory of the SQLite file, or the PostgreSQL database
+    /// (dropped with it).
+    pub keep: Box<dyn std::any::Any>,
+}
+
+/// A fresh database on `engine`, or `None` when PostgreSQL runs are off on purpose
+/// (`MDM_TEST_POSTGRES=off`, said on stderr); failing to reach PostgreSQL panics.
+pub async fn fresh_database(engine: crate::Engine) -> Option<FreshDatabase> {
+    match engine {
+        crate::Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            Some(FreshDatabase {
+                url: format!("sqlite://{}", dir.path().join("store.db").display()),
+                keep: Box::new(dir),
+            })
+        }
+        crate::Engine::Postgres => {
+            let Some(database) = TempDatabase::create().await.expect("PostgreSQL reachable") else {
+                eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
+                return None;
+            };
+            Some(FreshDatabase {
+                url: database.url.clone(),
+                keep: Box::new(database),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

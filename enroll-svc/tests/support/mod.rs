@@ -17,33 +17,22 @@ pub struct Fixture {
 }
 
 pub async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("enroll.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url)
-        .await
-        .expect("sqlite");
-    let store = EnrollmentStore::open(db).await.expect("migrations");
-    Some(Fixture {
-        store,
-        _keep: Box::new(dir),
-    })
+    fixture(testkit::Engine::Sqlite).await
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let Some(database) = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")
-    else {
-        eprintln!("PostgreSQL run skipped on purpose (MDM_TEST_POSTGRES=off)");
-        return None;
-    };
+    fixture(testkit::Engine::Postgres).await
+}
+
+async fn fixture(engine: testkit::Engine) -> Option<Fixture> {
+    let database = testkit::fresh_database(engine).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
-        .expect("postgres");
+        .expect("database");
     let store = EnrollmentStore::open(db).await.expect("migrations");
     Some(Fixture {
         store,
-        _keep: Box::new(database),
+        _keep: database.keep,
     })
 }
 
