@@ -63,6 +63,8 @@ impl ClientCertificate {
 /// Attaches [`ConnectionInfo`] to each connection and counts its handshake.
 struct CaptureClientCertificate {
     handshakes: Family<HandshakeLabels, Counter>,
+    /// The clock skew tolerated on a certificate's validity period.
+    skew: Duration,
 }
 
 #[async_trait]
@@ -79,9 +81,16 @@ impl TlsAccept for CaptureClientCertificate {
         self.handshakes
             .get_or_create(&HandshakeLabels { kind })
             .inc();
+        // A full handshake verified the certificate, its validity period included; a resumed
+        // session carries it from an earlier connection (and its chain of tickets from earlier
+        // still), so the period is checked again: an expired certificate speaks for no one.
+        let resumed_past_expiry = |client: &ClientCertificate| {
+            ssl.session_reused() && !within_validity(&client.der, self.skew)
+        };
         let client = ssl
             .peer_certificate()
-            .and_then(|cert| ClientCertificate::from_x509(&cert));
+            .and_then(|cert| ClientCertificate::from_x509(&cert))
+            .filter(|client| !resumed_past_expiry(client));
         Some(Arc::new(ConnectionInfo {
             connection_id: uuid::Uuid::new_v4().simple().to_string(),
             client,
@@ -123,8 +132,10 @@ pub fn device_tls(
     handshakes: Family<HandshakeLabels, Counter>,
 ) -> Result<TlsSettings, TlsSetupError> {
     let ossl = |what: String| move |source| TlsSetupError::OpenSsl { what, source };
-    let mut tls = TlsSettings::with_callbacks(Box::new(CaptureClientCertificate { handshakes }))
-        .map_err(|e| TlsSetupError::Pingora(e.to_string()))?;
+    let skew = Duration::from_secs(config.clock_skew_secs);
+    let mut tls =
+        TlsSettings::with_callbacks(Box::new(CaptureClientCertificate { handshakes, skew }))
+            .map_err(|e| TlsSetupError::Pingora(e.to_string()))?;
     let cert_file = config.cert_file.display().to_string();
     let key_file = config.key_file.display().to_string();
     tls.set_certificate_chain_file(&cert_file)
@@ -147,7 +158,6 @@ pub fn device_tls(
                 .map_err(ossl(format!("device CA {name}")))?;
         }
     }
-    let skew = Duration::from_secs(config.clock_skew_secs);
     // mtls requires a certificate; mtls-or-signature asks for one; behind a balancer that
     // terminates TLS there is none to ask for.
     let mode = match config.mode {
@@ -179,10 +189,15 @@ fn within_skew(ctx: &mut X509StoreContextRef, skew: Duration) -> bool {
     if error != openssl_sys_codes::NOT_YET_VALID && error != openssl_sys_codes::EXPIRED {
         return false;
     }
-    let Some(der) = ctx.current_cert().and_then(|cert| cert.to_der().ok()) else {
-        return false;
-    };
-    ChainCert::from_der(der)
+    ctx.current_cert()
+        .and_then(|cert| cert.to_der().ok())
+        .is_some_and(|der| within_validity(&der, skew))
+}
+
+/// Whether the certificate `der` is within its validity period now, with `skew`: the trust
+/// check's rule ([`ChainCert::check_validity`]).
+fn within_validity(der: &[u8], skew: Duration) -> bool {
+    ChainCert::from_der(der.to_vec())
         .and_then(|cert| cert.check_validity(service_kit::now_ms() / 1000, skew))
         .is_ok()
 }

@@ -6,7 +6,8 @@
 //!
 //! The sessions are kept by the edge (`proxy/src/tls/sessions.rs`): a connection the device
 //! drops without a TLS close still leaves its session resumable (OpenSSL's own cache forgot
-//! it, so nearly every reconnection was a full handshake), and a ticket resumes once.
+//! it, so nearly every reconnection was a full handshake), and a ticket resumes once. A resumed
+//! session whose certificate has expired since (past the clock skew) speaks for no one.
 //!
 //! Raw rustls connections, so that the kind of handshake can be checked; OpenSSL as the client
 //! where a ticket must be offered twice.
@@ -19,7 +20,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use testkit::messages as msg;
-use testkit::{Engine, Issued, Stack, StackOptions};
+use testkit::{ClientCertOptions, Engine, Issued, Stack, StackOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A device's TLS client: trusts the stack's CA, presents `identity`, keeps session tickets.
@@ -293,4 +294,36 @@ async fn a_ticket_resumes_once() {
         (true, false),
         "resumed once, then a full handshake"
     );
+}
+
+#[tokio::test]
+async fn a_resumed_session_of_an_expired_certificate_speaks_for_no_one() {
+    let stack = Stack::start(StackOptions::new(Engine::Sqlite))
+        .await
+        .expect("stack starts")
+        .expect("SQLite always runs");
+    let device = addr(&stack.device_url);
+    // Expired 296 s ago: within the listener's 300 s of clock skew for a few seconds more.
+    let expired = std::time::SystemTime::now() - std::time::Duration::from_secs(296);
+    let dave = stack.device_ca.issue_client_with(ClientCertOptions {
+        common_name: Some("DAVE-UDID".into()),
+        not_after: Some(expired),
+        ..ClientCertOptions::default()
+    });
+    let tls = device_tls(&stack, &dave);
+    let (kind, status) = exchange(&tls, device, "/checkin", &msg::authenticate("DAVE-UDID")).await;
+    assert_eq!(kind, Some(HandshakeKind::Full));
+    assert!(status.contains(" 200 "), "{status}\n{}", stack.logs());
+
+    // Past the skew, the session still resumes, but its certificate speaks for no one.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (kind, status) = exchange(
+        &tls,
+        device,
+        "/checkin",
+        &msg::token_update("DAVE-UDID", &[7; 32], "magic"),
+    )
+    .await;
+    assert_eq!(kind, Some(HandshakeKind::Resumed));
+    assert!(status.contains(" 403 "), "{status}\n{}", stack.logs());
 }
