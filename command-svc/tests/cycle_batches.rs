@@ -21,13 +21,11 @@ const RENEWED: usize = 5;
 struct Side {
     store: QueueStore,
     outbox: Outbox,
-    _database: testkit::TempDatabase,
+    _database: Box<dyn std::any::Any>,
 }
 
 async fn side() -> Option<Side> {
-    let database = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")?;
+    let database = testkit::fresh_database(testkit::Engine::Postgres).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
         .expect("postgres");
@@ -36,7 +34,7 @@ async fn side() -> Option<Side> {
     Some(Side {
         store,
         outbox: Outbox::with_pull_query(db, PULL_EVENTS),
-        _database: database,
+        _database: database.keep,
     })
 }
 

@@ -20,36 +20,29 @@ use std::sync::Arc;
 
 pub struct Fixture {
     pub store: PkiStore,
+    /// Where the CA's files go.
     dir: tempfile::TempDir,
-    _keep: Option<testkit::TempDatabase>,
+    _keep: Box<dyn std::any::Any>,
 }
 
 pub async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("enroll.db").display());
-    let db = Db::connect(&DatabaseConfig::default(), &url)
-        .await
-        .expect("sqlite");
-    let store = EnrollmentStore::open(db).await.expect("migrations");
-    Some(Fixture {
-        store: PkiStore::new(store.db().clone()),
-        dir,
-        _keep: None,
-    })
+    open(testkit::Engine::Sqlite).await
 }
 
 pub async fn postgres() -> Option<Fixture> {
-    let database = testkit::TempDatabase::create()
-        .await
-        .expect("PostgreSQL reachable")?;
+    open(testkit::Engine::Postgres).await
+}
+
+async fn open(engine: testkit::Engine) -> Option<Fixture> {
+    let database = testkit::fresh_database(engine).await?;
     let db = Db::connect(&DatabaseConfig::default(), &database.url)
         .await
-        .expect("postgres");
+        .expect("database");
     let store = EnrollmentStore::open(db).await.expect("migrations");
     Some(Fixture {
         store: PkiStore::new(store.db().clone()),
         dir: tempfile::tempdir().expect("tempdir"),
-        _keep: Some(database),
+        _keep: database.keep,
     })
 }
 

@@ -268,19 +268,8 @@ macro_rules! store_suite {
                     os_version: Some(v.into()),
                     ..Default::default()
                 };
-                let apps = InventoryUpdate {
-                    apps: Some(vec![InstalledApp {
-                        identifier: "com.a".into(),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                };
+                let apps = one_app();
                 let (newer, older, unknown) = (os("18.0"), os("17.0"), os("1.0"));
-                let report = |id, reported_at, update| InventoryReport {
-                    id,
-                    reported_at,
-                    update,
-                };
                 let applied = f
                     .store
                     .update_inventories(&[
@@ -314,13 +303,7 @@ macro_rules! store_suite {
                     device_name: name.map(Into::into),
                     ..Default::default()
                 };
-                let apps = InventoryUpdate {
-                    apps: Some(vec![InstalledApp {
-                        identifier: "com.a".into(),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                };
+                let apps = one_app();
                 assert!(f
                     .store
                     .update_inventory("D3", 1_500, &facts(Some("1.5"), Some("first")))
@@ -333,11 +316,6 @@ macro_rules! store_suite {
                     facts(Some("2.5"), None),
                 );
                 let d4 = facts(Some("x"), None);
-                let report = |id, reported_at, update| InventoryReport {
-                    id,
-                    reported_at,
-                    update,
-                };
                 let applied = f
                     .store
                     .update_inventories(&[
@@ -551,6 +529,26 @@ macro_rules! store_suite {
             }
         }
     };
+}
+
+/// An inventory update that is an app list of one app.
+fn one_app() -> InventoryUpdate {
+    InventoryUpdate {
+        apps: Some(vec![InstalledApp {
+            identifier: "com.a".into(),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    }
+}
+
+/// A report of `update` about enrollment `id` at `reported_at`.
+fn report<'a>(id: &'a str, reported_at: i64, update: &'a InventoryUpdate) -> InventoryReport<'a> {
+    InventoryReport {
+        id,
+        reported_at,
+        update,
+    }
 }
 
 store_suite!(sqlite);

@@ -73,24 +73,18 @@ impl TlsAccept for CaptureClientCertificate {
         &self,
         ssl: &SslRef,
     ) -> Option<Arc<dyn Any + Send + Sync>> {
-        let kind = if ssl.session_reused() {
-            "resumed"
-        } else {
-            "full"
-        };
+        let resumed = ssl.session_reused();
+        let kind = if resumed { "resumed" } else { "full" };
         self.handshakes
             .get_or_create(&HandshakeLabels { kind })
             .inc();
         // A full handshake verified the certificate, its validity period included; a resumed
         // session carries it from an earlier connection (and its chain of tickets from earlier
         // still), so the period is checked again: an expired certificate speaks for no one.
-        let resumed_past_expiry = |client: &ClientCertificate| {
-            ssl.session_reused() && !within_validity(&client.der, self.skew)
-        };
         let client = ssl
             .peer_certificate()
             .and_then(|cert| ClientCertificate::from_x509(&cert))
-            .filter(|client| !resumed_past_expiry(client));
+            .filter(|client| !resumed || within_validity(client.der.to_vec(), self.skew));
         Some(Arc::new(ConnectionInfo {
             connection_id: uuid::Uuid::new_v4().simple().to_string(),
             client,
@@ -191,13 +185,13 @@ fn within_skew(ctx: &mut X509StoreContextRef, skew: Duration) -> bool {
     }
     ctx.current_cert()
         .and_then(|cert| cert.to_der().ok())
-        .is_some_and(|der| within_validity(&der, skew))
+        .is_some_and(|der| within_validity(der, skew))
 }
 
 /// Whether the certificate `der` is within its validity period now, with `skew`: the trust
 /// check's rule ([`ChainCert::check_validity`]).
-fn within_validity(der: &[u8], skew: Duration) -> bool {
-    ChainCert::from_der(der.to_vec())
+fn within_validity(der: Vec<u8>, skew: Duration) -> bool {
+    ChainCert::from_der(der)
         .and_then(|cert| cert.check_validity(service_kit::now_ms() / 1000, skew))
         .is_ok()
 }
